@@ -1,0 +1,36 @@
+// The `shipshape` command line: one subcommand per module under cli/commands/.
+import { Command, CommanderError } from 'commander';
+import { isShipshapeError } from '../runtime/errors.ts';
+import { registerInspect } from './commands/inspect.ts';
+import { registerTokenize } from './commands/tokenize.ts';
+
+/** Builds the program; each subcommand sets `process.exitCode` itself when it fails. */
+export function createProgram(): Command {
+  const program = new Command('shipshape')
+    .description('Ship a PyTorch text model to production: browser, Node and Cloudflare Workers.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerInspect(program);
+  registerTokenize(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 usage error. Never prints a stack. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit with code 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (isShipshapeError(error)) {
+      process.stderr.write(`shipshape: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`shipshape: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

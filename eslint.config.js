@@ -1,0 +1,36 @@
+// Lint configuration: type-aware rules for all TypeScript, plus the layering rule of STYLE.md.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const platformOnly = {
+  patterns: [
+    { group: ['onnxruntime-*', 'onnxruntime-*/*'], message: 'Only runtime/platform/ may import onnxruntime.' },
+    { group: ['node:*'], message: 'Only runtime/platform/ may import node:* modules.' },
+    { group: ['*.wasm'], message: 'Only runtime/platform/ may import .wasm files.' },
+    { group: ['**/edge/*', '**/bench/*', '**/cli/*'], message: 'runtime/ imports nothing else of ours.' },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.wrangler/', 'artifacts/', 'training/', 'bench/reports/', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['runtime/**/*.ts'], ignores: ['runtime/platform/**'], rules: { 'no-restricted-imports': ['error', platformOnly] } },
+  {
+    files: ['edge/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/bench/*', '**/cli/*'], message: 'edge -> runtime only.' }] }] },
+  },
+  {
+    files: ['bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/edge/*'], message: 'bench reaches edge over HTTP only.' }] }] },
+  },
+  { files: ['bin/*.js'], ...tseslint.configs.disableTypeChecked },
+);

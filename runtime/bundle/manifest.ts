@@ -1,0 +1,107 @@
+// The manifest schema of a model bundle (docs/bundle-format.md), validated with zod.
+import * as z from 'zod';
+
+/** Schema versions this runtime reads. */
+export const SUPPORTED_SCHEMA_VERSIONS = [1] as const;
+/** Tokenizers this runtime reproduces exactly. */
+export const SUPPORTED_TOKENIZERS = ['basic_english'] as const;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+const fileName = z
+  .string()
+  .min(1)
+  .refine((name) => !name.includes('/') && !name.includes('\\') && name !== '..' && name !== '.', {
+    message: 'must be a plain file name inside the bundle',
+  });
+const dim = z.union([z.number().int().positive(), z.string().min(1)]);
+
+const valueInfo = z.strictObject({
+  name: z.string().min(1),
+  dtype: z.enum(['int64', 'int32', 'float32']),
+  shape: z.array(dim).min(1),
+});
+
+const specialToken = z.strictObject({ token: z.string().min(1), id: z.number().int().nonnegative() });
+
+export const manifestSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
+  version: z.string().regex(/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, 'must be a semantic version'),
+  createdAt: z.iso.datetime({ offset: true }),
+  task: z.literal('text-classification'),
+  files: z.record(fileName, z.strictObject({ sha256, size: z.number().int().nonnegative() })),
+  model: z.strictObject({
+    file: fileName,
+    opset: z.number().int().min(17),
+    inputs: z.array(valueInfo.extend({ role: z.enum(['input_ids', 'attention_mask']) })).min(1),
+    outputs: z.array(valueInfo.extend({ role: z.literal('logits') })).length(1),
+  }),
+  preprocessing: z.strictObject({
+    tokenizer: z.string().min(1),
+    lowercase: z.boolean(),
+    normalization: fileName,
+    vocab: fileName,
+    maxLen: z.number().int().positive().max(4096),
+    truncation: z.enum(['right', 'left']),
+    padding: z.enum(['right', 'left']),
+    specialTokens: z.strictObject({ unk: specialToken, pad: specialToken }),
+  }),
+  labels: z.array(z.string().min(1)).min(2),
+  metrics: z.strictObject({
+    split: z.string().min(1),
+    examples: z.number().int().positive(),
+    accuracy: z.number().min(0).max(1),
+    oovRate: z.number().min(0).max(1),
+  }),
+  reference: z.strictObject({
+    tokenLength: z.strictObject({
+      edges: z.array(z.number().int().nonnegative()).min(2),
+      counts: z.array(z.number().int().nonnegative()),
+    }),
+    labelDistribution: z.record(z.string(), z.number().min(0).max(1)),
+    oovRate: z.number().min(0).max(1),
+    truncationRate: z.number().min(0).max(1),
+  }),
+  parity: z.strictObject({
+    file: fileName,
+    cases: z.number().int().nonnegative(),
+    atol: z.number().positive(),
+  }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestValueInfo = Manifest['model']['inputs'][number] | Manifest['model']['outputs'][number];
+
+/** The lower-case mapping, whitespace and final-sigma record of the training interpreter. */
+const codePointRange = z.tuple([
+  z.number().int().min(0).max(0x10ffff),
+  z.number().int().min(0).max(0x10ffff),
+]);
+export const normalizationSchema = z.strictObject({
+  source: z.string(),
+  unicodeVersion: z.string(),
+  lower: z.array(z.tuple([z.number().int().min(0).max(0x10ffff), z.string()])),
+  whitespace: z.array(codePointRange).min(1),
+  finalSigma: z.strictObject({ caseIgnorable: z.array(codePointRange), cased: z.array(codePointRange) }),
+});
+export type NormalizationRecord = z.infer<typeof normalizationSchema>;
+
+/** One golden case of parity.jsonl. */
+export const parityCaseSchema = z.strictObject({
+  id: z.number().int().nonnegative(),
+  tags: z.array(z.string()),
+  text: z.string(),
+  tokens: z.array(z.string()),
+  ids: z.array(z.number().int().nonnegative()),
+  logits: z.array(z.number()),
+  label: z.string(),
+});
+export type ParityCase = z.infer<typeof parityCaseSchema>;
+
+/** Formats zod issues as `path: message` lines, for error messages that name the bad field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}

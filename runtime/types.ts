@@ -1,0 +1,117 @@
+// The public contracts of the runtime in one place: bundles, tokenizers, predictors, observations.
+import type { Manifest } from './bundle/manifest.ts';
+import type { ErrorCode } from './errors.ts';
+
+export type { Manifest } from './bundle/manifest.ts';
+
+/** One text after preprocessing. */
+export interface Encoding {
+  /** Exactly `maxLen` ids: the first `maxLen` tokens' ids, then the pad id. */
+  readonly ids: Int32Array;
+  /** All tokens before truncation. */
+  readonly tokens: readonly string[];
+  /** Tokens that mapped to the unk id (before truncation). */
+  readonly unknown: number;
+  /** True when the text had more than `maxLen` tokens. */
+  readonly truncated: boolean;
+}
+
+/** Reproduces training's preprocessing id for id. */
+export interface Tokenizer {
+  readonly name: string;
+  readonly maxLen: number;
+  readonly unkId: number;
+  readonly padId: number;
+  readonly vocabSize: number;
+  /** Splits a text into tokens, exactly as the training side's tokenizer does. Never throws on a string. */
+  tokenize(text: string): string[];
+  /** Tokenizes, maps to ids, truncates and pads to `maxLen`. Never throws on a string. */
+  encode(text: string): Encoding;
+}
+
+/** A validated model bundle: the manifest, the model's bytes and a tokenizer built from it. */
+export interface Bundle {
+  readonly manifest: Manifest;
+  readonly modelBytes: Uint8Array;
+  readonly tokenizer: Tokenizer;
+  /** Where it was loaded from, for messages. */
+  readonly source: string;
+  /** Reads another file of the bundle (verified against the manifest), e.g. `parity.jsonl`. */
+  readFile(name: string): Promise<Uint8Array>;
+}
+
+export type BackendName = 'native' | 'webgpu' | 'wasm';
+export type BackendChoice = 'auto' | BackendName;
+
+/** Why a backend above the one in use was not used. */
+export interface SkippedBackend {
+  readonly backend: BackendName;
+  readonly reason: string;
+}
+
+/** The backend that really runs, and why each one above it on the ladder was skipped. */
+export interface BackendReport {
+  readonly backend: BackendName;
+  readonly skipped: readonly SkippedBackend[];
+  /** Set when the backend changed while serving (e.g. WebGPU device lost, rebuilt on WASM). */
+  readonly fallbackReason?: string;
+}
+
+/** One prediction: the top label and a probability per label, in the manifest's label order. */
+export interface Prediction {
+  readonly label: string;
+  readonly scores: Readonly<Record<string, number>>;
+}
+
+/** One item of `predictBatch`: a prediction, or that item's own error; the rest of the batch is unaffected. */
+export type BatchItem =
+  | ({ readonly status: 'ok' } & Prediction)
+  | { readonly status: 'error'; readonly error: { readonly code: ErrorCode; readonly message: string } };
+
+/** What one session run reports to observers (a health monitor, metrics, logs). */
+export interface RunObservation {
+  readonly backend: BackendName;
+  readonly batchSize: number;
+  /** Wall-clock ms of the session run alone. */
+  readonly runMs: number;
+  /** Wall-clock ms from preprocessing to results, the run included. */
+  readonly totalMs: number;
+  readonly tokens: number;
+  readonly unknownTokens: number;
+  readonly truncations: number;
+  /** Top label index per item, for label-distribution drift. */
+  readonly labels: readonly number[];
+}
+
+export interface BatchingOptions {
+  /** Most items coalesced into one session run. Default 32. */
+  readonly maxBatchSize?: number;
+  /** Longest a call waits for company before its batch runs, in ms. Default 2. */
+  readonly maxDelayMs?: number;
+  /** Most items waiting; past it `predict` fails fast with OVERLOADED. Default 1024. */
+  readonly maxQueue?: number;
+}
+
+export interface PredictorOptions {
+  /** Which backend to use. Default 'auto': the first that works on the platform's ladder. */
+  readonly backend?: BackendChoice;
+  /** Longest accepted text in UTF-16 code units; longer items get INPUT_INVALID. Default 10,000. */
+  readonly maxTextLength?: number;
+  /** Dynamic micro-batching of concurrent `predict` calls; `false` runs each call alone. */
+  readonly batching?: BatchingOptions | false;
+  /** Threads for backends that take them. Default 1. */
+  readonly numThreads?: number;
+}
+
+export interface Predictor {
+  readonly bundle: Bundle;
+  readonly backend: BackendReport;
+  /** Classifies one text. Concurrent calls are micro-batched. Throws INPUT_INVALID, OVERLOADED, DISPOSED. */
+  predict(text: string): Promise<Prediction>;
+  /** Classifies many texts in input order, `batchSize` per session run (default 32). */
+  predictBatch(texts: readonly unknown[], options?: { batchSize?: number }): Promise<BatchItem[]>;
+  /** Subscribes to run observations; returns the unsubscribe function. */
+  observe(listener: (observation: RunObservation) => void): () => void;
+  /** Releases the session and rejects queued calls with DISPOSED. Idempotent. */
+  dispose(): Promise<void>;
+}
