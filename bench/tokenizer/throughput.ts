@@ -1,0 +1,80 @@
+// Tokenizer throughput: the TypeScript tokenizer against the Python training side on the same corpora, one run.
+// Run: npx tsx bench/tokenizer/throughput.ts [--rounds N]
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { median } from 'simple-statistics';
+import { Bench } from 'tinybench';
+import { adversarialStrings } from '../../test/helpers/adversarial.ts';
+import { loadBundle } from '../../runtime/bundle/index.ts';
+import { directorySource } from '../../runtime/platform/node-files.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BUNDLE = join(ROOT, 'artifacts/news-bag');
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' } } });
+const rounds = Number(values.rounds);
+
+// The Python side times its own loop (perf_counter) so that process start-up and pipes are not counted.
+const PYTHON_TIMER = `
+import json, sys, time
+from shipshape_train.tokenizer import basic_english, encode, vocab_index
+bundle, rounds = sys.argv[1], int(sys.argv[2])
+manifest = json.load(open(bundle + "/manifest.json", encoding="utf-8"))
+p = manifest["preprocessing"]
+with open(bundle + "/vocab.txt", encoding="utf-8", newline="\\n") as f:
+    vocab = vocab_index(f.read().split("\\n")[:-1])
+unk, pad, max_len = p["specialTokens"]["unk"]["id"], p["specialTokens"]["pad"]["id"], p["maxLen"]
+texts = [json.loads(line) for line in sys.stdin]
+times = []
+for _ in range(rounds):
+    t0 = time.perf_counter()
+    for text in texts:
+        encode(basic_english(text), vocab, max_len, unk, pad)
+    times.append((time.perf_counter() - t0) * 1000)
+print(json.dumps(times))
+`;
+
+function pythonRoundsMs(texts: readonly string[]): number[] {
+  const result = spawnSync('/usr/bin/python3', ['-c', PYTHON_TIMER, BUNDLE, String(rounds)], {
+    cwd: ROOT,
+    env: { ...process.env, PYTHONPATH: 'training' },
+    input: texts.map((t) => JSON.stringify(t)).join('\n') + '\n',
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (result.status !== 0) throw new Error(`python timer failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as number[];
+}
+
+const bundle = await loadBundle(directorySource(BUNDLE));
+const parityTexts = readFileSync(join(BUNDLE, 'parity.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => (JSON.parse(line) as { text: string }).text);
+const corpora: Record<string, string[]> = {
+  'adversarial (10,000 strings)': adversarialStrings(10_000, 2026),
+  'news texts (parity cases x 40)': Array.from({ length: 40 }, () => parityTexts).flat(),
+};
+
+console.log(`tokenizer throughput, ${rounds} rounds per side, median ms per corpus pass`);
+console.log(`node ${process.version}; ${bundle.tokenizer.name}, vocab ${bundle.tokenizer.vocabSize}\n`);
+console.log(
+  '| corpus | lines | TypeScript ms | Python ms | TypeScript lines/s | Python lines/s | speed-up |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const [name, texts] of Object.entries(corpora)) {
+  const python = median(pythonRoundsMs(texts));
+  const bench = new Bench({ iterations: rounds, time: 0, warmupIterations: 2 });
+  bench.add(name, () => {
+    for (const text of texts) bundle.tokenizer.encode(text);
+  });
+  await bench.run();
+  const result = bench.tasks[0]!.result;
+  if (result.state !== 'completed') throw new Error(`${name}: ${result.state}`);
+  const ts = result.latency.p50;
+  const rate = (ms: number) => Math.round((texts.length / ms) * 1000).toLocaleString('en-US');
+  console.log(
+    `| ${name} | ${texts.length} | ${ts.toFixed(1)} | ${python.toFixed(1)} | ${rate(ts)} | ${rate(python)} | ${(python / ts).toFixed(2)}x |`,
+  );
+}

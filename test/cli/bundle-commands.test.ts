@@ -1,0 +1,95 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, bundleDir, copyBundle } from '../helpers/bundle-copy.ts';
+
+function shipshape(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin/shipshape.js'), ...args], {
+    cwd: ROOT,
+    input: input ?? '',
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('shipshape inspect', () => {
+  it('validates the default bundle and prints its summary', () => {
+    const { code, stdout } = shipshape(['inspect', 'artifacts/news-bag']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^news-bag 1\.0\.0 {2}\(text-classification/);
+    expect(stdout).toContain('inputs     input_ids int64 [batch, 72]');
+    expect(stdout).toContain('labels     World, Sports, Business, Sci/Tech');
+    expect(stdout).toMatch(
+      /valid: every file matches its sha256 and size; ONNX signature matches; tokenizer parity (\d+)\/\1/,
+    );
+  });
+
+  it('exits 1 naming the file when one byte of the model is corrupted', () => {
+    const copy = copyBundle('news-bag');
+    try {
+      const path = join(copy.dir, 'model.onnx');
+      const bytes = readFileSync(path);
+      bytes[100] = bytes[100]! ^ 0xff;
+      writeFileSync(path, bytes);
+      const { code, stdout, stderr } = shipshape(['inspect', copy.dir]);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toContain(`invalid bundle ${copy.dir}`);
+      expect(stderr).toContain(`BUNDLE_HASH_MISMATCH: ${copy.dir}/model.onnx does not match manifest.json`);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it('prints the validation result as JSON with --json', () => {
+    const { code, stdout } = shipshape(['inspect', 'artifacts/news-transformer', '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as {
+      valid: boolean;
+      manifest: { name: string };
+      parity: { mismatches: [] };
+    };
+    expect(result.valid).toBe(true);
+    expect(result.manifest.name).toBe('news-transformer');
+    expect(result.parity.mismatches).toEqual([]);
+  });
+});
+
+describe('shipshape tokenize', () => {
+  it('prints the training side ids for every parity case', () => {
+    const cases = readFileSync(join(bundleDir('news-bag'), 'parity.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { text: string; ids: number[] });
+    const input = cases.map((c) => JSON.stringify(c.text)).join('\n') + '\n';
+    const { code, stdout } = shipshape(['tokenize', '--bundle', 'artifacts/news-bag', '--json-input'], input);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line) as number[])).toEqual(cases.map((c) => c.ids));
+  });
+
+  it('reads plain UTF-8 lines from stdin', () => {
+    const { code, stdout } = shipshape(['tokenize', '--tokens'], 'Hello, World!\nΟΔΟΣ\n');
+    expect(code).toBe(0);
+    expect(stdout).toBe('["hello",",","world","!"]\n["οδος"]\n');
+  });
+});
+
+describe('shipshape usage errors', () => {
+  it('answers an unknown flag with usage help and exit code 2, not a stack trace', () => {
+    const { code, stderr } = shipshape(['tokenize', '--bundel', 'x']);
+    expect(code).toBe(2);
+    expect(stderr).toContain("error: unknown option '--bundel'");
+    expect(stderr).toContain('(run with --help for usage)');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('answers an unknown command with exit code 2', () => {
+    const { code, stderr } = shipshape(['frobnicate']);
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+});
