@@ -55,7 +55,7 @@ export function filesSource(
 export function urlSource(base: string | URL, fetchImpl: typeof fetch = fetch): BundleSource {
   const root = new URL(String(base).endsWith('/') ? String(base) : `${String(base)}/`);
   return {
-    describe: root.href,
+    describe: root.href.replace(/\/$/, ''),
     async read(name) {
       const response = await fetchImpl(new URL(name, root));
       if (response.status === 404) return undefined;
