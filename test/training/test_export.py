@@ -1,0 +1,224 @@
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from shipshape_train.corpus import LABELS, make_splits
+from shipshape_train.export import (
+    BUNDLE_FILES,
+    PARITY_TAGS,
+    ExportError,
+    PreprocessingConfig,
+    compute_reference,
+    export_production_model,
+    oov_rate,
+    verify_bundle,
+)
+from shipshape_train.models import NewsBag, NewsTransformer
+from shipshape_train.parity_cases import build_parity_texts
+from shipshape_train.tokenizer import basic_english, encode, vocab_index
+from shipshape_train.vocab import build_vocab
+
+MAX_LEN = 72
+TRAINING = os.path.join(os.path.dirname(__file__), "..", "..", "training")
+
+
+@pytest.fixture(scope="module")
+def small(normalization_doc):
+    """A tiny vocabulary and a NewsBag trained for a few steps on a small corpus."""
+    torch.manual_seed(0)
+    splits = make_splits({"train": 800, "validation": 100, "test": 300}, seed=3)
+    tokenized = [basic_english(e.text) for e in splits["train"]]
+    vocab = build_vocab(tokenized, min_freq=3)
+    index = vocab_index(vocab)
+    ids = torch.tensor([encode(t, index, MAX_LEN, 0, 1) for t in tokenized])
+    labels = torch.tensor([e.label for e in splits["train"]])
+    model = NewsBag(len(vocab), len(LABELS), dim=8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for step in range(20):
+        sl = slice((step * 64) % 768, (step * 64) % 768 + 64)
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(ids[sl]), labels[sl]).backward()
+        optimizer.step()
+    model.eval()
+    test_texts = [e.text for e in splits["test"]]
+    kwargs = dict(
+        name="tiny-bag",
+        version="0.1.0-test",
+        labels=LABELS,
+        metrics={"split": "test", "examples": 300, "accuracy": 0.5,
+                 "oovRate": oov_rate([basic_english(t) for t in test_texts], vocab)},
+        reference=compute_reference([e.text for e in splits["train"]], [e.label for e in splits["train"]], vocab, LABELS),
+        parity_texts=build_parity_texts(test_texts, index, MAX_LEN, n_test=100),
+        normalization=normalization_doc,
+        created_at="2026-01-02T03:04:05Z",
+    )
+    return model, vocab, kwargs
+
+
+@pytest.fixture(scope="module")
+def bundle(small, tmp_path_factory):
+    model, vocab, kwargs = small
+    out = tmp_path_factory.mktemp("bundle") / "tiny-bag"
+    manifest = export_production_model(model, vocab, {"tokenizer": "basic_english", "max_len": MAX_LEN}, out, **kwargs)
+    return out, manifest
+
+
+def test_bundle_files_and_hashes(bundle):
+    out, manifest = bundle
+    assert sorted(os.listdir(out)) == sorted(list(BUNDLE_FILES) + ["manifest.json"])
+    on_disk = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert on_disk == manifest
+    for name in BUNDLE_FILES:
+        data = (out / name).read_bytes()
+        assert manifest["files"][name] == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def test_manifest_matches_the_doc(bundle):
+    out, manifest = bundle
+    assert list(manifest) == ["schemaVersion", "name", "version", "createdAt", "task", "files", "model",
+                              "preprocessing", "labels", "metrics", "reference", "parity"]
+    assert manifest["schemaVersion"] == 1 and manifest["task"] == "text-classification"
+    assert manifest["createdAt"] == "2026-01-02T03:04:05Z"
+    assert manifest["model"] == {
+        "file": "model.onnx",
+        "opset": 17,
+        "inputs": [{"name": "input_ids", "role": "input_ids", "dtype": "int64", "shape": ["batch", 72]}],
+        "outputs": [{"name": "logits", "role": "logits", "dtype": "float32", "shape": ["batch", 4]}],
+    }
+    assert manifest["preprocessing"] == {
+        "tokenizer": "basic_english", "lowercase": True, "normalization": "normalization.json",
+        "vocab": "vocab.txt", "maxLen": 72, "truncation": "right", "padding": "right",
+        "specialTokens": {"unk": {"token": "<unk>", "id": 0}, "pad": {"token": "<pad>", "id": 1}},
+    }
+    assert manifest["labels"] == LABELS
+    ref = manifest["reference"]
+    assert ref["tokenLength"]["edges"] == [0, 8, 16, 24, 32, 40, 48, 56, 64, 72]
+    assert sum(ref["tokenLength"]["counts"]) == 800 and len(ref["tokenLength"]["counts"]) == 9
+    assert list(ref["labelDistribution"]) == LABELS
+    assert manifest["parity"] == {"file": "parity.jsonl", "cases": manifest["parity"]["cases"], "atol": 1e-4}
+    text = (out / "manifest.json").read_text(encoding="utf-8")
+    assert text == json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_onnx_model_is_valid(bundle):
+    out, _ = bundle
+    proto = onnx.load(str(out / "model.onnx"))
+    onnx.checker.check_model(proto, full_check=True)
+    assert [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")] == [17]
+
+
+def test_parity_cases_reproduce_with_torch(bundle, small):
+    out, manifest = bundle
+    model = small[0]
+    verify_bundle(out, model)  # hashes, checker, tokens, ids, labels and torch logits within atol
+    rows = [json.loads(line) for line in (out / "parity.jsonl").read_text(encoding="utf-8").split("\n")[:-1]]
+    assert len(rows) == manifest["parity"]["cases"] >= 200
+    tags = {t for r in rows for t in r["tags"]}
+    assert tags == set(PARITY_TAGS)
+    texts = {r["text"] for r in rows}
+    for required in ["", "ΟΔΟΣ", "İ", "a<br />b", "A<BR />B", "\u00a0\u2003\u3000", "\x85", "\x1c\x1d\x1e\x1f"]:
+        assert required in texts
+    assert any(len(r["tokens"]) > 72 for r in rows)
+    empty = next(r for r in rows if r["text"] == "")
+    assert empty["tokens"] == [] and empty["ids"] == [1] * 72
+    for r in rows:
+        assert len(r["ids"]) == 72 and r["ids"] == encode(r["tokens"], vocab_index(small[1]), 72, 0, 1)
+        assert np.float32(r["logits"][0]) == np.float32(np.float64(r["logits"][0]))
+    with torch.no_grad():
+        again = model(torch.tensor([r["ids"] for r in rows])).numpy()
+    assert np.allclose(again, np.asarray([r["logits"] for r in rows], dtype=np.float32), atol=1e-5)
+
+
+def test_tokenize_cli_matches_the_bundle(bundle):
+    out, _ = bundle
+    rows = [json.loads(line) for line in (out / "parity.jsonl").read_text(encoding="utf-8").split("\n")[:-1]]
+    texts = [r["text"] for r in rows] + ["\ud800 lone surrogate ΟΔΟΣ", "\udfff"]
+    stdin = "".join(json.dumps(t) + "\n" for t in texts)
+    env = dict(os.environ, PYTHONPATH=TRAINING)
+    cmd = [sys.executable, "-m", "shipshape_train.tokenize_cli", "--bundle", str(out)]
+    ids = subprocess.run(cmd, input=stdin.encode(), env=env, capture_output=True, check=True).stdout.decode()
+    toks = subprocess.run(cmd + ["--tokens"], input=stdin.encode(), env=env, capture_output=True, check=True).stdout.decode()
+    ids_lines, tok_lines = ids.split("\n")[:-1], toks.split("\n")[:-1]
+    assert len(ids_lines) == len(tok_lines) == len(texts)
+    for row, line, tline in zip(rows, ids_lines, tok_lines):
+        assert json.loads(line) == row["ids"]
+        assert json.loads(tline) == row["tokens"]
+        assert line == json.dumps(row["ids"], separators=(",", ":"))
+    assert json.loads(tok_lines[-2]) == ["\ud800", "lone", "surrogate", "οδος"[:3] + "\u03c2"]
+
+
+def test_refuses_missing_vocabulary(small, tmp_path):
+    model, _, kwargs = small
+    for vocab in (None, [], str(tmp_path / "nope.txt")):
+        with pytest.raises(ExportError, match="vocabulary is missing"):
+            export_production_model(model, vocab, PreprocessingConfig(), tmp_path / "b", **kwargs)
+    assert not (tmp_path / "b").exists()
+
+
+def test_refuses_vocab_without_specials_first(small, tmp_path):
+    model, vocab, kwargs = small
+    swapped = [vocab[1], vocab[0]] + vocab[2:]
+    with pytest.raises(ExportError, match="<unk>"):
+        export_production_model(model, swapped, PreprocessingConfig(), tmp_path / "b", **kwargs)
+    with pytest.raises(ExportError, match="duplicate"):
+        export_production_model(model, vocab + [vocab[5]], PreprocessingConfig(), tmp_path / "b", **kwargs)
+
+
+def test_refuses_unsupported_tokenizer(small, tmp_path):
+    model, vocab, kwargs = small
+    with pytest.raises(ExportError) as info:
+        export_production_model(model, vocab, {"tokenizer": "spacy"}, tmp_path / "b", **kwargs)
+    assert "spacy" in str(info.value) and "basic_english" in str(info.value)
+
+
+def test_refuses_max_len_mismatch(small, tmp_path):
+    model, vocab, kwargs = small
+    with pytest.raises(ExportError, match="max_len"):
+        export_production_model(model, vocab, {"max_len": 64}, tmp_path / "b", **kwargs)
+    transformer = NewsTransformer(len(vocab), d_model=16, nhead=2, dim_feedforward=16, num_layers=1, max_len=32)
+    del transformer.max_len  # only the positional table knows its length now
+    with pytest.raises(ExportError, match="max_len"):
+        export_production_model(transformer, vocab, {"max_len": 72}, tmp_path / "b", **kwargs)
+
+
+def test_refuses_bad_metadata(small, tmp_path):
+    model, vocab, kwargs = small
+    with pytest.raises(ExportError, match="name"):
+        export_production_model(model, vocab, {}, tmp_path / "b", **{**kwargs, "name": "Bad Name"})
+    with pytest.raises(ExportError, match="semver"):
+        export_production_model(model, vocab, {}, tmp_path / "b", **{**kwargs, "version": "1.0"})
+    with pytest.raises(ExportError, match="parity"):
+        export_production_model(model, vocab, {}, tmp_path / "b", **{**kwargs, "parity_texts": ["a"] * 10})
+    with pytest.raises(ExportError, match="tags"):
+        export_production_model(model, vocab, {}, tmp_path / "b",
+                                **{**kwargs, "parity_texts": [("a", ["bogus"])] * 300})
+
+
+def test_transformer_all_pad_rows_are_finite():
+    torch.manual_seed(0)
+    model = NewsTransformer(50, d_model=16, nhead=2, dim_feedforward=16).eval()
+    ids = torch.ones((3, 72), dtype=torch.long)
+    ids[1, :5] = torch.tensor([2, 3, 4, 5, 0])
+    for grad in (False, True):  # no_grad takes the fused fast path in eval mode
+        with torch.set_grad_enabled(grad):
+            out = model(ids)
+        assert torch.isfinite(out).all()
+        assert torch.allclose(out[0], model.classifier.bias)
+    cropped = model(ids[:, :5])
+    assert torch.allclose(cropped, model(ids), atol=1e-5)
+
+
+def test_transformer_exports(tmp_path, small):
+    _, vocab, kwargs = small
+    torch.manual_seed(0)
+    model = NewsTransformer(len(vocab), d_model=16, nhead=2, dim_feedforward=16).eval()
+    manifest = export_production_model(model, vocab, {}, tmp_path / "t", **{**kwargs, "name": "tiny-transformer"})
+    assert manifest["model"]["inputs"][0]["shape"] == ["batch", 72]
+    verify_bundle(tmp_path / "t", model)
