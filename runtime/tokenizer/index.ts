@@ -8,32 +8,67 @@ import { compilePythonText, type PythonText } from './python-text.ts';
 export { compilePythonText, type PythonText } from './python-text.ts';
 
 /**
- * torchtext's basic_english rules after lower(), in order (torchtext/data/utils.py, `_patterns` and
- * `_replacements`). Sequential literal replace-alls are exactly its sequential `re.sub` calls: each pattern is a
- * literal, and e.g. removing `"` first is what lets `<b"r />` become `<br />` for the next rule, in both.
+ * torchtext's basic_english (torchtext/data/utils.py): `line.lower()`, then in order `'` -> " '  ", `"` -> "",
+ * `.` -> " . ", `<br />` -> " ", `,` `(` `)` `!` `?` -> " c ", `;` `:` -> " ", `\s+` -> " ", then `split()`.
+ *
+ * One scan over the lowered text gives exactly the result of those sequential substitutions:
+ * - `"` is removed first, so a `<br />` spelled across removed quotes (`<b"r />`) is found, as in Python;
+ * - no other rule can create or break a `<br />`: the pattern holds none of `'`, `.`, `,`, `(`, `)`, `!`, `?`,
+ *   `;`, `:`, and their replacements add only spaces around the character itself;
+ * - a character replaced by " c " is a token of its own; one replaced by " " is a separator, like whitespace.
+ * The differential test in test/runtime/tokenizer.test.ts checks this against Python on 10,000 strings.
  */
-const BASIC_ENGLISH_RULES: readonly (readonly [string, string])[] = [
-  ["'", " '  "],
-  ['"', ''],
-  ['.', ' . '],
-  ['<br />', ' '],
-  [',', ' , '],
-  ['(', ' ( '],
-  [')', ' ) '],
-  ['!', ' ! '],
-  ['?', ' ? '],
-  [';', ' '],
-  [':', ' '],
-];
-// The last rule, `\s+` -> ' ', is folded into the final split on the same whitespace set.
-
-export function basicEnglishTokens(text: string, python: PythonText): string[] {
-  let line = python.lower(text);
-  for (const [pattern, replacement] of BASIC_ENGLISH_RULES) {
-    if (line.includes(pattern)) line = line.replaceAll(pattern, replacement);
-  }
-  return python.split(line);
+export function createBasicEnglish(python: PythonText): (text: string) => string[] {
+  const kinds = new Uint8Array(128);
+  for (let cp = 0; cp < 128; cp++) if (python.isSpace(cp)) kinds[cp] = SEPARATOR;
+  for (const c of "'.,()!?") kinds[c.charCodeAt(0)] = OWN_TOKEN;
+  for (const c of ';:') kinds[c.charCodeAt(0)] = SEPARATOR;
+  kinds['<'.charCodeAt(0)] = BR_START;
+  return (text) => basicEnglishTokens(text, python, kinds);
 }
+
+function basicEnglishTokens(text: string, python: PythonText, kinds: Uint8Array): string[] {
+  let line = python.lower(text);
+  if (line.includes('"')) line = line.replaceAll('"', '');
+  const tokens: string[] = [];
+  const length = line.length;
+  let start = -1;
+  for (let i = 0; i < length; i++) {
+    const unit = line.charCodeAt(i);
+    let kind: 'char' | 'separator' | 'token' = 'char';
+    let width = 1;
+    if (unit < 0x80) {
+      const k = kinds[unit]!;
+      if (k === BR_START && line.startsWith('<br />', i)) {
+        kind = 'separator';
+        width = 6;
+      } else if (k === SEPARATOR) kind = 'separator';
+      else if (k === OWN_TOKEN) kind = 'token';
+    } else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
+      const low = line.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        if (python.isSpace(((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000)) kind = 'separator';
+        width = 2;
+      }
+    } else if (python.isSpace(unit)) kind = 'separator';
+
+    if (kind === 'char') {
+      if (start < 0) start = i;
+    } else {
+      if (start >= 0) tokens.push(line.slice(start, i));
+      start = -1;
+      if (kind === 'token') tokens.push(line[i]!);
+    }
+    i += width - 1;
+  }
+  if (start >= 0) tokens.push(line.slice(start));
+  return tokens;
+}
+
+/** What an ASCII character is to basic_english (a plain character is 0). */
+const SEPARATOR = 1;
+const OWN_TOKEN = 2;
+const BR_START = 3;
 
 /**
  * Parses vocab.txt: one token per line, "\n" line ends (the last line ends with "\n" too), line number = id.
@@ -111,23 +146,32 @@ export function createTokenizer({ preprocessing, vocab, normalization }: Tokeniz
   const keepLeft = preprocessing.truncation === 'right';
   const padRight = preprocessing.padding === 'right';
 
-  function tokenize(text: string): string[] {
-    return basicEnglishTokens(text, python);
-  }
+  const tokenize = createBasicEnglish(python);
+
+  const unkId = unk.id;
+  const padId = pad.id;
 
   function encode(text: string): Encoding {
     const tokens = tokenize(text);
-    const kept =
-      tokens.length <= maxLen ? tokens : keepLeft ? tokens.slice(0, maxLen) : tokens.slice(-maxLen);
-    const out = new Int32Array(maxLen).fill(pad.id);
-    const offset = padRight ? 0 : maxLen - kept.length;
+    const count = tokens.length;
+    const keptCount = Math.min(count, maxLen);
+    // Which tokens survive truncation, and where they land after padding.
+    const first = keepLeft ? 0 : count - keptCount;
+    const offset = padRight ? 0 : maxLen - keptCount;
+    const out = new Int32Array(maxLen);
+    if (padId !== 0) out.fill(padId);
     let unknown = 0;
-    for (const token of tokens) if (!ids.has(token)) unknown++;
-    kept.forEach((token, i) => {
-      out[offset + i] = ids.get(token) ?? unk.id;
-    });
-    return { ids: out, tokens, unknown, truncated: tokens.length > maxLen };
+    for (let i = 0; i < count; i++) {
+      let id = ids.get(tokens[i]!);
+      if (id === undefined) {
+        unknown++;
+        id = unkId;
+      }
+      const at = i - first;
+      if (at >= 0 && at < keptCount) out[offset + at] = id;
+    }
+    return { ids: out, tokens, unknown, truncated: count > maxLen };
   }
 
-  return { name, maxLen, unkId: unk.id, padId: pad.id, vocabSize: vocab.length, tokenize, encode };
+  return { name, maxLen, unkId, padId, vocabSize: vocab.length, tokenize, encode };
 }

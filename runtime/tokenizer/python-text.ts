@@ -1,4 +1,4 @@
-// CPython's str.lower() and str.split() replayed from the training interpreter's recorded tables.
+// CPython's str.lower() and str.isspace() replayed from the training interpreter's recorded tables.
 //
 // Why not toLowerCase() and /\s/: they follow the JavaScript engine's Unicode version, not the training
 // interpreter's, and they differ from Python even on one version: Python's isspace() includes U+001C..U+001F and
@@ -41,17 +41,12 @@ class CodePointSet {
   }
 }
 
-function rangesToRegExpClass(ranges: Ranges): string {
-  const hex = (cp: number) => `\\u{${cp.toString(16)}}`;
-  return ranges.map(([start, end]) => (start === end ? hex(start) : `${hex(start)}-${hex(end)}`)).join('');
-}
-
 /** Python's text semantics of one training interpreter, compiled from its normalization record. */
 export interface PythonText {
   /** `str.lower()`, Final_Sigma included. */
   lower(text: string): string;
-  /** `str.split()` with no arguments: split on runs of `isspace()`, drop empty parts. */
-  split(text: string): string[];
+  /** `chr(cp).isspace()`, which is also what `str.split()` and `re`'s `\\s` split on. */
+  isSpace(cp: number): boolean;
   /** The interpreter the record came from, e.g. "CPython 3.11.2 (Unicode 14.0.0)". */
   readonly source: string;
 }
@@ -59,49 +54,81 @@ export interface PythonText {
 export function compilePythonText(record: NormalizationRecord): PythonText {
   const lowerMap = new Map<number, string>();
   for (const [cp, lowered] of record.lower) lowerMap.set(cp, lowered);
-  const ascii: string[] = [];
-  for (let cp = 0; cp < 0x80; cp++) ascii.push(lowerMap.get(cp) ?? String.fromCharCode(cp));
+  // On pure-ASCII text the engine's toLowerCase() is safe exactly when the record maps A-Z to a-z and nothing else.
+  const asciiIsPlain = Array.from({ length: 0x80 }, (_, cp) => cp).every(
+    (cp) =>
+      (lowerMap.get(cp) ?? String.fromCharCode(cp)) ===
+      String.fromCharCode(cp >= 65 && cp <= 90 ? cp + 32 : cp),
+  );
+  const allAscii = /^[^\u0080-\uffff]*$/;
 
   const caseIgnorable = new CodePointSet(record.finalSigma.caseIgnorable);
   const cased = new CodePointSet(record.finalSigma.cased);
-  const whitespace = new RegExp(`[${rangesToRegExpClass(record.whitespace)}]+`, 'u');
+  const spaces = new CodePointSet(record.whitespace);
 
-  /** CPython's handle_capital_sigma (Objects/unicodeobject.c), on the original code points. */
-  function sigmaAt(cps: readonly number[], i: number): string {
-    let j = i - 1;
-    while (j >= 0 && caseIgnorable.has(cps[j]!)) j--;
-    let final = j >= 0 && cased.has(cps[j]!);
-    if (final && i + 1 < cps.length) {
-      j = i + 1;
-      while (j < cps.length && caseIgnorable.has(cps[j]!)) j++;
-      final = j === cps.length || !cased.has(cps[j]!);
+  const mapped = new CodePointSet(record.lower.map(([cp]) => [cp, cp] as const));
+
+  /** The code point at UTF-16 index i; a lone surrogate is one code point, as in Python. */
+  function codePointAt(text: string, i: number): number {
+    return text.codePointAt(i)!;
+  }
+  /** The start index of the code point that ends just before UTF-16 index i. */
+  function previousStart(text: string, i: number): number {
+    const unit = text.charCodeAt(i - 1);
+    if (unit >= 0xdc00 && unit <= 0xdfff && i >= 2) {
+      const high = text.charCodeAt(i - 2);
+      if (high >= 0xd800 && high <= 0xdbff) return i - 2;
+    }
+    return i - 1;
+  }
+
+  /** CPython's handle_capital_sigma (Objects/unicodeobject.c): U+03A3 at UTF-16 index i of the original text. */
+  function sigmaAt(text: string, i: number): string {
+    let j = i;
+    let before = -1;
+    while (j > 0) {
+      j = previousStart(text, j);
+      const cp = codePointAt(text, j);
+      if (!caseIgnorable.has(cp)) {
+        before = cp;
+        break;
+      }
+    }
+    let final = before >= 0 && cased.has(before);
+    if (final) {
+      let k = i + 1;
+      while (k < text.length) {
+        const cp = codePointAt(text, k);
+        if (!caseIgnorable.has(cp)) {
+          final = !cased.has(cp);
+          break;
+        }
+        k += cp > 0xffff ? 2 : 1;
+      }
     }
     return final ? FINAL_SIGMA : SMALL_SIGMA;
   }
 
   function lower(text: string): string {
-    // Iterating a string by code point keeps lone surrogates as single code points, as Python does.
-    if (!text.includes('Σ')) {
-      let out = '';
-      for (const ch of text) {
-        const cp = ch.codePointAt(0)!;
-        out += cp < 0x80 ? ascii[cp]! : (lowerMap.get(cp) ?? ch);
-      }
-      return out;
-    }
-    const cps = Array.from(text, (ch) => ch.codePointAt(0)!);
+    if (asciiIsPlain && allAscii.test(text)) return text.toLowerCase();
+    // Copy unchanged runs as slices; replace only code points the record maps.
     let out = '';
-    for (let i = 0; i < cps.length; i++) {
-      const cp = cps[i]!;
-      if (cp === CAPITAL_SIGMA) out += sigmaAt(cps, i);
-      else out += cp < 0x80 ? ascii[cp]! : (lowerMap.get(cp) ?? String.fromCodePoint(cp));
+    let from = 0;
+    for (let i = 0; i < text.length; i++) {
+      const cp = codePointAt(text, i);
+      const width = cp > 0xffff ? 2 : 1;
+      if (mapped.has(cp)) {
+        out += text.slice(from, i) + (cp === CAPITAL_SIGMA ? sigmaAt(text, i) : lowerMap.get(cp)!);
+        from = i + width;
+      }
+      i += width - 1;
     }
-    return out;
+    return from === 0 ? text : out + text.slice(from);
   }
 
-  function split(text: string): string[] {
-    return text.split(whitespace).filter((part) => part.length > 0);
-  }
-
-  return { lower, split, source: `${record.source} (Unicode ${record.unicodeVersion})` };
+  return {
+    lower,
+    isSpace: (cp) => spaces.has(cp),
+    source: `${record.source} (Unicode ${record.unicodeVersion})`,
+  };
 }
