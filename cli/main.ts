@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isShipshapeError } from '../runtime/errors.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerPredict } from './commands/predict.ts';
 import { registerTokenize } from './commands/tokenize.ts';
 
 /** Builds the program; each subcommand sets `process.exitCode` itself when it fails. */
@@ -11,6 +12,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInspect(program);
+  registerPredict(program);
   registerTokenize(program);
   return program;
 }

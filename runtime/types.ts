@@ -1,5 +1,6 @@
 // The public contracts of the runtime in one place: bundles, tokenizers, predictors, observations.
 import type { Manifest } from './bundle/manifest.ts';
+import type { EngineMemory } from './engine.ts';
 import type { ErrorCode } from './errors.ts';
 
 export type { Manifest } from './bundle/manifest.ts';
@@ -61,6 +62,8 @@ export interface BackendReport {
 export interface Prediction {
   readonly label: string;
   readonly scores: Readonly<Record<string, number>>;
+  /** The model's raw logits in label order; present only with `PredictorOptions.returnLogits`. */
+  readonly logits?: readonly number[];
 }
 
 /** One item of `predictBatch`: a prediction, or that item's own error; the rest of the batch is unaffected. */
@@ -101,6 +104,8 @@ export interface PredictorOptions {
   readonly batching?: BatchingOptions | false;
   /** Threads for backends that take them. Default 1. */
   readonly numThreads?: number;
+  /** Also return each prediction's raw `logits` (for parity checks and calibration). Default false. */
+  readonly returnLogits?: boolean;
 }
 
 export interface Predictor {
@@ -112,6 +117,8 @@ export interface Predictor {
   predictBatch(texts: readonly unknown[], options?: { batchSize?: number }): Promise<BatchItem[]>;
   /** Subscribes to run observations; returns the unsubscribe function. */
   observe(listener: (observation: RunObservation) => void): () => void;
+  /** The engine's memory now (WASM heap size on WASM backends); `{}` when the backend cannot tell. */
+  memory(): EngineMemory;
   /** Releases the session and rejects queued calls with DISPOSED. Idempotent. */
   dispose(): Promise<void>;
 }

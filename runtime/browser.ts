@@ -1,0 +1,67 @@
+// The browser entry (`shipshape` under the `browser` condition, or `shipshape/browser`): the core bound to the
+// browser platform (WebGPU when an adapter exists, else WASM).
+import {
+  loadBundle as loadBundleFrom,
+  urlSource,
+  type BundleSource,
+  type LoadBundleOptions,
+} from './bundle/index.ts';
+import { createPredictor as createPortablePredictor } from './predictor.ts';
+import { browserPlatform, createBrowserPlatform, type BrowserPlatformOptions } from './platform/browser.ts';
+import type { Bundle, Predictor, PredictorOptions } from './types.ts';
+
+/** Predictor options in a browser: the core's, plus where onnxruntime-web's `.wasm` files are served. */
+export interface BrowserPredictorOptions extends PredictorOptions, BrowserPlatformOptions {}
+
+/**
+ * Starts a predictor in a page or a Web Worker. Backend ladder: `webgpu` (onnxruntime-web's WebGPU build, only when
+ * `navigator.gpu.requestAdapter()` gives an adapter) then `wasm` (its plain WASM build). Each build is loaded on
+ * first use. `predictor.backend` says which one runs and why WebGPU was skipped; if the GPU device is lost while
+ * serving, the predictor rebuilds on `wasm` and sets `backend.fallbackReason`.
+ * @throws ShipshapeError BACKEND_UNAVAILABLE (e.g. `backend: 'native'`: `Unsupported backend "native" on browser.
+ *   Should be one of: webgpu, wasm.`), INPUT_INVALID for an out-of-range option.
+ */
+export function createPredictor(bundle: Bundle, options: BrowserPredictorOptions = {}): Promise<Predictor> {
+  const { wasmBaseUrl, ...predictorOptions } = options;
+  const platform = wasmBaseUrl === undefined ? browserPlatform : createBrowserPlatform({ wasmBaseUrl });
+  return createPortablePredictor(bundle, { ...predictorOptions, platform });
+}
+
+/**
+ * Loads and verifies a bundle served under a base URL (relative to the page, e.g. `'/models/news-bag/'`), or from
+ * any `BundleSource`.
+ * @throws ShipshapeError with a BUNDLE_* / VOCAB_INVALID / TOKENIZER_UNSUPPORTED / PREPROCESSING_MISMATCH code.
+ */
+export function loadBundle(
+  urlOrSource: string | URL | BundleSource,
+  options: LoadBundleOptions = {},
+): Promise<Bundle> {
+  const source =
+    typeof urlOrSource === 'string' || urlOrSource instanceof URL
+      ? urlSource(new URL(String(urlOrSource), globalThis.location?.href))
+      : urlOrSource;
+  return loadBundleFrom(source, options);
+}
+
+export { browserPlatform, createBrowserPlatform, type BrowserPlatformOptions } from './platform/browser.ts';
+export { createBatcher, type Batcher, type BatcherOptions } from './batcher.ts';
+export { softmax, argmax } from './softmax.ts';
+export {
+  filesSource,
+  urlSource,
+  readParityCases,
+  type BundleSource,
+  type LoadBundleOptions,
+  type ParityCase,
+} from './bundle/index.ts';
+export { ShipshapeError, isShipshapeError, hasErrorCode, type ErrorCode } from './errors.ts';
+export type {
+  EngineMemory,
+  EngineOptions,
+  EngineValueInfo,
+  InferenceEngine,
+  PlainTensor,
+  Platform,
+  TensorDtype,
+} from './engine.ts';
+export type * from './types.ts';

@@ -1,0 +1,118 @@
+// Wraps one onnxruntime session (node or web build, same onnxruntime-common API) as an InferenceEngine.
+import type * as OrtWeb from 'onnxruntime-web/wasm';
+import type { EngineMemory, EngineValueInfo, InferenceEngine, PlainTensor } from '../engine.ts';
+import { ShipshapeError } from '../errors.ts';
+import type { BackendName } from '../types.ts';
+
+/** The part of an onnxruntime module an engine uses; `onnxruntime-node` and `onnxruntime-web` both provide it. */
+export type OrtModule = Pick<typeof OrtWeb, 'InferenceSession' | 'Tensor'>;
+type OrtSession = OrtWeb.InferenceSession;
+type OrtTensor = OrtWeb.Tensor;
+
+export interface OrtEngineOptions {
+  readonly ort: OrtModule;
+  readonly backend: BackendName;
+  readonly model: Uint8Array;
+  readonly sessionOptions: OrtWeb.InferenceSession.SessionOptions;
+  /** What the backend's memory looks like now, when it can tell. */
+  readonly memory?: () => EngineMemory;
+}
+
+/**
+ * Creates a session and wraps it.
+ * @throws ShipshapeError BACKEND_UNAVAILABLE when onnxruntime cannot create the session on this backend.
+ */
+export async function createOrtEngine(options: OrtEngineOptions): Promise<InferenceEngine> {
+  const { ort, backend, model, sessionOptions, memory } = options;
+  let session: OrtSession | undefined;
+  try {
+    session = await ort.InferenceSession.create(model, sessionOptions);
+  } catch (error) {
+    throw new ShipshapeError(
+      'BACKEND_UNAVAILABLE',
+      `onnxruntime could not create a session on "${backend}": ${messageOf(error)}`,
+      { cause: error, subject: backend },
+    );
+  }
+  const inputs = session.inputMetadata.map(valueInfo);
+  const outputs = session.outputMetadata.map(valueInfo);
+  let disposed: Promise<void> | undefined;
+
+  return {
+    backend,
+    inputs,
+    outputs,
+    async run(feeds) {
+      const live = session;
+      if (live === undefined || disposed !== undefined) {
+        throw new ShipshapeError('DISPOSED', `The ${backend} engine was disposed; create a new predictor.`);
+      }
+      const ortFeeds: Record<string, OrtTensor> = {};
+      let results: OrtWeb.InferenceSession.ReturnType | undefined;
+      try {
+        for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(ort, tensor);
+        results = await live.run(ortFeeds);
+        const out: Record<string, PlainTensor> = {};
+        for (const [name, tensor] of Object.entries(results))
+          out[name] = toPlainTensor(name, tensor, backend);
+        return out;
+      } catch (error) {
+        if (error instanceof ShipshapeError) throw error;
+        throw new ShipshapeError('BACKEND_FAILED', `The ${backend} session run failed: ${messageOf(error)}`, {
+          cause: error,
+          subject: backend,
+        });
+      } finally {
+        for (const tensor of Object.values(ortFeeds)) tensor.dispose();
+        if (results !== undefined) for (const tensor of Object.values(results)) tensor.dispose();
+      }
+    },
+    dispose() {
+      disposed ??= (async () => {
+        const live = session;
+        session = undefined;
+        await live?.release();
+      })();
+      return disposed;
+    },
+    ...(memory === undefined ? {} : { memory }),
+  };
+}
+
+function valueInfo(meta: OrtWeb.InferenceSession.ValueMetadata): EngineValueInfo {
+  return meta.isTensor
+    ? { name: meta.name, dtype: meta.type, shape: [...meta.shape] }
+    : { name: meta.name, dtype: 'non-tensor', shape: [] };
+}
+
+function toOrtTensor(ort: OrtModule, tensor: PlainTensor): OrtTensor {
+  switch (tensor.dtype) {
+    case 'int64':
+      return new ort.Tensor('int64', tensor.data, tensor.dims);
+    case 'int32':
+      return new ort.Tensor('int32', tensor.data, tensor.dims);
+    case 'float32':
+      return new ort.Tensor('float32', tensor.data, tensor.dims);
+  }
+}
+
+// Copies the data out: the tensor is disposed right after, and a web build's data may be a view it reuses.
+function toPlainTensor(name: string, tensor: OrtTensor, backend: BackendName): PlainTensor {
+  const dims = [...tensor.dims];
+  const data: unknown = tensor.data;
+  if (tensor.type === 'float32' && data instanceof Float32Array)
+    return { dtype: 'float32', data: data.slice(), dims };
+  if (tensor.type === 'int64' && data instanceof BigInt64Array)
+    return { dtype: 'int64', data: data.slice(), dims };
+  if (tensor.type === 'int32' && data instanceof Int32Array)
+    return { dtype: 'int32', data: data.slice(), dims };
+  throw new ShipshapeError(
+    'BACKEND_FAILED',
+    `Output "${name}" on ${backend} is a ${tensor.type} tensor on "${tensor.location}"; expected float32, int64 or int32 on the CPU.`,
+    { subject: backend },
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
