@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isShipshapeError } from '../runtime/errors.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerTokenize } from './commands/tokenize.ts';
 
@@ -14,6 +15,7 @@ export function createProgram(): Command {
   registerInspect(program);
   registerPredict(program);
   registerTokenize(program);
+  registerServe(program);
   return program;
 }
 

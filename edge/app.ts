@@ -1,0 +1,234 @@
+// The one Hono app behind every entry (Worker, Node server): routes, validation, auth, CORS, one error mapping.
+// It never imports a platform: the entry hands it a way to load the predictor and, optionally, static files.
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { cors } from 'hono/cors';
+import { ShipshapeError } from '../runtime/errors.ts';
+import type { Prediction, Predictor } from '../runtime/types.ts';
+import { DEFAULT_CONFIG, type EdgeConfig } from './config.ts';
+import { limitBody, settleRequestBody } from './body.ts';
+import { EdgeError, errorResponse } from './errors.ts';
+import { createModelSlot, type ModelSlot } from './model-slot.ts';
+import { OIP_ROUTES, registerOpenInference } from './oip.ts';
+import { predictRequestSchema, readJson } from './schemas.ts';
+
+export const SERVER_NAME = 'shipshape';
+export const SERVER_VERSION = '0.1.0';
+
+/** Static files (the demo page, onnxruntime-web's files, model bundles): a Worker's `env.ASSETS`, or a Node folder. */
+export interface AssetStore {
+  fetch(request: Request): Promise<Response>;
+}
+
+export interface CreateAppOptions {
+  /** Loads the bundle and starts the predictor; called once (again only after a failure). */
+  readonly loadPredictor: () => Promise<Predictor>;
+  /** Default `DEFAULT_CONFIG`. */
+  readonly config?: EdgeConfig;
+  /** Serves GET requests that match no route. Default: none (404). */
+  readonly assets?: AssetStore;
+}
+
+export interface EdgeApp {
+  readonly app: Hono;
+  /** Hono's fetch: `(request, env?, executionCtx?) => Response`. */
+  readonly fetch: Hono['fetch'];
+  readonly model: ModelSlot;
+  /** Loads and warms up the model now (Node servers call it at startup; Workers load on the first request). */
+  warmUp(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Paths with routes and the methods they take; anything else on these paths answers 405 with `Allow`. */
+const V1_ROUTES: readonly (readonly [string, readonly string[]])[] = [
+  ['/healthz', ['GET']],
+  ['/readyz', ['GET']],
+  ['/v1/models', ['GET']],
+  ['/v1/predict', ['POST']],
+];
+
+function methodNotAllowed(path: string, methods: readonly string[]) {
+  const allow = methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method]));
+  return (c: Context): never => {
+    throw new EdgeError(
+      'METHOD_NOT_ALLOWED',
+      `${c.req.method} is not allowed on ${path}; use ${allow.join(' or ')}.`,
+      { headers: { Allow: allow.join(', ') } },
+    );
+  };
+}
+
+function checkModelName(requested: string | undefined, predictor: Predictor): void {
+  const { name } = predictor.bundle.manifest;
+  if (requested !== undefined && requested !== name) {
+    throw new EdgeError(
+      'MODEL_NOT_FOUND',
+      `No model named ${JSON.stringify(requested)}; this server serves "${name}" (see GET /v1/models).`,
+    );
+  }
+}
+
+const wirePrediction = ({ label, scores }: Prediction) => ({ label, scores });
+
+async function predictMany(predictor: Predictor, texts: readonly string[], batchSize: number) {
+  const items = await predictor.predictBatch(texts, { batchSize });
+  return items.map((item, i) => {
+    if (item.status === 'error')
+      throw new ShipshapeError(item.error.code, `texts.${i}: ${item.error.message}`);
+    return wirePrediction(item);
+  });
+}
+
+/** Starts the model load on a Worker's first request without holding that request up (`waitUntil`). */
+function kickOff(slot: ModelSlot): MiddlewareHandler {
+  return async function kickOffModelLoad(c, next) {
+    if (slot.state === 'idle') {
+      const loading = slot.load().catch(() => undefined);
+      try {
+        c.executionCtx.waitUntil(loading);
+      } catch {
+        // No execution context (Node): the promise runs on by itself.
+      }
+    }
+    await next();
+  };
+}
+
+/** Serves a static file; a `.wasm` over the Workers' 25 MiB asset limit is stored gzipped as `NAME.wasm.gz`. */
+async function serveAsset(assets: AssetStore, request: Request): Promise<Response> {
+  const response = await assets.fetch(request);
+  if (response.status !== 404 || !new URL(request.url).pathname.endsWith('.wasm')) return response;
+  const gzipped = await assets.fetch(new Request(`${request.url}.gz`, { headers: request.headers }));
+  if (!gzipped.ok) return response;
+  const init: ResponseInit & { encodeBody: 'manual' } = {
+    status: 200,
+    headers: {
+      'Content-Type': 'application/wasm',
+      'Content-Encoding': 'gzip',
+      'Cache-Control': 'public, max-age=3600',
+    },
+    // Workers: send the bytes as they are instead of compressing them again (ignored elsewhere).
+    encodeBody: 'manual',
+  };
+  return new Response(gzipped.body, init);
+}
+
+/**
+ * Builds the app. Routes: `POST /v1/predict`, `GET /v1/models`, `GET /healthz`, `GET /readyz`, the Open Inference
+ * Protocol under `/v2`, and static files for every other GET when `assets` is given.
+ */
+export function createApp(options: CreateAppOptions): EdgeApp {
+  const config = options.config ?? DEFAULT_CONFIG;
+  const slot = createModelSlot(options.loadPredictor);
+  const predictSchema = predictRequestSchema(config);
+  const app = new Hono();
+
+  app.use('*', kickOff(slot));
+  if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
+    app.use(
+      '*',
+      cors({
+        origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
+        allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type'],
+        exposeHeaders: ['Retry-After'],
+        maxAge: 600,
+      }),
+    );
+  }
+  if (config.token !== undefined) {
+    const auth: MiddlewareHandler = bearerAuth({ token: config.token });
+    app.use('/v1/*', auth);
+    // Health probes stay open: they reveal nothing and orchestrators call them without credentials.
+    const authExceptHealth: MiddlewareHandler = (c, next) =>
+      c.req.path.startsWith('/v2/health/') ? next() : auth(c, next);
+    app.use('/v2/*', authExceptHealth);
+    app.use('/v2', auth);
+  }
+  app.use('*', limitBody(config.maxBodyBytes));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) => {
+    const predictor = slot.current;
+    if (predictor === undefined) {
+      throw new EdgeError(
+        'NOT_READY',
+        slot.state === 'failed'
+          ? 'The model failed to load; the next model request retries it, and the server log has the cause.'
+          : 'The model is loading; retry shortly.',
+      );
+    }
+    const { name, version } = predictor.bundle.manifest;
+    return c.json({ status: 'ready', model: { name, version }, backend: predictor.backend.backend });
+  });
+
+  app.get('/v1/models', async (c) => {
+    const predictor = await slot.load();
+    const { manifest } = predictor.bundle;
+    return c.json({
+      models: [
+        {
+          name: manifest.name,
+          version: manifest.version,
+          task: manifest.task,
+          labels: manifest.labels,
+          createdAt: manifest.createdAt,
+          metrics: manifest.metrics,
+          backend: predictor.backend,
+          ready: slot.state === 'ready',
+        },
+      ],
+    });
+  });
+
+  app.post('/v1/predict', async (c) => {
+    const body = await readJson(c, predictSchema, config);
+    const predictor = await slot.load();
+    checkModelName(body.model, predictor);
+    const predictions =
+      'text' in body
+        ? [wirePrediction(await predictor.predict(body.text))]
+        : await predictMany(predictor, body.texts, config.batchSize);
+    const { name, version } = predictor.bundle.manifest;
+    return c.json({ model: { name, version }, backend: predictor.backend.backend, predictions });
+  });
+
+  registerOpenInference(app, { slot, config, serverName: SERVER_NAME, serverVersion: SERVER_VERSION });
+
+  for (const [path, methods] of [...V1_ROUTES, ...OIP_ROUTES]) app.all(path, methodNotAllowed(path, methods));
+
+  const { assets } = options;
+  if (assets !== undefined) {
+    app.get('*', async (c) => {
+      const response = await serveAsset(assets, c.req.raw);
+      if (response.status === 404) {
+        throw new EdgeError('NOT_FOUND', `Nothing at ${c.req.path}.`);
+      }
+      return response;
+    });
+  }
+
+  // The one place errors become answers (plus notFound, which has no error to map).
+  app.onError(async (error, c) => {
+    await settleRequestBody(c);
+    return errorResponse(c, error);
+  });
+  app.notFound(async (c) => {
+    const error = new EdgeError(
+      'NOT_FOUND',
+      `No route for ${c.req.method} ${c.req.path}; see the API in README.md.`,
+    );
+    await settleRequestBody(c);
+    return errorResponse(c, error);
+  });
+
+  return {
+    app,
+    fetch: app.fetch,
+    model: slot,
+    async warmUp() {
+      await slot.load();
+    },
+    dispose: () => slot.dispose(),
+  };
+}

@@ -1,0 +1,103 @@
+// The edge's settings: one typed object, read from environment variables (Node) or Worker vars and secrets.
+import { z } from 'zod';
+
+export interface EdgeConfig {
+  /** Bearer token that protects the API; undefined leaves it open. Env `SHIPSHAPE_TOKEN`. Default: unset. */
+  readonly token: string | undefined;
+  /**
+   * Origins allowed to call the API from a browser (CORS): a list, `'*'` for any, or empty for no CORS headers.
+   * Env `SHIPSHAPE_CORS_ORIGINS`, comma-separated. Default: none.
+   */
+  readonly corsOrigins: readonly string[] | '*';
+  /** Largest request body in bytes; larger ones get 413. Env `SHIPSHAPE_MAX_BODY_BYTES`. Default 1 MiB. */
+  readonly maxBodyBytes: number;
+  /** Most texts in one request; more get 413 TOO_MANY_TEXTS. Env `SHIPSHAPE_MAX_TEXTS`. Default 256. */
+  readonly maxTexts: number;
+  /** Longest text in UTF-16 code units; longer get 422. Env `SHIPSHAPE_MAX_TEXT_LENGTH`. Default 10,000. */
+  readonly maxTextLength: number;
+  /** Texts per session run for multi-text requests. Env `SHIPSHAPE_BATCH_SIZE`. Default 32. */
+  readonly batchSize: number;
+}
+
+export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
+  token: undefined,
+  corsOrigins: [],
+  maxBodyBytes: 1024 * 1024,
+  maxTexts: 256,
+  maxTextLength: 10_000,
+  batchSize: 32,
+});
+
+/** The environment variables (Worker vars / secrets) the edge reads. */
+export const CONFIG_VARIABLES = [
+  'SHIPSHAPE_TOKEN',
+  'SHIPSHAPE_CORS_ORIGINS',
+  'SHIPSHAPE_MAX_BODY_BYTES',
+  'SHIPSHAPE_MAX_TEXTS',
+  'SHIPSHAPE_MAX_TEXT_LENGTH',
+  'SHIPSHAPE_BATCH_SIZE',
+] as const;
+
+const positiveInteger = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[1-9][0-9]*$/, `${name} must be a positive integer`)
+    .transform(Number)
+    .pipe(z.number().max(Number.MAX_SAFE_INTEGER, `${name} is too large`));
+
+const envSchema = z.object({
+  SHIPSHAPE_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'SHIPSHAPE_TOKEN must be a bearer token (RFC 6750 b64token characters)')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  SHIPSHAPE_CORS_ORIGINS: z.string().optional(),
+  SHIPSHAPE_MAX_BODY_BYTES: positiveInteger('SHIPSHAPE_MAX_BODY_BYTES').optional(),
+  SHIPSHAPE_MAX_TEXTS: positiveInteger('SHIPSHAPE_MAX_TEXTS').optional(),
+  SHIPSHAPE_MAX_TEXT_LENGTH: positiveInteger('SHIPSHAPE_MAX_TEXT_LENGTH').optional(),
+  SHIPSHAPE_BATCH_SIZE: positiveInteger('SHIPSHAPE_BATCH_SIZE').optional(),
+});
+
+function parseOrigins(value: string | undefined): readonly string[] | '*' {
+  const origins = (value ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  if (origins.includes('*')) return '*';
+  return Object.freeze(origins);
+}
+
+/**
+ * Reads the config from environment variables or Worker bindings (other keys are ignored).
+ * @throws Error naming the variable and the fix, for a value that does not parse.
+ */
+export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
+  const picked: Record<string, unknown> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name];
+    // wrangler.toml [vars] may hold numbers or JSON; the schema reads their text.
+    if (value !== undefined) picked[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const details = parsed.error.issues
+      .map((issue) => {
+        const name = String(issue.path[0]);
+        // Never echo a secret.
+        const got = name === 'SHIPSHAPE_TOKEN' ? '' : ` (got ${JSON.stringify(picked[name])})`;
+        return `${issue.message}${got}`;
+      })
+      .join('; ');
+    throw new Error(`Invalid shipshape edge configuration: ${details}.`);
+  }
+  const v = parsed.data;
+  return Object.freeze({
+    token: v.SHIPSHAPE_TOKEN,
+    corsOrigins: parseOrigins(v.SHIPSHAPE_CORS_ORIGINS),
+    maxBodyBytes: v.SHIPSHAPE_MAX_BODY_BYTES ?? DEFAULT_CONFIG.maxBodyBytes,
+    maxTexts: v.SHIPSHAPE_MAX_TEXTS ?? DEFAULT_CONFIG.maxTexts,
+    maxTextLength: v.SHIPSHAPE_MAX_TEXT_LENGTH ?? DEFAULT_CONFIG.maxTextLength,
+    batchSize: v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.batchSize,
+  });
+}

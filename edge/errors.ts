@@ -1,0 +1,144 @@
+// The edge's errors: its own codes next to the runtime's, and the one table that maps every code to an HTTP status.
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isShipshapeError, type ErrorCode } from '../runtime/errors.ts';
+
+/** Codes only the HTTP layer produces. */
+export type EdgeErrorCode =
+  | 'MALFORMED_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_TEXTS'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'MODEL_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'NOT_READY'
+  | 'MODEL_UNAVAILABLE'
+  | 'INTERNAL';
+
+/** Every code an error body of the edge can carry. */
+export type WireErrorCode = ErrorCode | EdgeErrorCode;
+
+export interface EdgeErrorOptions {
+  cause?: unknown;
+  /** Extra response headers, e.g. `Allow` for 405 or `Retry-After` for 503. */
+  headers?: Record<string, string>;
+}
+
+/** An error of the HTTP layer. `name` is fixed so the guard survives two bundled copies. */
+export class EdgeError extends Error {
+  override readonly name = 'EdgeError';
+  readonly code: EdgeErrorCode;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: EdgeErrorCode, message: string, options: EdgeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function isEdgeError(value: unknown): value is EdgeError {
+  return (
+    value instanceof EdgeError ||
+    (value instanceof Error &&
+      value.name === 'EdgeError' &&
+      typeof (value as { code?: unknown }).code === 'string')
+  );
+}
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The one code → status table. Client mistakes are 4xx; 5xx only for what the server cannot do right now (503, with
+ * Retry-After) or a bug (500).
+ */
+const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.freeze({
+  MALFORMED_JSON: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_TEXTS: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INPUT_INVALID: 422,
+  OVERLOADED: 503,
+  NOT_READY: 503,
+  MODEL_UNAVAILABLE: 503,
+  DISPOSED: 503,
+  BACKEND_UNAVAILABLE: 503,
+  BACKEND_FAILED: 500,
+  BUNDLE_INVALID: 500,
+  BUNDLE_FILE_MISSING: 500,
+  BUNDLE_FILE_TRUNCATED: 500,
+  BUNDLE_HASH_MISMATCH: 500,
+  BUNDLE_SCHEMA_UNSUPPORTED: 500,
+  BUNDLE_MODEL_MISMATCH: 500,
+  TOKENIZER_UNSUPPORTED: 500,
+  VOCAB_INVALID: 500,
+  PREPROCESSING_MISMATCH: 500,
+  INTERNAL: 500,
+});
+
+/** The status an error code answers with. */
+export function statusOf(code: WireErrorCode): ContentfulStatusCode {
+  return STATUS[code];
+}
+
+/** Hono's own exceptions (bearerAuth's 401/400 and the like), by status. */
+function fromHttpException(error: HTTPException): { code: WireErrorCode; message: string } {
+  switch (error.status) {
+    case 400:
+      // bearerAuth answers 400 for a malformed Authorization header; to a client it is still "not authorized".
+      return {
+        code: 'UNAUTHORIZED',
+        message: 'The Authorization header is malformed; send "Authorization: Bearer <token>".',
+      };
+    case 401:
+      return {
+        code: 'UNAUTHORIZED',
+        message: 'A valid bearer token is required; send "Authorization: Bearer <token>".',
+      };
+    case 413:
+      return { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large.' };
+    default:
+      return error.status < 500
+        ? { code: 'INPUT_INVALID', message: error.message || `Request refused (${error.status}).` }
+        : { code: 'INTERNAL', message: 'Internal error.' };
+  }
+}
+
+/**
+ * Turns anything thrown while serving into the wire error `{ "error": { "code", "message" } }` with its status and
+ * headers. Never includes a stack; an error that is not ours is logged and answered as a bare 500.
+ */
+export function errorResponse(c: Context, error: unknown): Response {
+  let code: WireErrorCode;
+  let message: string;
+  const headers: Record<string, string> = {};
+  if (isEdgeError(error)) {
+    ({ code, message } = error);
+    Object.assign(headers, error.headers);
+  } else if (isShipshapeError(error)) {
+    ({ code, message } = error);
+  } else if (error instanceof HTTPException) {
+    ({ code, message } = fromHttpException(error));
+    const challenge = error.getResponse().headers.get('WWW-Authenticate');
+    if (challenge !== null) headers['WWW-Authenticate'] = challenge;
+  } else {
+    console.error('shipshape edge: unexpected error', error);
+    code = 'INTERNAL';
+    message = 'Internal error; the server log has the details.';
+  }
+  const status = statusOf(code);
+  if (status === 503 && headers['Retry-After'] === undefined)
+    headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+  if (status >= 500 && code !== 'INTERNAL' && isShipshapeError(error)) {
+    console.error(`shipshape edge: ${code}: ${message}`);
+  }
+  return c.json({ error: { code, message } }, status, headers);
+}

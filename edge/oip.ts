@@ -1,0 +1,172 @@
+// The Open Inference Protocol (KServe v2) REST endpoints over the one model the edge serves.
+// Spec: https://kserve.github.io/website/docs/concepts/architecture/data-plane/v2-protocol (REST/HTTP section).
+import type { Context, Hono } from 'hono';
+import type { Predictor } from '../runtime/types.ts';
+import { ShipshapeError } from '../runtime/errors.ts';
+import type { EdgeConfig } from './config.ts';
+import { EdgeError } from './errors.ts';
+import type { ModelSlot } from './model-slot.ts';
+import { inferRequestSchema, modelNameSchema, readJson, type InferRequest } from './schemas.ts';
+
+/** The model's one input and one output, as the protocol's model metadata names them. */
+export const INPUT_NAME = 'text';
+export const OUTPUT_NAME = 'probabilities';
+const PLATFORM = 'onnxruntime_onnx';
+
+export interface OipOptions {
+  readonly slot: ModelSlot;
+  readonly config: EdgeConfig;
+  readonly serverName: string;
+  readonly serverVersion: string;
+}
+
+function invalid(message: string): ShipshapeError {
+  return new ShipshapeError('INPUT_INVALID', message, { subject: 'body' });
+}
+
+/**
+ * The predictor if `name` (and `version`, when given) is the served model's.
+ * @throws EdgeError MODEL_NOT_FOUND otherwise.
+ */
+async function resolveModel(slot: ModelSlot, c: Context): Promise<Predictor> {
+  const name = c.req.param('name') ?? '';
+  const version = c.req.param('version');
+  if (!modelNameSchema.safeParse(name).success) {
+    throw new EdgeError('MODEL_NOT_FOUND', `No model named ${JSON.stringify(name)}; see GET /v1/models.`);
+  }
+  const predictor = await slot.load();
+  const { manifest } = predictor.bundle;
+  if (name !== manifest.name) {
+    throw new EdgeError(
+      'MODEL_NOT_FOUND',
+      `No model named ${JSON.stringify(name)}; this server serves "${manifest.name}".`,
+    );
+  }
+  if (version !== undefined && version !== manifest.version) {
+    throw new EdgeError(
+      'MODEL_NOT_FOUND',
+      `Model "${name}" has no version ${JSON.stringify(version)}; this server serves version "${manifest.version}".`,
+    );
+  }
+  return predictor;
+}
+
+/** Flattens the input's data (flat or nested row-major, as the protocol allows) and checks it against its shape. */
+function textsOf(request: InferRequest, config: EdgeConfig): string[] {
+  if (request.inputs.length !== 1) {
+    throw invalid(`inputs holds ${request.inputs.length} tensors; the model takes one, "${INPUT_NAME}".`);
+  }
+  const input = request.inputs[0]!;
+  if (input.name !== INPUT_NAME) {
+    throw invalid(`inputs.0.name is ${JSON.stringify(input.name)}; the model's input is "${INPUT_NAME}".`);
+  }
+  if (input.datatype !== 'BYTES') {
+    throw invalid(`inputs.0.datatype is ${JSON.stringify(input.datatype)}; input "${INPUT_NAME}" is BYTES.`);
+  }
+  const { shape } = input;
+  if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
+    throw invalid(`inputs.0.shape is [${shape.join(', ')}]; input "${INPUT_NAME}" is [N] (or [N, 1]).`);
+  }
+  const rows = shape[0]!;
+  if (rows > config.maxTexts) {
+    throw new EdgeError(
+      'TOO_MANY_TEXTS',
+      `inputs.0.shape asks for ${rows} texts; send at most ${config.maxTexts} per request (SHIPSHAPE_MAX_TEXTS).`,
+    );
+  }
+  if (rows === 0) throw invalid('inputs.0.shape is [0]; send at least one text.');
+  const texts = input.data.flat(shape.length);
+  if (texts.length !== rows) {
+    throw invalid(`inputs.0.data holds ${texts.length} elements; shape [${shape.join(', ')}] needs ${rows}.`);
+  }
+  return texts.map((text, i) => {
+    if (typeof text !== 'string') {
+      throw invalid(
+        `inputs.0.data.${i} is ${text === null ? 'null' : typeof text}; BYTES elements are strings.`,
+      );
+    }
+    if (text.length > config.maxTextLength) {
+      throw invalid(
+        `inputs.0.data.${i} is ${text.length} characters long; the limit is ${config.maxTextLength}.`,
+      );
+    }
+    return text;
+  });
+}
+
+function checkRequestedOutputs(request: InferRequest): void {
+  for (const [i, output] of (request.outputs ?? []).entries()) {
+    if (output.name !== OUTPUT_NAME) {
+      throw invalid(
+        `outputs.${i}.name is ${JSON.stringify(output.name)}; the model's output is "${OUTPUT_NAME}".`,
+      );
+    }
+  }
+}
+
+/** Registers `/v2`, `/v2/health/*` and `/v2/models/{name}[/versions/{version}][/ready|/infer]`. */
+export function registerOpenInference(app: Hono, options: OipOptions): void {
+  const { slot, config } = options;
+  const model = (c: Context) => resolveModel(slot, c);
+
+  app.get('/v2', (c) =>
+    c.json({ name: options.serverName, version: options.serverVersion, extensions: [] as string[] }),
+  );
+  // Health: "A 200 status code indicates true and a 4xx status code indicates false. The HTTP response body
+  // should be empty."
+  app.get('/v2/health/live', (c) => c.body(null, 200));
+  app.get('/v2/health/ready', (c) => c.body(null, slot.state === 'ready' ? 200 : 400));
+
+  for (const base of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+    app.get(base, async (c) => {
+      const { manifest } = (await model(c)).bundle;
+      return c.json({
+        name: manifest.name,
+        versions: [manifest.version],
+        platform: PLATFORM,
+        inputs: [{ name: INPUT_NAME, datatype: 'BYTES', shape: [-1] }],
+        outputs: [{ name: OUTPUT_NAME, datatype: 'FP32', shape: [-1, manifest.labels.length] }],
+      });
+    });
+    app.get(`${base}/ready`, async (c) => {
+      // Not loaded yet: false, without waiting for the load (the name cannot be checked before it).
+      if (slot.current === undefined) return c.body(null, 400);
+      await model(c);
+      return c.body(null, 200);
+    });
+    app.post(`${base}/infer`, async (c) => {
+      const request = await readJson(c, inferRequestSchema, config);
+      const predictor = await model(c);
+      const texts = textsOf(request, config);
+      checkRequestedOutputs(request);
+      const { labels, name, version } = predictor.bundle.manifest;
+      const items = await predictor.predictBatch(texts, { batchSize: config.batchSize });
+      const data: number[] = [];
+      for (const [i, item] of items.entries()) {
+        if (item.status === 'error') {
+          throw new ShipshapeError(item.error.code, `inputs.0.data.${i}: ${item.error.message}`);
+        }
+        for (const label of labels) data.push(Math.fround(item.scores[label] ?? 0));
+      }
+      return c.json({
+        model_name: name,
+        model_version: version,
+        ...(request.id === undefined ? {} : { id: request.id }),
+        outputs: [{ name: OUTPUT_NAME, shape: [texts.length, labels.length], datatype: 'FP32', data }],
+      });
+    });
+  }
+}
+
+/** The v2 paths and the methods each takes, for 405 answers. */
+export const OIP_ROUTES: readonly (readonly [string, readonly string[]])[] = [
+  ['/v2', ['GET']],
+  ['/v2/health/live', ['GET']],
+  ['/v2/health/ready', ['GET']],
+  ['/v2/models/:name', ['GET']],
+  ['/v2/models/:name/ready', ['GET']],
+  ['/v2/models/:name/infer', ['POST']],
+  ['/v2/models/:name/versions/:version', ['GET']],
+  ['/v2/models/:name/versions/:version/ready', ['GET']],
+  ['/v2/models/:name/versions/:version/infer', ['POST']],
+];

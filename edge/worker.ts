@@ -1,0 +1,111 @@
+// The Cloudflare Workers entry: the edge app over the embedded bundle (or one from static assets or R2).
+import type {
+  ExecutionContext,
+  ExportedHandler,
+  Fetcher,
+  R2Bucket,
+} from '@cloudflare/workers-types/index.ts';
+import {
+  createPredictor,
+  filesSource,
+  loadBundle,
+  urlSource,
+  type BundleSource,
+} from '../runtime/workerd.ts';
+import { createApp, type EdgeApp } from './app.ts';
+import { DEFAULT_CONFIG, readConfig, type EdgeConfig } from './config.ts';
+import { embeddedBundleFiles } from './embedded-bundle.ts';
+
+/** Bindings and vars of wrangler.toml. */
+export interface Env {
+  /** Static assets: the demo page, onnxruntime-web's files, model bundles under /models/. */
+  readonly ASSETS: Fetcher;
+  /** R2 bucket holding bundles, for SHIPSHAPE_MODEL_SOURCE = "r2". */
+  readonly MODELS?: R2Bucket;
+  /** Where the model comes from: "embedded" (default), "assets" or "r2". */
+  readonly SHIPSHAPE_MODEL_SOURCE?: string;
+  /** assets: the bundle's URL path (default "/models/news-bag/"); r2: its key prefix (default "news-bag/"). */
+  readonly SHIPSHAPE_MODEL_PATH?: string;
+  readonly SHIPSHAPE_TOKEN?: string;
+  readonly SHIPSHAPE_CORS_ORIGINS?: string;
+  readonly SHIPSHAPE_MAX_BODY_BYTES?: string;
+  readonly SHIPSHAPE_MAX_TEXTS?: string;
+  readonly SHIPSHAPE_MAX_TEXT_LENGTH?: string;
+  readonly SHIPSHAPE_BATCH_SIZE?: string;
+}
+
+export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;
+
+/** Bundle bytes from an R2 bucket, one object per file under `prefix`. */
+function r2Source(bucket: R2Bucket, prefix: string): BundleSource {
+  return {
+    describe: `r2:${prefix}`,
+    async read(name) {
+      const object = await bucket.get(`${prefix}${name}`);
+      return object === null ? undefined : new Uint8Array(await object.arrayBuffer());
+    },
+  };
+}
+
+/** @throws Error naming the variable when SHIPSHAPE_MODEL_SOURCE or its binding is wrong. */
+export function modelSource(env: Env): BundleSource {
+  const source = env.SHIPSHAPE_MODEL_SOURCE ?? 'embedded';
+  switch (source) {
+    case 'embedded':
+      return filesSource(embeddedBundleFiles(), 'worker:embedded');
+    case 'assets': {
+      const path = env.SHIPSHAPE_MODEL_PATH ?? '/models/news-bag/';
+      // The host is a placeholder: the ASSETS binding resolves only the path.
+      return urlSource(
+        new URL(path, 'https://assets.invalid/'),
+        (input, init) => env.ASSETS.fetch(input as string, init as never) as unknown as Promise<Response>,
+      );
+    }
+    case 'r2': {
+      if (env.MODELS === undefined) {
+        throw new Error(
+          'SHIPSHAPE_MODEL_SOURCE is "r2" but no R2 binding "MODELS" exists; add [[r2_buckets]] to wrangler.toml.',
+        );
+      }
+      return r2Source(env.MODELS, env.SHIPSHAPE_MODEL_PATH ?? 'news-bag/');
+    }
+    default:
+      throw new Error(
+        `Unsupported SHIPSHAPE_MODEL_SOURCE "${source}". Should be one of: ${MODEL_SOURCES.join(', ')}.`,
+      );
+  }
+}
+
+let edge: EdgeApp | undefined;
+
+/** One app per isolate: the predictor (WASM instance and session) lives as long as the isolate. */
+function edgeFor(env: Env): EdgeApp {
+  if (edge !== undefined) return edge;
+  let config: EdgeConfig = DEFAULT_CONFIG;
+  let configError: Error | undefined;
+  try {
+    config = readConfig(env as unknown as Record<string, unknown>);
+  } catch (error) {
+    // A bad setting must not leave the API open: every model endpoint fails with the reason until it is fixed.
+    configError = error as Error;
+  }
+  edge = createApp({
+    config,
+    assets: { fetch: (request) => env.ASSETS.fetch(request as never) as unknown as Promise<Response> },
+    loadPredictor: async () => {
+      if (configError !== undefined) throw configError;
+      const bundle = await loadBundle(modelSource(env), { verify: 'serving' });
+      // No micro-batching on Workers: the batcher's timer belongs to the request that armed it, and workerd drops
+      // that request's pending work when it ends, stranding the texts other requests queued (measured: concurrent
+      // first requests hung and were canceled). Runs still queue one at a time on the predictor.
+      return createPredictor(bundle, { batching: false, maxTextLength: config.maxTextLength });
+    },
+  });
+  return edge;
+}
+
+export default {
+  fetch(request, env, ctx: ExecutionContext) {
+    return edgeFor(env).fetch(request as unknown as Request, env, ctx) as never;
+  },
+} satisfies ExportedHandler<Env>;

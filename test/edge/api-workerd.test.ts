@@ -1,0 +1,23 @@
+// The edge API contract over real HTTP against the built Worker (dist/worker) running in real workerd.
+import { describe, it } from 'vitest';
+import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
+import { IN_CI, ensureEdgeBuilt, hasComponent, startWorkerd, workerdPresent } from './support.ts';
+
+const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+
+describe.runIf(HAS_WORKERD)('Worker', () => {
+  describeApiContract(
+    'workerd (Miniflare, wrangler dry-run output)',
+    async () => {
+      ensureEdgeBuilt();
+      return startWorkerd(CONTRACT_VARS);
+    },
+    ['wasm'],
+  );
+});
+
+describe.runIf(!HAS_WORKERD && IN_CI)('Worker without workerd', () => {
+  it('fails in CI because workerd is missing', () => {
+    throw new Error('workerd is not installed (node_modules/@cloudflare/workerd-*); run npm ci.');
+  });
+});

@@ -1,0 +1,147 @@
+// The demo page in real Chromium, served by the Worker in real workerd: the browser runtime on WebGPU (SwiftShader)
+// or WASM, next to the edge API.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM,
+  IN_CI,
+  ROOT,
+  ensureEdgeBuilt,
+  hasComponent,
+  startWorkerd,
+  workerdPresent,
+  type RunningServer,
+} from './support.ts';
+
+const HAS_CHROMIUM = hasComponent(
+  'Chromium',
+  existsSync(CHROMIUM),
+  `apt-get install chromium, or set SHIPSHAPE_CHROMIUM`,
+);
+const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+/** Where the screenshot for a human look goes (dist/ is not committed). */
+const SCREENSHOT = join(ROOT, 'dist/demo-page.png');
+const SPORTS = 'The striker scored twice and the champions won the derby in extra time';
+
+async function openPage(
+  url: string,
+  extraArgs: readonly string[],
+): Promise<{ context: BrowserContext; page: Page; profile: string }> {
+  const profile = mkdtempSync(join(tmpdir(), 'shipshape-demo-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    viewport: { width: 1100, height: 860 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const failures: string[] = [];
+  page.on('pageerror', (error) => failures.push(error.message));
+  await page.goto(`${url}/`);
+  // The page marks itself once the browser predictor started; WebGPU on SwiftShader takes a few seconds.
+  await page
+    .waitForSelector('body[data-browser-ready="true"]', { timeout: 90_000 })
+    .catch((error: unknown) => {
+      throw new Error(
+        `the demo page never got ready (page errors: ${failures.join('; ') || 'none'}): ${String(error)}`,
+      );
+    });
+  return { context, page, profile };
+}
+
+async function typeAndRead(page: Page, text: string) {
+  await page.fill('#text', '');
+  await page.type('#text', text, { delay: 2 });
+  // The prediction follows the last keystroke after a short debounce.
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="browser-label"]')?.textContent === 'Sports',
+    undefined,
+    {
+      timeout: 30_000,
+    },
+  );
+  return {
+    label: await page.textContent('[data-testid="browser-label"]'),
+    backend: await page.textContent('[data-testid="browser-backend"]'),
+    latency: await page.textContent('[data-testid="browser-latency"]'),
+    scores: await page.locator('[data-testid="browser-scores"] li').count(),
+  };
+}
+
+describe.runIf(HAS_CHROMIUM && HAS_WORKERD)('the demo page (Chromium, served by the Worker)', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    ensureEdgeBuilt();
+    server = await startWorkerd();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  describe('with WebGPU (--enable-unsafe-webgpu: SwiftShader)', () => {
+    let opened: Awaited<ReturnType<typeof openPage>>;
+    beforeAll(async () => {
+      opened = await openPage(server.url, ['--enable-unsafe-webgpu']);
+    });
+    afterAll(async () => {
+      await opened?.context.close();
+      if (opened) rmSync(opened.profile, { recursive: true, force: true });
+    });
+
+    it('classifies typed text in the browser on webgpu and shows label, scores, backend and latency', async () => {
+      const shown = await typeAndRead(opened.page, SPORTS);
+      expect(shown).toMatchObject({ label: 'Sports', backend: 'webgpu', scores: 4 });
+      expect(shown.latency).toMatch(/^\d+\.\d ms$/);
+    });
+
+    it('shows the edge API answer next to it when asked', async () => {
+      const { page } = opened;
+      await page.click('[data-testid="ask-edge"]');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="edge-backend"]')?.textContent === 'wasm',
+        undefined,
+        {
+          timeout: 30_000,
+        },
+      );
+      expect(await page.textContent('[data-testid="edge-label"]')).toBe('Sports');
+      expect(await page.textContent('[data-testid="edge-model"]')).toBe('news-bag 1.0.0');
+      expect(await page.textContent('[data-testid="edge-latency"]')).toMatch(/^\d+\.\d ms round trip$/);
+      expect(await page.locator('[data-testid="edge-scores"] li').count()).toBe(4);
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    });
+  });
+
+  describe('without WebGPU (no adapter)', () => {
+    let opened: Awaited<ReturnType<typeof openPage>>;
+    beforeAll(async () => {
+      opened = await openPage(server.url, []);
+    });
+    afterAll(async () => {
+      await opened?.context.close();
+      if (opened) rmSync(opened.profile, { recursive: true, force: true });
+    });
+
+    it('falls back to wasm, says why, and still classifies typed text', async () => {
+      const shown = await typeAndRead(opened.page, SPORTS);
+      expect(shown).toMatchObject({ label: 'Sports', backend: 'wasm', scores: 4 });
+      expect(await opened.page.textContent('[data-testid="browser-note"]')).toContain('webgpu skipped');
+    });
+  });
+});
+
+describe.runIf(IN_CI && !(HAS_CHROMIUM && HAS_WORKERD))('the demo page without its components', () => {
+  it('fails in CI because Chromium or workerd is missing', () => {
+    throw new Error(`Chromium (${CHROMIUM}) or workerd is missing; install chromium and run npm ci.`);
+  });
+});

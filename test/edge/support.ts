@@ -1,0 +1,191 @@
+// Shared plumbing of the edge tests: the build, real servers (workerd through Miniflare, Node), golden cases.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { Miniflare } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { readConfig } from '../../edge/config.ts';
+import { startNodeServer } from '../../edge/node-server.ts';
+import { listUploadModules } from '../../edge/size.ts';
+import type { PredictorOptions } from '../../runtime/types.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const IN_CI = Boolean(process.env.CI);
+export const BUNDLE_DIR = join(ROOT, 'artifacts/news-bag');
+export const WEB_DIR = join(ROOT, 'dist/web');
+export const WORKER_DIR = join(ROOT, 'dist/worker');
+export const CHROMIUM = process.env.SHIPSHAPE_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Whether a system component a test needs is here. Missing outside CI: the caller skips, and the reason is printed.
+ * Missing in CI: the caller must fail (see `failInCi`).
+ */
+export function hasComponent(name: string, present: boolean, howToGet: string): boolean {
+  if (!present && !IN_CI)
+    console.warn(`${name} is missing, so its edge tests are skipped (${howToGet}). In CI they fail.`);
+  return present;
+}
+
+export function workerdPresent(): boolean {
+  try {
+    const arch = process.arch === 'x64' ? '64' : process.arch;
+    const bin = createRequire(import.meta.url).resolve(
+      `@cloudflare/workerd-${process.platform}-${arch}/bin/workerd`,
+    );
+    return existsSync(bin);
+  } catch {
+    return false;
+  }
+}
+
+/** Builds dist/web and dist/worker if an input changed, once across parallel test files (`flock`). */
+export function ensureEdgeBuilt(): void {
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  execFileSync(
+    'flock',
+    [
+      join(ROOT, 'dist/.edge-build.lock'),
+      join(ROOT, 'node_modules/.bin/tsx'),
+      join(ROOT, 'test/edge/build-once.ts'),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 240_000 },
+  );
+}
+
+/** What the tests/benches take from wrangler.toml (wrangler's published types for it resolve to `any`). */
+interface WranglerWorkerSettings {
+  readonly compatibilityDate?: string;
+  readonly compatibilityFlags?: string[];
+  readonly bindings?: Record<string, string>;
+  readonly assets?: { directory: string; binding?: string; routerConfig?: { has_user_worker?: boolean } };
+}
+
+export interface RunningServer {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The upload in the dry-run output as Miniflare modules: our wrangler.toml rules make every module but the script
+ * and onnxruntime's .wasm a Data module.
+ */
+async function workerModules(dir: string) {
+  const typeOf = (name: string): 'ESModule' | 'CompiledWasm' | 'Data' =>
+    name.endsWith('.js') ? 'ESModule' : name.endsWith('.wasm') ? 'CompiledWasm' : 'Data';
+  const names = await listUploadModules(dir);
+  // The entry must come first.
+  const ordered = ['worker.js', ...names.filter((name) => name !== 'worker.js')];
+  return ordered.map((name) => ({
+    type: typeOf(name),
+    path: join(dir, name),
+    contents: readFileSync(join(dir, name)),
+  }));
+}
+
+/**
+ * Runs the built Worker (dist/worker, from `wrangler deploy --dry-run`) in real workerd through Miniflare, with
+ * wrangler.toml's compatibility settings, vars and assets; `vars` override or add vars (and secrets).
+ */
+export async function startWorkerd(
+  vars: Readonly<Record<string, string>> = {},
+  options: { r2?: Readonly<Record<string, Readonly<Record<string, Uint8Array>>>> } = {},
+): Promise<RunningServer> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
+    workerOptions: WranglerWorkerSettings;
+  };
+  const r2 = options.r2 ?? {};
+  const worker = new Miniflare({
+    modulesRoot: WORKER_DIR,
+    modules: await workerModules(WORKER_DIR),
+    compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
+    compatibilityFlags: workerOptions.compatibilityFlags ?? [],
+    bindings: { ...(workerOptions.bindings ?? {}), ...vars },
+    ...(workerOptions.assets === undefined ? {} : { assets: workerOptions.assets }),
+    // Local R2 buckets (in memory), filled before the first request.
+    r2Buckets: Object.keys(r2),
+    host: '127.0.0.1',
+    port: 0,
+  });
+  const url = await worker.ready;
+  for (const [binding, objects] of Object.entries(r2)) {
+    const bucket = await worker.getR2Bucket(binding);
+    for (const [key, bytes] of Object.entries(objects)) await bucket.put(key, bytes);
+  }
+  return { url: url.origin, close: () => worker.dispose() };
+}
+
+/** Runs the Node server on a free port with the config read from `vars`, as `shipshape serve` does from env. */
+export async function startNode(
+  vars: Readonly<Record<string, string>> = {},
+  options: { bundle?: string; predictor?: PredictorOptions; waitReady?: boolean } = {},
+): Promise<RunningServer> {
+  const server = await startNodeServer({
+    bundle: options.bundle ?? BUNDLE_DIR,
+    port: 0,
+    host: '127.0.0.1',
+    config: readConfig(vars),
+    webDir: WEB_DIR,
+    ...(options.predictor === undefined ? {} : { predictor: options.predictor }),
+    ...(options.waitReady === undefined ? {} : { waitReady: options.waitReady }),
+  });
+  return { url: server.url, close: () => server.close() };
+}
+
+export interface GoldenCase {
+  readonly id: number;
+  readonly text: string;
+  readonly label: string;
+  readonly logits: readonly number[];
+}
+
+export function readGoldenCases(dir = BUNDLE_DIR): GoldenCase[] {
+  return readFileSync(join(dir, 'parity.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as GoldenCase);
+}
+
+export function readLabels(dir = BUNDLE_DIR): string[] {
+  return (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { labels: string[] }).labels;
+}
+
+/** Softmax in float64, the reference the served scores are compared with. */
+export function softmax(logits: readonly number[]): number[] {
+  const max = Math.max(...logits);
+  const exps = logits.map((logit) => Math.exp(logit - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+export interface JsonResponse<T = unknown> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+/** Sends a request and parses the JSON body (undefined for an empty one). */
+export async function request<T = unknown>(
+  url: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<JsonResponse<T>> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
+  const response = await fetch(url, {
+    ...rest,
+    headers,
+    ...(json === undefined ? {} : { body: JSON.stringify(json), method: rest.method ?? 'POST' }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (text === '' ? undefined : JSON.parse(text)) as T,
+  };
+}
+
+export interface WireError {
+  readonly error: { readonly code: string; readonly message: string };
+}
