@@ -95,9 +95,11 @@ function edgeFor(env: Env): EdgeApp {
     loadPredictor: async () => {
       if (configError !== undefined) throw configError;
       const bundle = await loadBundle(modelSource(env), { verify: 'serving' });
-      // No micro-batching on Workers: the batcher's timer belongs to the request that armed it, and workerd drops
-      // that request's pending work when it ends, stranding the texts other requests queued (measured: concurrent
-      // first requests hung and were canceled). Runs still queue one at a time on the predictor.
+      // No micro-batching on Workers: a batch mixes several requests' items, and workerd cancels promise
+      // continuations that cross request contexts once the creating request ends ("A promise was resolved or
+      // rejected from a different request context..."), stranding the other requests' texts. Measured both with
+      // the timer armed at submit and with queued items dispatched right after a run. Runs still queue one at a
+      // time on the predictor.
       return createPredictor(bundle, { batching: false, maxTextLength: config.maxTextLength });
     },
   });
