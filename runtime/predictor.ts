@@ -193,7 +193,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
     let unknownTokens = 0;
     let truncations = 0;
     for (const encoding of encodings) {
-      tokens += encoding.tokens.length;
+      tokens += encoding.tokenCount;
       unknownTokens += encoding.unknown;
       if (encoding.truncated) truncations += 1;
     }
@@ -525,7 +525,7 @@ function packMask(
       ? new BigInt64Array(encodings.length * maxLen)
       : new Int32Array(encodings.length * maxLen);
   encodings.forEach((encoding, row) => {
-    const kept = Math.min(encoding.tokens.length, maxLen);
+    const kept = Math.min(encoding.tokenCount, maxLen);
     const start = row * maxLen + (padLeft ? maxLen - kept : 0);
     if (data instanceof BigInt64Array) data.fill(1n, start, start + kept);
     else data.fill(1, start, start + kept);

@@ -9,8 +9,10 @@ export type { Manifest } from './bundle/manifest.ts';
 export interface Encoding {
   /** Exactly `maxLen` ids: the first `maxLen` tokens' ids, then the pad id. */
   readonly ids: Int32Array;
-  /** All tokens before truncation. */
+  /** All tokens before truncation (made on first access). */
   readonly tokens: readonly string[];
+  /** How many tokens the text had before truncation. */
+  readonly tokenCount: number;
   /** Tokens that mapped to the unk id (before truncation). */
   readonly unknown: number;
   /** True when the text had more than `maxLen` tokens. */

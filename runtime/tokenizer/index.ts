@@ -18,57 +18,122 @@ export { compilePythonText, type PythonText } from './python-text.ts';
  * - a character replaced by " c " is a token of its own; one replaced by " " is a separator, like whitespace.
  * The differential test in test/runtime/tokenizer.test.ts checks this against Python on 10,000 strings.
  */
-export function createBasicEnglish(python: PythonText): (text: string) => string[] {
+/** Token boundaries of one text: token i is `line.slice(starts[i], ends[i])`. Buffers are reused between calls. */
+export interface TokenSpans {
+  readonly line: string;
+  readonly count: number;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+}
+
+/** A plain character is 0. */
+const SEPARATOR = 1;
+const OWN_TOKEN = 2;
+const BR_START = 3;
+
+/** Builds the basic_english scanner for one interpreter's record. The spans it returns are valid until its next call. */
+export function createBasicEnglish(python: PythonText): (text: string) => TokenSpans {
   const kinds = new Uint8Array(128);
   for (let cp = 0; cp < 128; cp++) if (python.isSpace(cp)) kinds[cp] = SEPARATOR;
   for (const c of "'.,()!?") kinds[c.charCodeAt(0)] = OWN_TOKEN;
   for (const c of ';:') kinds[c.charCodeAt(0)] = SEPARATOR;
   kinds['<'.charCodeAt(0)] = BR_START;
-  return (text) => basicEnglishTokens(text, python, kinds);
+  let starts = new Int32Array(256);
+  let ends = new Int32Array(256);
+
+  return function scan(text: string): TokenSpans {
+    let line = python.lower(text);
+    if (line.includes('"')) line = line.replaceAll('"', '');
+    const length = line.length;
+    // A text of n code units has at most n tokens.
+    if (starts.length < length) {
+      starts = new Int32Array(length);
+      ends = new Int32Array(length);
+    }
+    let count = 0;
+    let start = -1;
+    for (let i = 0; i < length; i++) {
+      const unit = line.charCodeAt(i);
+      let kind = 0;
+      let width = 1;
+      if (unit < 0x80) {
+        kind = kinds[unit]!;
+        if (kind === BR_START) {
+          if (line.startsWith('<br />', i)) {
+            kind = SEPARATOR;
+            width = 6;
+          } else kind = 0;
+        }
+      } else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
+        const low = line.charCodeAt(i + 1);
+        if (low >= 0xdc00 && low <= 0xdfff) {
+          width = 2;
+          if (python.isSpace(((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000)) kind = SEPARATOR;
+        }
+      } else if (python.isSpace(unit)) kind = SEPARATOR;
+
+      if (kind === 0) {
+        if (start < 0) start = i;
+      } else {
+        if (start >= 0) {
+          starts[count] = start;
+          ends[count++] = i;
+          start = -1;
+        }
+        if (kind === OWN_TOKEN) {
+          starts[count] = i;
+          ends[count++] = i + 1;
+        }
+      }
+      i += width - 1;
+    }
+    if (start >= 0) {
+      starts[count] = start;
+      ends[count++] = length;
+    }
+    return { line, count, starts, ends };
+  };
 }
 
-function basicEnglishTokens(text: string, python: PythonText, kinds: Uint8Array): string[] {
-  let line = python.lower(text);
-  if (line.includes('"')) line = line.replaceAll('"', '');
-  const tokens: string[] = [];
-  const length = line.length;
-  let start = -1;
-  for (let i = 0; i < length; i++) {
-    const unit = line.charCodeAt(i);
-    let kind: 'char' | 'separator' | 'token' = 'char';
-    let width = 1;
-    if (unit < 0x80) {
-      const k = kinds[unit]!;
-      if (k === BR_START && line.startsWith('<br />', i)) {
-        kind = 'separator';
-        width = 6;
-      } else if (k === SEPARATOR) kind = 'separator';
-      else if (k === OWN_TOKEN) kind = 'token';
-    } else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
-      const low = line.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        if (python.isSpace(((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000)) kind = 'separator';
-        width = 2;
-      }
-    } else if (python.isSpace(unit)) kind = 'separator';
-
-    if (kind === 'char') {
-      if (start < 0) start = i;
-    } else {
-      if (start >= 0) tokens.push(line.slice(start, i));
-      start = -1;
-      if (kind === 'token') tokens.push(line[i]!);
-    }
-    i += width - 1;
-  }
-  if (start >= 0) tokens.push(line.slice(start));
+/** The tokens of a scan as strings. */
+function spansToTokens(spans: TokenSpans): string[] {
+  const tokens = new Array<string>(spans.count);
+  for (let i = 0; i < spans.count; i++) tokens[i] = spans.line.slice(spans.starts[i], spans.ends[i]);
   return tokens;
 }
 
-/** What an ASCII character is to basic_english (a plain character is 0). */
-const SEPARATOR = 1;
-const OWN_TOKEN = 2;
-const BR_START = 3;
+/**
+ * Token -> id without making a string per token: open addressing over an FNV-1a hash of the UTF-16 code units,
+ * each hit confirmed by comparing the characters.
+ */
+function createVocabIndex(vocab: readonly string[]): (line: string, start: number, end: number) => number {
+  const hash = (text: string, start: number, end: number): number => {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    return h >>> 0;
+  };
+  let size = 16;
+  while (size < vocab.length * 2) size *= 2;
+  const mask = size - 1;
+  const slots = new Int32Array(size).fill(-1);
+  vocab.forEach((token, id) => {
+    let at = hash(token, 0, token.length) & mask;
+    while (slots[at] !== -1) at = (at + 1) & mask;
+    slots[at] = id;
+  });
+  return (line, start, end) => {
+    const length = end - start;
+    let at = hash(line, start, end) & mask;
+    for (let id = slots[at]!; id !== -1; at = (at + 1) & mask, id = slots[at]!) {
+      const token = vocab[id]!;
+      if (token.length !== length) continue;
+      let same = true;
+      for (let i = 0; i < length && same; i++) same = token.charCodeAt(i) === line.charCodeAt(start + i);
+      if (same) return id;
+    }
+    return -1;
+  };
+}
 
 /**
  * Parses vocab.txt: one token per line, "\n" line ends (the last line ends with "\n" too), line number = id.
@@ -140,20 +205,21 @@ export function createTokenizer({ preprocessing, vocab, normalization }: Tokeniz
   }
 
   const python = compilePythonText(normalization);
-  const ids = new Map<string, number>();
-  vocab.forEach((token, id) => ids.set(token, id));
+  const scan = createBasicEnglish(python);
+  const lookup = createVocabIndex(vocab);
   const { maxLen } = preprocessing;
   const keepLeft = preprocessing.truncation === 'right';
   const padRight = preprocessing.padding === 'right';
-
-  const tokenize = createBasicEnglish(python);
-
   const unkId = unk.id;
   const padId = pad.id;
 
+  function tokenize(text: string): string[] {
+    return spansToTokens(scan(text));
+  }
+
   function encode(text: string): Encoding {
-    const tokens = tokenize(text);
-    const count = tokens.length;
+    const spans = scan(text);
+    const { line, count, starts, ends } = spans;
     const keptCount = Math.min(count, maxLen);
     // Which tokens survive truncation, and where they land after padding.
     const first = keepLeft ? 0 : count - keptCount;
@@ -162,15 +228,25 @@ export function createTokenizer({ preprocessing, vocab, normalization }: Tokeniz
     if (padId !== 0) out.fill(padId);
     let unknown = 0;
     for (let i = 0; i < count; i++) {
-      let id = ids.get(tokens[i]!);
-      if (id === undefined) {
+      let id = lookup(line, starts[i]!, ends[i]!);
+      if (id < 0) {
         unknown++;
         id = unkId;
       }
       const at = i - first;
       if (at >= 0 && at < keptCount) out[offset + at] = id;
     }
-    return { ids: out, tokens, unknown, truncated: count > maxLen };
+    let tokens: string[] | undefined;
+    return {
+      ids: out,
+      tokenCount: count,
+      unknown,
+      truncated: count > maxLen,
+      // Strings only when asked for: serving needs the counts, not the tokens.
+      get tokens() {
+        return (tokens ??= tokenize(text));
+      },
+    };
   }
 
   return { name, maxLen, unkId, padId, vocabSize: vocab.length, tokenize, encode };
