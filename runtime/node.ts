@@ -31,24 +31,4 @@ export function loadBundle(
 
 export { directorySource } from './platform/node-files.ts';
 export { nodePlatform, createNodePlatform, type NodePlatformOptions } from './platform/node.ts';
-export { createBatcher, type Batcher, type BatcherOptions } from './batcher.ts';
-export { softmax, argmax } from './softmax.ts';
-export {
-  filesSource,
-  urlSource,
-  readParityCases,
-  type BundleSource,
-  type LoadBundleOptions,
-  type ParityCase,
-} from './bundle/index.ts';
-export { ShipshapeError, isShipshapeError, hasErrorCode, type ErrorCode } from './errors.ts';
-export type {
-  EngineMemory,
-  EngineOptions,
-  EngineValueInfo,
-  InferenceEngine,
-  PlainTensor,
-  Platform,
-  TensorDtype,
-} from './engine.ts';
-export type * from './types.ts';
+export * from './shared-exports.ts';
