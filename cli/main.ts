@@ -1,6 +1,8 @@
 // The `shipshape` command line: one subcommand per module under cli/commands/.
 import { Command, CommanderError } from 'commander';
 import { isShipshapeError } from '../runtime/errors.ts';
+import { registerBench } from './commands/bench.ts';
+import { registerGate } from './commands/gate.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerPredict } from './commands/predict.ts';
@@ -12,6 +14,8 @@ export function createProgram(): Command {
     .description('Ship a PyTorch text model to production: browser, Node and Cloudflare Workers.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerBench(program);
+  registerGate(program);
   registerInspect(program);
   registerPredict(program);
   registerTokenize(program);

@@ -1,0 +1,313 @@
+// SVG charts of a report (vega-lite compiled to vega, rendered headless): latency, throughput and memory.
+import { Error as LOG_ERROR, parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { Report } from './report.ts';
+import { plannedBytes } from './memory-plan.ts';
+
+const MIB = 1024 * 1024;
+
+/** Scenarios measured per batch size: in-process and browser ones, labelled by where they ran. */
+function batchRows(report: Report): {
+  bundle: string;
+  series: string;
+  batchSize: number;
+  scenario: (typeof report.scenarios)[number];
+}[] {
+  return report.scenarios.flatMap((s) => {
+    if ((s.kind !== 'in-process' && s.kind !== 'browser') || !s.latency || !s.throughput) return [];
+    const backend = s.backend?.backend ?? String(s.params.backendRequested);
+    const where = s.kind === 'browser' ? 'chromium' : 'node';
+    return [
+      {
+        bundle: String(s.params.bundle),
+        series: `${where}-${backend}`,
+        batchSize: Number(s.params.batchSize),
+        scenario: s,
+      },
+    ];
+  });
+}
+
+const baseConfig = {
+  font: 'DejaVu Sans, Liberation Sans, Arial, sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e5e5e5' },
+  header: { labelFontSize: 13, titleFontSize: 13 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320, titleLimit: 320 },
+  title: { fontSize: 15 },
+};
+
+const batchAxis = {
+  field: 'batchSize',
+  type: 'quantitative' as const,
+  title: 'batch size',
+  scale: { type: 'log' as const, base: 2, padding: 12 },
+  axis: { values: [1, 2, 4, 8, 16, 32, 64, 128, 256], format: 'd' },
+};
+
+/** Latency percentiles (rows p50, p95, p99) against batch size, per backend, one column per bundle. */
+export function latencySpec(report: Report): TopLevelSpec {
+  const values = batchRows(report).flatMap(({ bundle, series, batchSize, scenario }) =>
+    (['p50', 'p95', 'p99'] as const).map((p) => ({
+      bundle,
+      series,
+      batchSize,
+      percentile: p,
+      ms: scenario.latency?.percentiles[p].ms ?? 0,
+      samples: scenario.latency?.percentiles[p].status === 'ok' ? 'enough' : 'too few (value unreliable)',
+    })),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Latency per batch (one predictBatch call), by percentile', subtitle: subtitle(report) },
+    data: { values },
+    facet: {
+      row: { field: 'percentile', type: 'nominal', title: null, sort: ['p50', 'p95', 'p99'] },
+      column: { field: 'bundle', type: 'nominal', title: null },
+    },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 300,
+      height: 160,
+      mark: { type: 'line', point: { filled: true, size: 45 } },
+      encoding: {
+        x: batchAxis,
+        y: { field: 'ms', type: 'quantitative', title: 'ms (log)', scale: { type: 'log' } },
+        color: { field: 'series', type: 'nominal', title: 'runtime-backend' },
+        shape: {
+          field: 'samples',
+          type: 'nominal',
+          title: 'samples for this percentile',
+          scale: { domain: ['enough', 'too few (value unreliable)'], range: ['circle', 'cross'] },
+        },
+      },
+    },
+    config: baseConfig,
+  };
+}
+
+/** Throughput (items/s) against batch size, per backend, one panel per bundle. */
+export function throughputSpec(report: Report): TopLevelSpec {
+  const values = batchRows(report).map(({ bundle, series, batchSize, scenario }) => ({
+    bundle,
+    series,
+    batchSize,
+    itemsPerSecond: scenario.throughput?.itemsPerSecond ?? 0,
+    measurement: scenario.status === 'unstable' ? 'unstable (windows disagreed)' : 'stable',
+  }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Throughput against batch size', subtitle: subtitle(report) },
+    data: { values },
+    facet: { column: { field: 'bundle', type: 'nominal', title: null } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 300,
+      height: 240,
+      mark: { type: 'line', point: { filled: true, size: 50 } },
+      encoding: {
+        x: batchAxis,
+        y: {
+          field: 'itemsPerSecond',
+          type: 'quantitative',
+          title: 'items / s (log)',
+          scale: { type: 'log' },
+        },
+        color: { field: 'series', type: 'nominal', title: 'runtime-backend' },
+        shape: {
+          field: 'measurement',
+          type: 'nominal',
+          title: 'measurement',
+          scale: { domain: ['stable', 'unstable (windows disagreed)'], range: ['circle', 'cross'] },
+        },
+      },
+    },
+    config: baseConfig,
+  };
+}
+
+const SERIES_OF_ROLE = {
+  calibration: 'measured (fitted)',
+  check: 'measured (held out, predicted)',
+  reference: 'measured (not used)',
+} as const;
+
+/** Measured peak memory against batch size, with the memory plan's line and the budget, per bundle and backend. */
+export function memorySpec(report: Report): TopLevelSpec {
+  const values: Record<string, string | number>[] = [];
+  const panels: string[] = [];
+  // Node panels first, Chromium's after, in the order the plans were made.
+  const plans = [...report.memoryPlans].sort(
+    (a, b) => Number(a.bundle.includes('(chromium)')) - Number(b.bundle.includes('(chromium)')),
+  );
+  for (const plan of plans) {
+    const panel = `${plan.bundle} / ${plan.backend} (${plan.metric})`;
+    panels.push(panel);
+    const sizes = plan.points.map((p) => p.batchSize);
+    const lo = Math.min(...sizes, 1);
+    const hi = Math.max(...sizes, 1);
+    for (const p of plan.points) {
+      values.push({
+        panel,
+        batchSize: p.batchSize,
+        mib: p.measuredBytes / MIB,
+        series: SERIES_OF_ROLE[p.role],
+      });
+    }
+    if (plan.verdict !== 'insufficient-data' || plan.points.length >= 2) {
+      for (let b = lo; b <= hi; b *= 2)
+        values.push({ panel, batchSize: b, mib: plannedBytes(plan, b) / MIB, series: 'plan' });
+    }
+    values.push({ panel, batchSize: lo, mib: plan.budgetBytes / MIB, series: 'budget' });
+    values.push({ panel, batchSize: hi, mib: plan.budgetBytes / MIB, series: 'budget' });
+  }
+  const seriesScale = {
+    domain: [...Object.values(SERIES_OF_ROLE), 'plan', 'budget'],
+    range: ['#4c78a8', '#e45756', '#bab0ac', '#72b7b2', '#9d755d'],
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Peak memory against batch size: measured, planned, budget', subtitle: subtitle(report) },
+    data: { values },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
+    columns: 2,
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 280,
+      height: 200,
+      layer: [
+        {
+          transform: [{ filter: "datum.series === 'plan'" }],
+          mark: { type: 'line', strokeWidth: 2 },
+          encoding: {
+            x: batchAxis,
+            y: { field: 'mib', type: 'quantitative', title: 'MiB', scale: { zero: true } },
+            color: { field: 'series', type: 'nominal', title: null, scale: seriesScale },
+          },
+        },
+        {
+          transform: [{ filter: "datum.series === 'budget'" }],
+          mark: { type: 'line', strokeWidth: 2, strokeDash: [6, 4] },
+          encoding: {
+            x: batchAxis,
+            y: { field: 'mib', type: 'quantitative' },
+            color: { field: 'series', type: 'nominal', scale: seriesScale },
+          },
+        },
+        {
+          transform: [{ filter: "indexof(datum.series, 'measured') === 0" }],
+          mark: { type: 'point', filled: true, size: 70 },
+          encoding: {
+            x: batchAxis,
+            y: { field: 'mib', type: 'quantitative' },
+            color: { field: 'series', type: 'nominal', scale: seriesScale },
+          },
+        },
+      ],
+    },
+    config: baseConfig,
+  };
+}
+
+/** HTTP latency percentiles against closed-loop concurrency. */
+export function httpSpec(report: Report): TopLevelSpec | null {
+  const values = report.scenarios
+    .filter((s) => s.kind === 'http-closed' && s.latency)
+    .flatMap((s) =>
+      (['p50', 'p95', 'p99'] as const).map((p) => ({
+        concurrency: Number(s.params.concurrency),
+        percentile: p,
+        ms: s.latency?.percentiles[p].ms ?? 0,
+        rps: s.throughput?.requestsPerSecond ?? 0,
+      })),
+    );
+  if (values.length === 0) return null;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: 'HTTP closed loop: latency and throughput against concurrency',
+      subtitle: subtitle(report),
+    },
+    data: { values },
+    hconcat: [
+      {
+        width: 300,
+        height: 220,
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: {
+            field: 'concurrency',
+            type: 'quantitative',
+            scale: { type: 'log', base: 2 },
+            axis: { format: 'd' },
+          },
+          y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
+          color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p95', 'p99'] },
+        },
+      },
+      {
+        width: 300,
+        height: 220,
+        transform: [{ filter: "datum.percentile === 'p50'" }],
+        mark: { type: 'line', point: true, color: '#e45756' },
+        encoding: {
+          x: {
+            field: 'concurrency',
+            type: 'quantitative',
+            scale: { type: 'log', base: 2 },
+            axis: { format: 'd' },
+          },
+          y: { field: 'rps', type: 'quantitative', title: 'requests / s' },
+        },
+      },
+    ],
+    config: baseConfig,
+  };
+}
+
+function subtitle(report: Report): string {
+  return `${report.mode} run ${report.createdAt.slice(0, 16)}Z, ${report.machine.cpuModel} x${report.machine.cores}, node ${report.versions.node}`;
+}
+
+/** vega-lite's logger, minus its warnings (e.g. merged legends), which would interleave with the bench's output. */
+const quietLogger = {
+  level(): number {
+    return 0;
+  },
+  error(...args: readonly unknown[]) {
+    throw new Error(args.map(String).join(' '));
+  },
+  warn() {
+    return quietLogger;
+  },
+  info() {
+    return quietLogger;
+  },
+  debug() {
+    return quietLogger;
+  },
+};
+
+/** Compiles and renders a vega-lite spec to an SVG string, without a browser or canvas. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new View(parse(compile(spec, { logger: quietLogger }).spec), { renderer: 'none' }).logLevel(
+    LOG_ERROR,
+  );
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Every chart the report has data for, by file name. */
+export async function renderCharts(report: Report): Promise<Record<string, string>> {
+  const charts: Record<string, string> = {};
+  if (batchRows(report).length > 0) {
+    charts['latency.svg'] = await renderSvg(latencySpec(report));
+    charts['throughput.svg'] = await renderSvg(throughputSpec(report));
+  }
+  if (report.memoryPlans.length > 0) charts['memory.svg'] = await renderSvg(memorySpec(report));
+  const http = httpSpec(report);
+  if (http) charts['http.svg'] = await renderSvg(http);
+  return charts;
+}

@@ -1,0 +1,221 @@
+// The bench configuration (bench/bench.config.json): which scenarios run, for how long, and the quick-mode overrides.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { formatIssues } from './report.ts';
+
+const positiveInt = z.number().int().positive();
+const nodeBackend = z.enum(['native', 'wasm']);
+const browserBackend = z.enum(['webgpu', 'wasm']);
+
+const statisticsSchema = z
+  .object({
+    /** Samples required at or above a percentile for it to count as measured (see `minSamplesFor`). Default 1. */
+    minTailSamples: positiveInt.default(1),
+    /** Latency samples kept per scenario in the report, for the gate's tests. Default 2000. */
+    retainSamples: positiveInt.default(2000),
+  })
+  .strict();
+
+const stabilitySchema = z
+  .object({
+    windows: positiveInt.default(3),
+    tolerancePct: z.number().positive().default(10),
+    maxTrials: positiveInt.default(10),
+  })
+  .strict();
+
+const windowSchema = {
+  /** Shortest measurement window in ms. */
+  windowMs: positiveInt,
+  /** Fewest samples per window, whatever its length. */
+  minSamplesPerWindow: positiveInt,
+};
+
+const inProcessSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    backends: z.array(nodeBackend).min(1).default(['native', 'wasm']),
+    batchSizes: z.array(positiveInt).min(1).default([1, 2, 4, 8, 16, 32, 64]),
+    windowMs: windowSchema.windowMs.default(1000),
+    minSamplesPerWindow: windowSchema.minSamplesPerWindow.default(20),
+    /** Least warmup per scenario; warmup continues until throughput stops rising (WASM tier-up), up to the max. */
+    warmupMs: z.number().int().nonnegative().default(300),
+    maxWarmupMs: z.number().int().nonnegative().default(10_000),
+    numThreads: positiveInt.default(1),
+  })
+  .strict();
+
+const coldStartSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    backends: z.array(nodeBackend).min(1).default(['native', 'wasm']),
+    trials: positiveInt.default(5),
+  })
+  .strict();
+
+const openLoopSchema = z
+  .object({
+    /** Offered request rates (Poisson arrivals), one scenario each. */
+    ratesPerSecond: z.array(z.number().positive()).default([20]),
+    maxRequests: positiveInt.default(1000),
+    maxDurationMs: positiveInt.default(20_000),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
+const httpSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    concurrency: z.array(positiveInt).min(1).default([1, 2, 4, 8, 16]),
+    textsPerRequest: positiveInt.default(1),
+    windowMs: windowSchema.windowMs.default(2000),
+    minSamplesPerWindow: windowSchema.minSamplesPerWindow.default(20),
+    requestTimeoutMs: positiveInt.default(10_000),
+    openLoop: openLoopSchema.prefault({}),
+  })
+  .strict();
+
+const browserSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    executablePath: z.string().default('/usr/bin/chromium'),
+    backends: z.array(browserBackend).min(1).default(['webgpu', 'wasm']),
+    batchSizes: z.array(positiveInt).min(1).default([1, 8, 32]),
+    windowMs: windowSchema.windowMs.default(1000),
+    minSamplesPerWindow: windowSchema.minSamplesPerWindow.default(20),
+    /** Bundles to run in the browser (names of `bundles` entries' folders); default all. */
+    bundles: z.array(z.string()).optional(),
+    /** Most ms for one browser scenario before it is marked errored. */
+    timeoutMs: positiveInt.default(120_000),
+  })
+  .strict();
+
+const memorySchema = z
+  .object({
+    /** Budget for WASM backends' isolate memory: a Cloudflare Worker's 128 MiB. */
+    budgetMiB: z.number().positive().default(128),
+    /** Budget for the native backend's process RSS (a small container). */
+    rssBudgetMiB: z.number().positive().default(512),
+    tolerancePct: z.number().positive().default(25),
+    maxBatchSizeCap: positiveInt.default(4096),
+  })
+  .strict();
+
+const sections = {
+  statistics: statisticsSchema,
+  stability: stabilitySchema,
+  inProcess: inProcessSchema,
+  coldStart: coldStartSchema,
+  http: httpSchema,
+  browser: browserSchema,
+  memory: memorySchema,
+};
+
+/**
+ * Quick overrides are partial sections, merged over the full ones and then validated as full sections (a zod
+ * `.partial()` of a section would fill every default and so override everything).
+ */
+const overrides = z.record(z.string(), z.unknown()).optional();
+const quickSchema = z
+  .object({
+    statistics: overrides,
+    stability: overrides,
+    inProcess: overrides,
+    coldStart: overrides,
+    http: overrides,
+    browser: overrides,
+    memory: overrides,
+  })
+  .strict();
+
+export const benchConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    /** Bundle folders, relative to the config file. */
+    bundles: z.array(z.string()).min(1),
+    statistics: sections.statistics.prefault({}),
+    stability: sections.stability.prefault({}),
+    inProcess: sections.inProcess.prefault({}),
+    coldStart: sections.coldStart.prefault({}),
+    http: sections.http.prefault({}),
+    browser: sections.browser.prefault({}),
+    memory: sections.memory.prefault({}),
+    /** Section overrides applied by `--quick` (per section, key by key; `http.openLoop` merged one level deeper). */
+    quick: quickSchema.prefault({}),
+  })
+  .strict();
+
+export type BenchConfig = z.infer<typeof benchConfigSchema>;
+/** The configuration as run: quick overrides applied, bundle paths absolute. */
+export type EffectiveConfig = Omit<BenchConfig, 'quick' | '$schema'>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validates parsed JSON as a bench config, its quick overrides included. @throws ConfigError naming the invalid fields. */
+export function parseBenchConfig(value: unknown, source: string): BenchConfig {
+  const result = benchConfigSchema.safeParse(value);
+  if (!result.success)
+    throw new ConfigError(`${source}: not a valid bench config:\n${formatIssues(result.error)}`);
+  applyQuick(result.data, source);
+  return result.data;
+}
+
+type SectionName = keyof typeof sections;
+
+function applyQuick(config: BenchConfig, source: string): Pick<BenchConfig, SectionName> {
+  const merged = {} as Record<SectionName, unknown>;
+  for (const name of Object.keys(sections) as SectionName[]) {
+    const base = config[name] as Record<string, unknown>;
+    const override = config.quick[name] ?? {};
+    let value: Record<string, unknown> = { ...base, ...override };
+    if (name === 'http') {
+      const openLoop = (override as { openLoop?: Record<string, unknown> }).openLoop ?? {};
+      value = { ...value, openLoop: { ...config.http.openLoop, ...openLoop } };
+    }
+    const parsed = sections[name].safeParse(value);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ ...i, path: ['quick', name, ...i.path] }));
+      throw new ConfigError(`${source}: not a valid bench config:\n${formatIssues(new z.ZodError(issues))}`);
+    }
+    merged[name] = parsed.data;
+  }
+  return merged as Pick<BenchConfig, SectionName>;
+}
+
+/** Applies the quick overrides (when asked) and resolves bundle paths against `baseDir`. */
+export function effectiveConfig(
+  config: BenchConfig,
+  options: { quick: boolean; baseDir: string },
+): EffectiveConfig {
+  const sectionsAsRun = options.quick
+    ? applyQuick(config, 'config')
+    : {
+        statistics: config.statistics,
+        stability: config.stability,
+        inProcess: config.inProcess,
+        coldStart: config.coldStart,
+        http: config.http,
+        browser: config.browser,
+        memory: config.memory,
+      };
+  return { bundles: config.bundles.map((b) => resolve(options.baseDir, b)), ...sectionsAsRun };
+}
+
+/** Reads, validates and resolves a config file. @throws ConfigError */
+export async function loadBenchConfig(path: string, options: { quick: boolean }): Promise<EffectiveConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read the bench config as JSON (${(error as Error).message}).`, {
+      cause: error,
+    });
+  }
+  return effectiveConfig(parseBenchConfig(json, path), {
+    quick: options.quick,
+    baseDir: dirname(resolve(path)),
+  });
+}

@@ -1,0 +1,135 @@
+// The report as Markdown: one table per scenario kind, the memory plans, and links to the charts.
+import { formatNumber } from './gate.ts';
+import type { Report, Scenario } from './report.ts';
+
+const MIB = 1024 * 1024;
+
+function mib(bytes: number | null | undefined): string {
+  return typeof bytes === 'number' ? `${(bytes / MIB).toFixed(1)}` : 'n/a';
+}
+
+function ms(scenario: Scenario, p: 'p50' | 'p90' | 'p95' | 'p99'): string {
+  const value = scenario.latency?.percentiles[p];
+  if (!value) return 'n/a';
+  return value.status === 'ok' ? formatNumber(value.ms) : `${formatNumber(value.ms)}*`;
+}
+
+function status(s: Scenario): string {
+  return s.status === 'ok' ? 'ok' : `${s.status}${s.reason ? `: ${s.reason}` : ''}`;
+}
+
+function backendText(s: Scenario): string {
+  if (!s.backend) return String(s.params.backendRequested ?? 'n/a');
+  const fallback = s.backend.fallbackReason ? ` (fallback: ${s.backend.fallbackReason})` : '';
+  return `${s.backend.backend}${fallback}`;
+}
+
+/** Renders the report; `charts` are file names relative to the Markdown file. */
+export function renderReportMarkdown(report: Report, charts: readonly string[] = []): string {
+  const lines: string[] = [];
+  const v = report.versions;
+  const m = report.machine;
+  lines.push(
+    `# shipshape bench (${report.mode})`,
+    '',
+    `${report.createdAt}, ${(report.durationMs / 1000).toFixed(0)} s. ` +
+      `node ${v.node}, shipshape ${v.shipshape}, onnxruntime-node ${v.onnxruntimeNode ?? 'n/a'}, ` +
+      `onnxruntime-web ${v.onnxruntimeWeb ?? 'n/a'}, chromium ${v.chromium ?? 'n/a'}.`,
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${(m.memoryBytes / 1024 ** 3).toFixed(1)} GiB, ${m.platform}/${m.arch}, ` +
+      `load ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
+    '',
+    'Latency in ms per call (a batch for in-process and browser, a request for HTTP). `*` marks a percentile with ' +
+      'too few samples (it needs `ceil(minTail / (1 - p))`); a scenario is `unstable` when its last windows disagreed.',
+    '',
+  );
+  const measured = report.scenarios.filter((s) => s.status !== 'skipped' && s.status !== 'errored');
+  const batched = measured.filter((s) => s.kind === 'in-process' || s.kind === 'browser');
+  if (batched.length > 0) {
+    lines.push(
+      '## Per batch size',
+      '',
+      '| scenario | backend | status | p50 | p90 | p95 | p99 | items/s | batches/s | samples | peak RSS MiB | isolate MiB | WASM heap MiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const s of batched) {
+      lines.push(
+        `| \`${s.id}\` | ${backendText(s)} | ${status(s)} | ${ms(s, 'p50')} | ${ms(s, 'p90')} | ${ms(s, 'p95')} | ${ms(s, 'p99')} | ` +
+          `${formatNumber(s.throughput?.itemsPerSecond ?? 0)} | ${formatNumber(s.throughput?.requestsPerSecond ?? 0)} | ` +
+          `${s.latency?.count ?? 0} | ${mib(s.memory?.peakRssBytes)} | ${mib(s.memory?.isolateBytes)} | ${mib(s.memory?.wasmHeapBytes)} |`,
+      );
+    }
+    lines.push('');
+  }
+  const cold = measured.filter((s) => s.kind === 'cold-start');
+  if (cold.length > 0) {
+    lines.push(
+      '## Cold start (fresh process per trial)',
+      '',
+      '| scenario | backend | status | p50 ms | max ms | trials | import | loadBundle | createPredictor | first prediction | process total | peak RSS MiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const s of cold) {
+      const c = s.coldStart;
+      lines.push(
+        c
+          ? `| \`${s.id}\` | ${backendText(s)} | ${status(s)} | ${formatNumber(c.p50Ms)} | ${formatNumber(c.maxMs)} | ${c.trials} | ` +
+              `${formatNumber(c.phasesMs.importRuntime)} | ${formatNumber(c.phasesMs.loadBundle)} | ${formatNumber(c.phasesMs.createPredictor)} | ` +
+              `${formatNumber(c.phasesMs.firstPrediction)} | ${formatNumber(c.phasesMs.processTotal)} | ${mib(s.memory?.peakRssBytes)} |`
+          : `| \`${s.id}\` | ${backendText(s)} | ${status(s)} | | | | | | | | | |`,
+      );
+    }
+    lines.push('');
+  }
+  const http = measured.filter((s) => s.kind === 'http-closed' || s.kind === 'http-open');
+  if (http.length > 0) {
+    lines.push(
+      '## HTTP',
+      '',
+      '| scenario | status | p50 | p90 | p95 | p99 | req/s | items/s | requests | errors |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const s of http) {
+      lines.push(
+        `| \`${s.id}\` | ${status(s)} | ${ms(s, 'p50')} | ${ms(s, 'p90')} | ${ms(s, 'p95')} | ${ms(s, 'p99')} | ` +
+          `${formatNumber(s.throughput?.requestsPerSecond ?? 0)} | ${formatNumber(s.throughput?.itemsPerSecond ?? 0)} | ` +
+          `${s.http?.requests ?? 0} | ${s.http?.errors ?? 0} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (report.memoryPlans.length > 0) {
+    lines.push(
+      '## Memory plan',
+      '',
+      'planned(b) = overhead + weights + bytesPerItem x b, fitted on the two batch sizes below the largest ' +
+        '(on the WASM heap for WASM backends); the largest is predicted and compared with the measurement.',
+      '',
+      '| bundle | backend | metric | weights MiB | overhead MiB | KiB per item | largest batch in budget | verdict | detail |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const p of report.memoryPlans) {
+      lines.push(
+        `| ${p.bundle} | ${p.backend} | ${p.metric} | ${mib(p.weightsBytes)} | ${mib(p.overheadBytes)} | ` +
+          `${(p.bytesPerItem / 1024).toFixed(1)} | ${p.maxBatchSizeWithinBudget ?? 'none'} (of ${mib(p.budgetBytes)} MiB) | ${p.verdict} | ${p.detail} |`,
+      );
+    }
+    lines.push('');
+  }
+  const other = report.scenarios.filter((s) => s.status === 'skipped' || s.status === 'errored');
+  if (other.length > 0) {
+    lines.push(
+      '## Skipped or errored',
+      '',
+      ...other.map((s) => `- \`${s.id}\`: ${s.status}: ${s.reason ?? ''}`),
+      '',
+    );
+  }
+  if (report.uploadSize) {
+    lines.push(
+      `Worker upload: ${mib(report.uploadSize.gzipBytes)} MiB gzip (${mib(report.uploadSize.bytes)} MiB raw), from ${report.uploadSize.source}.`,
+      '',
+    );
+  }
+  if (charts.length > 0) lines.push('## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');
+  return lines.join('\n');
+}

@@ -1,0 +1,305 @@
+// The benchmark report: its schema (versioned, validated with zod whenever read) and reading and writing it.
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+
+/** Bump on any change that an older reader would misread; `readReport` refuses other versions. */
+export const REPORT_SCHEMA_VERSION = 1;
+
+const nonNegative = z.number().nonnegative();
+const count = z.number().int().nonnegative();
+const backendName = z.enum(['native', 'webgpu', 'wasm']);
+
+export const backendReportSchema = z
+  .object({
+    backend: backendName,
+    skipped: z.array(z.object({ backend: backendName, reason: z.string() }).strict()),
+    fallbackReason: z.string().optional(),
+  })
+  .strict();
+
+const percentileValueSchema = z
+  .object({
+    ms: nonNegative,
+    status: z.enum(['ok', 'insufficient-samples']),
+    minSamples: z.number().int().positive(),
+  })
+  .strict();
+
+export const latencySchema = z
+  .object({
+    unit: z.literal('ms'),
+    count,
+    mean: nonNegative,
+    min: nonNegative,
+    max: nonNegative,
+    percentiles: z
+      .object({
+        p50: percentileValueSchema,
+        p90: percentileValueSchema,
+        p95: percentileValueSchema,
+        p99: percentileValueSchema,
+      })
+      .strict(),
+    samples: z.array(nonNegative),
+  })
+  .strict();
+
+const throughputSchema = z.object({ itemsPerSecond: nonNegative, requestsPerSecond: nonNegative }).strict();
+
+const windowSummarySchema = z
+  .object({
+    samples: count,
+    durationMs: nonNegative,
+    p95Ms: z.number(),
+    requestsPerSecond: nonNegative,
+    itemsPerSecond: nonNegative,
+  })
+  .strict();
+
+const stabilitySchema = z
+  .object({
+    stable: z.boolean(),
+    trials: count,
+    windowsRequired: count,
+    tolerancePct: nonNegative,
+    maxTrials: count,
+    windows: z.array(windowSummarySchema),
+  })
+  .strict();
+
+const bytes = nonNegative.nullable();
+
+export const memorySchema = z
+  .object({
+    /** The process's resident-set high-water mark (Node), or null where it cannot be read (browser). */
+    peakRssBytes: bytes,
+    /** Peak JS heap in use. */
+    jsHeapBytes: bytes,
+    /** Peak ArrayBuffer memory outside the WASM heap (model bytes, tensors). */
+    arrayBuffersBytes: bytes,
+    /** WASM linear memory at the end (it only grows), or null when no WASM ran. */
+    wasmHeapBytes: bytes,
+    /** What counts against a Worker's 128 MiB: JS heap + ArrayBuffers + WASM heap (browser: the UA's measure). */
+    isolateBytes: bytes,
+    source: z.string(),
+  })
+  .strict();
+
+const coldStartSchema = z
+  .object({
+    trials: count,
+    /** From before `loadBundle` to the first prediction's result, in the fresh process; per trial. */
+    timeToFirstPredictionMs: z.array(nonNegative),
+    /** Median over trials of each phase. */
+    phasesMs: z
+      .object({
+        importRuntime: nonNegative,
+        loadBundle: nonNegative,
+        createPredictor: nonNegative,
+        firstPrediction: nonNegative,
+        processTotal: nonNegative,
+      })
+      .strict(),
+    p50Ms: nonNegative,
+    maxMs: nonNegative,
+  })
+  .strict();
+
+/**
+ * CPU time of the process doing the work (the bench child, or the service under HTTP load): unlike wall-clock
+ * time it barely moves when other processes compete for the cores, so it tells a slower machine from slower code.
+ */
+const cpuSchema = z
+  .object({
+    /** CPU ms per request (a batch, an HTTP request, or one cold start from loadBundle to the first result). */
+    perRequestMs: nonNegative,
+    /** CPU ms / wall ms over the measurement: about 1 for one busy thread alone on a core, less under contention. */
+    utilization: nonNegative,
+    source: z.string(),
+  })
+  .strict();
+
+const httpSchema = z
+  .object({
+    requests: count,
+    errors: count,
+    /** Up to five distinct error messages, for diagnosis. */
+    errorSamples: z.array(z.string()),
+    /** Open loop only: the offered rate and what was achieved. */
+    offeredRatePerSecond: nonNegative.optional(),
+    achievedRatePerSecond: nonNegative.optional(),
+    /** Open loop only: requests not sent because the time bound ran out. */
+    unsent: count.optional(),
+  })
+  .strict();
+
+export const scenarioKinds = ['in-process', 'cold-start', 'http-closed', 'http-open', 'browser'] as const;
+export type ScenarioKind = (typeof scenarioKinds)[number];
+export const scenarioStatuses = ['ok', 'unstable', 'insufficient-samples', 'skipped', 'errored'] as const;
+export type ScenarioStatus = (typeof scenarioStatuses)[number];
+
+export const scenarioSchema = z
+  .object({
+    /** Stable id, used by the SLA and to match the baseline: e.g. `in-process/news-bag/native/b8`. */
+    id: z.string().min(1),
+    kind: z.enum(scenarioKinds),
+    status: z.enum(scenarioStatuses),
+    /** Why it is skipped, errored, unstable or short of samples. */
+    reason: z.string().optional(),
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    /** The backend that actually ran (`predictor.backend`). */
+    backend: backendReportSchema.optional(),
+    latency: latencySchema.optional(),
+    throughput: throughputSchema.optional(),
+    stability: stabilitySchema.optional(),
+    memory: memorySchema.optional(),
+    coldStart: coldStartSchema.optional(),
+    http: httpSchema.optional(),
+    cpu: cpuSchema.optional(),
+    durationMs: nonNegative,
+  })
+  .strict();
+
+export const memoryPlanSchema = z
+  .object({
+    bundle: z.string(),
+    backend: backendName,
+    /** `rss` for native (process memory), `isolate` for WASM/WebGPU (what a Worker's limit counts). */
+    metric: z.enum(['rss', 'isolate']),
+    weightsBytes: nonNegative,
+    budgetBytes: nonNegative,
+    tolerancePct: nonNegative,
+    /** planned(b) = overheadBytes + weightsBytes + bytesPerItem * b, fitted on the calibration batch sizes. */
+    overheadBytes: z.number(),
+    bytesPerItem: z.number(),
+    calibrationBatchSizes: z.array(z.number().int().positive()),
+    points: z.array(
+      z
+        .object({
+          batchSize: z.number().int().positive(),
+          measuredBytes: nonNegative,
+          plannedBytes: z.number(),
+          errorPct: z.number(),
+          role: z.enum(['calibration', 'check', 'reference']),
+        })
+        .strict(),
+    ),
+    /** Largest batch whose planned peak fits the budget; null when none does. */
+    maxBatchSizeWithinBudget: z.number().int().nonnegative().nullable(),
+    verdict: z.enum(['pass', 'fail', 'insufficient-data']),
+    detail: z.string(),
+  })
+  .strict();
+
+export const uploadSizeSchema = z
+  .object({ gzipBytes: nonNegative, bytes: nonNegative.nullable(), source: z.string() })
+  .strict();
+
+export const reportSchema = z
+  .object({
+    schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+    tool: z.literal('shipshape-bench'),
+    createdAt: z.iso.datetime(),
+    mode: z.enum(['quick', 'full']),
+    durationMs: nonNegative,
+    versions: z
+      .object({
+        node: z.string(),
+        shipshape: z.string(),
+        onnxruntimeNode: z.string().nullable(),
+        onnxruntimeWeb: z.string().nullable(),
+        chromium: z.string().nullable(),
+      })
+      .strict(),
+    machine: z
+      .object({
+        cpuModel: z.string(),
+        cores: z.number().int().positive(),
+        memoryBytes: nonNegative,
+        platform: z.string(),
+        arch: z.string(),
+        loadAverage: z.array(z.number()),
+      })
+      .strict(),
+    /** The effective configuration (quick overrides applied), as run. */
+    config: z.unknown(),
+    scenarios: z.array(scenarioSchema),
+    memoryPlans: z.array(memoryPlanSchema),
+    uploadSize: uploadSizeSchema.nullable(),
+  })
+  .strict();
+
+export type Report = z.infer<typeof reportSchema>;
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type MemoryPlan = z.infer<typeof memoryPlanSchema>;
+export type MemoryMeasurement = z.infer<typeof memorySchema>;
+export type UploadSize = z.infer<typeof uploadSizeSchema>;
+
+/** A report file that is missing, not JSON, of another schema version or malformed. */
+export class ReportError extends Error {
+  override readonly name = 'ReportError';
+}
+
+/** Formats zod issues as `path: message` lines. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 8)
+    .map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('\n');
+}
+
+/**
+ * Validates parsed JSON as a report.
+ * @throws ReportError naming the source, the schema version found, or the first invalid fields.
+ */
+export function parseReport(value: unknown, source: string): Report {
+  const version = (value as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (version !== REPORT_SCHEMA_VERSION) {
+    throw new ReportError(
+      `${source}: report schemaVersion ${JSON.stringify(version)} is not ${REPORT_SCHEMA_VERSION}; ` +
+        're-run `shipshape bench` with this version to produce a comparable report.',
+    );
+  }
+  const result = reportSchema.safeParse(value);
+  if (!result.success)
+    throw new ReportError(`${source}: not a valid bench report:\n${formatIssues(result.error)}`);
+  return result.data;
+}
+
+/** Reads and validates a report file. @throws ReportError */
+export async function readReport(path: string): Promise<Report> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ReportError(`${path}: cannot read the report (${(error as Error).message}).`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ReportError(`${path}: not JSON (${(error as Error).message}).`, { cause: error });
+  }
+  return parseReport(json, path);
+}
+
+/**
+ * Validates and writes a report as pretty JSON, creating the folder. An invalid report (a harness bug) is still
+ * written, to `PATH.invalid.json`, so that a long run is not lost.
+ * @throws ReportError when it is invalid.
+ */
+export async function writeReport(path: string, report: Report): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  let checked: Report;
+  try {
+    checked = parseReport(report, 'the report being written');
+  } catch (error) {
+    const aside = path.replace(/\.json$/i, '') + '.invalid.json';
+    await writeFile(aside, `${JSON.stringify(report, null, 2)}\n`);
+    throw new ReportError(`${(error as Error).message}\n(the invalid report is in ${aside})`, {
+      cause: error,
+    });
+  }
+  await writeFile(path, `${JSON.stringify(checked, null, 2)}\n`);
+}

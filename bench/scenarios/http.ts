@@ -1,0 +1,385 @@
+// HTTP scenarios against a running service on loopback: a closed-loop concurrency sweep and an open-loop Poisson run.
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Scenario } from '../report.ts';
+import {
+  createRng,
+  exponentialDraw,
+  measureUntilStable,
+  summarizeLatency,
+  type MeasurementWindow,
+  type StabilityOptions,
+} from '../stats.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The service's predict endpoint for a base URL, refusing anything but loopback: the bench generates load and
+ * must never point it at a shared or production host.
+ * @throws Error naming the host and the fix.
+ */
+export function predictEndpoint(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch (error) {
+    throw new Error(`--url ${JSON.stringify(baseUrl)} is not a URL; pass e.g. http://127.0.0.1:8787`, {
+      cause: error,
+    });
+  }
+  if (url.protocol !== 'http:') throw new Error(`--url ${baseUrl}: only http: on loopback is supported.`);
+  if (!LOOPBACK.has(url.hostname)) {
+    throw new Error(
+      `--url ${baseUrl}: host ${url.hostname} is not loopback; the bench only loads 127.0.0.1, localhost or ::1.`,
+    );
+  }
+  return new URL('/v1/predict', url);
+}
+
+interface Outcome {
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly error?: string;
+}
+
+/** A minimal keep-alive client: one POST, the body read to the end, status 2xx counts as success. */
+export function createPredictClient(endpoint: URL, options: { maxSockets: number; timeoutMs: number }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  /**
+   * Sends one request. `intendedAt` (open loop) is when it should have left: latency runs from then when the
+   * client was late, from the actual send when a timer fired early, so it is never negative.
+   */
+  const post = (body: string, intendedAt = Number.POSITIVE_INFINITY): Promise<Outcome> =>
+    new Promise((resolve) => {
+      const startedAt = Math.min(intendedAt, performance.now());
+      const request = http.request(
+        endpoint,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          timeout: options.timeoutMs,
+        },
+        (response) => {
+          let size = 0;
+          response.on('data', (chunk: Buffer) => (size += chunk.length));
+          response.on('end', () => {
+            const status = response.statusCode ?? 0;
+            const ms = performance.now() - startedAt;
+            if (status >= 200 && status < 300 && size > 0) resolve({ ok: true, ms });
+            else resolve({ ok: false, ms, error: `HTTP ${status}` });
+          });
+          response.on('error', (error) =>
+            resolve({ ok: false, ms: performance.now() - startedAt, error: error.message }),
+          );
+        },
+      );
+      request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+      request.on('error', (error) =>
+        resolve({ ok: false, ms: performance.now() - startedAt, error: error.message }),
+      );
+      request.end(body);
+    });
+  return { post, close: () => agent.destroy() };
+}
+
+function bodies(texts: readonly string[], textsPerRequest: number, count = 32): string[] {
+  const out: string[] = [];
+  let next = 0;
+  for (let i = 0; i < count; i++) {
+    const batch: string[] = [];
+    for (let j = 0; j < textsPerRequest; j++) batch.push(texts[next++ % texts.length] as string);
+    out.push(JSON.stringify({ texts: batch }));
+  }
+  return out;
+}
+
+class ErrorTally {
+  count = 0;
+  readonly samples = new Set<string>();
+  add(message: string): void {
+    this.count++;
+    if (this.samples.size < 5) this.samples.add(message);
+  }
+}
+
+export interface ClosedLoopOptions {
+  readonly id: string;
+  readonly url: string;
+  readonly texts: readonly string[];
+  readonly concurrency: number;
+  readonly textsPerRequest: number;
+  readonly windowMs: number;
+  readonly minSamplesPerWindow: number;
+  readonly requestTimeoutMs: number;
+  readonly stability: StabilityOptions;
+  readonly minTailSamples: number;
+  readonly retainSamples: number;
+  readonly onProgress?: (detail: string) => void;
+  /** CPU ms used so far by the service process, when the bench started it (see `RunningService.cpuMs`). */
+  readonly serviceCpuMs?: () => number | undefined;
+}
+
+/** The service's CPU per request and utilisation, from CPU ms over a wall-clock span, when known. */
+function serviceCpu(
+  cpuMs: number | undefined,
+  requests: number,
+  wallMs: number,
+): { cpu?: NonNullable<Scenario['cpu']> } {
+  if (cpuMs === undefined || requests === 0 || wallMs <= 0) return {};
+  return {
+    cpu: {
+      perRequestMs: cpuMs / requests,
+      utilization: cpuMs / wallMs,
+      source: 'the service process started by the bench: /proc/PID/stat utime + stime (10 ms ticks)',
+    },
+  };
+}
+
+function cpuDelta(
+  read: (() => number | undefined) | undefined,
+  before: number | undefined,
+): number | undefined {
+  const after = read?.();
+  return after === undefined || before === undefined ? undefined : after - before;
+}
+
+/**
+ * Closed loop: `concurrency` clients each send the next request as soon as the last answers, window after window
+ * until the windows agree (see `measureUntilStable`). Latency covers successful requests only; failures are counted.
+ */
+export async function runClosedLoopScenario(options: ClosedLoopOptions): Promise<Scenario> {
+  const started = performance.now();
+  const params = {
+    url: options.url,
+    concurrency: options.concurrency,
+    textsPerRequest: options.textsPerRequest,
+  };
+  const client = createPredictClient(predictEndpoint(options.url), {
+    maxSockets: options.concurrency,
+    timeoutMs: options.requestTimeoutMs,
+  });
+  const payloads = bodies(options.texts, options.textsPerRequest);
+  const errors = new ErrorTally();
+  let requests = 0;
+  let next = 0;
+  try {
+    // One short round to open the connections and warm the service.
+    await Promise.all(Array.from({ length: options.concurrency }, () => client.post(payloads[0] as string)));
+    const measureWindow = async (): Promise<MeasurementWindow> => {
+      const samples: number[] = [];
+      const cpuBefore = options.serviceCpuMs?.();
+      const windowStart = performance.now();
+      const worker = async (): Promise<void> => {
+        while (
+          performance.now() - windowStart < options.windowMs ||
+          samples.length < options.minSamplesPerWindow
+        ) {
+          const outcome = await client.post(payloads[next++ % payloads.length] as string);
+          requests++;
+          if (outcome.ok) samples.push(outcome.ms);
+          else errors.add(outcome.error ?? 'failed');
+          if (errors.count > 0 && errors.count >= requests) {
+            throw new Error(
+              `every request failed (${[...errors.samples].join('; ')}); is the service up at ${options.url}?`,
+            );
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: options.concurrency }, worker));
+      const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
+      return {
+        samples,
+        items: samples.length * options.textsPerRequest,
+        durationMs: performance.now() - windowStart,
+        ...(cpuMs === undefined ? {} : { cpuMs }),
+      };
+    };
+    const stability = await measureUntilStable(measureWindow, options.stability, (w, trial) =>
+      options.onProgress?.(
+        `window ${trial}: p95 ${w.p95Ms.toFixed(2)} ms, ${w.requestsPerSecond.toFixed(0)} req/s`,
+      ),
+    );
+    const { accepted, ...stabilityReport } = stability;
+    const latency = summarizeLatency(accepted.samples, {
+      minTail: options.minTailSamples,
+      retain: options.retainSamples,
+    });
+    const seconds = accepted.durationMs / 1000;
+    const reasons: string[] = [];
+    if (!stability.stable) {
+      reasons.push(
+        `the last ${stability.windowsRequired} of ${stability.trials} windows differ by more than ±${stability.tolerancePct}%`,
+      );
+    }
+    if (latency.percentiles.p95.status !== 'ok')
+      reasons.push(`p95 needs ${latency.percentiles.p95.minSamples} samples, got ${latency.count}`);
+    return {
+      id: options.id,
+      kind: 'http-closed',
+      status: !stability.stable
+        ? 'unstable'
+        : latency.percentiles.p95.status === 'ok'
+          ? 'ok'
+          : 'insufficient-samples',
+      ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+      params,
+      latency,
+      throughput: {
+        itemsPerSecond: accepted.items / seconds,
+        requestsPerSecond: accepted.samples.length / seconds,
+      },
+      stability: stabilityReport,
+      http: { requests, errors: errors.count, errorSamples: [...errors.samples] },
+      ...serviceCpu(accepted.cpuMs, accepted.samples.length, accepted.durationMs),
+      durationMs: performance.now() - started,
+    };
+  } catch (error) {
+    return {
+      id: options.id,
+      kind: 'http-closed',
+      status: 'errored',
+      reason: error instanceof Error ? error.message : String(error),
+      params,
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    client.close();
+  }
+}
+
+export interface OpenLoopOptions {
+  readonly id: string;
+  readonly url: string;
+  readonly texts: readonly string[];
+  readonly ratePerSecond: number;
+  readonly maxRequests: number;
+  readonly maxDurationMs: number;
+  readonly seed: number;
+  readonly textsPerRequest: number;
+  readonly requestTimeoutMs: number;
+  readonly minTailSamples: number;
+  readonly retainSamples: number;
+  readonly onProgress?: (detail: string) => void;
+  readonly serviceCpuMs?: () => number | undefined;
+}
+
+/** The seeded Poisson schedule: send offsets in ms, at most `maxRequests`, all before `maxDurationMs`. */
+export function poissonSchedule(
+  ratePerSecond: number,
+  maxRequests: number,
+  maxDurationMs: number,
+  seed: number,
+): number[] {
+  const rng = createRng(seed);
+  const offsets: number[] = [];
+  let t = 0;
+  while (offsets.length < maxRequests) {
+    t += exponentialDraw(ratePerSecond / 1000, rng);
+    if (t > maxDurationMs) break;
+    offsets.push(t);
+  }
+  return offsets;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * Open loop: requests leave on a seeded Poisson schedule whether or not earlier ones have answered, bounded by
+ * `maxRequests` and `maxDurationMs`. Latency runs from each request's scheduled time, not its actual send, so a
+ * stalled client or server cannot hide queueing (coordinated omission).
+ */
+export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Scenario> {
+  const started = performance.now();
+  const params = {
+    url: options.url,
+    ratePerSecond: options.ratePerSecond,
+    maxRequests: options.maxRequests,
+    maxDurationMs: options.maxDurationMs,
+    seed: options.seed,
+    textsPerRequest: options.textsPerRequest,
+  };
+  const client = createPredictClient(predictEndpoint(options.url), {
+    maxSockets: Number.POSITIVE_INFINITY,
+    timeoutMs: options.requestTimeoutMs,
+  });
+  const payloads = bodies(options.texts, options.textsPerRequest);
+  const schedule = poissonSchedule(
+    options.ratePerSecond,
+    options.maxRequests,
+    options.maxDurationMs,
+    options.seed,
+  );
+  const errors = new ErrorTally();
+  const samples: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  try {
+    await client.post(payloads[0] as string);
+    const cpuBefore = options.serviceCpuMs?.();
+    const t0 = performance.now();
+    let sent = 0;
+    for (const offset of schedule) {
+      const due = t0 + offset;
+      const now = performance.now();
+      if (now - t0 > options.maxDurationMs) break;
+      if (due > now) await sleep(due - now);
+      inFlight.push(
+        client.post(payloads[sent % payloads.length] as string, due).then((outcome) => {
+          if (outcome.ok) samples.push(outcome.ms);
+          else errors.add(outcome.error ?? 'failed');
+        }),
+      );
+      sent++;
+      if (sent % 100 === 0) options.onProgress?.(`${sent}/${schedule.length} requests sent`);
+    }
+    await Promise.all(inFlight);
+    const durationMs = performance.now() - t0;
+    const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
+    if (samples.length === 0) {
+      throw new Error(
+        `no request succeeded (${[...errors.samples].join('; ')}); is the service up at ${options.url}?`,
+      );
+    }
+    const latency = summarizeLatency(samples, {
+      minTail: options.minTailSamples,
+      retain: options.retainSamples,
+    });
+    const seconds = durationMs / 1000;
+    const p95ok = latency.percentiles.p95.status === 'ok';
+    return {
+      id: options.id,
+      kind: 'http-open',
+      status: p95ok ? 'ok' : 'insufficient-samples',
+      ...(p95ok
+        ? {}
+        : { reason: `p95 needs ${latency.percentiles.p95.minSamples} samples, got ${latency.count}` }),
+      params,
+      latency,
+      throughput: {
+        itemsPerSecond: (samples.length * options.textsPerRequest) / seconds,
+        requestsPerSecond: samples.length / seconds,
+      },
+      http: {
+        requests: sent,
+        errors: errors.count,
+        errorSamples: [...errors.samples],
+        offeredRatePerSecond: options.ratePerSecond,
+        achievedRatePerSecond: samples.length / seconds,
+        unsent: schedule.length - sent,
+      },
+      ...serviceCpu(cpuMs, samples.length + errors.count, durationMs),
+      durationMs: performance.now() - started,
+    };
+  } catch (error) {
+    return {
+      id: options.id,
+      kind: 'http-open',
+      status: 'errored',
+      reason: error instanceof Error ? error.message : String(error),
+      params,
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,100 @@
+// Starts the project's own Node service (`shipshape serve`) as a child process for the HTTP scenarios: bench talks
+// to edge/ only over HTTP, never by import.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../bin/shipshape.js', import.meta.url));
+
+export interface RunningService {
+  readonly url: string;
+  /** The service's own first line, e.g. `shipshape serving news-bag 1.0.0 on native at http://127.0.0.1:40123`. */
+  readonly banner: string;
+  /** CPU ms the service process has used so far (Linux `/proc`), or undefined where that cannot be read. */
+  cpuMs(): number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * CPU ms (user + system) of process `pid` from `/proc/PID/stat`: fields 14 and 15, in clock ticks of 1/100 s
+ * (Linux's USER_HZ on every architecture Node supports). Undefined off Linux or once the process is gone.
+ */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL.
+ * @throws Error with the service's output when it exits or prints no URL within `timeoutMs`.
+ */
+export function startService(
+  bundleDir: string,
+  options: { timeoutMs?: number; backend?: string } = {},
+): Promise<RunningService> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const env = { ...process.env };
+  // An inherited token would make every bench request a 401.
+  delete env.SHIPSHAPE_TOKEN;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--bundle',
+      bundleDir,
+      '--backend',
+      options.backend ?? 'auto',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `shipshape serve ${why}: ${output.trim().split('\n').slice(-5).join(' | ') || 'no output'}`,
+        ),
+      );
+    };
+    const timer = setTimeout(() => fail(`printed no URL within ${timeoutMs} ms`), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+      const match = /^(shipshape serving .* at (http:\/\/\S+))$/m.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
+      child.off('exit', onExit);
+      resolve({
+        url: match[2] as string,
+        banner: match[1] as string,
+        cpuMs: () => processCpuMs(child.pid),
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(killer);
+        },
+      });
+    };
+    const onExit = (code: number | null): void => fail(`exited with code ${String(code)}`);
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4000)));
+    child.once('exit', onExit);
+  });
+}

@@ -1,0 +1,119 @@
+// The service-level agreement file (bench/sla.json): limits per scenario and regression thresholds for the gate.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { formatIssues } from './report.ts';
+
+const positive = z.number().positive();
+const pct = z.number().nonnegative();
+
+/** Limits for every scenario whose id matches `match` (`*` = any characters except `/`, `**` = any characters). */
+export const slaRuleSchema = z
+  .object({
+    match: z.string().min(1),
+    /**
+     * When true, a pattern that matches nothing, or only scenarios the run skipped (no Chromium, no service), is
+     * `skipped` instead of failing the gate. An `errored` scenario fails either way.
+     */
+    optional: z.boolean().default(false),
+    maxP95Ms: positive.optional(),
+    maxP99Ms: positive.optional(),
+    minItemsPerSecond: positive.optional(),
+    minRequestsPerSecond: positive.optional(),
+    maxPeakRssMiB: positive.optional(),
+    maxIsolateMiB: positive.optional(),
+    maxWasmHeapMiB: positive.optional(),
+    /** Median time to first prediction over the cold-start trials. */
+    maxColdStartMs: positive.optional(),
+    /** Most failed requests, as a percentage of all (HTTP scenarios). */
+    maxErrorPct: pct.optional(),
+  })
+  .strict();
+
+const regressionSchema = z
+  .object({
+    /** Significance level of the Mann-Whitney U test (one-sided, in the bad direction). Default 0.01. */
+    alpha: z.number().gt(0).lt(1).default(0.01),
+    /** Confidence of the bootstrap interval on the p95 ratio. Default 0.95. */
+    confidence: z.number().gt(0).lt(1).default(0.95),
+    bootstrapIterations: z.number().int().min(100).default(2000),
+    seed: z.number().int().default(1),
+    /** A change smaller than this (percent, in the bad direction) is never a regression. */
+    thresholdsPct: z
+      .object({
+        p95LatencyMs: pct.default(15),
+        itemsPerSecond: pct.default(15),
+        requestsPerSecond: pct.default(15),
+        coldStartMs: pct.default(25),
+        peakRssBytes: pct.default(20),
+        isolateBytes: pct.default(20),
+        /** CPU time per request: the contention-proof measure of how much work the code does. */
+        cpuPerRequestMs: pct.default(25),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
+export const slaSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    /** Most compressed (gzip) Worker upload: 3 MiB on the free plan, 10 MiB paid. */
+    maxWorkerUploadGzipBytes: positive.optional(),
+    regression: regressionSchema,
+    /**
+     * When true, a memory plan that misses its held-out measurement fails the gate; by default it only warns
+     * (allocators grow in steps, so a plan can miss without anything being wrong with the release).
+     */
+    enforceMemoryPlan: z.boolean().default(false),
+    scenarios: z.array(slaRuleSchema),
+  })
+  .strict();
+
+export type Sla = z.infer<typeof slaSchema>;
+export type SlaRule = z.infer<typeof slaRuleSchema>;
+export type RegressionPolicy = Sla['regression'];
+
+/** An SLA file that is missing or invalid. */
+export class SlaError extends Error {
+  override readonly name = 'SlaError';
+}
+
+/** Validates parsed JSON as an SLA, filling defaults. @throws SlaError naming the invalid fields. */
+export function parseSla(value: unknown, source: string): Sla {
+  const result = slaSchema.safeParse(value);
+  if (!result.success) throw new SlaError(`${source}: not a valid SLA file:\n${formatIssues(result.error)}`);
+  return result.data;
+}
+
+/** Reads and validates an SLA file. @throws SlaError */
+export async function readSla(path: string): Promise<Sla> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new SlaError(`${path}: cannot read the SLA as JSON (${(error as Error).message}).`, {
+      cause: error,
+    });
+  }
+  return parseSla(json, path);
+}
+
+/** True when scenario `id` matches the rule's glob (`*` within one path segment, `**` across segments). */
+export function matchesScenario(pattern: string, id: string): boolean {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '*') {
+      if (pattern[i + 1] === '*') {
+        source += '.*';
+        i++;
+      } else {
+        source += '[^/]*';
+      }
+    } else {
+      source += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${source}$`).test(id);
+}

@@ -1,0 +1,97 @@
+// `shipshape bench`: measures the scenarios of bench/bench.config.json and writes the report, Markdown and charts.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import { renderCharts } from '../../bench/charts.ts';
+import { loadBenchConfig } from '../../bench/config.ts';
+import { createProgress } from '../../bench/progress.ts';
+import { renderReportMarkdown } from '../../bench/report-markdown.ts';
+import { writeReport } from '../../bench/report.ts';
+import { runBench, SCENARIO_GROUPS, type ScenarioGroup } from '../../bench/run.ts';
+import { readUploadSize } from '../../bench/upload-size.ts';
+
+export const DEFAULT_CONFIG = fileURLToPath(new URL('../../bench/bench.config.json', import.meta.url));
+export const DEFAULT_REPORT = fileURLToPath(new URL('../../bench/reports/report.json', import.meta.url));
+
+interface BenchFlags {
+  config: string;
+  quick?: boolean;
+  out: string;
+  url?: string;
+  serve?: boolean;
+  uploadSizeFile?: string;
+  only?: ScenarioGroup[];
+  charts: boolean;
+}
+
+function parseGroups(value: string): ScenarioGroup[] {
+  const groups = value.split(',').map((g) => g.trim());
+  for (const g of groups) {
+    if (!(SCENARIO_GROUPS as readonly string[]).includes(g)) {
+      throw new InvalidArgumentError(
+        `Unsupported scenario group "${g}". Should be one of: ${SCENARIO_GROUPS.join(', ')}.`,
+      );
+    }
+  }
+  return groups as ScenarioGroup[];
+}
+
+/** Where the Markdown and the charts of a report at `out` go: next to it, named after it. */
+export function companionPaths(out: string): { markdown: string; chart: (name: string) => string } {
+  const stem = basename(out).replace(/\.json$/i, '');
+  const dir = dirname(out);
+  return { markdown: join(dir, `${stem}.md`), chart: (name) => join(dir, `${stem}-${name}`) };
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'measure latency, throughput, memory and cold start; write a JSON report, Markdown and SVG charts',
+    )
+    .option('--config <file>', 'bench configuration', DEFAULT_CONFIG)
+    .option('--quick', "CI mode: the config's `quick` overrides (fewer batch sizes, short windows)")
+    .option('--out <file>', 'report path; Markdown and charts are written next to it', DEFAULT_REPORT)
+    .option('--url <url>', 'base URL of a running service for the HTTP scenarios (loopback only)')
+    .option('--serve', 'start `shipshape serve` on the first bundle for the HTTP scenarios (when no --url)')
+    .option('--upload-size-file <file>', 'Worker upload size from the edge build (JSON or wrangler output)')
+    .option('--only <groups>', `comma-separated subset of: ${SCENARIO_GROUPS.join(', ')}`, parseGroups)
+    .option('--no-charts', 'skip the SVG charts')
+    .action(async (flags: BenchFlags) => {
+      const quick = flags.quick === true;
+      const config = await loadBenchConfig(flags.config, { quick });
+      const uploadSize = flags.uploadSizeFile ? await readUploadSize(flags.uploadSizeFile) : null;
+      const { runBrowserScenarios } = await import('../../bench/scenarios/browser.ts');
+      const report = await runBench({
+        config,
+        mode: quick ? 'quick' : 'full',
+        ...(flags.url === undefined ? {} : { url: flags.url }),
+        serve: flags.serve === true,
+        ...(flags.only === undefined ? {} : { only: flags.only }),
+        uploadSize,
+        progress: createProgress(),
+        runBrowser: runBrowserScenarios,
+      });
+      await writeReport(flags.out, report);
+      const paths = companionPaths(flags.out);
+      const written = [flags.out];
+      const charts = flags.charts ? await renderCharts(report) : {};
+      await mkdir(dirname(flags.out), { recursive: true });
+      for (const [name, svg] of Object.entries(charts)) {
+        await writeFile(paths.chart(name), svg);
+        written.push(paths.chart(name));
+      }
+      const chartLinks = Object.keys(charts).map((name) => basename(paths.chart(name)));
+      await writeFile(paths.markdown, renderReportMarkdown(report, chartLinks));
+      written.push(paths.markdown);
+      const counts = new Map<string, number>();
+      for (const s of report.scenarios) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+      process.stdout.write(
+        `bench: ${report.scenarios.length} scenarios (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}) in ` +
+          `${(report.durationMs / 1000).toFixed(0)} s\n` +
+          written.map((p) => `  wrote ${relative(process.cwd(), p) || p}\n`).join(''),
+      );
+      if (report.scenarios.some((s) => s.status === 'errored')) process.exitCode = 1;
+    });
+}

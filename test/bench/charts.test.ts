@@ -1,0 +1,73 @@
+// The charts render to SVG headless, with the series, the plan and the budget labelled.
+import { describe, expect, it } from 'vitest';
+import { latencySpec, memorySpec, renderCharts } from '../../bench/charts.ts';
+import { buildMemoryPlan } from '../../bench/memory-plan.ts';
+import { renderReportMarkdown } from '../../bench/report-markdown.ts';
+import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';
+
+const MIB = 1024 * 1024;
+
+function report() {
+  const scenarios = (['native', 'wasm'] as const).flatMap((backend) =>
+    [1, 8, 64].map((b, i) =>
+      inProcessScenario(
+        `in-process/news-bag/${backend}/b${b}`,
+        logNormalSamples(200, b * (backend === 'wasm' ? 2 : 1), i),
+        {
+          batchSize: b,
+        },
+      ),
+    ),
+  );
+  const plan = buildMemoryPlan({
+    bundle: 'news-bag',
+    backend: 'wasm',
+    metric: 'isolate',
+    weightsBytes: MIB,
+    points: [1, 8, 64].map((b) => ({ batchSize: b, measuredBytes: 60 * MIB + b * 0.2 * MIB })),
+  });
+  return makeReport(scenarios, { memoryPlans: [plan] });
+}
+
+describe('renderCharts', () => {
+  it('renders latency, throughput and memory charts as SVG documents', async () => {
+    const charts = await renderCharts(report());
+    expect(Object.keys(charts)).toEqual(['latency.svg', 'throughput.svg', 'memory.svg']);
+    for (const svg of Object.values(charts))
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  });
+
+  it('labels the backends, the percentiles and the plan and budget series', async () => {
+    const charts = await renderCharts(report());
+    expect(charts['latency.svg']).toContain('>node-native<');
+    expect(charts['latency.svg']).toContain('>node-wasm<');
+    expect(charts['latency.svg']).toContain('>p95<');
+    expect(charts['memory.svg']).toContain('>plan<');
+    expect(charts['memory.svg']).toContain('>budget<');
+    expect(charts['memory.svg']).toContain('>news-bag / wasm (isolate)<');
+  });
+
+  it('plots one latency point per percentile, batch size and backend', () => {
+    const values = (latencySpec(report()).data as { values: unknown[] }).values;
+    expect(values).toHaveLength(3 * 3 * 2);
+  });
+
+  it('draws the budget across the measured batch sizes', () => {
+    const values = (
+      memorySpec(report()).data as { values: { series: string; batchSize: number; mib: number }[] }
+    ).values;
+    expect(values.filter((v) => v.series === 'budget').map((v) => [v.batchSize, v.mib])).toEqual([
+      [1, 128],
+      [64, 128],
+    ]);
+  });
+});
+
+describe('renderReportMarkdown', () => {
+  it('has a row per measured scenario and links the charts', () => {
+    const md = renderReportMarkdown(report(), ['r-latency.svg']);
+    expect(md).toContain('| `in-process/news-bag/wasm/b64` | wasm | ok |');
+    expect(md).toContain('![r-latency.svg](r-latency.svg)');
+    expect(md).toContain('## Memory plan');
+  });
+});

@@ -1,0 +1,99 @@
+// Constructed reports for the gate's tests: seeded samples, no timing involved.
+import type { Report, Scenario } from '../../bench/report.ts';
+import { REPORT_SCHEMA_VERSION } from '../../bench/report.ts';
+import { createRng, summarizeLatency } from '../../bench/stats.ts';
+
+/** `n` log-normal latencies (ms) around `medianMs`, from a seeded generator (Box-Muller). */
+export function logNormalSamples(n: number, medianMs: number, seed: number, sigma = 0.25): number[] {
+  const rng = createRng(seed);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const u1 = 1 - rng();
+    const u2 = rng();
+    const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    out.push(medianMs * Math.exp(sigma * z));
+  }
+  return out;
+}
+
+/** An in-process scenario measured from `samples` (ms per batch of `batchSize`). */
+export function inProcessScenario(
+  id: string,
+  samples: readonly number[],
+  options: { batchSize?: number; rssMiB?: number; status?: Scenario['status']; windowP95s?: number[] } = {},
+): Scenario {
+  const batchSize = options.batchSize ?? 1;
+  const latency = summarizeLatency(samples);
+  const seconds = samples.reduce((a, b) => a + b, 0) / 1000;
+  const [, bundle = 'news-bag', backend = 'native'] = id.split('/');
+  return {
+    id,
+    kind: 'in-process',
+    status: options.status ?? 'ok',
+    params: { bundle, backendRequested: backend, batchSize },
+    backend: { backend: backend as 'native' | 'wasm', skipped: [] },
+    latency,
+    throughput: {
+      itemsPerSecond: (samples.length * batchSize) / seconds,
+      requestsPerSecond: samples.length / seconds,
+    },
+    ...(options.windowP95s
+      ? {
+          stability: {
+            stable: true,
+            trials: options.windowP95s.length,
+            windowsRequired: options.windowP95s.length,
+            tolerancePct: 100,
+            maxTrials: 10,
+            windows: options.windowP95s.map((p95Ms) => ({
+              samples: 100,
+              durationMs: 1000,
+              p95Ms,
+              requestsPerSecond: 100,
+              itemsPerSecond: 100 * batchSize,
+            })),
+          },
+        }
+      : {}),
+    memory: {
+      peakRssBytes: (options.rssMiB ?? 100) * 1024 * 1024,
+      jsHeapBytes: 10 * 1024 * 1024,
+      arrayBuffersBytes: 1024 * 1024,
+      wasmHeapBytes: null,
+      isolateBytes: 11 * 1024 * 1024,
+      source: 'constructed',
+    },
+    durationMs: seconds * 1000,
+  };
+}
+
+/** A complete report around `scenarios`. */
+export function makeReport(scenarios: Scenario[], overrides: Partial<Report> = {}): Report {
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: 'shipshape-bench',
+    createdAt: '2026-11-26T08:00:00.000Z',
+    mode: 'quick',
+    durationMs: 1000,
+    versions: {
+      node: 'v20.20.2',
+      shipshape: '0.1.0',
+      onnxruntimeNode: '1.30.0',
+      onnxruntimeWeb: '1.30.0',
+      chromium: null,
+    },
+    machine: {
+      cpuModel: 'Test CPU',
+      cores: 2,
+      memoryBytes: 24 * 1024 ** 3,
+      platform: 'linux',
+      arch: 'x64',
+      loadAverage: [0, 0, 0],
+    },
+    config: {},
+    scenarios,
+    memoryPlans: [],
+    uploadSize: null,
+    ...overrides,
+  };
+}
