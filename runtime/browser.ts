@@ -15,7 +15,7 @@ export interface BrowserPredictorOptions extends PredictorOptions, BrowserPlatfo
 
 /**
  * Starts a predictor in a page or a Web Worker. Backend ladder: `webgpu` (onnxruntime-web's WebGPU build, only when
- * `navigator.gpu.requestAdapter()` gives an adapter) then `wasm` (its plain WASM build). Each build is loaded on
+ * the WebGPU `requestAdapter()` gives an adapter) then `wasm` (its plain WASM build). Each build is loaded on
  * first use. `predictor.backend` says which one runs and why WebGPU was skipped; if the GPU device is lost while
  * serving, the predictor rebuilds on `wasm` and sets `backend.fallbackReason`.
  * @throws ShipshapeError BACKEND_UNAVAILABLE (e.g. `backend: 'native'`: `Unsupported backend "native" on browser.

@@ -12,34 +12,21 @@ import type { BrowserPlan, BrowserRunner } from '../run.ts';
 import { measureUntilStable, summarizeLatency, warmUntilPlateau } from '../stats.ts';
 import type { BenchPage, BenchPageMemory, BenchPageStart, BenchPageWindow } from '../browser/page.ts';
 import { bundleName } from './node.ts';
+import { CHROMIUM_ARGS, CONTENT_TYPES } from '../../scripts/chromium.ts';
 
-const PAGE_ENTRY = fileURLToPath(new URL('../browser/page.ts', import.meta.url));
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-gpu-sandbox',
+const BENCH_ARGS = [
+  ...CHROMIUM_ARGS,
   // Without it measureUserAgentSpecificMemory waits for a GC and takes 8-18 s (PLATFORM-NOTES).
   '--enable-blink-features=ForceEagerMeasureMemory',
 ];
+
+const PAGE_ENTRY = fileURLToPath(new URL('../browser/page.ts', import.meta.url));
 
 /**
  * Steady state for the WASM backend, as for the in-process scenarios (see STEADY_STATE_FLAGS): WASM optimised from
  * the first call. Not for WebGPU: with onnxruntime's asyncify build it stretched calls on SwiftShader past 2 minutes.
  */
 const STEADY_STATE_ARGS = ['--js-flags=--no-liftoff'];
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.jsonl': 'application/jsonl',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 const INDEX_HTML =
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>shipshape bench</title>' +
@@ -150,7 +137,7 @@ export const runBrowserScenarios: BrowserRunner = async (config, planned, outerH
       const browser = await chromium.launch({
         executablePath: b.executablePath,
         headless: true,
-        args: [...CHROMIUM_ARGS, ...(backend === 'webgpu' ? ['--enable-unsafe-webgpu'] : STEADY_STATE_ARGS)],
+        args: [...BENCH_ARGS, ...(backend === 'webgpu' ? ['--enable-unsafe-webgpu'] : STEADY_STATE_ARGS)],
       });
       chromiumVersion = `Chromium ${browser.version()}`;
       const cdp = await browser.newBrowserCDPSession();

@@ -13,13 +13,14 @@ import { runClosedLoopScenario, runOpenLoopScenario } from '../../bench/scenario
 import { runColdStartScenario, runInProcessScenario } from '../../bench/scenarios/node.ts';
 import { startService, type RunningService } from '../../bench/scenarios/service.ts';
 import { readBenchTexts } from '../../bench/texts.ts';
+import { CHROMIUM_PATH } from '../../scripts/chromium.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BAG = join(ROOT, 'artifacts/news-bag');
 const MODEL_BYTES = (
   JSON.parse(readFileSync(join(BAG, 'manifest.json'), 'utf8')) as { files: Record<string, { size: number }> }
 ).files['model.onnx']?.size;
-const CHROMIUM = process.env.SHIPSHAPE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const HAS_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = Boolean(process.env.CI);
 /** Two short windows that always "agree": the smoke runs check plumbing, not stability. */

@@ -15,6 +15,7 @@ import {
   workerdPresent,
   type RunningServer,
 } from './support.ts';
+import { CHROMIUM_ARGS } from '../../scripts/chromium.ts';
 
 const HAS_CHROMIUM = hasComponent(
   'Chromium',
@@ -22,13 +23,6 @@ const HAS_CHROMIUM = hasComponent(
   `apt-get install chromium, or set SHIPSHAPE_CHROMIUM`,
 );
 const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 /** Where the screenshot for a human look goes (dist/ is not committed). */
 const SCREENSHOT = join(ROOT, 'dist/demo-page.png');
 const SPORTS = 'The striker scored twice and the champions won the derby in extra time';

@@ -15,7 +15,7 @@ export const IN_CI = Boolean(process.env.CI);
 export const BUNDLE_DIR = join(ROOT, 'artifacts/news-bag');
 export const WEB_DIR = join(ROOT, 'dist/web');
 export const WORKER_DIR = join(ROOT, 'dist/worker');
-export const CHROMIUM = process.env.SHIPSHAPE_CHROMIUM ?? '/usr/bin/chromium';
+export { CHROMIUM_PATH as CHROMIUM } from '../../scripts/chromium.ts';
 
 /**
  * Whether a system component a test needs is here. Missing outside CI: the caller skips, and the reason is printed.

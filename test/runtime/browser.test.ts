@@ -11,8 +11,9 @@ import { buildBrowserRuntime } from '../../scripts/build-browser.ts';
 import type { PageParityResult, ShipshapeTestPage } from '../fixtures/browser/page.ts';
 import { compareWithGolden, readGolden } from '../fixtures/workerd/golden.ts';
 import type { BackendReport } from '../../runtime/types.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTENT_TYPES } from '../../scripts/chromium.ts';
 
-const CHROMIUM = process.env.SHIPSHAPE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const HAS_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = Boolean(process.env.CI);
 const ARTIFACTS = join(import.meta.dirname, '../../artifacts');
@@ -24,14 +25,6 @@ const BUNDLE = 'news-bag';
 const ATOL = 1e-4;
 /** SwiftShader runs WebGPU on the CPU, 30-3000x slower than a GPU: WebGPU runs check this many cases. */
 const WEBGPU_CASES = 40;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-gpu-sandbox',
-];
 
 if (!HAS_CHROMIUM && !IN_CI) {
   console.warn(
@@ -39,15 +32,6 @@ if (!HAS_CHROMIUM && !IN_CI) {
       'In CI (CI set) these tests fail instead.',
   );
 }
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.jsonl': 'application/jsonl',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 /** Serves the page, its build and the bundles from 127.0.0.1, recording every path asked for. */
 function serve(appDir: string, requested: string[]): Promise<Server> {
