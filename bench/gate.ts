@@ -1,6 +1,6 @@
 // The release gate: checks a bench report against the SLA and, noise-aware, against a baseline report.
 import type { Report, Scenario, UploadSize } from './report.ts';
-import { matchesScenario, type RegressionPolicy, type Sla, type SlaRule } from './sla.ts';
+import { matchesScenario, policyFor, type RegressionPolicy, type Sla, type SlaRule } from './sla.ts';
 import { bootstrapQuantileRatio, mannWhitneyU, minSamplesFor } from './stats.ts';
 
 /** `warn` marks a finding that does not block a release (e.g. a memory plan that missed); only `fail` does. */
@@ -540,7 +540,7 @@ function baselineChecks(report: Report, baseline: Report, policy: RegressionPoli
       });
       continue;
     }
-    checks.push(...regressionChecks(old, now, policy));
+    checks.push(...regressionChecks(old, now, policyFor(policy, now.id)));
   }
   return checks;
 }

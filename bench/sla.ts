@@ -29,6 +29,35 @@ export const slaRuleSchema = z
   })
   .strict();
 
+const thresholdsSchema = z
+  .object({
+    p95LatencyMs: pct.default(15),
+    itemsPerSecond: pct.default(15),
+    requestsPerSecond: pct.default(15),
+    coldStartMs: pct.default(25),
+    peakRssBytes: pct.default(20),
+    isolateBytes: pct.default(20),
+    /** CPU time per request: the contention-proof measure of how much work the code does. */
+    cpuPerRequestMs: pct.default(25),
+  })
+  .strict();
+
+/**
+ * Wider (or narrower) thresholds for the scenarios matching `match`, e.g. loopback HTTP, where client and server
+ * share the machine's cores and vary far more between runs than in-process measurements. The first match wins.
+ */
+const thresholdOverrideSchema = z
+  .object({
+    match: z.string().min(1),
+    // Only the metrics named here change; no defaults, so the others keep the policy's own thresholds.
+    thresholdsPct: z
+      .object(
+        Object.fromEntries(Object.keys(thresholdsSchema.shape).map((metric) => [metric, pct.optional()])),
+      )
+      .strict(),
+  })
+  .strict();
+
 const regressionSchema = z
   .object({
     /** Significance level of the Mann-Whitney U test (one-sided, in the bad direction). Default 0.01. */
@@ -38,19 +67,8 @@ const regressionSchema = z
     bootstrapIterations: z.number().int().min(100).default(2000),
     seed: z.number().int().default(1),
     /** A change smaller than this (percent, in the bad direction) is never a regression. */
-    thresholdsPct: z
-      .object({
-        p95LatencyMs: pct.default(15),
-        itemsPerSecond: pct.default(15),
-        requestsPerSecond: pct.default(15),
-        coldStartMs: pct.default(25),
-        peakRssBytes: pct.default(20),
-        isolateBytes: pct.default(20),
-        /** CPU time per request: the contention-proof measure of how much work the code does. */
-        cpuPerRequestMs: pct.default(25),
-      })
-      .strict()
-      .prefault({}),
+    thresholdsPct: thresholdsSchema.prefault({}),
+    overrides: z.array(thresholdOverrideSchema).default([]),
   })
   .strict()
   .prefault({});
@@ -73,6 +91,17 @@ export const slaSchema = z
 export type Sla = z.infer<typeof slaSchema>;
 export type SlaRule = z.infer<typeof slaRuleSchema>;
 export type RegressionPolicy = Sla['regression'];
+
+/** The regression policy for one scenario: the thresholds of the first override that matches it, over the defaults. */
+export function policyFor(policy: RegressionPolicy, scenarioId: string): RegressionPolicy {
+  const override = policy.overrides.find((o) => matchesScenario(o.match, scenarioId));
+  if (override === undefined) return policy;
+  const thresholdsPct = { ...policy.thresholdsPct };
+  for (const [metric, value] of Object.entries(override.thresholdsPct)) {
+    if (value !== undefined) thresholdsPct[metric as keyof typeof thresholdsPct] = value;
+  }
+  return { ...policy, thresholdsPct };
+}
 
 /** An SLA file that is missing or invalid. */
 export class SlaError extends Error {

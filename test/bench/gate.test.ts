@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
-import { parseSla, matchesScenario, type Sla } from '../../bench/sla.ts';
+import { parseSla, matchesScenario, policyFor, type Sla } from '../../bench/sla.ts';
 import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';
 
 const ID = 'in-process/news-bag/native/b8';
@@ -139,6 +139,48 @@ describe('evaluateGate', () => {
     expect(result.passed).toBe(true);
     expect(result.checks.find((c) => c.metric === 'p95 latency vs baseline')?.detail).toMatch(/^improved/);
     expect(result.checks.find((c) => c.metric === 'throughput vs baseline')?.detail).toMatch(/^improved/);
+  });
+
+  it('applies a per-scenario threshold override only to the scenarios it matches', () => {
+    const other = 'in-process/news-transformer/native/b8';
+    const base = makeReport([
+      inProcessScenario(ID, logNormalSamples(600, 10, 1), { batchSize: 8 }),
+      inProcessScenario(other, logNormalSamples(600, 10, 1), { batchSize: 8 }),
+    ]);
+    // Both 40% slower: the override lets news-bag's scenario through and still fails the other one.
+    const report = makeReport([
+      inProcessScenario(ID, logNormalSamples(600, 14, 2), { batchSize: 8 }),
+      inProcessScenario(other, logNormalSamples(600, 14, 2), { batchSize: 8 }),
+    ]);
+    const widened = sla(
+      {
+        regression: {
+          overrides: [
+            { match: 'in-process/news-bag/**', thresholdsPct: { p95LatencyMs: 100, itemsPerSecond: 100 } },
+          ],
+        },
+      },
+      [{ match: 'in-process/**', maxP95Ms: 50 }],
+    );
+    const result = evaluateGate({ report, baseline: base, sla: widened });
+    expect(failed(result.checks).map((c) => [c.scenario, c.metric])).toEqual([
+      [other, 'p95 latency vs baseline'],
+      [other, 'throughput vs baseline'],
+    ]);
+  });
+
+  it('keeps the policy thresholds for metrics an override does not name', () => {
+    const widened = sla({
+      regression: {
+        thresholdsPct: { p95LatencyMs: 50, cpuPerRequestMs: 75 },
+        overrides: [{ match: 'http-*/**', thresholdsPct: { p95LatencyMs: 150 } }],
+      },
+    });
+    expect(policyFor(widened.regression, 'http-closed/c1').thresholdsPct).toMatchObject({
+      p95LatencyMs: 150,
+      cpuPerRequestMs: 75,
+    });
+    expect(policyFor(widened.regression, ID).thresholdsPct.p95LatencyMs).toBe(50);
   });
 
   it('fails when a baseline scenario is missing from the new report, saying so', () => {
