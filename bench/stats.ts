@@ -144,6 +144,22 @@ export interface StabilityResult {
   readonly accepted: { samples: number[]; items: number; durationMs: number; cpuMs?: number };
 }
 
+/**
+ * Why a measurement cannot be reported as it stands: its windows never agreed (`unstable`), or it has too few
+ * samples for p95 (`insufficient-samples`). Empty when it can.
+ */
+export function measurementDoubts(latency: LatencySummary, stability?: StabilityResult): string[] {
+  const doubts: string[] = [];
+  if (stability !== undefined && !stability.stable) {
+    doubts.push(
+      `the last ${stability.windowsRequired} of ${stability.trials} windows differ by more than ±${stability.tolerancePct}% in p95 or throughput`,
+    );
+  }
+  const p95 = latency.percentiles.p95;
+  if (p95.status !== 'ok') doubts.push(`p95 needs ${p95.minSamples} samples, got ${latency.count}`);
+  return doubts;
+}
+
 export function summarizeWindow(window: MeasurementWindow): WindowSummary {
   const seconds = window.durationMs / 1000;
   return {

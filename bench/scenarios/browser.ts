@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { EffectiveConfig } from '../config.ts';
 import type { Scenario } from '../report.ts';
 import type { BrowserPlan, BrowserRunner } from '../run.ts';
-import { measureUntilStable, summarizeLatency, warmUntilPlateau } from '../stats.ts';
+import { measureUntilStable, measurementDoubts, summarizeLatency, warmUntilPlateau } from '../stats.ts';
 import type { BenchPage, BenchPageMemory, BenchPageStart, BenchPageWindow } from '../browser/page.ts';
 import { bundleName } from './node.ts';
 import { CHROMIUM_ARGS, CONTENT_TYPES } from '../../scripts/chromium.ts';
@@ -289,14 +289,7 @@ export async function measureInPage(
     retain: config.statistics.retainSamples,
   });
   const seconds = accepted.durationMs / 1000;
-  const reasons: string[] = [];
-  if (!stability.stable) {
-    reasons.push(
-      `the last ${stability.windowsRequired} of ${stability.trials} windows differ by more than ±${stability.tolerancePct}%`,
-    );
-  }
-  if (latency.percentiles.p95.status !== 'ok')
-    reasons.push(`p95 needs ${latency.percentiles.p95.minSamples} samples, got ${latency.count}`);
+  const reasons = measurementDoubts(latency, stability);
   if (plan.backend === 'webgpu' && start.adapter?.includes('(software adapter)')) {
     reasons.push(`WebGPU on ${start.adapter}: a correctness run, not a speed figure`);
   }

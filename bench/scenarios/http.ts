@@ -6,6 +6,7 @@ import {
   createRng,
   exponentialDraw,
   measureUntilStable,
+  measurementDoubts,
   summarizeLatency,
   type MeasurementWindow,
   type StabilityOptions,
@@ -206,14 +207,7 @@ export async function runClosedLoopScenario(options: ClosedLoopOptions): Promise
       retain: options.retainSamples,
     });
     const seconds = accepted.durationMs / 1000;
-    const reasons: string[] = [];
-    if (!stability.stable) {
-      reasons.push(
-        `the last ${stability.windowsRequired} of ${stability.trials} windows differ by more than ±${stability.tolerancePct}%`,
-      );
-    }
-    if (latency.percentiles.p95.status !== 'ok')
-      reasons.push(`p95 needs ${latency.percentiles.p95.minSamples} samples, got ${latency.count}`);
+    const reasons = measurementDoubts(latency, stability);
     return {
       id: options.id,
       kind: 'http-closed',
@@ -350,9 +344,7 @@ export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Sce
       id: options.id,
       kind: 'http-open',
       status: p95ok ? 'ok' : 'insufficient-samples',
-      ...(p95ok
-        ? {}
-        : { reason: `p95 needs ${latency.percentiles.p95.minSamples} samples, got ${latency.count}` }),
+      ...(p95ok ? {} : { reason: measurementDoubts(latency).join('; ') }),
       params,
       latency,
       throughput: {

@@ -3,7 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import type { BackendReport } from '../../runtime/types.ts';
 import type { MemoryMeasurement, Scenario } from '../report.ts';
-import { measureUntilStable, summarizeLatency, warmUntilPlateau, type MeasurementWindow } from '../stats.ts';
+import {
+  measureUntilStable,
+  measurementDoubts,
+  summarizeLatency,
+  warmUntilPlateau,
+  type MeasurementWindow,
+} from '../stats.ts';
 import { makeBatches, readBenchTexts } from '../texts.ts';
 import type { ChildMessage, ColdStartJob, InProcessJob, NodeJob } from './node-job.ts';
 
@@ -138,15 +144,7 @@ async function runInProcess(job: InProcessJob): Promise<void> {
       retain: job.retainSamples,
     });
     const seconds = accepted.durationMs / 1000;
-    const reasons: string[] = [];
-    if (!stability.stable) {
-      reasons.push(
-        `the last ${stability.windowsRequired} of ${stability.trials} windows differ by more than ±${stability.tolerancePct}% in p95 or throughput`,
-      );
-    }
-    if (latency.percentiles.p95.status !== 'ok') {
-      reasons.push(`p95 needs ${latency.percentiles.p95.minSamples} samples, got ${latency.count}`);
-    }
+    const reasons = measurementDoubts(latency, stability);
     const memory = memoryOf(predictor.backend.backend, sampler.stop(), predictor.memory().wasmHeapBytes);
     const status = !stability.stable
       ? 'unstable'
