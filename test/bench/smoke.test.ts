@@ -1,9 +1,9 @@
 // Every scenario at minimal iterations on the real runtime, the real Node service and real Chromium; then the CLI.
 // Timings vary run to run, so nothing here asserts on a number of milliseconds.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shipshape } from '../helpers/cli.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
 import { parseReport, type Scenario } from '../../bench/report.ts';
@@ -247,17 +247,9 @@ describe.skipIf(!HAS_CHROMIUM && !IN_CI)('browser scenarios (real Chromium)', ()
 describe('shipshape bench and shipshape gate (the real CLI)', () => {
   let dir: string;
   let report: string;
-  let bench: { status: number | null; stdout: string; stderr: string };
+  let bench: { code: number | null; stdout: string; stderr: string };
 
-  const shipshape = (args: string[]) => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin/shipshape.js'), ...args], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, CI: '1' },
-      maxBuffer: 1 << 26,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const run = (args: string[]) => shipshape(args, '', { CI: '1' });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'shipshape-bench-cli-'));
@@ -286,20 +278,12 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
         quick: { inProcess: { batchSizes: [1, 4, 8] } },
       }),
     );
-    bench = shipshape([
-      'bench',
-      '--quick',
-      '--serve',
-      '--config',
-      join(dir, 'bench.config.json'),
-      '--out',
-      report,
-    ]);
+    bench = run(['bench', '--quick', '--serve', '--config', join(dir, 'bench.config.json'), '--out', report]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes a valid quick report with every scenario, a memory plan, Markdown and charts', () => {
-    expect(bench.status, bench.stderr).toBe(0);
+    expect(bench.code, bench.stderr).toBe(0);
     const parsed = parseReport(JSON.parse(readFileSync(report, 'utf8')), report);
     expect(parsed.mode).toBe('quick');
     expect(parsed.scenarios.map((s) => s.id)).toEqual([
@@ -337,7 +321,7 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
       sla,
       JSON.stringify({ schemaVersion: 1, scenarios: [{ match: '**', maxP95Ms: 60_000, maxErrorPct: 0 }] }),
     );
-    const gate = shipshape([
+    const gate = run([
       'gate',
       '--report',
       report,
@@ -348,7 +332,7 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
       '--summary',
       join(dir, 'gate.md'),
     ]);
-    expect(gate.status, gate.stdout).toBe(0);
+    expect(gate.code, gate.stdout).toBe(0);
     expect(readFileSync(join(dir, 'gate.md'), 'utf8')).toMatch(/^## shipshape gate: PASS\n/);
   });
 
@@ -358,16 +342,16 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
       sla,
       JSON.stringify({ schemaVersion: 1, scenarios: [{ match: 'in-process/**', maxP95Ms: 1e-9 }] }),
     );
-    const gate = shipshape(['gate', '--report', report, '--sla', sla]);
-    expect(gate.status).toBe(1);
+    const gate = run(['gate', '--report', report, '--sla', sla]);
+    expect(gate.code).toBe(1);
     expect(gate.stdout).toMatch(/^## shipshape gate: FAIL\n/);
     expect(gate.stdout).toMatch(/\*\*\d+ checks: \d+ passed, 3 failed, \d+ warnings, 0 skipped\.\*\*/);
     expect(gate.stdout).toContain('| **FAIL** | `in-process/news-bag/native/b8` | p95 latency |');
   });
 
   it('exits 1 with a message naming the file when the report is missing', () => {
-    const gate = shipshape(['gate', '--report', join(dir, 'nope.json')]);
-    expect(gate.status).toBe(1);
+    const gate = run(['gate', '--report', join(dir, 'nope.json')]);
+    expect(gate.code).toBe(1);
     expect(gate.stderr).toContain('nope.json: cannot read the report');
   });
 });

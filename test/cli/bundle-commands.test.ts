@@ -1,18 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, bundleDir, copyBundle } from '../helpers/bundle-copy.ts';
-
-function shipshape(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin/shipshape.js'), ...args], {
-    cwd: ROOT,
-    input: input ?? '',
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { shipshape } from '../helpers/cli.ts';
+import { bundleDir, copyBundle } from '../helpers/bundle-copy.ts';
 
 describe('shipshape inspect', () => {
   it('validates the default bundle and prints its summary', () => {

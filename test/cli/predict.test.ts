@@ -1,19 +1,9 @@
 // `shipshape predict` end to end: the real CLI process on the real news-bag bundle.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, bundleDir } from '../helpers/bundle-copy.ts';
-
-function shipshape(args: string[], input = '') {
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin/shipshape.js'), ...args], {
-    cwd: ROOT,
-    input,
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { shipshape } from '../helpers/cli.ts';
+import { bundleDir } from '../helpers/bundle-copy.ts';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 
