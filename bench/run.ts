@@ -14,6 +14,7 @@ import {
 import { runClosedLoopScenario, runOpenLoopScenario } from './scenarios/http.ts';
 import { bundleName, runColdStartScenario, runInProcessScenario } from './scenarios/node.ts';
 import { startService, type RunningService } from './scenarios/service.ts';
+import { matchesScenario } from './sla.ts';
 import { readBenchTexts } from './texts.ts';
 
 export const SCENARIO_GROUPS = ['in-process', 'cold-start', 'http', 'browser'] as const;
@@ -30,6 +31,8 @@ export interface RunBenchOptions {
   readonly progress: Progress;
   /** Groups to run; default all that the config enables. */
   readonly only?: readonly ScenarioGroup[];
+  /** Scenario id patterns (`*` within a segment, `**` across); only matching scenarios run. Default all. */
+  readonly scenarios?: readonly string[];
   /** Longest one child process may take. Default 10 minutes. */
   readonly childTimeoutMs?: number;
   /** Runs the browser scenarios; injected so that this module does not load Playwright unless asked. */
@@ -228,14 +231,28 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
     }
   }
 
-  const scenarios: Scenario[] = [...immediate];
-  progress.start(plan.length + browserPlans.length + immediate.length);
-  for (const s of immediate) {
+  const selected = <T extends { readonly id: string }>(items: T[]): T[] => {
+    const patterns = options.scenarios;
+    return patterns ? items.filter((item) => patterns.some((p) => matchesScenario(p, item.id))) : items;
+  };
+  const toRun = selected(plan);
+  const toRunInBrowser = selected(browserPlans);
+  const toReport = selected(immediate);
+  if (options.scenarios && toRun.length + toRunInBrowser.length + toReport.length === 0) {
+    const planned = [...plan, ...browserPlans, ...immediate].map((p) => p.id);
+    throw new Error(
+      `no planned scenario matches ${options.scenarios.map((p) => `"${p}"`).join(', ')}; ` +
+        `this configuration plans: ${planned.join(', ') || 'none'}`,
+    );
+  }
+  const scenarios: Scenario[] = [...toReport];
+  progress.start(toRun.length + toRunInBrowser.length + toReport.length);
+  for (const s of toReport) {
     progress.scenarioStarted(s.id);
     progress.scenarioFinished(s.id, outcome(s));
   }
   try {
-    for (const planned of plan) {
+    for (const planned of toRun) {
       progress.scenarioStarted(planned.id);
       let scenario: Scenario;
       try {
@@ -261,16 +278,16 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
   }
 
   let chromium: string | null = null;
-  if (browserPlans.length > 0) {
+  if (toRunInBrowser.length > 0) {
     if (!options.runBrowser) {
-      for (const p of browserPlans) {
+      for (const p of toRunInBrowser) {
         const s = skipped(p.id, 'browser', 'no browser runner in this build', { batchSize: p.batchSize });
         scenarios.push(s);
         progress.scenarioStarted(p.id);
         progress.scenarioFinished(p.id, outcome(s));
       }
     } else {
-      const result = await options.runBrowser(config, browserPlans, {
+      const result = await options.runBrowser(config, toRunInBrowser, {
         started: (id) => progress.scenarioStarted(id),
         detail: (text) => progress.detail(text),
         finished: (s) => {

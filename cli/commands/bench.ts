@@ -22,6 +22,7 @@ interface BenchFlags {
   serve?: boolean;
   uploadSizeFile?: string;
   only?: ScenarioGroup[];
+  scenario?: string[];
   charts: boolean;
 }
 
@@ -57,6 +58,15 @@ export function registerBench(program: Command): void {
     .option('--serve', 'start `shipshape serve` on the first bundle for the HTTP scenarios (when no --url)')
     .option('--upload-size-file <file>', 'Worker upload size from the edge build (JSON or wrangler output)')
     .option('--only <groups>', `comma-separated subset of: ${SCENARIO_GROUPS.join(', ')}`, parseGroups)
+    .option(
+      '--scenario <patterns>',
+      'comma-separated scenario id patterns to run (`*` within a segment, `**` across), e.g. "in-process/*/wasm/b1"',
+      (value: string) =>
+        value
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p.length > 0),
+    )
     .option('--no-charts', 'skip the SVG charts')
     .action(async (flags: BenchFlags) => {
       const quick = flags.quick === true;
@@ -69,6 +79,7 @@ export function registerBench(program: Command): void {
         ...(flags.url === undefined ? {} : { url: flags.url }),
         serve: flags.serve === true,
         ...(flags.only === undefined ? {} : { only: flags.only }),
+        ...(flags.scenario === undefined ? {} : { scenarios: flags.scenario }),
         uploadSize,
         progress: createProgress(),
         runBrowser: runBrowserScenarios,

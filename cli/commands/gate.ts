@@ -1,11 +1,15 @@
 // `shipshape gate`: checks a bench report against the SLA and a baseline; exit 0 to release, 1 to stop.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { evaluateGate, renderGateSummary } from '../../bench/gate.ts';
-import { readReport } from '../../bench/report.ts';
-import { readSla } from '../../bench/sla.ts';
+import { InvalidArgumentError, type Command } from 'commander';
+import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
+import { confirmFailures, scenariosToRemeasure, type Remeasurement } from '../../bench/confirm.ts';
+import { evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate.ts';
+import { createProgress } from '../../bench/progress.ts';
+import { readReport, writeReport, type Report, type UploadSize } from '../../bench/report.ts';
+import { runBench } from '../../bench/run.ts';
+import { readSla, type Sla } from '../../bench/sla.ts';
 import { readUploadSize } from '../../bench/upload-size.ts';
 
 export const DEFAULT_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
@@ -16,6 +20,69 @@ interface GateFlags {
   sla: string;
   summary?: string;
   uploadSizeFile?: string;
+  remeasure: number;
+  url?: string;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 5) {
+    throw new InvalidArgumentError('Should be a whole number from 0 to 5.');
+  }
+  return n;
+}
+
+interface RemeasureOptions {
+  readonly report: Report;
+  readonly reportPath: string;
+  readonly sla: Sla;
+  readonly baseline?: Report;
+  readonly uploadSize?: UploadSize;
+  readonly rounds: number;
+  readonly url?: string;
+}
+
+/**
+ * Re-measures the scenarios with a failing SLA or regression check, up to `rounds` times, with the report's own
+ * configuration and mode; each round measures only the scenarios that failed every round before it. Each round's
+ * report is written next to the first (`report-remeasure-1.json`, ...).
+ */
+async function remeasureFailures(first: GateResult, options: RemeasureOptions): Promise<Remeasurement[]> {
+  const rounds: Remeasurement[] = [];
+  let pending = scenariosToRemeasure(first);
+  if (pending.length === 0) return rounds;
+  const config = effectiveConfig(parseBenchConfig(options.report.config, `${options.reportPath} (config)`), {
+    quick: false,
+    baseDir: dirname(options.reportPath),
+  });
+  const { runBrowserScenarios } = await import('../../bench/scenarios/browser.ts');
+  for (let round = 1; round <= options.rounds && pending.length > 0; round++) {
+    process.stderr.write(
+      `gate: re-measuring ${pending.length} scenario(s) with a failing check (round ${round} of ${options.rounds}): ` +
+        `${pending.join(', ')}\n`,
+    );
+    const rerun = await runBench({
+      config,
+      mode: options.report.mode,
+      ...(options.url === undefined ? { serve: true } : { url: options.url }),
+      scenarios: pending,
+      uploadSize: options.report.uploadSize,
+      progress: createProgress(),
+      runBrowser: runBrowserScenarios,
+    });
+    const path = options.reportPath.replace(/(\.json)?$/i, `-remeasure-${round}.json`);
+    await writeReport(path, rerun);
+    const result = evaluateGate({
+      report: rerun,
+      sla: options.sla,
+      ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
+      ...(options.uploadSize === undefined ? {} : { uploadSize: options.uploadSize }),
+    });
+    rounds.push({ report: relative(process.cwd(), path) || path, scenarios: pending, result });
+    const stillFailing = new Set(scenariosToRemeasure(result));
+    pending = pending.filter((id) => stillFailing.has(id));
+  }
+  return rounds;
 }
 
 export function registerGate(program: Command): void {
@@ -35,6 +102,17 @@ export function registerGate(program: Command): void {
       '--upload-size-file <file>',
       'Worker upload size (JSON or wrangler output); overrides the report’s',
     )
+    .option(
+      '--remeasure <rounds>',
+      'measure scenarios with a failing SLA or regression check again, up to this many times (0-5); a failure ' +
+        'that any re-measurement does not reproduce becomes a warning',
+      parseCount,
+      0,
+    )
+    .option(
+      '--url <url>',
+      'running service for re-measuring HTTP scenarios (default: start `shipshape serve`)',
+    )
     .action(async (flags: GateFlags) => {
       const [report, baseline, sla, uploadSize] = await Promise.all([
         readReport(flags.report),
@@ -42,12 +120,24 @@ export function registerGate(program: Command): void {
         readSla(flags.sla),
         flags.uploadSizeFile === undefined ? undefined : readUploadSize(flags.uploadSizeFile),
       ]);
-      const result = evaluateGate({
+      const first = evaluateGate({
         report,
         sla,
         ...(baseline === undefined ? {} : { baseline }),
         ...(uploadSize === undefined ? {} : { uploadSize }),
       });
+      const result = confirmFailures(
+        first,
+        await remeasureFailures(first, {
+          report,
+          reportPath: flags.report,
+          sla,
+          rounds: flags.remeasure,
+          ...(baseline === undefined ? {} : { baseline }),
+          ...(uploadSize === undefined ? {} : { uploadSize }),
+          ...(flags.url === undefined ? {} : { url: flags.url }),
+        }),
+      );
       const markdown = renderGateSummary(result, {
         report: flags.report,
         sla: flags.sla,

@@ -1,0 +1,273 @@
+// Confirming gate failures by re-measurement: the pure merge on constructed results, then the real CLI, which
+// re-runs real scenarios. A burst of contention cannot be caused on demand, so a report with its timings scaled up
+// stands in for one (and a baseline scaled down for a true regression); the re-measurements themselves are real.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { shipshape } from '../helpers/cli.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confirmFailures, scenariosToRemeasure, type Remeasurement } from '../../bench/confirm.ts';
+import type { GateCheck, GateResult } from '../../bench/gate.ts';
+import { parseReport, type Report } from '../../bench/report.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BAG = join(ROOT, 'artifacts/news-bag');
+
+function check(overrides: Partial<GateCheck>): GateCheck {
+  return {
+    kind: 'regression',
+    scenario: 'in-process/news-bag/native/b1',
+    metric: 'p95 latency vs baseline',
+    value: '2.00 ms (+100.0% vs 1.00)',
+    limit: '+50% and significant',
+    verdict: 'fail',
+    detail: 'regression: Mann-Whitney U p<0.0001',
+    ...overrides,
+  };
+}
+
+function result(checks: GateCheck[]): GateResult {
+  return { passed: checks.every((c) => c.verdict !== 'fail'), checks, notes: [] };
+}
+
+describe('confirmFailures', () => {
+  const A = 'in-process/news-bag/native/b1';
+  const B = 'in-process/news-bag/native/b16';
+
+  it('lists each scenario with a failing SLA or regression check once, and no other kind', () => {
+    const first = result([
+      check({ scenario: A }),
+      check({ scenario: A, metric: 'throughput vs baseline' }),
+      check({ scenario: B, kind: 'sla', metric: 'p95 latency' }),
+      check({ scenario: 'worker-upload', kind: 'upload', metric: 'upload size' }),
+      check({ scenario: 'cold-start/news-bag/wasm', kind: 'presence', metric: 'present' }),
+      check({ scenario: 'http-closed/c1', verdict: 'pass' }),
+    ]);
+    expect(scenariosToRemeasure(first)).toEqual([A, B]);
+  });
+
+  it('turns a failure that a re-measurement passes into a warning that keeps both values', () => {
+    const first = result([check({ scenario: A })]);
+    const again: Remeasurement = {
+      report: 'out/report-remeasure-1.json',
+      scenarios: [A],
+      result: result([check({ scenario: A, verdict: 'pass', value: '1.10 ms (+10.0% vs 1.00)' })]),
+    };
+    const confirmed = confirmFailures(first, [again]);
+    expect(confirmed.passed).toBe(true);
+    expect(confirmed.checks[0]?.verdict).toBe('warn');
+    expect(confirmed.checks[0]?.detail).toBe(
+      'not reproduced: re-measurement 1 gave 1.10 ms (+10.0% vs 1.00) (pass); ' +
+        'first measurement: regression: Mann-Whitney U p<0.0001',
+    );
+    expect(confirmed.notes).toEqual([
+      'Re-measurement 1 of `in-process/news-bag/native/b1`: `out/report-remeasure-1.json` (0 of its checks failed).',
+    ]);
+  });
+
+  it('keeps a failure that every re-measurement reproduces, listing their values', () => {
+    const first = result([check({ scenario: A }), check({ scenario: B })]);
+    const rounds: Remeasurement[] = [
+      {
+        report: 'r1.json',
+        scenarios: [A, B],
+        result: result([
+          check({ scenario: A, value: '2.1 ms' }),
+          check({ scenario: B, verdict: 'pass', value: '1.0 ms' }),
+        ]),
+      },
+      { report: 'r2.json', scenarios: [A], result: result([check({ scenario: A, value: '1.9 ms' })]) },
+    ];
+    const confirmed = confirmFailures(first, rounds);
+    expect(confirmed.passed).toBe(false);
+    expect(confirmed.checks.map((c) => [c.scenario, c.verdict])).toEqual([
+      [A, 'fail'],
+      [B, 'warn'],
+    ]);
+    expect(confirmed.checks[0]?.detail).toMatch(
+      /^reproduced in 2 re-measurement\(s\) \(2\.1 ms; 1\.9 ms\); regression: /,
+    );
+  });
+
+  it('keeps a failure whose scenario the re-measurement could not measure', () => {
+    const first = result([check({ scenario: A })]);
+    const errored: Remeasurement = {
+      report: 'r1.json',
+      scenarios: [A],
+      result: result([check({ scenario: A, kind: 'presence', metric: 'present', value: 'errored' })]),
+    };
+    const confirmed = confirmFailures(first, [errored]);
+    expect(confirmed.passed).toBe(false);
+    expect(confirmed.checks[0]?.detail).toMatch(/^reproduced in 1 re-measurement\(s\) \(not measured\)/);
+  });
+
+  it('never overturns a missing scenario or an oversized upload', () => {
+    const first = result([
+      check({ kind: 'presence', metric: 'present' }),
+      check({ scenario: 'worker-upload', kind: 'upload', metric: 'upload size' }),
+    ]);
+    const confirmed = confirmFailures(first, [{ report: 'r1.json', scenarios: [A], result: result([]) }]);
+    expect(confirmed.checks.map((c) => c.verdict)).toEqual(['fail', 'fail']);
+  });
+});
+
+/** Every timing of a report multiplied by `factor` (throughput divided): a slower, or faster, run of the same code. */
+function scaleTimings(report: Report, factor: number): Report {
+  const copy = structuredClone(report) as Report & {
+    scenarios: Array<Record<string, unknown> & Report['scenarios'][number]>;
+  };
+  for (const s of copy.scenarios) {
+    const latency = s.latency as
+      | {
+          mean: number;
+          min: number;
+          max: number;
+          samples: number[];
+          percentiles: Record<string, { ms: number }>;
+        }
+      | undefined;
+    if (latency) {
+      latency.mean *= factor;
+      latency.min *= factor;
+      latency.max *= factor;
+      latency.samples = latency.samples.map((v) => v * factor);
+      for (const p of Object.values(latency.percentiles)) p.ms *= factor;
+    }
+    const throughput = s.throughput as { itemsPerSecond: number; requestsPerSecond: number } | undefined;
+    if (throughput) {
+      throughput.itemsPerSecond /= factor;
+      throughput.requestsPerSecond /= factor;
+    }
+    const stability = s.stability as
+      { windows: Array<{ p95Ms: number; itemsPerSecond: number }> } | undefined;
+    for (const w of stability?.windows ?? []) {
+      w.p95Ms *= factor;
+      w.itemsPerSecond /= factor;
+    }
+    const cpu = s.cpu as { perRequestMs: number } | undefined;
+    if (cpu) cpu.perRequestMs *= factor;
+  }
+  return copy;
+}
+
+describe('shipshape gate --remeasure (the real CLI, real re-measurements)', () => {
+  let dir: string;
+  let report: Report;
+  let bench: { code: number | null; stdout: string; stderr: string };
+  const SCENARIO = 'in-process/news-bag/native/b4';
+
+  const write = (name: string, value: unknown): string => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(value));
+    return path;
+  };
+
+  const run = (args: string[]) => shipshape(args, '', { CI: '1' });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shipshape-remeasure-'));
+    write('bench.config.json', {
+      bundles: [BAG],
+      stability: { windows: 2, tolerancePct: 10_000, maxTrials: 2 },
+      inProcess: {
+        backends: ['native'],
+        batchSizes: [1, 4],
+        windowMs: 100,
+        minSamplesPerWindow: 30,
+        warmupMs: 50,
+        maxWarmupMs: 200,
+      },
+      coldStart: { enabled: false },
+      http: { enabled: false },
+      browser: { enabled: false },
+    });
+    bench = run([
+      'bench',
+      '--config',
+      join(dir, 'bench.config.json'),
+      '--scenario',
+      'in-process/*/*/b4',
+      '--no-charts',
+      '--out',
+      join(dir, 'report.json'),
+    ]);
+    report = parseReport(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')), 'report.json');
+    // Thresholds far above run-to-run noise: only a 20-fold change can fail, so the real re-measurements decide.
+    write('sla.json', {
+      schemaVersion: 1,
+      regression: { thresholdsPct: { p95LatencyMs: 400, itemsPerSecond: 80, cpuPerRequestMs: 400 } },
+      scenarios: [{ match: 'in-process/**', maxP95Ms: 60_000 }],
+    });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs only the scenarios that --scenario names', () => {
+    expect(bench.code, bench.stderr).toBe(0);
+    expect(report.scenarios.map((s) => s.id)).toEqual([SCENARIO]);
+    expect(bench.stdout).toMatch(/^bench: 1 scenarios \(/);
+  });
+
+  it('refuses a --scenario pattern that matches nothing, naming what the config plans', () => {
+    const r = run(['bench', '--config', join(dir, 'bench.config.json'), '--scenario', 'browser/**']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'shipshape: no planned scenario matches "browser/**"; this configuration plans: ' +
+        'in-process/news-bag/native/b1, in-process/news-bag/native/b4\n',
+    );
+  });
+
+  it('warns instead of failing when the re-measurement does not reproduce a slowdown (scaled report as the burst)', () => {
+    const burst = write('burst.json', scaleTimings(report, 20));
+    const gate = run([
+      'gate',
+      '--report',
+      burst,
+      '--baseline',
+      join(dir, 'report.json'),
+      '--sla',
+      join(dir, 'sla.json'),
+      '--remeasure',
+      '2',
+    ]);
+    expect(gate.code, gate.stdout + gate.stderr).toBe(0);
+    expect(gate.stderr).toContain(
+      `gate: re-measuring 1 scenario(s) with a failing check (round 1 of 2): ${SCENARIO}\n`,
+    );
+    // Cleared in round 1, so no round 2.
+    expect(gate.stderr).not.toContain('round 2 of 2');
+    expect(existsSync(join(dir, 'burst-remeasure-1.json'))).toBe(true);
+    expect(existsSync(join(dir, 'burst-remeasure-2.json'))).toBe(false);
+    expect(gate.stdout).toMatch(/^## shipshape gate: PASS\n/);
+    expect(gate.stdout).toMatch(
+      /\| warn \| `in-process\/news-bag\/native\/b4` \| p95 latency vs baseline \| [^|]+\| [^|]+\| not reproduced: re-measurement 1 gave /,
+    );
+  });
+
+  it('still fails when every re-measurement reproduces the regression (scaled-down baseline as the faster past)', () => {
+    const faster = write('faster.json', scaleTimings(report, 1 / 20));
+    const gate = run([
+      'gate',
+      '--report',
+      join(dir, 'report.json'),
+      '--baseline',
+      faster,
+      '--sla',
+      join(dir, 'sla.json'),
+      '--remeasure',
+      '2',
+    ]);
+    expect(gate.code, gate.stdout + gate.stderr).toBe(1);
+    expect(gate.stderr).toContain('(round 2 of 2)');
+    expect(existsSync(join(dir, 'report-remeasure-2.json'))).toBe(true);
+    expect(gate.stdout).toMatch(/^## shipshape gate: FAIL\n/);
+    expect(gate.stdout).toMatch(
+      /\| \*\*FAIL\*\* \| `in-process\/news-bag\/native\/b4` \| p95 latency vs baseline \| [^|]+\| [^|]+\| reproduced in 2 re-measurement\(s\) /,
+    );
+  });
+
+  it('rejects a --remeasure count that is not a small whole number', () => {
+    const r = run(['gate', '--report', join(dir, 'report.json'), '--remeasure', 'lots']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("option '--remeasure <rounds>' argument 'lots' is invalid");
+  });
+});
