@@ -1,5 +1,6 @@
-// Child process of memory.test.ts: warms a predictor up, then measures WASM heap and RSS around N predictions.
-// Usage: node --expose-gc --import tsx test/runtime/memory-probe.ts <bundle dir> <backend> <predictions> <warm-up>
+// Child process of memory.test.ts: warms a predictor up, then measures WASM heap, RSS and JS memory before N
+// predictions and after each of `segments` equal parts of them.
+// Usage: node --expose-gc --import tsx test/runtime/memory-probe.ts <bundle dir> <backend> <predictions> <warm-up> <segments>
 import { createPredictor, loadBundle, readParityCases, type Predictor } from '../../runtime/node.ts';
 
 export interface MemoryProbeResult {
@@ -9,6 +10,8 @@ export interface MemoryProbeResult {
   readonly wasmHeapAfter: number | null;
   readonly rssBefore: number;
   readonly rssAfter: number;
+  /** RSS before the predictions and after each segment of them: `segments + 1` readings. */
+  readonly rssReadings: readonly number[];
   /** V8 heap in use plus ArrayBuffer memory: where a JS-side leak (retained results, tensors' data) shows first. */
   readonly jsBefore: number;
   readonly jsAfter: number;
@@ -48,9 +51,9 @@ async function settled(): Promise<{ rss: number; js: number }> {
   return { rss, js: usage.heapUsed + usage.arrayBuffers };
 }
 
-const [dir, backend, predictions, warmUp] = process.argv.slice(2);
+const [dir, backend, predictions, warmUp, segments = '1'] = process.argv.slice(2);
 if (dir === undefined || (backend !== 'native' && backend !== 'wasm')) {
-  throw new Error('usage: memory-probe.ts <bundle dir> <native|wasm> <predictions> <warm-up>');
+  throw new Error('usage: memory-probe.ts <bundle dir> <native|wasm> <predictions> <warm-up> <segments>');
 }
 const bundle = await loadBundle(dir);
 const texts = (await readParityCases(bundle)).map((c) => c.text);
@@ -62,17 +65,23 @@ for (let size = 1; size <= 32; size++)
 await predictMany(predictor, texts, Number(warmUp));
 const wasmHeapBefore = predictor.memory().wasmHeapBytes ?? null;
 const before = await settled();
-await predictMany(predictor, texts, Number(predictions));
-const after = await settled();
+const readings = [before];
+const perSegment = Math.floor(Number(predictions) / Number(segments));
+for (let i = 0; i < Number(segments); i++) {
+  await predictMany(predictor, texts, perSegment);
+  readings.push(await settled());
+}
+const after = readings[readings.length - 1]!;
 const wasmHeapAfter = predictor.memory().wasmHeapBytes ?? null;
 await predictor.dispose();
 const result: MemoryProbeResult = {
   backend: predictor.backend.backend,
-  predictions: Number(predictions),
+  predictions: perSegment * Number(segments),
   wasmHeapBefore,
   wasmHeapAfter,
   rssBefore: before.rss,
   rssAfter: after.rss,
+  rssReadings: readings.map((r) => r.rss),
   jsBefore: before.js,
   jsAfter: after.js,
 };
