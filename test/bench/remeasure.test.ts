@@ -192,10 +192,11 @@ describe('shipshape gate --remeasure (the real CLI, real re-measurements)', () =
       join(dir, 'report.json'),
     ]);
     report = parseReport(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')), 'report.json');
-    // Thresholds far above run-to-run noise: only a 20-fold change can fail, so the real re-measurements decide.
+    // Thresholds far above run-to-run noise, even with other test files on the cores: only an 11-fold slowdown or a
+    // 20-fold drop in throughput fails. The scaled reports below are 1,000-fold, so the real re-measurements decide.
     write('sla.json', {
       schemaVersion: 1,
-      regression: { thresholdsPct: { p95LatencyMs: 400, itemsPerSecond: 80, cpuPerRequestMs: 400 } },
+      regression: { thresholdsPct: { p95LatencyMs: 1000, itemsPerSecond: 95, cpuPerRequestMs: 1000 } },
       scenarios: [{ match: 'in-process/**', maxP95Ms: 60_000 }],
     });
   });
@@ -216,8 +217,8 @@ describe('shipshape gate --remeasure (the real CLI, real re-measurements)', () =
     );
   });
 
-  it('warns instead of failing when the re-measurement does not reproduce a slowdown (scaled report as the burst)', () => {
-    const burst = write('burst.json', scaleTimings(report, 20));
+  it('warns instead of failing when the re-measurement does not reproduce a slowdown (a report scaled 1,000-fold as the burst)', () => {
+    const burst = write('burst.json', scaleTimings(report, 1000));
     const gate = run([
       'gate',
       '--report',
@@ -233,18 +234,15 @@ describe('shipshape gate --remeasure (the real CLI, real re-measurements)', () =
     expect(gate.stderr).toContain(
       `gate: re-measuring 1 scenario(s) with a failing check (round 1 of 2): ${SCENARIO}\n`,
     );
-    // Cleared in round 1, so no round 2.
-    expect(gate.stderr).not.toContain('round 2 of 2');
     expect(existsSync(join(dir, 'burst-remeasure-1.json'))).toBe(true);
-    expect(existsSync(join(dir, 'burst-remeasure-2.json'))).toBe(false);
     expect(gate.stdout).toMatch(/^## shipshape gate: PASS\n/);
     expect(gate.stdout).toMatch(
-      /\| warn \| `in-process\/news-bag\/native\/b4` \| p95 latency vs baseline \| [^|]+\| [^|]+\| not reproduced: re-measurement 1 gave /,
+      /\| warn \| `in-process\/news-bag\/native\/b4` \| p95 latency vs baseline \| [^|]+\| [^|]+\| not reproduced: re-measurement [12] gave /,
     );
   });
 
-  it('still fails when every re-measurement reproduces the regression (scaled-down baseline as the faster past)', () => {
-    const faster = write('faster.json', scaleTimings(report, 1 / 20));
+  it('still fails when every re-measurement reproduces the regression (a baseline scaled down 1,000-fold as the faster past)', () => {
+    const faster = write('faster.json', scaleTimings(report, 1 / 1000));
     const gate = run([
       'gate',
       '--report',
