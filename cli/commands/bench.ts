@@ -38,11 +38,11 @@ function parseGroups(value: string): ScenarioGroup[] {
   return groups as ScenarioGroup[];
 }
 
-/** Where the Markdown and the charts of a report at `out` go: next to it, named after it. */
-export function companionPaths(out: string): { markdown: string; chart: (name: string) => string } {
+/** Where the Markdown, the charts and other files of a report at `out` go: next to it, named after it. */
+export function companionPaths(out: string): { markdown: string; sibling: (name: string) => string } {
   const stem = basename(out).replace(/\.json$/i, '');
   const dir = dirname(out);
-  return { markdown: join(dir, `${stem}.md`), chart: (name) => join(dir, `${stem}-${name}`) };
+  return { markdown: join(dir, `${stem}.md`), sibling: (name) => join(dir, `${stem}-${name}`) };
 }
 
 export function registerBench(program: Command): void {
@@ -90,10 +90,10 @@ export function registerBench(program: Command): void {
       const charts = flags.charts ? await renderCharts(report) : {};
       await mkdir(dirname(flags.out), { recursive: true });
       for (const [name, svg] of Object.entries(charts)) {
-        await writeFile(paths.chart(name), svg);
-        written.push(paths.chart(name));
+        await writeFile(paths.sibling(name), svg);
+        written.push(paths.sibling(name));
       }
-      const chartLinks = Object.keys(charts).map((name) => basename(paths.chart(name)));
+      const chartLinks = Object.keys(charts).map((name) => basename(paths.sibling(name)));
       await writeFile(paths.markdown, renderReportMarkdown(report, chartLinks));
       written.push(paths.markdown);
       const counts = new Map<string, number>();

@@ -7,10 +7,11 @@ import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
 import { confirmFailures, scenariosToRemeasure, type Remeasurement } from '../../bench/confirm.ts';
 import { evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate.ts';
 import { createProgress } from '../../bench/progress.ts';
-import { readReport, writeReport, type Report, type UploadSize } from '../../bench/report.ts';
+import { readReport, writeReport, type Report } from '../../bench/report.ts';
 import { runBench } from '../../bench/run.ts';
-import { readSla, type Sla } from '../../bench/sla.ts';
+import { readSla } from '../../bench/sla.ts';
 import { readUploadSize } from '../../bench/upload-size.ts';
+import { companionPaths } from './bench.ts';
 
 export const DEFAULT_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
 
@@ -35,11 +36,10 @@ function parseCount(value: string): number {
 interface RemeasureOptions {
   readonly report: Report;
   readonly reportPath: string;
-  readonly sla: Sla;
-  readonly baseline?: Report;
-  readonly uploadSize?: UploadSize;
   readonly rounds: number;
   readonly url?: string;
+  /** The gate's own checks, applied to each re-measurement. */
+  readonly judge: (report: Report) => GateResult;
 }
 
 /**
@@ -50,7 +50,7 @@ interface RemeasureOptions {
 async function remeasureFailures(first: GateResult, options: RemeasureOptions): Promise<Remeasurement[]> {
   const rounds: Remeasurement[] = [];
   let pending = scenariosToRemeasure(first);
-  if (pending.length === 0) return rounds;
+  if (pending.length === 0 || options.rounds === 0) return rounds;
   const config = effectiveConfig(parseBenchConfig(options.report.config, `${options.reportPath} (config)`), {
     quick: false,
     baseDir: dirname(options.reportPath),
@@ -70,14 +70,9 @@ async function remeasureFailures(first: GateResult, options: RemeasureOptions): 
       progress: createProgress(),
       runBrowser: runBrowserScenarios,
     });
-    const path = options.reportPath.replace(/(\.json)?$/i, `-remeasure-${round}.json`);
+    const path = companionPaths(options.reportPath).sibling(`remeasure-${round}.json`);
     await writeReport(path, rerun);
-    const result = evaluateGate({
-      report: rerun,
-      sla: options.sla,
-      ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
-      ...(options.uploadSize === undefined ? {} : { uploadSize: options.uploadSize }),
-    });
+    const result = options.judge(rerun);
     rounds.push({ report: relative(process.cwd(), path) || path, scenarios: pending, result });
     const stillFailing = new Set(scenariosToRemeasure(result));
     pending = pending.filter((id) => stillFailing.has(id));
@@ -120,21 +115,21 @@ export function registerGate(program: Command): void {
         readSla(flags.sla),
         flags.uploadSizeFile === undefined ? undefined : readUploadSize(flags.uploadSizeFile),
       ]);
-      const first = evaluateGate({
-        report,
-        sla,
-        ...(baseline === undefined ? {} : { baseline }),
-        ...(uploadSize === undefined ? {} : { uploadSize }),
-      });
+      const judge = (measured: Report): GateResult =>
+        evaluateGate({
+          report: measured,
+          sla,
+          ...(baseline === undefined ? {} : { baseline }),
+          ...(uploadSize === undefined ? {} : { uploadSize }),
+        });
+      const first = judge(report);
       const result = confirmFailures(
         first,
         await remeasureFailures(first, {
           report,
           reportPath: flags.report,
-          sla,
           rounds: flags.remeasure,
-          ...(baseline === undefined ? {} : { baseline }),
-          ...(uploadSize === undefined ? {} : { uploadSize }),
+          judge,
           ...(flags.url === undefined ? {} : { url: flags.url }),
         }),
       );

@@ -8,8 +8,6 @@ export interface MemoryProbeResult {
   readonly predictions: number;
   readonly wasmHeapBefore: number | null;
   readonly wasmHeapAfter: number | null;
-  readonly rssBefore: number;
-  readonly rssAfter: number;
   /** RSS before the predictions and after each segment of them: `segments + 1` readings. */
   readonly rssReadings: readonly number[];
   /** V8 heap in use plus ArrayBuffer memory: where a JS-side leak (retained results, tensors' data) shows first. */
@@ -79,8 +77,6 @@ const result: MemoryProbeResult = {
   predictions: perSegment * Number(segments),
   wasmHeapBefore,
   wasmHeapAfter,
-  rssBefore: before.rss,
-  rssAfter: after.rss,
   rssReadings: readings.map((r) => r.rss),
   jsBefore: before.js,
   jsAfter: after.js,
