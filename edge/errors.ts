@@ -16,6 +16,8 @@ export type EdgeErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'NOT_READY'
   | 'MODEL_UNAVAILABLE'
+  | 'SWAP_REFUSED'
+  | 'SWAP_IN_PROGRESS'
   | 'INTERNAL';
 
 /** Every code an error body of the edge can carry. */
@@ -62,6 +64,10 @@ const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.fre
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  // A refused swap is no fault of the server (the old model serves on) nor of the request's syntax: the bundle on
+  // disk conflicts with serving, and the operator can fix it and retry (RFC 9110 15.5.10).
+  SWAP_REFUSED: 409,
+  SWAP_IN_PROGRESS: 409,
   PAYLOAD_TOO_LARGE: 413,
   TOO_MANY_TEXTS: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -81,6 +87,7 @@ const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.fre
   TOKENIZER_UNSUPPORTED: 500,
   VOCAB_INVALID: 500,
   PREPROCESSING_MISMATCH: 500,
+  PARITY_MISMATCH: 500,
   INTERNAL: 500,
 });
 

@@ -9,6 +9,7 @@ export {
   type LoadBundleOptions,
   type ParityCase,
 } from './bundle/index.ts';
+export { proveParity, type ParityProof, type ParityProofOptions } from './parity.ts';
 export { ShipshapeError, isShipshapeError, hasErrorCode, type ErrorCode } from './errors.ts';
 export type {
   EngineMemory,
