@@ -8,7 +8,7 @@ import type { Prediction, Predictor } from '../runtime/types.ts';
 import { DEFAULT_CONFIG, type EdgeConfig } from './config.ts';
 import { limitBody, settleRequestBody } from './body.ts';
 import { EdgeError, errorResponse } from './errors.ts';
-import { createModelSlot, type ModelSlot } from './model-slot.ts';
+import { createModelSlot, type ModelSlot, type ModelSwap } from './model-slot.ts';
 import { OIP_ROUTES, registerOpenInference } from './oip.ts';
 import { predictRequestSchema, readJson } from './schemas.ts';
 
@@ -27,6 +27,11 @@ export interface CreateAppOptions {
   readonly config?: EdgeConfig;
   /** Serves GET requests that match no route. Default: none (404). */
   readonly assets?: AssetStore;
+  /**
+   * Swaps in a freshly loaded and verified model (the Node entry: `slot.swap` over the bundle directory). With it and
+   * `config.adminToken`, `POST /admin/reload` exists; without either, that path answers 404 like any unknown path.
+   */
+  readonly reload?: (slot: ModelSlot) => Promise<ModelSwap>;
 }
 
 export interface EdgeApp {
@@ -36,6 +41,8 @@ export interface EdgeApp {
   readonly model: ModelSlot;
   /** Loads and warms up the model now (Node servers call it at startup; Workers load on the first request). */
   warmUp(): Promise<void>;
+  /** Starts the drain: `/readyz` and the v2 readiness probes answer "not ready" from now on. */
+  drain(): void;
   dispose(): Promise<void>;
 }
 
@@ -150,6 +157,9 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
     const predictor = slot.current;
+    if (slot.draining) {
+      throw new EdgeError('NOT_READY', 'The server is shutting down; send requests to another instance.');
+    }
     if (predictor === undefined) {
       throw new EdgeError(
         'NOT_READY',
@@ -162,40 +172,53 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     return c.json({ status: 'ready', model: { name, version }, backend: predictor.backend.backend });
   });
 
-  app.get('/v1/models', async (c) => {
-    const predictor = await slot.load();
-    const { manifest } = predictor.bundle;
-    return c.json({
-      models: [
-        {
-          name: manifest.name,
-          version: manifest.version,
-          task: manifest.task,
-          labels: manifest.labels,
-          createdAt: manifest.createdAt,
-          metrics: manifest.metrics,
-          backend: predictor.backend,
-          ready: slot.state === 'ready',
-        },
-      ],
-    });
-  });
+  app.get('/v1/models', (c) =>
+    slot.use((predictor) => {
+      const { manifest } = predictor.bundle;
+      return c.json({
+        models: [
+          {
+            name: manifest.name,
+            version: manifest.version,
+            task: manifest.task,
+            labels: manifest.labels,
+            createdAt: manifest.createdAt,
+            metrics: manifest.metrics,
+            backend: predictor.backend,
+            ready: slot.state === 'ready' && !slot.draining,
+          },
+        ],
+      });
+    }),
+  );
 
   app.post('/v1/predict', async (c) => {
     const body = await readJson(c, predictSchema, config);
-    const predictor = await slot.load();
-    checkModelName(body.model, predictor);
-    const predictions =
-      'text' in body
-        ? [wirePrediction(await predictor.predict(body.text))]
-        : await predictMany(predictor, body.texts, config.batchSize);
-    const { name, version } = predictor.bundle.manifest;
-    return c.json({ model: { name, version }, backend: predictor.backend.backend, predictions });
+    return slot.use(async (predictor) => {
+      checkModelName(body.model, predictor);
+      const predictions =
+        'text' in body
+          ? [wirePrediction(await predictor.predict(body.text))]
+          : await predictMany(predictor, body.texts, config.batchSize);
+      const { name, version } = predictor.bundle.manifest;
+      return c.json({ model: { name, version }, backend: predictor.backend.backend, predictions });
+    });
   });
+
+  const { reload } = options;
+  const adminRoutes: (readonly [string, readonly string[]])[] = [];
+  if (reload !== undefined && config.adminToken !== undefined) {
+    // Its own token: reloading is an operator's act, not an API client's.
+    app.use('/admin/*', bearerAuth({ token: config.adminToken }));
+    app.post('/admin/reload', async (c) => c.json(await reload(slot)));
+    adminRoutes.push(['/admin/reload', ['POST']]);
+  }
 
   registerOpenInference(app, { slot, config, serverName: SERVER_NAME, serverVersion: SERVER_VERSION });
 
-  for (const [path, methods] of [...V1_ROUTES, ...OIP_ROUTES]) app.all(path, methodNotAllowed(path, methods));
+  for (const [path, methods] of [...V1_ROUTES, ...OIP_ROUTES, ...adminRoutes]) {
+    app.all(path, methodNotAllowed(path, methods));
+  }
 
   const { assets } = options;
   if (assets !== undefined) {
@@ -229,6 +252,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     async warmUp() {
       await slot.load();
     },
+    drain: () => slot.drain(),
     dispose: () => slot.dispose(),
   };
 }

@@ -17,6 +17,11 @@ export interface EdgeConfig {
   readonly maxTextLength: number;
   /** Texts per session run for multi-text requests. Env `SHIPSHAPE_BATCH_SIZE`. Default 32. */
   readonly batchSize: number;
+  /**
+   * Bearer token of the admin routes (`POST /admin/reload`, Node only); undefined leaves them out (404).
+   * Env `SHIPSHAPE_ADMIN_TOKEN`. Default: unset.
+   */
+  readonly adminToken: string | undefined;
 }
 
 export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
@@ -26,6 +31,7 @@ export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
   maxTexts: 256,
   maxTextLength: 10_000,
   batchSize: 32,
+  adminToken: undefined,
 });
 
 /** The environment variables (Worker vars / secrets) the edge reads. */
@@ -36,6 +42,7 @@ export const CONFIG_VARIABLES = [
   'SHIPSHAPE_MAX_TEXTS',
   'SHIPSHAPE_MAX_TEXT_LENGTH',
   'SHIPSHAPE_BATCH_SIZE',
+  'SHIPSHAPE_ADMIN_TOKEN',
 ] as const;
 
 const positiveInteger = (name: string) =>
@@ -46,12 +53,19 @@ const positiveInteger = (name: string) =>
     .transform(Number)
     .pipe(z.number().max(Number.MAX_SAFE_INTEGER, `${name} is too large`));
 
-const envSchema = z.object({
-  SHIPSHAPE_TOKEN: z
+const bearerToken = (name: string) =>
+  z
     .string()
-    .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'SHIPSHAPE_TOKEN must be a bearer token (RFC 6750 b64token characters)')
+    .regex(/^[A-Za-z0-9._~+/-]+=*$/, `${name} must be a bearer token (RFC 6750 b64token characters)`)
     .optional()
-    .or(z.literal('').transform(() => undefined)),
+    .or(z.literal('').transform(() => undefined));
+
+/** Variables whose values are secrets: never echoed in an error. */
+const SECRETS: readonly string[] = ['SHIPSHAPE_TOKEN', 'SHIPSHAPE_ADMIN_TOKEN'];
+
+const envSchema = z.object({
+  SHIPSHAPE_TOKEN: bearerToken('SHIPSHAPE_TOKEN'),
+  SHIPSHAPE_ADMIN_TOKEN: bearerToken('SHIPSHAPE_ADMIN_TOKEN'),
   SHIPSHAPE_CORS_ORIGINS: z.string().optional(),
   SHIPSHAPE_MAX_BODY_BYTES: positiveInteger('SHIPSHAPE_MAX_BODY_BYTES').optional(),
   SHIPSHAPE_MAX_TEXTS: positiveInteger('SHIPSHAPE_MAX_TEXTS').optional(),
@@ -85,7 +99,7 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
       .map((issue) => {
         const name = String(issue.path[0]);
         // Never echo a secret.
-        const got = name === 'SHIPSHAPE_TOKEN' ? '' : ` (got ${JSON.stringify(picked[name])})`;
+        const got = SECRETS.includes(name) ? '' : ` (got ${JSON.stringify(picked[name])})`;
         return `${issue.message}${got}`;
       })
       .join('; ');
@@ -99,5 +113,6 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
     maxTexts: v.SHIPSHAPE_MAX_TEXTS ?? DEFAULT_CONFIG.maxTexts,
     maxTextLength: v.SHIPSHAPE_MAX_TEXT_LENGTH ?? DEFAULT_CONFIG.maxTextLength,
     batchSize: v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.batchSize,
+    adminToken: v.SHIPSHAPE_ADMIN_TOKEN,
   });
 }

@@ -1,14 +1,24 @@
-// The Node entry: the edge app on @hono/node-server, the model from a bundle directory, the demo page from dist/web.
-import { serve, type ServerType } from '@hono/node-server';
+// The Node entry: the edge app on @hono/node-server, the model from a bundle directory, the demo page from dist/web,
+// graceful shutdown and model swaps from the same directory.
+import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { existsSync } from 'node:fs';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { createPredictor, loadBundle } from '../runtime/node.ts';
-import type { PredictorOptions } from '../runtime/types.ts';
+import { createPredictor, loadBundle, proveParity } from '../runtime/node.ts';
+import type { Predictor, PredictorOptions } from '../runtime/types.ts';
 import { createApp, type AssetStore, type EdgeApp } from './app.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
+import type { ModelSwap } from './model-slot.ts';
+
+/**
+ * How long a shutdown waits for in-flight requests by default: 25 s, under Kubernetes' default 30 s
+ * `terminationGracePeriodSeconds`, so the pool and sessions are disposed and the exit code says what happened before
+ * the kubelet's SIGKILL.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 
 /** Where `npm run build:web` writes the demo page and its files. */
 export const WEB_DIR = resolve(import.meta.dirname, '../dist/web');
@@ -30,11 +40,37 @@ export interface NodeServerOptions {
   readonly waitReady?: boolean;
 }
 
+/** What a shutdown did with the requests in flight when it began, and with those that came on open connections. */
+export interface ShutdownReport {
+  /** Requests that got their whole response during the drain. */
+  readonly completed: number;
+  /** Requests whose connection was closed at the deadline before their response was complete. */
+  readonly cut: number;
+}
+
 export interface NodeServer {
   /** `http://host:port`. */
   readonly url: string;
   readonly port: number;
   readonly edge: EdgeApp;
+  /** The bundle directory, resolved: where `reload()` reads from. */
+  readonly bundle: string;
+  /** Requests received and not yet answered. */
+  readonly inFlight: number;
+  /**
+   * Loads the bundle directory again, verifies it (hashes, then the parity proof on the serving backend), warms it
+   * up and swaps it in; requests in flight finish on the old model. The same as `POST /admin/reload`.
+   * @throws EdgeError SWAP_REFUSED (the old model keeps serving), SWAP_IN_PROGRESS, NOT_READY while shutting down.
+   */
+  reload(): Promise<ModelSwap>;
+  /**
+   * Graceful shutdown: readiness turns "not ready", the listener closes, idle keep-alive connections close and
+   * responses say `Connection: close`; requests in flight get up to `deadlineMs` (default
+   * `DEFAULT_SHUTDOWN_TIMEOUT_MS`) to finish, then the connections left are closed and counted as cut; the model is
+   * disposed last. Calling it again returns the first call's report.
+   */
+  shutdown(options?: { deadlineMs?: number }): Promise<ShutdownReport>;
+  /** Shuts down without waiting: in-flight requests are cut. For tests and embedding. */
   close(): Promise<void>;
 }
 
@@ -52,27 +88,82 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const config = options.config ?? readConfig(process.env);
   const webDir = options.webDir ?? (existsSync(WEB_DIR) ? WEB_DIR : false);
   const bundleDir = resolve(options.bundle);
+  const loadPredictor = async () =>
+    createPredictor(await loadBundle(bundleDir, { verify: 'serving' }), {
+      maxTextLength: config.maxTextLength,
+      // Logits cost one 4-number copy per text; they let the parity proof of a swap compare logits, not scores.
+      returnLogits: true,
+      ...options.predictor,
+    });
+  const loadVerified = async (): Promise<Predictor> => {
+    const predictor = await loadPredictor();
+    try {
+      await proveParity(predictor, { batchSize: config.batchSize });
+    } catch (error) {
+      await predictor.dispose().catch(() => undefined);
+      throw error;
+    }
+    return predictor;
+  };
   const edge = createApp({
     config,
-    loadPredictor: async () =>
-      createPredictor(await loadBundle(bundleDir, { verify: 'serving' }), {
-        maxTextLength: config.maxTextLength,
-        ...options.predictor,
-      }),
+    loadPredictor,
+    reload: (slot) => slot.swap(loadVerified),
     ...(webDir === false ? {} : { assets: folderAssets(webDir) }),
   });
-  const server: ServerType = await new Promise((resolveServer, reject) => {
+  // We pass no createServer: @hono/node-server makes a plain node:http server.
+  const server = await new Promise<Server>((resolveServer, reject) => {
     const started = serve(
       { fetch: edge.fetch, port: options.port ?? 8787, hostname: options.host ?? '127.0.0.1' },
-      () => resolveServer(started),
+      () => resolveServer(started as Server),
     );
     started.once('error', reject);
   });
-  const close = () =>
-    new Promise<void>((resolveClose) => {
-      server.close(() => resolveClose());
-      if ('closeAllConnections' in server) server.closeAllConnections();
-    }).then(() => edge.dispose());
+
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  let completed = 0;
+  let drained: (() => void) | undefined;
+  server.on('request', (_request, response: ServerResponse) => {
+    inFlight.add(response);
+    if (draining && !response.headersSent) response.setHeader('Connection', 'close');
+    response.once('close', () => {
+      inFlight.delete(response);
+      if (draining) {
+        if (response.writableFinished) completed += 1;
+        // A connection whose response had its headers out before the drain began is idle now: close it too.
+        server.closeIdleConnections();
+        if (inFlight.size === 0) drained?.();
+      }
+    });
+  });
+
+  let stopping: Promise<ShutdownReport> | undefined;
+  const shutdown = ({ deadlineMs = DEFAULT_SHUTDOWN_TIMEOUT_MS }: { deadlineMs?: number } = {}) => {
+    stopping ??= (async () => {
+      draining = true;
+      edge.drain();
+      for (const response of inFlight) {
+        if (!response.headersSent) response.setHeader('Connection', 'close');
+      }
+      // Stops accepting and closes idle keep-alive connections; resolves once every connection is gone.
+      const closed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()));
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await new Promise<boolean>((resolveDrain) => {
+        if (inFlight.size === 0) return resolveDrain(true);
+        drained = () => resolveDrain(true);
+        timer = setTimeout(() => resolveDrain(false), deadlineMs);
+      });
+      clearTimeout(timer);
+      const cut = inTime ? 0 : inFlight.size;
+      if (!inTime) server.closeAllConnections();
+      await closed;
+      await edge.dispose();
+      return { completed, cut };
+    })();
+    return stopping;
+  };
+  const close = () => shutdown({ deadlineMs: 0 }).then(() => undefined);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const warming = edge.warmUp();
@@ -86,5 +177,16 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   } else {
     warming.catch(() => undefined);
   }
-  return { url: `http://${host}:${address.port}`, port: address.port, edge, close };
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    edge,
+    bundle: bundleDir,
+    get inFlight() {
+      return inFlight.size;
+    },
+    reload: () => edge.model.swap(loadVerified),
+    shutdown,
+    close,
+  };
 }

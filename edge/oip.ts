@@ -25,16 +25,27 @@ function invalid(message: string): ShipshapeError {
 }
 
 /**
- * The predictor if `name` (and `version`, when given) is the served model's.
+ * Runs `work` with the served predictor (held until `work` settles, see `ModelSlot.use`) if `name` (and `version`,
+ * when given) is the served model's.
  * @throws EdgeError MODEL_NOT_FOUND otherwise.
  */
-async function resolveModel(slot: ModelSlot, c: Context): Promise<Predictor> {
+function withModel<T>(
+  slot: ModelSlot,
+  c: Context,
+  work: (predictor: Predictor) => T | Promise<T>,
+): Promise<T> {
   const name = c.req.param('name') ?? '';
   const version = c.req.param('version');
   if (!modelNameSchema.safeParse(name).success) {
     throw new EdgeError('MODEL_NOT_FOUND', `No model named ${JSON.stringify(name)}; see GET /v1/models.`);
   }
-  const predictor = await slot.load();
+  return slot.use(async (predictor) => {
+    checkModel(predictor, name, version);
+    return work(predictor);
+  });
+}
+
+function checkModel(predictor: Predictor, name: string, version: string | undefined): void {
   const { manifest } = predictor.bundle;
   if (name !== manifest.name) {
     throw new EdgeError(
@@ -48,7 +59,6 @@ async function resolveModel(slot: ModelSlot, c: Context): Promise<Predictor> {
       `Model "${name}" has no version ${JSON.stringify(version)}; this server serves version "${manifest.version}".`,
     );
   }
-  return predictor;
 }
 
 /** Flattens the input's data (flat or nested row-major, as the protocol allows) and checks it against its shape. */
@@ -107,7 +117,7 @@ function checkRequestedOutputs(request: InferRequest): void {
 /** Registers `/v2`, `/v2/health/*` and `/v2/models/{name}[/versions/{version}][/ready|/infer]`. */
 export function registerOpenInference(app: Hono, options: OipOptions): void {
   const { slot, config } = options;
-  const model = (c: Context) => resolveModel(slot, c);
+  const model = <T>(c: Context, work: (predictor: Predictor) => T | Promise<T>) => withModel(slot, c, work);
 
   app.get('/v2', (c) =>
     c.json({ name: options.serverName, version: options.serverVersion, extensions: [] as string[] }),
@@ -115,44 +125,46 @@ export function registerOpenInference(app: Hono, options: OipOptions): void {
   // Health: "A 200 status code indicates true and a 4xx status code indicates false. The HTTP response body
   // should be empty."
   app.get('/v2/health/live', (c) => c.body(null, 200));
-  app.get('/v2/health/ready', (c) => c.body(null, slot.state === 'ready' ? 200 : 400));
+  app.get('/v2/health/ready', (c) => c.body(null, slot.state === 'ready' && !slot.draining ? 200 : 400));
 
   for (const base of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
-    app.get(base, async (c) => {
-      const { manifest } = (await model(c)).bundle;
-      return c.json({
-        name: manifest.name,
-        versions: [manifest.version],
-        platform: PLATFORM,
-        inputs: [{ name: INPUT_NAME, datatype: 'BYTES', shape: [-1] }],
-        outputs: [{ name: OUTPUT_NAME, datatype: 'FP32', shape: [-1, manifest.labels.length] }],
-      });
-    });
+    app.get(base, (c) =>
+      model(c, (predictor) => {
+        const { manifest } = predictor.bundle;
+        return c.json({
+          name: manifest.name,
+          versions: [manifest.version],
+          platform: PLATFORM,
+          inputs: [{ name: INPUT_NAME, datatype: 'BYTES', shape: [-1] }],
+          outputs: [{ name: OUTPUT_NAME, datatype: 'FP32', shape: [-1, manifest.labels.length] }],
+        });
+      }),
+    );
     app.get(`${base}/ready`, async (c) => {
       // Not loaded yet: false, without waiting for the load (the name cannot be checked before it).
       if (slot.current === undefined) return c.body(null, 400);
-      await model(c);
-      return c.body(null, 200);
+      return model(c, () => c.body(null, slot.draining ? 400 : 200));
     });
     app.post(`${base}/infer`, async (c) => {
       const request = await readJson(c, inferRequestSchema, config);
-      const predictor = await model(c);
-      const texts = textsOf(request, config);
-      checkRequestedOutputs(request);
-      const { labels, name, version } = predictor.bundle.manifest;
-      const items = await predictor.predictBatch(texts, { batchSize: config.batchSize });
-      const data: number[] = [];
-      for (const [i, item] of items.entries()) {
-        if (item.status === 'error') {
-          throw new ShipshapeError(item.error.code, `inputs.0.data.${i}: ${item.error.message}`);
+      return model(c, async (predictor) => {
+        const texts = textsOf(request, config);
+        checkRequestedOutputs(request);
+        const { labels, name, version } = predictor.bundle.manifest;
+        const items = await predictor.predictBatch(texts, { batchSize: config.batchSize });
+        const data: number[] = [];
+        for (const [i, item] of items.entries()) {
+          if (item.status === 'error') {
+            throw new ShipshapeError(item.error.code, `inputs.0.data.${i}: ${item.error.message}`);
+          }
+          for (const label of labels) data.push(Math.fround(item.scores[label] ?? 0));
         }
-        for (const label of labels) data.push(Math.fround(item.scores[label] ?? 0));
-      }
-      return c.json({
-        model_name: name,
-        model_version: version,
-        ...(request.id === undefined ? {} : { id: request.id }),
-        outputs: [{ name: OUTPUT_NAME, shape: [texts.length, labels.length], datatype: 'FP32', data }],
+        return c.json({
+          model_name: name,
+          model_version: version,
+          ...(request.id === undefined ? {} : { id: request.id }),
+          outputs: [{ name: OUTPUT_NAME, shape: [texts.length, labels.length], datatype: 'FP32', data }],
+        });
       });
     });
   }

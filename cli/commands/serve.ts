@@ -1,7 +1,7 @@
-// `shipshape serve`: the edge API and the demo page on Node, until SIGINT or SIGTERM.
+// `shipshape serve`: the edge API and the demo page on Node; SIGHUP swaps the model, SIGINT or SIGTERM drain and stop.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { startNodeServer } from '../../edge/node-server.ts';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import type { BackendChoice } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE } from '../bundle-arg.ts';
 
@@ -10,7 +10,11 @@ interface ServeFlags {
   port: number;
   host: string;
   backend: BackendChoice;
+  shutdownTimeout: number | undefined;
 }
+
+/** The environment variable behind `--shutdown-timeout`. */
+export const SHUTDOWN_TIMEOUT_VARIABLE = 'SHIPSHAPE_SHUTDOWN_TIMEOUT_MS';
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'native', 'wasm'];
 
@@ -22,6 +26,47 @@ function parsePort(value: string): number {
     );
   }
   return port;
+}
+
+const isMilliseconds = (value: string) => /^[0-9]+$/.test(value) && Number.isSafeInteger(Number(value));
+const millisecondsHint = 'use a whole number of milliseconds (0 cuts in-flight requests at once)';
+
+function parseMilliseconds(value: string): number {
+  if (!isMilliseconds(value)) {
+    throw new InvalidArgumentError(`--shutdown-timeout is ${JSON.stringify(value)}; ${millisecondsHint}.`);
+  }
+  return Number(value);
+}
+
+/**
+ * The shutdown deadline: the flag, else `SHIPSHAPE_SHUTDOWN_TIMEOUT_MS`, else `DEFAULT_SHUTDOWN_TIMEOUT_MS`.
+ * @throws Error naming the variable for a value that is not a whole number of milliseconds.
+ */
+export function shutdownTimeout(flag: number | undefined, env: NodeJS.ProcessEnv): number {
+  if (flag !== undefined) return flag;
+  const value = env[SHUTDOWN_TIMEOUT_VARIABLE];
+  if (value === undefined || value === '') return DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  if (!isMilliseconds(value)) {
+    throw new Error(`${SHUTDOWN_TIMEOUT_VARIABLE} is ${JSON.stringify(value)}; ${millisecondsHint}.`);
+  }
+  return Number(value);
+}
+
+const describeModel = (model: { name: string; version: string } | undefined) =>
+  model === undefined ? 'no model' : `${model.name} ${model.version}`;
+
+/** SIGHUP: reload the bundle directory; the outcome goes to the log, the server serves on either way. */
+async function reloadOnSignal(server: NodeServer): Promise<void> {
+  process.stdout.write(`shipshape: SIGHUP: reloading the bundle from ${server.bundle}\n`);
+  try {
+    const swap = await server.reload();
+    process.stdout.write(
+      `shipshape: now serving ${describeModel(swap.current)} on ${swap.backend} (was ${describeModel(swap.previous)})\n`,
+    );
+  } catch (error) {
+    // The slot logged the cause already.
+    process.stderr.write(`shipshape: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
 }
 
 function parseBackend(value: string): BackendChoice {
@@ -41,12 +86,23 @@ export function registerServe(program: Command): void {
     .option('-p, --port <port>', 'port (0 picks a free one)', parsePort, 8787)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--backend <backend>', `backend: ${BACKENDS.join(', ')}`, parseBackend, 'auto' as BackendChoice)
+    .option(
+      '--shutdown-timeout <ms>',
+      `on SIGTERM/SIGINT, how long in-flight requests may take to finish (default ${SHUTDOWN_TIMEOUT_VARIABLE} or ` +
+        `${DEFAULT_SHUTDOWN_TIMEOUT_MS})`,
+      (value: string) => parseMilliseconds(value),
+    )
     .addHelpText(
       'after',
       '\nConfiguration from the environment: SHIPSHAPE_TOKEN, SHIPSHAPE_CORS_ORIGINS, SHIPSHAPE_MAX_BODY_BYTES,\n' +
-        'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE (see README.md).',
+        'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE, SHIPSHAPE_ADMIN_TOKEN,\n' +
+        `${SHUTDOWN_TIMEOUT_VARIABLE} (see README.md).\n` +
+        '\nSignals: SIGHUP reloads the bundle directory (verified, then swapped in without dropping requests);\n' +
+        'SIGTERM or SIGINT drain in-flight requests and exit (1 if the deadline cut some; a second signal kills).\n' +
+        'Run it as `node bin/shipshape.js serve` or `./node_modules/.bin/shipshape serve` so signals reach it.',
     )
     .action(async (flags: ServeFlags) => {
+      const deadlineMs = shutdownTimeout(flags.shutdownTimeout, process.env);
       const server = await startNodeServer({
         bundle: flags.bundle,
         port: flags.port,
@@ -59,15 +115,30 @@ export function registerServe(program: Command): void {
         `shipshape serving ${model?.name ?? '?'} ${model?.version ?? ''} on ${predictor?.backend.backend ?? '?'} ` +
           `at ${server.url}\n`,
       );
-      await new Promise<void>((resolveStop) => {
-        const stop = () => {
+      const reload = () => void reloadOnSignal(server);
+      process.on('SIGHUP', reload);
+      const signal = await new Promise<NodeJS.Signals>((resolveStop) => {
+        // Handlers go after the first signal, so a second one kills the process the default way.
+        const stop = (received: NodeJS.Signals) => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          resolveStop();
+          resolveStop(received);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      await server.close();
+      process.off('SIGHUP', reload);
+      process.stdout.write(
+        `shipshape: ${signal}: draining, ${server.inFlight} requests in flight, deadline ${deadlineMs} ms\n`,
+      );
+      const report = await server.shutdown({ deadlineMs });
+      if (report.cut > 0) {
+        process.stderr.write(
+          `shipshape: ${report.cut} requests cut at the deadline (${deadlineMs} ms); ${report.completed} completed\n`,
+        );
+        process.exitCode = 1;
+      } else {
+        process.stdout.write(`shipshape: stopped; ${report.completed} requests completed during the drain\n`);
+      }
     });
 }

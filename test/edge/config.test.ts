@@ -12,6 +12,7 @@ describe('readConfig', () => {
       maxTexts: 256,
       maxTextLength: 10_000,
       batchSize: 32,
+      adminToken: undefined,
     });
   });
 
@@ -24,6 +25,7 @@ describe('readConfig', () => {
         SHIPSHAPE_MAX_TEXTS: '8',
         SHIPSHAPE_MAX_TEXT_LENGTH: '500',
         SHIPSHAPE_BATCH_SIZE: '4',
+        SHIPSHAPE_ADMIN_TOKEN: 'admin-9',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -33,6 +35,7 @@ describe('readConfig', () => {
       maxTexts: 8,
       maxTextLength: 500,
       batchSize: 4,
+      adminToken: 'admin-9',
     });
   });
 

@@ -1,5 +1,5 @@
-// Runs the real `shipshape` CLI in a child process from the repository root.
-import { spawnSync } from 'node:child_process';
+// Runs the real `shipshape` CLI in a child process from the repository root: one-shot commands and `serve`.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './bundle-copy.ts';
 
@@ -19,4 +19,59 @@ export function shipshape(args: readonly string[], input = '', env: Record<strin
     maxBuffer: 1 << 28,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export interface ServeProcess {
+  /** `http://127.0.0.1:PORT`, from the "serving ... at URL" line. */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** The exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves once the output matches `pattern`; rejects if the process exits first. */
+  waitForOutput(pattern: RegExp): Promise<RegExpExecArray>;
+}
+
+/** Starts `shipshape serve --port 0 --host 127.0.0.1 ...args` as its own process and waits until it serves. */
+export async function startServe(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/shipshape.js'), 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
+    { cwd: ROOT, env: { ...process.env, SHIPSHAPE_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const watchers = new Set<() => void>();
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      resolve(code);
+      for (const watch of watchers) watch();
+    }),
+  );
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const watch of watchers) watch();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const watch = () => {
+        const match = pattern.exec(output);
+        if (match !== null) {
+          watchers.delete(watch);
+          resolve(match);
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          watchers.delete(watch);
+          reject(new Error(`serve exited before printing ${pattern}: ${output}`));
+        }
+      };
+      watchers.add(watch);
+      watch();
+    });
+  const [, url] = await waitForOutput(/ at (http:\/\/127\.0\.0\.1:\d+)/);
+  return { url: url!, child, exited, output: () => output, waitForOutput };
 }
