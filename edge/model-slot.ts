@@ -212,7 +212,11 @@ export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelS
           throw new EdgeError('NOT_READY', 'The server is shutting down; no model swap now.');
         }
         install(next);
-        return { previous: before, current: versionOf(next), backend: next.backend.backend };
+        const swap = { previous: before, current: versionOf(next), backend: next.backend.backend };
+        console.log(
+          `shipshape edge: now serving ${describe(swap.current)} on ${swap.backend} (was ${describe(before)})`,
+        );
+        return swap;
       };
       swapping = run().finally(() => {
         swapping = undefined;

@@ -98,7 +98,12 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const loadVerified = async (): Promise<Predictor> => {
     const predictor = await loadPredictor();
     try {
-      await proveParity(predictor, { batchSize: config.batchSize });
+      const proof = await proveParity(predictor, { batchSize: config.batchSize });
+      const { name, version } = predictor.bundle.manifest;
+      console.log(
+        `shipshape edge: ${name} ${version} passed its parity proof on ${predictor.backend.backend}: ` +
+          `${proof.cases} cases, ${proof.compared} within ${proof.atol} (max abs diff ${proof.maxAbsDiff.toPrecision(2)})`,
+      );
     } catch (error) {
       await predictor.dispose().catch(() => undefined);
       throw error;

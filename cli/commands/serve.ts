@@ -52,19 +52,13 @@ export function shutdownTimeout(flag: number | undefined, env: NodeJS.ProcessEnv
   return Number(value);
 }
 
-const describeModel = (model: { name: string; version: string } | undefined) =>
-  model === undefined ? 'no model' : `${model.name} ${model.version}`;
-
-/** SIGHUP: reload the bundle directory; the outcome goes to the log, the server serves on either way. */
+/** SIGHUP: reload the bundle directory; the slot logs the outcome, and the server serves on either way. */
 async function reloadOnSignal(server: NodeServer): Promise<void> {
   process.stdout.write(`shipshape: SIGHUP: reloading the bundle from ${server.bundle}\n`);
   try {
-    const swap = await server.reload();
-    process.stdout.write(
-      `shipshape: now serving ${describeModel(swap.current)} on ${swap.backend} (was ${describeModel(swap.previous)})\n`,
-    );
+    await server.reload();
   } catch (error) {
-    // The slot logged the cause already.
+    // The slot logged the cause already; this line says what the operator's signal came to.
     process.stderr.write(`shipshape: ${error instanceof Error ? error.message : String(error)}\n`);
   }
 }
@@ -109,15 +103,10 @@ export function registerServe(program: Command): void {
         host: flags.host,
         predictor: { backend: flags.backend },
       });
-      const predictor = server.edge.model.current;
-      const model = predictor?.bundle.manifest;
-      process.stdout.write(
-        `shipshape serving ${model?.name ?? '?'} ${model?.version ?? ''} on ${predictor?.backend.backend ?? '?'} ` +
-          `at ${server.url}\n`,
-      );
+      // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
       const reload = () => void reloadOnSignal(server);
       process.on('SIGHUP', reload);
-      const signal = await new Promise<NodeJS.Signals>((resolveStop) => {
+      const stopped = new Promise<NodeJS.Signals>((resolveStop) => {
         // Handlers go after the first signal, so a second one kills the process the default way.
         const stop = (received: NodeJS.Signals) => {
           process.off('SIGINT', stop);
@@ -127,6 +116,13 @@ export function registerServe(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      const predictor = server.edge.model.current;
+      const model = predictor?.bundle.manifest;
+      process.stdout.write(
+        `shipshape serving ${model?.name ?? '?'} ${model?.version ?? ''} on ${predictor?.backend.backend ?? '?'} ` +
+          `at ${server.url}\n`,
+      );
+      const signal = await stopped;
       process.off('SIGHUP', reload);
       process.stdout.write(
         `shipshape: ${signal}: draining, ${server.inFlight} requests in flight, deadline ${deadlineMs} ms\n`,
