@@ -264,6 +264,17 @@ describe('the admin endpoint', () => {
     });
   });
 
+  it('answers 409 SWAP_IN_PROGRESS to a reload while another one runs', async () => {
+    const transformer = await startWithAdmin(join(import.meta.dirname, '../../artifacts/news-transformer'));
+    try {
+      const responses = await Promise.all([reload(transformer), reload(transformer)]);
+      expect(responses.map((response) => response.status).sort()).toEqual([200, 409]);
+      expect(responses.find((response) => response.status === 409)!.body.error.code).toBe('SWAP_IN_PROGRESS');
+    } finally {
+      await transformer.close();
+    }
+  });
+
   it('answers 404 NOT_FOUND as if it did not exist when SHIPSHAPE_ADMIN_TOKEN is unset', async () => {
     const response = await request<WireError>(`${withoutAdmin.url}/admin/reload`, {
       method: 'POST',

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import { readConfig } from '../../edge/config.ts';
 import { bundleDir } from '../helpers/bundle-copy.ts';
-import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { shipshape, startServe, type ServeProcess } from '../helpers/cli.ts';
 import { request, type WireError } from './support.ts';
 
 const TRANSFORMER = bundleDir('news-transformer');
@@ -25,6 +25,8 @@ interface Sent {
   finish(): void;
   /** The status, or the error code of a connection that failed (e.g. ECONNRESET). */
   readonly outcome: Promise<number | string>;
+  /** The response's Connection header, once it came. */
+  readonly connection: Promise<string | undefined>;
 }
 
 /**
@@ -39,8 +41,11 @@ function startPost(url: string, path: string, json: unknown): Sent {
     agent: false,
     headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
   });
+  let connection!: (value: string | undefined) => void;
+  const connectionPromise = new Promise<string | undefined>((resolve) => (connection = resolve));
   const outcome = new Promise<number | string>((resolve) => {
     req.once('response', (response) => {
+      connection(response.headers.connection);
       response.resume();
       response.once('end', () => resolve(response.statusCode ?? 0));
       response.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
@@ -49,7 +54,7 @@ function startPost(url: string, path: string, json: unknown): Sent {
   });
   req.flushHeaders();
   const started = new Promise<void>((resolve) => req.write(body.subarray(0, half), () => resolve()));
-  return { started, finish: () => req.end(body.subarray(half)), outcome };
+  return { started, finish: () => req.end(body.subarray(half)), outcome, connection: connectionPromise };
 }
 
 /**
@@ -130,8 +135,7 @@ describe('shipshape serve on SIGTERM', () => {
     });
   });
 
-  it('refuses a shutdown timeout that is not whole milliseconds, naming the variable', async () => {
-    const { shipshape } = await import('../helpers/cli.ts');
+  it('refuses a shutdown timeout that is not whole milliseconds, naming the variable', () => {
     const result = shipshape(['serve', '--port', '0'], '', { SHIPSHAPE_SHUTDOWN_TIMEOUT_MS: '2s' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
@@ -174,6 +178,10 @@ describe('NodeServer.shutdown', () => {
     expect(response.status).toBe(400);
   });
 
+  it('refuses a model swap with NOT_READY while it drains', async () => {
+    await expect(server.reload()).rejects.toMatchObject({ code: 'NOT_READY' });
+  });
+
   it('stops accepting connections', async () => {
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
@@ -182,5 +190,11 @@ describe('NodeServer.shutdown', () => {
     for (const s of sent) s.finish();
     expect(await Promise.all(sent.map((s) => s.outcome))).toEqual(Array.from({ length: 20 }, () => 200));
     expect(await stopping).toEqual({ completed: 20, cut: 0 });
+  });
+
+  it('answers them with Connection: close, so clients do not reuse the connection', async () => {
+    expect(await Promise.all(sent.map((s) => s.connection))).toEqual(
+      Array.from({ length: 20 }, () => 'close'),
+    );
   });
 });
