@@ -28,8 +28,13 @@ export function parseDuration(value: string): number {
   return ms;
 }
 
-/** `90000` as `1m30s`, `600000` as `10m`, `2500` as `2.5s`: the shortest exact form `parseDuration` reads back. */
-export function formatDuration(ms: number): string {
+/**
+ * `90000` as `1m30s`, `600000` as `10m`, `2500` as `2.5s`: the shortest form `parseDuration` reads back, to the
+ * millisecond.
+ */
+export function formatDuration(duration: number): string {
+  // Whole milliseconds: a window of 20 s / 12 reads 1.667s.
+  const ms = Math.round(duration);
   if (ms < 1000) return `${ms}ms`;
   const minutes = Math.floor(ms / 60_000);
   const seconds = (ms - minutes * 60_000) / 1000;

@@ -28,4 +28,8 @@ describe('formatDuration', () => {
     expect(forms).toEqual(['500ms', '2.5s', '1m', '1m30s', '10m']);
     expect(forms.map(parseDuration)).toEqual([500, 2_500, 60_000, 90_000, 600_000]);
   });
+
+  it('rounds to the millisecond', () => {
+    expect(formatDuration(20_000 / 12)).toBe('1.667s');
+  });
 });
