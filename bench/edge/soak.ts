@@ -34,7 +34,14 @@ import { makeBatches, readBenchTexts } from '../texts.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const MIB = 1024 * 1024;
 
+// parseArgs refuses a value that starts with a dash (`--serve-args "--workers 2"`) unless written with `=`.
+const argv = process.argv.slice(2);
+const serveArgsAt = argv.indexOf('--serve-args');
+if (serveArgsAt >= 0 && serveArgsAt + 1 < argv.length) {
+  argv.splice(serveArgsAt, 2, `--serve-args=${argv[serveArgsAt + 1]}`);
+}
 const { values } = parseArgs({
+  args: argv,
   options: {
     duration: { type: 'string', default: '10m' },
     load: { type: 'string', default: '0.7' },
