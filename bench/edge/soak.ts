@@ -280,7 +280,8 @@ async function soak(rate: number): Promise<SoakRun> {
     );
   };
 
-  // Window boundaries: read the server, print the window that just closed (the last one after the drain).
+  // Window boundaries: read the server, print the window that just closed (the last one, or the one a stop ended,
+  // after the drain).
   const boundaries = (async () => {
     for (let index = 0; index < windows.windowCount; index++) {
       const end = t0 + Math.min(durationMs, (index + 1) * windowMs);
@@ -289,11 +290,11 @@ async function soak(rate: number): Promise<SoakRun> {
       const now = reading();
       windows.close(index, now);
       closedWindows = index + 1;
-      if (index < windows.windowCount - 1) log(line(windows.summary(index)));
       if (pid !== undefined && !isAlive(pid)) {
         stoppedEarly = `the service (pid ${pid}) exited during window ${index + 1}`;
       }
       if (stoppedEarly !== undefined) return;
+      if (index < windows.windowCount - 1) log(line(windows.summary(index)));
     }
   })();
 
