@@ -2,6 +2,7 @@
 import { Error as LOG_ERROR, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Report } from './report.ts';
+import type { SoakWindow } from './drift.ts';
 import { plannedBytes } from './memory-plan.ts';
 
 const MIB = 1024 * 1024;
@@ -310,4 +311,85 @@ export async function renderCharts(report: Report): Promise<Record<string, strin
   const http = httpSpec(report);
   if (http) charts['http.svg'] = await renderSvg(http);
   return charts;
+}
+
+/** One panel of a vertical concatenation. */
+type StackedPanel = Extract<TopLevelSpec, { vconcat: unknown }>['vconcat'][number];
+
+/**
+ * A soak over time: windowed p50 and p99 latency above, the server's RSS below (when measured), each with its
+ * least-squares line (dashed) over the windows after the warm-up; warm-up windows are faint points.
+ */
+export function soakSpec(
+  windows: readonly SoakWindow[],
+  options: { title: string; subtitle: string; warmupWindows: number },
+): TopLevelSpec {
+  const phase = (window: SoakWindow) => (window.index < options.warmupWindows ? 'warm-up' : 'measured');
+  // p99 describes a window's whole span (plotted at its middle); RSS is a reading at its end.
+  const latency = windows.flatMap((window) =>
+    (['p50', 'p99'] as const).flatMap((percentile) => {
+      const ms = percentile === 'p50' ? window.p50Ms : window.p99Ms;
+      const minute = (window.startS + window.endS) / 120;
+      return ms === null ? [] : [{ minute, ms, percentile, phase: phase(window) }];
+    }),
+  );
+  const rss = windows.flatMap((window) =>
+    window.rssMiB === null ? [] : [{ minute: window.endS / 60, mib: window.rssMiB, phase: phase(window) }],
+  );
+  const x = { field: 'minute', type: 'quantitative', title: 'minutes since the soak started' } as const;
+  const faintWarmUp = { condition: { test: "datum.phase === 'measured'", value: 1 }, value: 0.3 } as const;
+  const measuredOnly = { filter: "datum.phase === 'measured'" } as const;
+  const color = { field: 'percentile', type: 'nominal', title: null, sort: ['p50', 'p99'] } as const;
+  const panels: StackedPanel[] = [
+    {
+      width: 560,
+      height: 200,
+      data: { values: latency },
+      layer: [
+        {
+          mark: { type: 'point', size: 40, filled: true },
+          encoding: {
+            x,
+            y: { field: 'ms', type: 'quantitative', title: 'latency per window (ms)' },
+            color,
+            opacity: faintWarmUp,
+          },
+        },
+        {
+          transform: [measuredOnly, { regression: 'ms', on: 'minute', groupby: ['percentile'] }],
+          mark: { type: 'line', strokeDash: [6, 3] },
+          encoding: { x, y: { field: 'ms', type: 'quantitative' }, color },
+        },
+      ],
+    },
+  ];
+  if (rss.length > 0) {
+    const green = '#54a24b';
+    panels.push({
+      width: 560,
+      height: 160,
+      data: { values: rss },
+      layer: [
+        {
+          mark: { type: 'point', size: 40, filled: true, color: green },
+          encoding: {
+            x,
+            y: { field: 'mib', type: 'quantitative', title: 'server RSS (MiB)', scale: { zero: false } },
+            opacity: faintWarmUp,
+          },
+        },
+        {
+          transform: [measuredOnly, { regression: 'mib', on: 'minute' }],
+          mark: { type: 'line', strokeDash: [6, 3], color: green },
+          encoding: { x, y: { field: 'mib', type: 'quantitative' } },
+        },
+      ],
+    });
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: options.title, subtitle: options.subtitle },
+    vconcat: panels,
+    config: baseConfig,
+  };
 }

@@ -11,6 +11,8 @@ import { Miniflare, type MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { percentileSorted, sortAscending } from '../stats.ts';
 
+export { table } from '../table.ts';
+
 export const ROOT = resolve(import.meta.dirname, '../..');
 const WORKER_DIR = join(ROOT, 'dist/worker');
 const require = createRequire(import.meta.url);
@@ -240,12 +242,4 @@ export function median(samples: readonly number[]): number {
 /** The `p`-quantile of samples (linear interpolation, as bench/stats.ts). */
 export function quantile(samples: readonly number[], p: number): number {
   return percentileSorted(sortAscending(samples), p);
-}
-
-/** Formats a table with right-aligned columns after the first. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  const line = (row: readonly string[]) =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

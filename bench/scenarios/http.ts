@@ -37,10 +37,27 @@ export function predictEndpoint(baseUrl: string): URL {
   return new URL('/v1/predict', url);
 }
 
-interface Outcome {
+/** One request's fate: `status` is 0 when no HTTP answer came (a transport error or the timeout). */
+export interface Outcome {
   readonly ok: boolean;
   readonly ms: number;
+  readonly status: number;
+  /** The `error.code` of a non-2xx JSON answer (`OVERLOADED`...), when it has one. */
+  readonly code?: string;
   readonly error?: string;
+}
+
+/** Bytes of a failed answer kept to read its error code; the edge's error bodies are far smaller. */
+const ERROR_BODY_LIMIT = 4096;
+
+/** The `error.code` of an `{"error":{"code","message"}}` body, or undefined. */
+function errorCode(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A minimal keep-alive client: one POST, the body read to the end, status 2xx counts as success. */
@@ -62,22 +79,37 @@ export function createPredictClient(endpoint: URL, options: { maxSockets: number
           timeout: options.timeoutMs,
         },
         (response) => {
+          const status = response.statusCode ?? 0;
+          const success = status >= 200 && status < 300;
           let size = 0;
-          response.on('data', (chunk: Buffer) => (size += chunk.length));
+          let kept = '';
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (!success && kept.length < ERROR_BODY_LIMIT) kept += chunk.toString('utf8');
+          });
           response.on('end', () => {
-            const status = response.statusCode ?? 0;
             const ms = performance.now() - startedAt;
-            if (status >= 200 && status < 300 && size > 0) resolve({ ok: true, ms });
-            else resolve({ ok: false, ms, error: `HTTP ${status}` });
+            if (success && size > 0) {
+              resolve({ ok: true, ms, status });
+              return;
+            }
+            const code = success ? undefined : errorCode(kept);
+            resolve({
+              ok: false,
+              ms,
+              status,
+              ...(code === undefined ? {} : { code }),
+              error: `HTTP ${status}`,
+            });
           });
           response.on('error', (error) =>
-            resolve({ ok: false, ms: performance.now() - startedAt, error: error.message }),
+            resolve({ ok: false, ms: performance.now() - startedAt, status: 0, error: error.message }),
           );
         },
       );
       request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
       request.on('error', (error) =>
-        resolve({ ok: false, ms: performance.now() - startedAt, error: error.message }),
+        resolve({ ok: false, ms: performance.now() - startedAt, status: 0, error: error.message }),
       );
       request.end(body);
     });
@@ -119,6 +151,8 @@ export interface ClosedLoopOptions {
   readonly onProgress?: (detail: string) => void;
   /** CPU ms used so far by the service process, when the bench started it (see `RunningService.cpuMs`). */
   readonly serviceCpuMs?: () => number | undefined;
+  /** Request bodies to cycle through instead of `{"texts":[...]}` of `textsPerRequest` texts (e.g. `{"text"}`). */
+  readonly payloads?: readonly string[];
 }
 
 /** The service's CPU per request and utilisation, from CPU ms over a wall-clock span, when known. */
@@ -160,7 +194,7 @@ export async function runClosedLoopScenario(options: ClosedLoopOptions): Promise
     maxSockets: options.concurrency,
     timeoutMs: options.requestTimeoutMs,
   });
-  const payloads = bodies(options.texts, options.textsPerRequest);
+  const payloads = options.payloads ?? bodies(options.texts, options.textsPerRequest);
   const errors = new ErrorTally();
   let requests = 0;
   let next = 0;

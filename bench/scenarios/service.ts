@@ -10,6 +10,8 @@ export interface RunningService {
   readonly url: string;
   /** The service's own first line, e.g. `shipshape serving news-bag 1.0.0 on native at http://127.0.0.1:40123`. */
   readonly banner: string;
+  /** The service's process id (its RSS is in `/proc/PID/status`), or undefined where the spawn gave none. */
+  readonly pid: number | undefined;
   /** CPU ms the service process has used so far (Linux `/proc`), or undefined where that cannot be read. */
   cpuMs(): number | undefined;
   stop(): Promise<void>;
@@ -31,13 +33,41 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+export interface ProcessMemory {
+  /** Resident set size now (`VmRSS`), bytes: worker threads of the process included. */
+  readonly rssBytes: number;
+  /** The highest RSS since the process started (`VmHWM`), bytes. */
+  readonly peakRssBytes: number;
+}
+
+/** RSS and peak RSS of process `pid` from `/proc/PID/status` (kB there), or undefined off Linux or once it is gone. */
+export function processMemory(pid: number | undefined): ProcessMemory | undefined {
+  if (pid === undefined) return undefined;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field: string): number | undefined => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  };
+  const rssBytes = kib('VmRSS');
+  const peakRssBytes = kib('VmHWM');
+  // A zombie (exited, not yet reaped) has no Vm* lines.
+  return rssBytes === undefined || peakRssBytes === undefined ? undefined : { rssBytes, peakRssBytes };
+}
+
 /**
- * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL.
+ * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL. `args` go after
+ * the bench's own flags, so they can override them (e.g. `['--backend', 'wasm']`). Defaults: `timeoutMs` 60,000,
+ * `backend` 'auto', no `args`.
  * @throws Error with the service's output when it exits or prints no URL within `timeoutMs`.
  */
 export function startService(
   bundleDir: string,
-  options: { timeoutMs?: number; backend?: string } = {},
+  options: { timeoutMs?: number; backend?: string; args?: readonly string[] } = {},
 ): Promise<RunningService> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const env = { ...process.env };
@@ -56,6 +86,7 @@ export function startService(
       bundleDir,
       '--backend',
       options.backend ?? 'auto',
+      ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
@@ -83,6 +114,7 @@ export function startService(
       resolve({
         url: match[2] as string,
         banner: match[1] as string,
+        pid: child.pid,
         cpuMs: () => processCpuMs(child.pid),
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

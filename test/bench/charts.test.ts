@@ -1,6 +1,7 @@
 // The charts render to SVG headless, with the series, the plan and the budget labelled.
 import { describe, expect, it } from 'vitest';
-import { latencySpec, memorySpec, renderCharts } from '../../bench/charts.ts';
+import { latencySpec, memorySpec, renderCharts, renderSvg, soakSpec } from '../../bench/charts.ts';
+import { createWindowLog } from '../../bench/drift.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
 import { renderReportMarkdown } from '../../bench/report-markdown.ts';
 import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';
@@ -60,6 +61,33 @@ describe('renderCharts', () => {
       [1, 128],
       [64, 128],
     ]);
+  });
+});
+
+describe('soakSpec', () => {
+  /** Six windows of a soak, RSS read when `withRss`. */
+  function soakWindows(withRss: boolean) {
+    const log = createWindowLog(60_000, 10_000);
+    for (let i = 0; i < 6; i++) {
+      for (let n = 0; n < 100; n++)
+        log.record(i * 10_000 + n, { ok: true, ms: 2 + (n % 10) + i, status: 200 });
+      log.close(i, withRss ? { rssBytes: (200 + i) * MIB } : {});
+    }
+    return Array.from({ length: 6 }, (_, i) => log.summary(i));
+  }
+  const options = { title: 'Soak', subtitle: 'news-bag', warmupWindows: 1 };
+
+  it('renders p50, p99 and the server RSS over time as one SVG', async () => {
+    const svg = await renderSvg(soakSpec(soakWindows(true), options));
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg).toContain('>p99<');
+    expect(svg).toContain('>server RSS (MiB)<');
+  });
+
+  it('leaves the RSS panel out when RSS was not measured', async () => {
+    const svg = await renderSvg(soakSpec(soakWindows(false), options));
+    expect(svg).toContain('>latency per window (ms)<');
+    expect(svg).not.toContain('server RSS');
   });
 });
 

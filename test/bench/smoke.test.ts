@@ -9,9 +9,14 @@ import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
 import { parseReport, type Scenario } from '../../bench/report.ts';
 import type { BrowserPlan } from '../../bench/run.ts';
 import { runBrowserScenarios } from '../../bench/scenarios/browser.ts';
-import { runClosedLoopScenario, runOpenLoopScenario } from '../../bench/scenarios/http.ts';
+import {
+  createPredictClient,
+  predictEndpoint,
+  runClosedLoopScenario,
+  runOpenLoopScenario,
+} from '../../bench/scenarios/http.ts';
 import { runColdStartScenario, runInProcessScenario } from '../../bench/scenarios/node.ts';
-import { startService, type RunningService } from '../../bench/scenarios/service.ts';
+import { processMemory, startService, type RunningService } from '../../bench/scenarios/service.ts';
 import { readBenchTexts } from '../../bench/texts.ts';
 import { CHROMIUM_PATH } from '../../scripts/chromium.ts';
 
@@ -178,6 +183,34 @@ describe('HTTP scenarios against the real Node service (`shipshape serve`, a chi
     expectMeasured(s);
     expect(s.http).toMatchObject({ requests: 25, errors: 0, unsent: 0, offeredRatePerSecond: 200 });
     expect(s.latency?.count).toBe(25);
+  });
+
+  it('reads the status and error code of a refused request', async () => {
+    const client = createPredictClient(predictEndpoint(service?.url ?? ''), {
+      maxSockets: 1,
+      timeoutMs: 10_000,
+    });
+    try {
+      const outcome = await client.post(JSON.stringify({ texts: ['ok', 42] }));
+      expect(outcome).toMatchObject({ ok: false, status: 422, code: 'INPUT_INVALID', error: 'HTTP 422' });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("reads the service's RSS and peak RSS from /proc by its process id", () => {
+    const memory = processMemory(service?.pid);
+    expect(memory?.rssBytes).toBeGreaterThan(0);
+    expect(memory?.peakRssBytes).toBeGreaterThanOrEqual(memory?.rssBytes ?? Number.POSITIVE_INFINITY);
+  });
+
+  it('passes extra arguments on to shipshape serve, after its own', async () => {
+    const wasm = await startService(BAG, { backend: 'native', args: ['--backend', 'wasm'] });
+    try {
+      expect(wasm.banner).toMatch(/^shipshape serving news-bag \S+ on wasm at http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      await wasm.stop();
+    }
   });
 
   it('marks every request failing (nothing listening) as errored', async () => {
