@@ -2,6 +2,7 @@
 import type { Predictor } from '../runtime/types.ts';
 import { isShipshapeError } from '../runtime/errors.ts';
 import { EdgeError } from './errors.ts';
+import type { Log } from './log.ts';
 
 export type ModelState = 'idle' | 'loading' | 'ready' | 'failed';
 
@@ -26,7 +27,8 @@ export interface ModelSlot {
   dispose(): Promise<void>;
 }
 
-export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelSlot {
+/** @param log Where a failed load is reported (one line, repeats counted). */
+export function createModelSlot(loadPredictor: () => Promise<Predictor>, log: Log): ModelSlot {
   let state: ModelState = 'idle';
   let current: Predictor | undefined;
   let failure: unknown;
@@ -76,7 +78,7 @@ export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelS
           failure = error;
           pending = undefined;
           const reason = error instanceof Error ? error.message : String(error);
-          console.error(`shipshape edge: the model failed to load: ${reason}`);
+          log.error('the model failed to load', { reason });
           failedAt = Date.now();
           // Clients get the code, not the message: a bundle error names server paths. Configuration errors name the
           // variable to fix (never its value), so they are passed on.
