@@ -72,7 +72,7 @@ function clientErrorCode(code: string | undefined): { code: EdgeErrorCode; messa
 
 /**
  * Answers what Node's HTTP parser refuses (the app never sees it) in the app's JSON error shape, instead of Node's
- * bare `400 Bad Request`, and logs it as one line (repeats counted).
+ * bare `400 Bad Request`, and logs it as one line (repeats counted), unless the client just went away.
  */
 function answerClientError(log: Log) {
   return (error: Error & { code?: string }, socket: Duplex): void => {
@@ -83,7 +83,11 @@ function answerClientError(log: Log) {
     const { code, message } = clientErrorCode(error.code);
     const status = statusOf(code);
     const requestId = randomUUID();
-    log.warn('request refused by the HTTP parser', { code, reason: error.code, requestId });
+    // A connection closed mid-request (HPE_INVALID_EOF_STATE) is the client going away: when the app already had
+    // the request, its access-log line says BODY_INCOMPLETE, and one line per aborted upload is enough.
+    if (error.code !== 'HPE_INVALID_EOF_STATE') {
+      log.warn('request refused by the HTTP parser', { code, reason: error.code, requestId });
+    }
     const body = JSON.stringify({ error: { code, message, requestId } });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
