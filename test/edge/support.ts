@@ -146,11 +146,22 @@ export interface GoldenCase {
   readonly logits: readonly number[];
 }
 
+/** The bundle's parity cases. */
 export function readGoldenCases(dir = BUNDLE_DIR): GoldenCase[] {
   return readFileSync(join(dir, 'parity.jsonl'), 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as GoldenCase);
+}
+
+/** The parity cases the edge serves by default: blank texts (empty, whitespace only) are answered 422. */
+export function readServableGoldenCases(dir = BUNDLE_DIR): GoldenCase[] {
+  return readGoldenCases(dir).filter((c) => c.text.trim() !== '');
+}
+
+/** The parity cases with blank texts, classified only with SHIPSHAPE_ALLOW_EMPTY_TEXTS=true. */
+export function readBlankGoldenCases(dir = BUNDLE_DIR): GoldenCase[] {
+  return readGoldenCases(dir).filter((c) => c.text.trim() === '');
 }
 
 export function readLabels(dir = BUNDLE_DIR): string[] {
