@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 /**
  * Reads the `text` of every case in the bundle's `parity.jsonl`, the test-split cases first (they look like
- * production traffic; the rest are edge cases: empty, very long, non-Latin...).
+ * production traffic; the rest are edge cases: very long, non-Latin...). Blank texts (empty or whitespace only)
+ * are left out: the edge answers them 422 by default, so an HTTP bench would measure refusals.
  * @throws Error naming the file when it has no usable cases.
  */
 export async function readBenchTexts(bundleDir: string): Promise<string[]> {
@@ -14,7 +15,11 @@ export async function readBenchTexts(bundleDir: string): Promise<string[]> {
   const texts = (test: boolean) =>
     cases
       .filter(
-        (c) => typeof c.text === 'string' && Array.isArray(c.tags) && c.tags.includes('test-split') === test,
+        (c) =>
+          typeof c.text === 'string' &&
+          c.text.trim() !== '' &&
+          Array.isArray(c.tags) &&
+          c.tags.includes('test-split') === test,
       )
       .map((c) => c.text as string);
   const ordered = [...texts(true), ...texts(false)];

@@ -1,13 +1,18 @@
 // The one Hono app behind every entry (Worker, Node server): routes, validation, auth, CORS, one error mapping.
 // It never imports a platform: the entry hands it a way to load the predictor and, optionally, static files.
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
 import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { timing } from 'hono/timing';
 import { ShipshapeError } from '../runtime/errors.ts';
 import type { Prediction, Predictor } from '../runtime/types.ts';
-import { DEFAULT_CONFIG, type EdgeConfig } from './config.ts';
+import { accessLog, notePredictor, noteTexts, timeInference } from './access-log.ts';
+import { requireBearer } from './bearer.ts';
+import { DEFAULT_CONFIG, limitsWarning, type EdgeConfig } from './config.ts';
 import { limitBody, settleRequestBody } from './body.ts';
 import { EdgeError, errorResponse } from './errors.ts';
+import { excerpt } from './excerpt.ts';
+import { createLog, type Log } from './log.ts';
 import { createModelSlot, type ModelSlot, type ModelSwap } from './model-slot.ts';
 import { OIP_ROUTES, registerOpenInference } from './oip.ts';
 import { predictRequestSchema, readJson } from './schemas.ts';
@@ -32,13 +37,19 @@ export interface CreateAppOptions {
    * `config.adminToken`, `POST /admin/reload` exists; without either, that path answers 404 like any unknown path.
    */
   readonly reload?: (slot: ModelSlot) => Promise<ModelSwap>;
+  /** Where the access log and the edge's warnings go. Default `createLog()` (console, repeats counted). */
+  readonly log?: Log;
 }
+
+/** Longest `X-Request-Id` taken from a client (letters, digits, `_`, `-`, `=`); others are replaced by a UUID. */
+export const MAX_REQUEST_ID_CHARS = 128;
 
 export interface EdgeApp {
   readonly app: Hono;
   /** Hono's fetch: `(request, env?, executionCtx?) => Response`. */
   readonly fetch: Hono['fetch'];
   readonly model: ModelSlot;
+  readonly log: Log;
   /** Loads and warms up the model now (Node servers call it at startup; Workers load on the first request). */
   warmUp(): Promise<void>;
   /** Starts the drain: `/readyz` and the v2 readiness probes answer "not ready" from now on. */
@@ -59,7 +70,7 @@ function methodNotAllowed(path: string, methods: readonly string[]) {
   return (c: Context): never => {
     throw new EdgeError(
       'METHOD_NOT_ALLOWED',
-      `${c.req.method} is not allowed on ${path}; use ${allow.join(' or ')}.`,
+      `${excerpt(c.req.method, 16)} is not allowed on ${path}; use ${allow.join(' or ')}.`,
       { headers: { Allow: allow.join(', ') } },
     );
   };
@@ -70,7 +81,7 @@ function checkModelName(requested: string | undefined, predictor: Predictor): vo
   if (requested !== undefined && requested !== name) {
     throw new EdgeError(
       'MODEL_NOT_FOUND',
-      `No model named ${JSON.stringify(requested)}; this server serves "${name}" (see GET /v1/models).`,
+      `No model named ${excerpt(requested)}; this server serves "${name}" (see GET /v1/models).`,
     );
   }
 }
@@ -126,10 +137,18 @@ async function serveAsset(assets: AssetStore, request: Request): Promise<Respons
  */
 export function createApp(options: CreateAppOptions): EdgeApp {
   const config = options.config ?? DEFAULT_CONFIG;
-  const slot = createModelSlot(options.loadPredictor);
+  const log = options.log ?? createLog();
+  const slot = createModelSlot(options.loadPredictor, log);
   const predictSchema = predictRequestSchema(config);
   const app = new Hono();
+  const limits = limitsWarning(config);
+  if (limits !== undefined) log.warn(limits);
 
+  // First, so every answer (errors from the middleware below included) carries the id and is logged.
+  app.use('*', requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
+  if (config.accessLog) app.use('*', accessLog(log));
+  // Server-Timing: `total`, `infer` around the prediction (timeInference).
+  app.use('*', timing({ totalDescription: 'total' }));
   app.use('*', kickOff(slot));
   if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
     app.use(
@@ -138,13 +157,13 @@ export function createApp(options: CreateAppOptions): EdgeApp {
         origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
         allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
         allowHeaders: ['Authorization', 'Content-Type'],
-        exposeHeaders: ['Retry-After'],
+        exposeHeaders: ['Retry-After', 'X-Request-Id', 'Server-Timing'],
         maxAge: 600,
       }),
     );
   }
   if (config.token !== undefined) {
-    const auth: MiddlewareHandler = bearerAuth({ token: config.token });
+    const auth = requireBearer(config.token);
     app.use('/v1/*', auth);
     // Health probes stay open: they reveal nothing and orchestrators call them without credentials.
     const authExceptHealth: MiddlewareHandler = (c, next) =>
@@ -174,6 +193,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
 
   app.get('/v1/models', (c) =>
     slot.use((predictor) => {
+      notePredictor(c, predictor);
       const { manifest } = predictor.bundle;
       return c.json({
         models: [
@@ -194,12 +214,16 @@ export function createApp(options: CreateAppOptions): EdgeApp {
 
   app.post('/v1/predict', async (c) => {
     const body = await readJson(c, predictSchema, config);
+    noteTexts(c, 'text' in body ? 1 : body.texts.length);
     return slot.use(async (predictor) => {
+      notePredictor(c, predictor);
       checkModelName(body.model, predictor);
-      const predictions =
+      const predictions = await timeInference(
+        c,
         'text' in body
-          ? [wirePrediction(await predictor.predict(body.text))]
-          : await predictMany(predictor, body.texts, config.batchSize);
+          ? predictor.predict(body.text).then((prediction) => [wirePrediction(prediction)])
+          : predictMany(predictor, body.texts, config.batchSize),
+      );
       const { name, version } = predictor.bundle.manifest;
       return c.json({ model: { name, version }, backend: predictor.backend.backend, predictions });
     });
@@ -209,7 +233,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   const adminRoutes: (readonly [string, readonly string[]])[] = [];
   if (reload !== undefined && config.adminToken !== undefined) {
     // Its own token: reloading is an operator's act, not an API client's.
-    app.use('/admin/*', bearerAuth({ token: config.adminToken }));
+    app.use('/admin/*', requireBearer(config.adminToken));
     app.post('/admin/reload', async (c) => c.json(await reload(slot)));
     adminRoutes.push(['/admin/reload', ['POST']]);
   }
@@ -234,21 +258,22 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   // The one place errors become answers (plus notFound, which has no error to map).
   app.onError(async (error, c) => {
     await settleRequestBody(c);
-    return errorResponse(c, error);
+    return errorResponse(c, error, log);
   });
   app.notFound(async (c) => {
     const error = new EdgeError(
       'NOT_FOUND',
-      `No route for ${c.req.method} ${c.req.path}; see the API in README.md.`,
+      `No route for ${excerpt(c.req.method, 16)} ${excerpt(c.req.path)}; see the API in README.md.`,
     );
     await settleRequestBody(c);
-    return errorResponse(c, error);
+    return errorResponse(c, error, log);
   });
 
   return {
     app,
     fetch: app.fetch,
     model: slot,
+    log,
     async warmUp() {
       await slot.load();
     },

@@ -1,12 +1,13 @@
-// Request bodies: the size limit (hono/body-limit) and leaving the connection usable after a refused body.
+// Request bodies: the size limit (hono/body-limit), strict UTF-8 reading, and leaving the connection usable after
+// a refused body.
 //
-// Why the second part: workerd closes a keep-alive connection, without a `Connection: close` header (it drops that
+// Why the last part: workerd closes a keep-alive connection, without a `Connection: close` header (it drops that
 // header from responses), when a response leaves the request body unread; the client's next request on that
 // connection then fails with ECONNRESET (measured with curl and undici against Miniflare). Node discards unread
 // bodies itself. So before an error answer the edge reads what is left of the body, discarding it, up to DRAIN_CAP.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { EdgeError } from './errors.ts';
+import { EdgeError, isEdgeError } from './errors.ts';
 
 /** Most bytes read and thrown away to keep a connection usable; past it the connection is left to close. */
 export const DRAIN_CAP_BYTES = 8 * 1024 * 1024;
@@ -15,6 +16,16 @@ function tooLarge(maxBytes: number): EdgeError {
   return new EdgeError(
     'PAYLOAD_TOO_LARGE',
     `The request body is over ${maxBytes} bytes (SHIPSHAPE_MAX_BODY_BYTES); send fewer or shorter texts.`,
+  );
+}
+
+/** A body stream that failed mid-read: the client went away, or the framing (chunked encoding) is broken. */
+function bodyIncomplete(cause: unknown): EdgeError {
+  return new EdgeError(
+    'BODY_INCOMPLETE',
+    'The request body ended before it was complete (the connection closed or its framing is broken); ' +
+      'send the whole body.',
+    { cause },
   );
 }
 
@@ -42,7 +53,15 @@ function limitedStream(source: ReadableStream<Uint8Array>, maxBytes: number): Re
   let size = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (cause) {
+        // workerd: "Network connection lost." or an internal error for a bad chunk size; Node: "aborted".
+        controller.error(bodyIncomplete(cause));
+        return;
+      }
+      const { done, value } = chunk;
       if (done) {
         controller.close();
         return;
@@ -92,4 +111,30 @@ export async function settleRequestBody(c: Context): Promise<void> {
   const length = Number(request.headers.get('Content-Length') ?? Number.NaN);
   if (Number.isFinite(length) && length > DRAIN_CAP_BYTES) return;
   await discard(request.body.getReader(), DRAIN_CAP_BYTES);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads the whole body as UTF-8 text, strictly: no replacement characters for bad bytes (a leading BOM is dropped).
+ * @throws EdgeError BODY_INCOMPLETE when the body stream fails (the client went away mid-body, or the framing is
+ *   broken), MALFORMED_BODY for bytes that are not UTF-8; PAYLOAD_TOO_LARGE from `limitBody` passes through.
+ */
+export async function readBodyText(c: Context): Promise<string> {
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await c.req.arrayBuffer();
+  } catch (cause) {
+    if (isEdgeError(cause)) throw cause;
+    // Node rejects with "aborted" (ECONNRESET) when the client closes mid-body: answered as a client fault, so no
+    // stack reaches the log; the access log has the one line.
+    throw bodyIncomplete(cause);
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch (cause) {
+    throw new EdgeError('MALFORMED_BODY', 'The body is not valid UTF-8; send JSON encoded as UTF-8.', {
+      cause,
+    });
+  }
 }

@@ -11,9 +11,12 @@ export interface EdgeConfig {
   readonly corsOrigins: readonly string[] | '*';
   /** Largest request body in bytes; larger ones get 413. Env `SHIPSHAPE_MAX_BODY_BYTES`. Default 1 MiB. */
   readonly maxBodyBytes: number;
-  /** Most texts in one request; more get 413 TOO_MANY_TEXTS. Env `SHIPSHAPE_MAX_TEXTS`. Default 256. */
+  /** Most texts in one request; more get 413 TOO_MANY_TEXTS. Env `SHIPSHAPE_MAX_TEXTS`. Default 64. */
   readonly maxTexts: number;
-  /** Longest text in UTF-16 code units; longer get 422. Env `SHIPSHAPE_MAX_TEXT_LENGTH`. Default 10,000. */
+  /**
+   * Longest text in UTF-16 code units; longer get 422. Env `SHIPSHAPE_MAX_TEXT_LENGTH`. Default 4,096 (the demo
+   * models read at most 72 tokens, a few hundred characters; the rest of a longer text is not looked at).
+   */
   readonly maxTextLength: number;
   /** Texts per session run for multi-text requests. Env `SHIPSHAPE_BATCH_SIZE`. Default 32. */
   readonly batchSize: number;
@@ -22,16 +25,25 @@ export interface EdgeConfig {
    * Env `SHIPSHAPE_ADMIN_TOKEN`. Default: unset.
    */
   readonly adminToken: string | undefined;
+  /**
+   * Classify empty and whitespace-only texts instead of answering 422. Env `SHIPSHAPE_ALLOW_EMPTY_TEXTS`
+   * (`true`/`false`). Default false.
+   */
+  readonly allowEmptyTexts: boolean;
+  /** One JSON access-log line per request. Env `SHIPSHAPE_ACCESS_LOG` (`on`/`off`). Default on. */
+  readonly accessLog: boolean;
 }
 
 export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
   token: undefined,
   corsOrigins: [],
   maxBodyBytes: 1024 * 1024,
-  maxTexts: 256,
-  maxTextLength: 10_000,
+  maxTexts: 64,
+  maxTextLength: 4_096,
   batchSize: 32,
   adminToken: undefined,
+  allowEmptyTexts: false,
+  accessLog: true,
 });
 
 /** The environment variables (Worker vars / secrets) the edge reads. */
@@ -43,6 +55,8 @@ export const CONFIG_VARIABLES = [
   'SHIPSHAPE_MAX_TEXT_LENGTH',
   'SHIPSHAPE_BATCH_SIZE',
   'SHIPSHAPE_ADMIN_TOKEN',
+  'SHIPSHAPE_ALLOW_EMPTY_TEXTS',
+  'SHIPSHAPE_ACCESS_LOG',
 ] as const;
 
 const positiveInteger = (name: string) =>
@@ -52,6 +66,14 @@ const positiveInteger = (name: string) =>
     .regex(/^[1-9][0-9]*$/, `${name} must be a positive integer`)
     .transform(Number)
     .pipe(z.number().max(Number.MAX_SAFE_INTEGER, `${name} is too large`));
+
+const flag = (name: string, on: string, off: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((value) => value === on || value === off, `${name} must be "${on}" or "${off}"`)
+    .transform((value) => value === on);
 
 const bearerToken = (name: string) =>
   z
@@ -71,6 +93,8 @@ const envSchema = z.object({
   SHIPSHAPE_MAX_TEXTS: positiveInteger('SHIPSHAPE_MAX_TEXTS').optional(),
   SHIPSHAPE_MAX_TEXT_LENGTH: positiveInteger('SHIPSHAPE_MAX_TEXT_LENGTH').optional(),
   SHIPSHAPE_BATCH_SIZE: positiveInteger('SHIPSHAPE_BATCH_SIZE').optional(),
+  SHIPSHAPE_ALLOW_EMPTY_TEXTS: flag('SHIPSHAPE_ALLOW_EMPTY_TEXTS', 'true', 'false').optional(),
+  SHIPSHAPE_ACCESS_LOG: flag('SHIPSHAPE_ACCESS_LOG', 'on', 'off').optional(),
 });
 
 function parseOrigins(value: string | undefined): readonly string[] | '*' {
@@ -114,5 +138,36 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
     maxTextLength: v.SHIPSHAPE_MAX_TEXT_LENGTH ?? DEFAULT_CONFIG.maxTextLength,
     batchSize: v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.batchSize,
     adminToken: v.SHIPSHAPE_ADMIN_TOKEN,
+    allowEmptyTexts: v.SHIPSHAPE_ALLOW_EMPTY_TEXTS ?? DEFAULT_CONFIG.allowEmptyTexts,
+    accessLog: v.SHIPSHAPE_ACCESS_LOG ?? DEFAULT_CONFIG.accessLog,
   });
+}
+
+/** UTF-8 bytes per UTF-16 code unit at most, unescaped (a BMP character is 3 bytes; a surrogate pair 4 for 2). */
+const BYTES_PER_CHAR = 3;
+/** JSON around each text (`"...",`) and around the list (`{"texts":[...],"model":"..."}`), generously. */
+const JSON_BYTES_PER_TEXT = 3;
+const JSON_BYTES_PER_BODY = 128;
+
+/** Body bytes a request of `maxTexts` texts of `maxTextLength` characters needs at most, written as plain UTF-8. */
+export function largestRequestBytes(config: Pick<EdgeConfig, 'maxTexts' | 'maxTextLength'>): number {
+  return (
+    config.maxTexts * (config.maxTextLength * BYTES_PER_CHAR + JSON_BYTES_PER_TEXT) + JSON_BYTES_PER_BODY
+  );
+}
+
+/**
+ * Why the limits do not fit together, or undefined when they do: a request at the text count and text length
+ * limits must fit the body limit. Only a warning (logged at startup): a small body limit with many short texts is
+ * a sound choice, the body limit then being the one that bites. (JSON escapes such as `\u0001` take 6 bytes per
+ * character; texts of control characters are not what the limits are sized for.)
+ */
+export function limitsWarning(config: EdgeConfig): string | undefined {
+  const needed = largestRequestBytes(config);
+  if (needed <= config.maxBodyBytes) return undefined;
+  return (
+    `SHIPSHAPE_MAX_TEXTS (${config.maxTexts}) texts of SHIPSHAPE_MAX_TEXT_LENGTH (${config.maxTextLength}) ` +
+    `characters need up to ${needed} bytes of UTF-8 JSON, over SHIPSHAPE_MAX_BODY_BYTES (${config.maxBodyBytes}); ` +
+    'such requests get 413. Raise SHIPSHAPE_MAX_BODY_BYTES or lower one of the others.'
+  );
 }

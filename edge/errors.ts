@@ -3,10 +3,24 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isShipshapeError, type ErrorCode } from '../runtime/errors.ts';
+import { boundMessage } from './excerpt.ts';
+import { createLog, type Log } from './log.ts';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The code of the error answer, for the access log. */
+    errorCode: WireErrorCode;
+  }
+}
 
 /** Codes only the HTTP layer produces. */
 export type EdgeErrorCode =
   | 'MALFORMED_JSON'
+  | 'MALFORMED_BODY'
+  | 'BODY_INCOMPLETE'
+  | 'MALFORMED_REQUEST'
+  | 'REQUEST_TIMEOUT'
+  | 'HEADERS_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'PAYLOAD_TOO_LARGE'
   | 'TOO_MANY_TEXTS'
@@ -60,6 +74,11 @@ export const RETRY_AFTER_SECONDS = 1;
  */
 const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.freeze({
   MALFORMED_JSON: 400,
+  MALFORMED_BODY: 400,
+  BODY_INCOMPLETE: 400,
+  MALFORMED_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
@@ -119,11 +138,15 @@ function fromHttpException(error: HTTPException): { code: WireErrorCode; message
   }
 }
 
+const fallbackLog = createLog();
+
 /**
- * Turns anything thrown while serving into the wire error `{ "error": { "code", "message" } }` with its status and
- * headers. Never includes a stack; an error that is not ours is logged and answered as a bare 500.
+ * Turns anything thrown while serving into the wire error `{ "error": { "code", "message", "requestId" } }` with
+ * its status and headers. Never includes a stack; an error that is not ours is logged (with its stack, in the log
+ * only) and answered as a bare 500; a 5xx of ours is logged as one line, repeats counted (see `createLog`).
+ * @param log Default: a console log of this module.
  */
-export function errorResponse(c: Context, error: unknown): Response {
+export function errorResponse(c: Context, error: unknown, log: Log = fallbackLog): Response {
   let code: WireErrorCode;
   let message: string;
   const headers: Record<string, string> = {};
@@ -137,15 +160,20 @@ export function errorResponse(c: Context, error: unknown): Response {
     const challenge = error.getResponse().headers.get('WWW-Authenticate');
     if (challenge !== null) headers['WWW-Authenticate'] = challenge;
   } else {
-    console.error('shipshape edge: unexpected error', error);
+    log.error('unexpected error', {
+      requestId: c.get('requestId'),
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
     code = 'INTERNAL';
     message = 'Internal error; the server log has the details.';
   }
   const status = statusOf(code);
   if (status === 503 && headers['Retry-After'] === undefined)
     headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
-  if (status >= 500 && code !== 'INTERNAL' && isShipshapeError(error)) {
-    console.error(`shipshape edge: ${code}: ${message}`);
-  }
-  return c.json({ error: { code, message } }, status, headers);
+  if (status >= 500 && code !== 'INTERNAL' && isShipshapeError(error)) log.error(message, { code });
+  c.set('errorCode', code);
+  // The request id middleware runs first, so it is set unless the app was built without it.
+  const requestId = c.get('requestId') ?? crypto.randomUUID();
+  return c.json({ error: { code, message: boundMessage(message), requestId } }, status, headers);
 }

@@ -2,6 +2,7 @@
 import type { Predictor } from '../runtime/types.ts';
 import { isShipshapeError, ShipshapeError } from '../runtime/errors.ts';
 import { EdgeError, isEdgeError } from './errors.ts';
+import type { Log } from './log.ts';
 
 export type ModelState = 'idle' | 'loading' | 'ready' | 'failed';
 
@@ -83,7 +84,8 @@ async function warmUp(predictor: Predictor): Promise<Predictor> {
   return predictor;
 }
 
-export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelSlot {
+/** @param log Where failed loads, swaps and disposals are reported (one line each, repeats counted). */
+export function createModelSlot(loadPredictor: () => Promise<Predictor>, log: Log): ModelSlot {
   let state: ModelState = 'idle';
   let lease: Lease | undefined;
   let failure: unknown;
@@ -98,7 +100,9 @@ export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelS
   function disposeLease(held: Lease): void {
     retired.delete(held);
     held.predictor.dispose().catch((error: unknown) => {
-      console.error(`shipshape edge: disposing ${describe(versionOf(held.predictor))} failed:`, error);
+      log.error(`disposing ${describe(versionOf(held.predictor))} failed`, {
+        reason: error instanceof Error ? error.message : String(error),
+      });
     });
   }
 
@@ -155,7 +159,7 @@ export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelS
             failure = error;
             pending = undefined;
             const reason = error instanceof Error ? error.message : String(error);
-            console.error(`shipshape edge: the model failed to load: ${reason}`);
+            log.error('the model failed to load', { reason });
             failedAt = Date.now();
             // Clients get the code, not the message: a bundle error names server paths. Configuration errors name
             // the variable to fix (never its value), so they are passed on.
@@ -199,7 +203,7 @@ export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelS
           next = await warmUp(await loadNext());
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
-          console.error(`shipshape edge: model swap refused, ${describe(before)} keeps serving: ${reason}`);
+          log.error(`model swap refused, ${describe(before)} keeps serving`, { reason });
           const code = isShipshapeError(error) || isEdgeError(error) ? ` (${error.code})` : '';
           throw new EdgeError(
             'SWAP_REFUSED',
@@ -213,9 +217,7 @@ export function createModelSlot(loadPredictor: () => Promise<Predictor>): ModelS
         }
         install(next);
         const swap = { previous: before, current: versionOf(next), backend: next.backend.backend };
-        console.log(
-          `shipshape edge: now serving ${describe(swap.current)} on ${swap.backend} (was ${describe(before)})`,
-        );
+        log.info(`now serving ${describe(swap.current)} on ${swap.backend} (was ${describe(before)})`);
         return swap;
       };
       swapping = run().finally(() => {

@@ -3,14 +3,18 @@
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { Server, ServerResponse } from 'node:http';
+import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import { createPredictor, loadBundle, proveParity } from '../runtime/node.ts';
 import type { Predictor, PredictorOptions } from '../runtime/types.ts';
 import { createApp, type AssetStore, type EdgeApp } from './app.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
+import { statusOf, type EdgeErrorCode } from './errors.ts';
+import type { Log } from './log.ts';
 import type { ModelSwap } from './model-slot.ts';
 
 /**
@@ -38,6 +42,8 @@ export interface NodeServerOptions {
   readonly predictor?: PredictorOptions;
   /** Wait for the model to load and warm up before resolving. Default true. */
   readonly waitReady?: boolean;
+  /** The access log and warnings. Default: `createLog()` (JSON lines on the console). */
+  readonly log?: Log;
 }
 
 /** What a shutdown did with the requests in flight when it began, and with those that came on open connections. */
@@ -80,6 +86,51 @@ export function folderAssets(dir: string): AssetStore {
   return { fetch: async (request) => files.fetch(request) };
 }
 
+/** What Node's HTTP parser refuses before the app runs, as the app's error codes. */
+function clientErrorCode(code: string | undefined): { code: EdgeErrorCode; message: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return {
+      code: 'HEADERS_TOO_LARGE',
+      message: 'The request headers are too large; send fewer or shorter ones.',
+    };
+  }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in time; send it again.' };
+  }
+  return {
+    code: 'MALFORMED_REQUEST',
+    message:
+      `The request is not valid HTTP/1.1 (${code ?? 'parse error'}: broken framing, such as a bad ` +
+      'Content-Length or chunk size); send a well-formed request.',
+  };
+}
+
+/**
+ * Answers what Node's HTTP parser refuses (the app never sees it) in the app's JSON error shape, instead of Node's
+ * bare `400 Bad Request`, and logs it as one line (repeats counted), unless the client just went away.
+ */
+function answerClientError(log: Log) {
+  return (error: Error & { code?: string }, socket: Duplex): void => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const { code, message } = clientErrorCode(error.code);
+    const status = statusOf(code);
+    const requestId = randomUUID();
+    // A connection closed mid-request (HPE_INVALID_EOF_STATE) is the client going away: when the app already had
+    // the request, its access-log line says BODY_INCOMPLETE, and one line per aborted upload is enough.
+    if (error.code !== 'HPE_INVALID_EOF_STATE') {
+      log.warn('request refused by the HTTP parser', { code, reason: error.code, requestId });
+    }
+    const body = JSON.stringify({ error: { code, message, requestId } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  };
+}
+
 /**
  * Starts the HTTP server; with `waitReady` (default) it resolves once the model answered its warm-up prediction.
  * @throws EdgeError MODEL_UNAVAILABLE when the bundle does not load (the server is closed first).
@@ -115,6 +166,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     loadPredictor,
     reload: (slot) => slot.swap(loadVerified),
     ...(webDir === false ? {} : { assets: folderAssets(webDir) }),
+    ...(options.log === undefined ? {} : { log: options.log }),
   });
   // We pass no createServer: @hono/node-server makes a plain node:http server.
   const server = await new Promise<Server>((resolveServer, reject) => {
@@ -125,6 +177,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     started.once('error', reject);
   });
 
+  server.on('clientError', answerClientError(edge.log));
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let completed = 0;
@@ -163,7 +216,11 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       const cut = inTime ? 0 : inFlight.size;
       if (!inTime) server.closeAllConnections();
       await closed;
-      await edge.dispose();
+      try {
+        await edge.dispose();
+      } finally {
+        edge.log.flush();
+      }
       return { completed, cut };
     })();
     return stopping;

@@ -4,9 +4,18 @@ import type { Context, Hono } from 'hono';
 import type { Predictor } from '../runtime/types.ts';
 import { ShipshapeError } from '../runtime/errors.ts';
 import type { EdgeConfig } from './config.ts';
+import { notePredictor, noteTexts, timeInference } from './access-log.ts';
 import { EdgeError } from './errors.ts';
+import { excerpt } from './excerpt.ts';
 import type { ModelSlot } from './model-slot.ts';
-import { inferRequestSchema, modelNameSchema, readJson, type InferRequest } from './schemas.ts';
+import {
+  BLANK_TEXT_MESSAGE,
+  inferRequestSchema,
+  isBlank,
+  modelNameSchema,
+  readJson,
+  type InferRequest,
+} from './schemas.ts';
 
 /** The model's one input and one output, as the protocol's model metadata names them. */
 export const INPUT_NAME = 'text';
@@ -37,9 +46,10 @@ function withModel<T>(
   const name = c.req.param('name') ?? '';
   const version = c.req.param('version');
   if (!modelNameSchema.safeParse(name).success) {
-    throw new EdgeError('MODEL_NOT_FOUND', `No model named ${JSON.stringify(name)}; see GET /v1/models.`);
+    throw new EdgeError('MODEL_NOT_FOUND', `No model named ${excerpt(name)}; see GET /v1/models.`);
   }
   return slot.use(async (predictor) => {
+    notePredictor(c, predictor);
     checkModel(predictor, name, version);
     return work(predictor);
   });
@@ -50,15 +60,20 @@ function checkModel(predictor: Predictor, name: string, version: string | undefi
   if (name !== manifest.name) {
     throw new EdgeError(
       'MODEL_NOT_FOUND',
-      `No model named ${JSON.stringify(name)}; this server serves "${manifest.name}".`,
+      `No model named ${excerpt(name)}; this server serves "${manifest.name}".`,
     );
   }
   if (version !== undefined && version !== manifest.version) {
     throw new EdgeError(
       'MODEL_NOT_FOUND',
-      `Model "${name}" has no version ${JSON.stringify(version)}; this server serves version "${manifest.version}".`,
+      `Model "${name}" has no version ${excerpt(version)}; this server serves version "${manifest.version}".`,
     );
   }
+}
+
+/** A shape as messages show it: `[2, 1]`, at most four dimensions (the rest is user input of any length). */
+function showShape(shape: readonly number[]): string {
+  return `[${shape.slice(0, 4).join(', ')}${shape.length > 4 ? `, … (${shape.length} dimensions)` : ''}]`;
 }
 
 /** Flattens the input's data (flat or nested row-major, as the protocol allows) and checks it against its shape. */
@@ -68,14 +83,14 @@ function textsOf(request: InferRequest, config: EdgeConfig): string[] {
   }
   const input = request.inputs[0]!;
   if (input.name !== INPUT_NAME) {
-    throw invalid(`inputs.0.name is ${JSON.stringify(input.name)}; the model's input is "${INPUT_NAME}".`);
+    throw invalid(`inputs.0.name is ${excerpt(input.name)}; the model's input is "${INPUT_NAME}".`);
   }
   if (input.datatype !== 'BYTES') {
-    throw invalid(`inputs.0.datatype is ${JSON.stringify(input.datatype)}; input "${INPUT_NAME}" is BYTES.`);
+    throw invalid(`inputs.0.datatype is ${excerpt(input.datatype)}; input "${INPUT_NAME}" is BYTES.`);
   }
   const { shape } = input;
   if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
-    throw invalid(`inputs.0.shape is [${shape.join(', ')}]; input "${INPUT_NAME}" is [N] (or [N, 1]).`);
+    throw invalid(`inputs.0.shape is ${showShape(shape)}; input "${INPUT_NAME}" is [N] (or [N, 1]).`);
   }
   const rows = shape[0]!;
   if (rows > config.maxTexts) {
@@ -87,7 +102,7 @@ function textsOf(request: InferRequest, config: EdgeConfig): string[] {
   if (rows === 0) throw invalid('inputs.0.shape is [0]; send at least one text.');
   const texts = input.data.flat(shape.length);
   if (texts.length !== rows) {
-    throw invalid(`inputs.0.data holds ${texts.length} elements; shape [${shape.join(', ')}] needs ${rows}.`);
+    throw invalid(`inputs.0.data holds ${texts.length} elements; shape ${showShape(shape)} needs ${rows}.`);
   }
   return texts.map((text, i) => {
     if (typeof text !== 'string') {
@@ -100,6 +115,7 @@ function textsOf(request: InferRequest, config: EdgeConfig): string[] {
         `inputs.0.data.${i} is ${text.length} characters long; the limit is ${config.maxTextLength}.`,
       );
     }
+    if (!config.allowEmptyTexts && isBlank(text)) throw invalid(`inputs.0.data.${i}: ${BLANK_TEXT_MESSAGE}.`);
     return text;
   });
 }
@@ -107,9 +123,7 @@ function textsOf(request: InferRequest, config: EdgeConfig): string[] {
 function checkRequestedOutputs(request: InferRequest): void {
   for (const [i, output] of (request.outputs ?? []).entries()) {
     if (output.name !== OUTPUT_NAME) {
-      throw invalid(
-        `outputs.${i}.name is ${JSON.stringify(output.name)}; the model's output is "${OUTPUT_NAME}".`,
-      );
+      throw invalid(`outputs.${i}.name is ${excerpt(output.name)}; the model's output is "${OUTPUT_NAME}".`);
     }
   }
 }
@@ -149,9 +163,10 @@ export function registerOpenInference(app: Hono, options: OipOptions): void {
       const request = await readJson(c, inferRequestSchema, config);
       return model(c, async (predictor) => {
         const texts = textsOf(request, config);
+        noteTexts(c, texts.length);
         checkRequestedOutputs(request);
         const { labels, name, version } = predictor.bundle.manifest;
-        const items = await predictor.predictBatch(texts, { batchSize: config.batchSize });
+        const items = await timeInference(c, predictor.predictBatch(texts, { batchSize: config.batchSize }));
         const data: number[] = [];
         for (const [i, item] of items.entries()) {
           if (item.status === 'error') {

@@ -32,6 +32,8 @@ export interface Env {
   readonly SHIPSHAPE_MAX_TEXTS?: string;
   readonly SHIPSHAPE_MAX_TEXT_LENGTH?: string;
   readonly SHIPSHAPE_BATCH_SIZE?: string;
+  readonly SHIPSHAPE_ALLOW_EMPTY_TEXTS?: string;
+  readonly SHIPSHAPE_ACCESS_LOG?: string;
 }
 
 export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;

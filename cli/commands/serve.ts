@@ -1,6 +1,6 @@
 // `shipshape serve`: the edge API and the demo page on Node; SIGHUP swaps the model, SIGINT or SIGTERM drain and stop.
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import type { BackendChoice } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE } from '../bundle-arg.ts';
@@ -77,7 +77,12 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve the HTTP API (/v1, /v2 Open Inference Protocol) and the demo page on Node')
     .option('-b, --bundle <dir>', 'bundle directory', DEFAULT_BUNDLE)
-    .option('-p, --port <port>', 'port (0 picks a free one)', parsePort, 8787)
+    .addOption(
+      new Option('-p, --port <port>', 'port (0 picks a free one)')
+        .env('PORT')
+        .argParser(parsePort)
+        .default(8787),
+    )
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--backend <backend>', `backend: ${BACKENDS.join(', ')}`, parseBackend, 'auto' as BackendChoice)
     .option(
@@ -89,8 +94,8 @@ export function registerServe(program: Command): void {
     .addHelpText(
       'after',
       '\nConfiguration from the environment: SHIPSHAPE_TOKEN, SHIPSHAPE_CORS_ORIGINS, SHIPSHAPE_MAX_BODY_BYTES,\n' +
-        'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE, SHIPSHAPE_ADMIN_TOKEN,\n' +
-        `${SHUTDOWN_TIMEOUT_VARIABLE} (see README.md).\n` +
+        'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE, SHIPSHAPE_ALLOW_EMPTY_TEXTS,\n' +
+        `SHIPSHAPE_ACCESS_LOG, SHIPSHAPE_ADMIN_TOKEN, ${SHUTDOWN_TIMEOUT_VARIABLE} (see README.md).\n` +
         '\nSignals: SIGHUP reloads the bundle directory (verified, then swapped in without dropping requests);\n' +
         'SIGTERM or SIGINT drain in-flight requests and exit (1 if the deadline cut some; a second signal kills).\n' +
         'Run it as `node bin/shipshape.js serve` or `./node_modules/.bin/shipshape serve` so signals reach it.',

@@ -1,9 +1,12 @@
 // The HTTP contract every entry of the edge app honours, checked over real HTTP against a running server.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  readGoldenCases,
+  parseRawResponse,
+  rawRequest,
+  readServableGoldenCases,
   readLabels,
   request,
   softmax,
@@ -58,6 +61,12 @@ const raw = (body: BodyInit, contentType?: string): RequestInit => ({
 });
 const infer = (input: Record<string, unknown>) =>
   post({ inputs: [{ name: 'text', shape: [1], datatype: 'BYTES', data: ['a'], ...input }] });
+/** `{"text":"` + an invalid UTF-8 byte + `"}`. */
+const NOT_UTF8 = new Uint8Array([
+  ...new TextEncoder().encode('{"text":"caf'),
+  0xe9,
+  ...new TextEncoder().encode('"}'),
+]);
 
 const BAD_INPUTS: readonly BadInput[] = [
   {
@@ -138,6 +147,52 @@ const BAD_INPUTS: readonly BadInput[] = [
     init: raw(new TextEncoder().encode('{"text":"a"}')),
     status: 415,
     code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    what: 'a body that is not UTF-8 (a Latin-1 byte)',
+    path: '/v1/predict',
+    init: raw(NOT_UTF8, 'application/json'),
+    status: 400,
+    code: 'MALFORMED_BODY',
+  },
+  {
+    what: 'a charset other than UTF-8',
+    path: '/v1/predict',
+    init: raw('{"text":"a"}', 'application/json; charset=latin1'),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    what: 'a gzip-compressed body',
+    path: '/v1/predict',
+    init: {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: gzipSync('{"text":"a"}'),
+    },
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    what: 'an empty text',
+    path: '/v1/predict',
+    init: post({ text: '' }),
+    status: 422,
+    code: 'INPUT_INVALID',
+  },
+  {
+    what: 'a whitespace-only text among others',
+    path: '/v1/predict',
+    init: post({ texts: ['ok', ' \t\n'] }),
+    status: 422,
+    code: 'INPUT_INVALID',
+  },
+  {
+    what: 'an empty text (v2 infer)',
+    path: '/v2/models/news-bag/infer',
+    init: infer({ data: [''] }),
+    status: 422,
+    code: 'INPUT_INVALID',
   },
   {
     what: 'GET on /v1/predict',
@@ -280,10 +335,21 @@ function expectScores(scores: Record<string, number>, golden: GoldenCase, labels
 function expectWireError(response: JsonResponse<WireError>, status: number, code: string): void {
   expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status, code });
   expect(Object.keys(response.body)).toEqual(['error']);
-  expect(Object.keys(response.body.error)).toEqual(['code', 'message']);
+  expect(Object.keys(response.body.error)).toEqual(['code', 'message', 'requestId']);
+  expect(response.body.error.requestId).toBe(response.headers.get('x-request-id'));
   expect(response.body.error.message.length).toBeGreaterThan(10);
   expect(response.body.error.message).not.toMatch(/\n\s+at /);
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+}
+
+/** Where the entries differ because of what answers before the app runs. */
+export interface ContractQuirks {
+  /**
+   * A non-numeric Content-Length: Node's HTTP parser refuses it and the Node entry answers in the app's JSON shape
+   * (`json-400`, MALFORMED_REQUEST); workerd answers `500 Internal Server Error` in plain text itself, before the
+   * Worker runs (`workerd-plain-500`).
+   */
+  readonly badContentLength: 'json-400' | 'workerd-plain-500';
 }
 
 /**
@@ -294,10 +360,11 @@ export function describeApiContract(
   platform: string,
   start: () => Promise<RunningServer>,
   backends: readonly string[],
+  quirks: ContractQuirks,
 ): void {
   describe(`the edge API on ${platform}`, () => {
     let server: RunningServer;
-    const golden = readGoldenCases();
+    const golden = readServableGoldenCases();
     const labels = readLabels();
     const url = (path: string) => `${server.url}${path}`;
     const predictOne = (text: string) => request<V1Answer>(url('/v1/predict'), post({ text }));
@@ -505,6 +572,94 @@ export function describeApiContract(
       const responses = await Promise.all(cases.map((c) => predictOne(c.text)));
       expect(responses.map((r) => r.status)).toEqual(cases.map(() => 200));
       expect(responses.map((r) => r.body.predictions[0]!.label)).toEqual(cases.map((c) => c.label));
+    });
+
+    describe('request ids and Server-Timing', () => {
+      it('echoes a well-formed X-Request-Id on an answer', async () => {
+        const response = await request(url('/v1/predict'), {
+          ...post({ text: 'a' }),
+          headers: { ...AUTH, 'X-Request-Id': 'contract-1' },
+        });
+        expect(response.status).toBe(200);
+        expect(response.headers.get('x-request-id')).toBe('contract-1');
+      });
+
+      it('puts the X-Request-Id in the error body', async () => {
+        const response = await request<WireError>(url('/v1/predict'), {
+          ...post({}),
+          headers: { ...AUTH, 'X-Request-Id': 'contract-2' },
+        });
+        expectWireError(response, 422, 'INPUT_INVALID');
+        expect(response.body.error.requestId).toBe('contract-2');
+      });
+
+      it('generates a request id when the client sends none', async () => {
+        const response = await request(url('/healthz'));
+        expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      });
+
+      it('sends Server-Timing with infer and total on a prediction', async () => {
+        const response = await request(url('/v1/predict'), post({ text: 'a' }));
+        const names = (response.headers.get('server-timing') ?? '').split(',').map((m) => m.split(';')[0]);
+        expect(names).toEqual(['infer', 'total']);
+      });
+    });
+
+    describe('input policy', () => {
+      it('answers a 60,000-character unknown key with 422 quoting at most an excerpt of it', async () => {
+        const response = await request<WireError>(
+          url('/v1/predict'),
+          post({ text: 'a', ['k'.repeat(60_000)]: 1 }),
+        );
+        expectWireError(response, 422, 'INPUT_INVALID');
+        expect(response.body.error.message).toContain('(60000 characters)');
+        expect(response.body.error.message.length).toBeLessThan(200);
+      });
+
+      it('accepts a bearer header with spaces and a tab after the token, as Node strips them', async () => {
+        for (const padding of ['   ', '\t']) {
+          const answer = await rawRequest(
+            server.url,
+            `GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}${padding}\r\nConnection: close`,
+          );
+          expect({ padding, status: parseRawResponse(answer).status }).toEqual({ padding, status: 200 });
+        }
+      });
+
+      it('answers a broken chunked body with a JSON 400', async () => {
+        const answer = await rawRequest(
+          server.url,
+          'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+            `Authorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close`,
+          'zz\r\n{"text":"a"}\r\n0\r\n\r\n',
+        );
+        const { status, body } = parseRawResponse(answer);
+        expect(status).toBe(400);
+        expect(['MALFORMED_REQUEST', 'BODY_INCOMPLETE']).toContain((body as WireError).error.code);
+      });
+
+      it(
+        quirks.badContentLength === 'json-400'
+          ? 'answers a non-numeric Content-Length with a JSON 400 MALFORMED_REQUEST'
+          : "answers a non-numeric Content-Length with workerd's own plain-text 500, before the Worker runs",
+        async () => {
+          const answer = await rawRequest(
+            server.url,
+            'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+              `Authorization: Bearer ${TOKEN}\r\nContent-Length: abc\r\nConnection: close`,
+            '{"text":"a"}',
+          );
+          const { status, body } = parseRawResponse(answer);
+          if (quirks.badContentLength === 'json-400') {
+            expect({ status, code: (body as WireError).error.code }).toEqual({
+              status: 400,
+              code: 'MALFORMED_REQUEST',
+            });
+          } else {
+            expect({ status, body }).toEqual({ status: 500, body: 'Internal Server Error' });
+          }
+        },
+      );
     });
 
     describe('bearer token', () => {

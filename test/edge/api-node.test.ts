@@ -11,5 +11,6 @@ describe('Node server', () => {
       return startNode(CONTRACT_VARS);
     },
     ['native', 'wasm'],
+    { badContentLength: 'json-400' },
   );
 });

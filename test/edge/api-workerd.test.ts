@@ -13,6 +13,7 @@ describe.runIf(HAS_WORKERD)('Worker', () => {
       return startWorkerd(CONTRACT_VARS);
     },
     ['wasm'],
+    { badContentLength: 'workerd-plain-500' },
   );
 });
 

@@ -1,6 +1,6 @@
 // Reading the edge's settings from environment variables / Worker vars.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, readConfig } from '../../edge/config.ts';
+import { DEFAULT_CONFIG, largestRequestBytes, limitsWarning, readConfig } from '../../edge/config.ts';
 
 describe('readConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -9,11 +9,27 @@ describe('readConfig', () => {
       token: undefined,
       corsOrigins: [],
       maxBodyBytes: 1_048_576,
-      maxTexts: 256,
-      maxTextLength: 10_000,
+      maxTexts: 64,
+      maxTextLength: 4_096,
       batchSize: 32,
       adminToken: undefined,
+      allowEmptyTexts: false,
+      accessLog: true,
     });
+  });
+
+  it('has default limits that fit together: 64 texts of 4,096 characters fit the 1 MiB body as UTF-8 JSON', () => {
+    expect(largestRequestBytes(DEFAULT_CONFIG)).toBeLessThanOrEqual(DEFAULT_CONFIG.maxBodyBytes);
+    expect(limitsWarning(DEFAULT_CONFIG)).toBeUndefined();
+  });
+
+  it('explains limits that cannot fit together, naming the variables', () => {
+    const config = readConfig({ SHIPSHAPE_MAX_TEXTS: '256', SHIPSHAPE_MAX_TEXT_LENGTH: '10000' });
+    expect(limitsWarning(config)).toBe(
+      'SHIPSHAPE_MAX_TEXTS (256) texts of SHIPSHAPE_MAX_TEXT_LENGTH (10000) characters need up to 7680896 bytes ' +
+        'of UTF-8 JSON, over SHIPSHAPE_MAX_BODY_BYTES (1048576); such requests get 413. Raise ' +
+        'SHIPSHAPE_MAX_BODY_BYTES or lower one of the others.',
+    );
   });
 
   it('reads every variable', () => {
@@ -26,6 +42,8 @@ describe('readConfig', () => {
         SHIPSHAPE_MAX_TEXT_LENGTH: '500',
         SHIPSHAPE_BATCH_SIZE: '4',
         SHIPSHAPE_ADMIN_TOKEN: 'admin-9',
+        SHIPSHAPE_ALLOW_EMPTY_TEXTS: 'TRUE',
+        SHIPSHAPE_ACCESS_LOG: 'off',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -36,6 +54,8 @@ describe('readConfig', () => {
       maxTextLength: 500,
       batchSize: 4,
       adminToken: 'admin-9',
+      allowEmptyTexts: true,
+      accessLog: false,
     });
   });
 
@@ -55,6 +75,13 @@ describe('readConfig', () => {
     expect(() => readConfig({ [name]: value })).toThrow(
       new RegExp(`${name} must be a positive integer \\(got "${value.replace('.', '\\.')}"\\)`),
     );
+  });
+
+  it.each([
+    ['SHIPSHAPE_ALLOW_EMPTY_TEXTS', 'yes', '"true" or "false"'],
+    ['SHIPSHAPE_ACCESS_LOG', 'true', '"on" or "off"'],
+  ])('refuses %s=%s, naming the values it takes', (name, value, takes) => {
+    expect(() => readConfig({ [name]: value })).toThrow(`${name} must be ${takes} (got "${value}")`);
   });
 
   it('refuses a token with characters a bearer token cannot hold, without echoing it', () => {

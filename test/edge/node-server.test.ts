@@ -1,9 +1,38 @@
 // What only the Node entry does: back-pressure from the micro-batcher, a bundle that does not load, the CLI.
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLog } from '../../edge/log.ts';
 import { copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { ROOT, ensureEdgeBuilt, request, startNode, type RunningServer, type WireError } from './support.ts';
+
+/** Starts `shipshape serve` with `args` and `env`; resolves with its URL once it says where it serves. */
+async function startServe(args: readonly string[], env: Record<string, string>) {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/shipshape.js'), 'serve', '--host', '127.0.0.1', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, SHIPSHAPE_TOKEN: '', SHIPSHAPE_ACCESS_LOG: 'off', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('exit', () => reject(new Error(`serve exited early: ${out}`)));
+  });
+  return { child, url, exited };
+}
 
 describe('the Node server', () => {
   beforeAll(() => ensureEdgeBuilt());
@@ -68,6 +97,63 @@ describe('the Node server', () => {
         code: 'NOT_READY',
       });
     });
+  });
+
+  describe('when a client aborts an upload mid-body', () => {
+    let server: RunningServer;
+    const lines: string[] = [];
+    beforeAll(async () => {
+      server = await startNode(
+        { SHIPSHAPE_ACCESS_LOG: 'on' },
+        { log: createLog({ sink: (line) => lines.push(line) }) },
+      );
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('logs one access line with BODY_INCOMPLETE and no stack, and nothing on the console', async () => {
+      const consoleError = vi.spyOn(console, 'error');
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(
+        'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n' +
+          'X-Request-Id: aborted-1\r\n\r\n{"texts":["half a text',
+      );
+      // Gone once the bytes are on their way: the server sees the headers, then the connection close mid-body.
+      await new Promise<void>((resolve) => socket.end(() => resolve()));
+      socket.destroy();
+      await vi.waitFor(() => expect(lines.some((line) => line.includes('aborted-1'))).toBe(true), {
+        timeout: 10_000,
+      });
+      expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+        expect.objectContaining({
+          msg: 'request',
+          route: '/v1/predict',
+          status: 400,
+          error: 'BODY_INCOMPLETE',
+        }),
+      ]);
+      expect(lines.join('\n')).not.toMatch(/\n\s+at /);
+      expect(consoleError).not.toHaveBeenCalled();
+      consoleError.mockRestore();
+    });
+  });
+
+  it('takes the port from PORT when --port is not given', async () => {
+    const { child, url, exited } = await startServe([], { PORT: '0' });
+    expect((await request(`${url}/healthz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('lets --port win over PORT', async () => {
+    // PORT is not a port at all: serve only starts if the flag's value is the one used.
+    const { child, url, exited } = await startServe(['--port', '0'], { PORT: 'not-a-port' });
+    expect((await request(`${url}/healthz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('runs as `shipshape serve --port 0` and stops cleanly on SIGTERM', async () => {

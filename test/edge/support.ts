@@ -2,10 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { readConfig } from '../../edge/config.ts';
+import type { Log } from '../../edge/log.ts';
 import { startNodeServer } from '../../edge/node-server.ts';
 import { listUploadModules } from '../../edge/size.ts';
 import type { PredictorOptions } from '../../runtime/types.ts';
@@ -61,6 +63,9 @@ interface WranglerWorkerSettings {
   readonly assets?: { directory: string; binding?: string; routerConfig?: { has_user_worker?: boolean } };
 }
 
+/** Vars every test server starts with unless a test overrides them: no access log on the test output. */
+export const QUIET_VARS: Readonly<Record<string, string>> = { SHIPSHAPE_ACCESS_LOG: 'off' };
+
 export interface RunningServer {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
@@ -101,7 +106,7 @@ export async function startWorkerd(
     modules: await workerModules(WORKER_DIR),
     compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
     compatibilityFlags: workerOptions.compatibilityFlags ?? [],
-    bindings: { ...(workerOptions.bindings ?? {}), ...vars },
+    bindings: { ...(workerOptions.bindings ?? {}), ...QUIET_VARS, ...vars },
     ...(workerOptions.assets === undefined ? {} : { assets: workerOptions.assets }),
     // Local R2 buckets (in memory), filled before the first request.
     r2Buckets: Object.keys(r2),
@@ -119,16 +124,17 @@ export async function startWorkerd(
 /** Runs the Node server on a free port with the config read from `vars`, as `shipshape serve` does from env. */
 export async function startNode(
   vars: Readonly<Record<string, string>> = {},
-  options: { bundle?: string; predictor?: PredictorOptions; waitReady?: boolean } = {},
+  options: { bundle?: string; predictor?: PredictorOptions; waitReady?: boolean; log?: Log } = {},
 ): Promise<RunningServer> {
   const server = await startNodeServer({
     bundle: options.bundle ?? BUNDLE_DIR,
     port: 0,
     host: '127.0.0.1',
-    config: readConfig(vars),
+    config: readConfig({ ...QUIET_VARS, ...vars }),
     webDir: WEB_DIR,
     ...(options.predictor === undefined ? {} : { predictor: options.predictor }),
     ...(options.waitReady === undefined ? {} : { waitReady: options.waitReady }),
+    ...(options.log === undefined ? {} : { log: options.log }),
   });
   return { url: server.url, close: () => server.close() };
 }
@@ -140,11 +146,22 @@ export interface GoldenCase {
   readonly logits: readonly number[];
 }
 
+/** The bundle's parity cases. */
 export function readGoldenCases(dir = BUNDLE_DIR): GoldenCase[] {
   return readFileSync(join(dir, 'parity.jsonl'), 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as GoldenCase);
+}
+
+/** The parity cases the edge serves by default: blank texts (empty, whitespace only) are answered 422. */
+export function readServableGoldenCases(dir = BUNDLE_DIR): GoldenCase[] {
+  return readGoldenCases(dir).filter((c) => c.text.trim() !== '');
+}
+
+/** The parity cases with blank texts, classified only with SHIPSHAPE_ALLOW_EMPTY_TEXTS=true. */
+export function readBlankGoldenCases(dir = BUNDLE_DIR): GoldenCase[] {
+  return readGoldenCases(dir).filter((c) => c.text.trim() === '');
 }
 
 export function readLabels(dir = BUNDLE_DIR): string[] {
@@ -187,5 +204,45 @@ export async function request<T = unknown>(
 }
 
 export interface WireError {
-  readonly error: { readonly code: string; readonly message: string };
+  readonly error: { readonly code: string; readonly message: string; readonly requestId: string };
+}
+
+/**
+ * Sends `head` (request line and headers, CRLF-separated, without the blank line) and `body` over a raw TCP socket,
+ * then reads until the server closes or `idleMs` passes without data; for what a fetch client will not send
+ * (broken framing, header whitespace). Resolves with the raw response text.
+ */
+export async function rawRequest(url: string, head: string, body = '', idleMs = 2_000): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  return new Promise<string>((resolve, reject) => {
+    let answer = '';
+    const done = () => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(idleMs, done);
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.once('end', done);
+    socket.once('error', (error) => (answer === '' ? reject(error) : done()));
+    socket.write(`${head}\r\n\r\n${body}`);
+  });
+}
+
+/** The status and JSON body of the first response in a raw HTTP answer (Content-Length framed). */
+export function parseRawResponse(answer: string): { status: number; headers: string; body: unknown } {
+  const end = answer.indexOf('\r\n\r\n');
+  const headers = answer.slice(0, end);
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1]);
+  const length = Number(/\r\ncontent-length: *(\d+)/i.exec(headers)?.[1] ?? Number.NaN);
+  const text = answer.slice(end + 4, Number.isFinite(length) ? end + 4 + length : undefined);
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON (workerd's own plain-text answers): the text itself.
+  }
+  return { status, headers, body };
 }

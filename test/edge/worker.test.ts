@@ -10,7 +10,7 @@ import {
   WORKER_DIR,
   ensureEdgeBuilt,
   hasComponent,
-  readGoldenCases,
+  readServableGoldenCases,
   request,
   softmax,
   startWorkerd,
@@ -93,7 +93,7 @@ describe.runIf(HAS_WORKERD)('the Worker', () => {
     });
 
     it('loads the bundle through env.ASSETS and matches the golden cases', async () => {
-      const golden = readGoldenCases().slice(0, 64);
+      const golden = readServableGoldenCases().slice(0, 64);
       const response = await request<V1Answer>(`${server.url}/v1/predict`, {
         json: { texts: golden.map((c) => c.text) },
       });
@@ -129,7 +129,7 @@ describe.runIf(HAS_WORKERD)('the Worker', () => {
     });
 
     it('loads the bundle from the MODELS bucket and matches the golden labels', async () => {
-      const golden = readGoldenCases().slice(0, 32);
+      const golden = readServableGoldenCases().slice(0, 32);
       const response = await request<V1Answer>(`${server.url}/v1/predict`, {
         json: { texts: golden.map((c) => c.text) },
       });
