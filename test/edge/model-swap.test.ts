@@ -182,6 +182,7 @@ describe('a model swap to a bundle that fails verification', () => {
           message:
             'The new model was refused (BUNDLE_HASH_MISMATCH); news-bag 1.0.0 keeps serving. The server log has ' +
             'the details.',
+          requestId: expect.any(String),
         },
       },
     });
@@ -204,6 +205,7 @@ describe('a model swap to a bundle that fails verification', () => {
       code: 'SWAP_REFUSED',
       message:
         'The new model was refused (PARITY_MISMATCH); news-bag 1.0.0 keeps serving. The server log has the details.',
+      requestId: expect.any(String),
     });
   });
 

@@ -170,6 +170,7 @@ describe('NodeServer.shutdown', () => {
     expect(((await response.json()) as WireError).error).toEqual({
       code: 'NOT_READY',
       message: 'The server is shutting down; send requests to another instance.',
+      requestId: expect.any(String),
     });
   });
 
