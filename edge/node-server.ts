@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { createPredictor, loadBundle } from '../runtime/node.ts';
+import { createPredictor, createPredictorPool, loadBundle } from '../runtime/node.ts';
 import type { PredictorOptions } from '../runtime/types.ts';
 import { createApp, type AssetStore, type EdgeApp } from './app.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
@@ -26,6 +26,12 @@ export interface NodeServerOptions {
   readonly webDir?: string | false;
   /** Predictor options, e.g. `backend` (default 'auto': native onnxruntime-node, else WASM) or `batching`. */
   readonly predictor?: PredictorOptions;
+  /**
+   * Worker threads that run the model, each with its own session (`createPredictorPool`), so inference never runs
+   * on the event loop that answers HTTP. Default 0: the model runs in this thread (`shipshape serve` defaults to
+   * every core instead).
+   */
+  readonly workers?: number;
   /** Wait for the model to load and warm up before resolving. Default true. */
   readonly waitReady?: boolean;
 }
@@ -54,11 +60,13 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const bundleDir = resolve(options.bundle);
   const edge = createApp({
     config,
-    loadPredictor: async () =>
-      createPredictor(await loadBundle(bundleDir, { verify: 'serving' }), {
-        maxTextLength: config.maxTextLength,
-        ...options.predictor,
-      }),
+    loadPredictor: async () => {
+      const predictorOptions = { maxTextLength: config.maxTextLength, ...options.predictor };
+      const workers = options.workers ?? 0;
+      return workers === 0
+        ? createPredictor(await loadBundle(bundleDir, { verify: 'serving' }), predictorOptions)
+        : createPredictorPool(bundleDir, { ...predictorOptions, workers });
+    },
     ...(webDir === false ? {} : { assets: folderAssets(webDir) }),
   });
   const server: ServerType = await new Promise((resolveServer, reject) => {

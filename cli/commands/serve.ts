@@ -1,6 +1,7 @@
 // `shipshape serve`: the edge API and the demo page on Node, until SIGINT or SIGTERM.
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { startNodeServer } from '../../edge/node-server.ts';
 import type { BackendChoice } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE } from '../bundle-arg.ts';
@@ -10,6 +11,7 @@ interface ServeFlags {
   port: number;
   host: string;
   backend: BackendChoice;
+  workers: number;
 }
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'native', 'wasm'];
@@ -22,6 +24,16 @@ function parsePort(value: string): number {
     );
   }
   return port;
+}
+
+function parseWorkers(value: string): number {
+  if (!/^[0-9]+$/.test(value.trim()) || Number(value) > 1024) {
+    throw new InvalidArgumentError(
+      `"${value}" is not a number of workers; use an integer from 0 (the model runs on the event loop's thread) ` +
+        'to 1024.',
+    );
+  }
+  return Number(value);
 }
 
 function parseBackend(value: string): BackendChoice {
@@ -41,10 +53,19 @@ export function registerServe(program: Command): void {
     .option('-p, --port <port>', 'port (0 picks a free one)', parsePort, 8787)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--backend <backend>', `backend: ${BACKENDS.join(', ')}`, parseBackend, 'auto' as BackendChoice)
+    .addOption(
+      new Option(
+        '--workers <n>',
+        'worker threads that run the model, each with its own session; 0 runs it in-process',
+      )
+        .env('SHIPSHAPE_WORKERS')
+        .argParser(parseWorkers)
+        .default(availableParallelism(), 'the available cores'),
+    )
     .addHelpText(
       'after',
       '\nConfiguration from the environment: SHIPSHAPE_TOKEN, SHIPSHAPE_CORS_ORIGINS, SHIPSHAPE_MAX_BODY_BYTES,\n' +
-        'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE (see README.md).',
+        'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE, SHIPSHAPE_WORKERS (see README.md).',
     )
     .action(async (flags: ServeFlags) => {
       const server = await startNodeServer({
@@ -52,12 +73,15 @@ export function registerServe(program: Command): void {
         port: flags.port,
         host: flags.host,
         predictor: { backend: flags.backend },
+        workers: flags.workers,
       });
       const predictor = server.edge.model.current;
       const model = predictor?.bundle.manifest;
+      const threads =
+        flags.workers === 0 ? '' : ` (${flags.workers} worker${flags.workers === 1 ? '' : 's'})`;
       process.stdout.write(
-        `shipshape serving ${model?.name ?? '?'} ${model?.version ?? ''} on ${predictor?.backend.backend ?? '?'} ` +
-          `at ${server.url}\n`,
+        `shipshape serving ${model?.name ?? '?'} ${model?.version ?? ''} on ${predictor?.backend.backend ?? '?'}` +
+          `${threads} at ${server.url}\n`,
       );
       await new Promise<void>((resolveStop) => {
         const stop = () => {
