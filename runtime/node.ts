@@ -21,6 +21,11 @@ export function createPredictor(bundle: Bundle, options: PredictorOptions = {}):
 export interface PredictorPoolOptions extends PredictorOptions {
   /** Worker threads, each loading the bundle and holding its own session (`numThreads` threads each). */
   readonly workers: number;
+  /**
+   * How much lower the workers' CPU priority is than the calling thread's (Linux nice), so the event loop still
+   * gets a core at once when the workers saturate them all. Default 10; 0 keeps the caller's priority.
+   */
+  readonly niceIncrement?: number;
 }
 
 /**
@@ -47,6 +52,7 @@ export async function createPredictorPool(
     numThreads: settings.numThreads,
     maxTextLength: settings.maxTextLength,
     returnLogits: settings.returnLogits,
+    ...(options.niceIncrement === undefined ? {} : { niceIncrement: options.niceIncrement }),
   });
   return createPooledPredictor(bundle, pool, options);
 }

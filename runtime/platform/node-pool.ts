@@ -11,6 +11,13 @@ import type { PoolReply, PoolTask, PoolTaskError, PoolWorkerData } from './pool-
 /** The thread entry: a JavaScript bootstrap that registers tsx, then loads `pool-worker.ts`. */
 const WORKER_ENTRY = new URL('./pool-worker.mjs', import.meta.url).href;
 
+/**
+ * Workers run at a lower priority than the thread that feeds them: when they saturate every core, the event loop
+ * that reads requests, answers health checks and hands out batches still gets a core at once (piscina sets it
+ * through its optional dependency @napi-rs/nice; without it the workers keep the caller's priority).
+ */
+const DEFAULT_NICE_INCREMENT = 10;
+
 export interface NodeWorkerPoolOptions {
   /** Worker threads, each with its own session. */
   readonly workers: number;
@@ -22,6 +29,8 @@ export interface NodeWorkerPoolOptions {
   readonly maxTextLength?: number;
   /** Default false. */
   readonly returnLogits?: boolean;
+  /** How much lower the workers' CPU priority is than the caller's (Linux nice). Default 10. */
+  readonly niceIncrement?: number;
 }
 
 /** A `WorkerPool` on Node threads; `threads` is the live set of worker threads (a crashed one is replaced). */
@@ -39,6 +48,14 @@ export async function startNodeWorkerPool(
   options: NodeWorkerPoolOptions,
 ): Promise<NodeWorkerPool> {
   const { workers } = options;
+  const niceIncrement = options.niceIncrement ?? DEFAULT_NICE_INCREMENT;
+  if (!(Number.isInteger(niceIncrement) && niceIncrement >= 0 && niceIncrement <= 19)) {
+    throw new ShipshapeError(
+      'INPUT_INVALID',
+      `niceIncrement must be an integer from 0 to 19, got ${String(niceIncrement)}.`,
+      { subject: 'niceIncrement' },
+    );
+  }
   const workerData: PoolWorkerData = {
     bundleDir: resolve(bundleDir),
     backend: options.backend ?? 'auto',
@@ -54,6 +71,7 @@ export async function startNodeWorkerPool(
     // A worker keeps async work going while idle (its predictor starting up, onnxruntime completing a run on the
     // worker's event loop); Atomics.wait between tasks would block it.
     atomics: 'disabled',
+    niceIncrement,
     workerData,
   });
   // A worker that fails outside any task is replaced by piscina; without a listener the 'error' event would throw.

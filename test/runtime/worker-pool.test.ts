@@ -1,7 +1,7 @@
 // The predictor pool on real worker threads and real onnxruntime: parity with the in-process predictor, batching
 // across workers, input errors, dispose, and a worker that dies mid-batch.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,23 @@ describe('a pool of 2 native workers (news-transformer)', () => {
   });
   afterAll(async () => {
     await Promise.all([pool?.dispose(), inProcess?.dispose()]);
+  });
+
+  it('runs its two worker threads at nice +10, below the event loop (Linux)', ({ skip }) => {
+    if (process.platform !== 'linux') {
+      console.warn('thread priorities are read from /proc; skipped off Linux');
+      skip();
+    }
+    // Field 19 of /proc/self/task/TID/stat is the thread's nice value; the command name in parentheses may hold
+    // spaces, so split after the last ')'.
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    // Each worker thread is niced before it loads anything, so threads it starts (tsx's loader) inherit it.
+    const niced = readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === 10);
+    expect(niced.length).toBeGreaterThanOrEqual(2);
+    expect(niceOf(String(process.pid))).toBe(0);
   });
 
   it('coalesces concurrent predict calls into batches of more than one text', async () => {
