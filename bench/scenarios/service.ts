@@ -32,12 +32,13 @@ export function processCpuMs(pid: number | undefined): number | undefined {
 }
 
 /**
- * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL.
+ * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL. `workers` is passed
+ * as `--workers` when given; otherwise the CLI's default (the available cores) applies.
  * @throws Error with the service's output when it exits or prints no URL within `timeoutMs`.
  */
 export function startService(
   bundleDir: string,
-  options: { timeoutMs?: number; backend?: string } = {},
+  options: { timeoutMs?: number; backend?: string; workers?: number } = {},
 ): Promise<RunningService> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const env = { ...process.env };
@@ -56,6 +57,7 @@ export function startService(
       bundleDir,
       '--backend',
       options.backend ?? 'auto',
+      ...(options.workers === undefined ? [] : ['--workers', String(options.workers)]),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
