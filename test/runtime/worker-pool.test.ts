@@ -78,6 +78,12 @@ describe.each(['native', 'wasm'] as const)('a pool of 2 workers on %s (news-tran
     const [pooled, local] = await Promise.all([pool.predictBatch(texts), inProcess.predictBatch(texts)]);
     expect(differences(pooled, local)).toEqual([]);
   });
+
+  it('reports memory as the in-process predictor does: the WASM heaps summed over workers, nothing on native', () => {
+    const memory = pool.memory();
+    if (backend === 'native') expect(memory).toEqual(inProcess.memory());
+    else expect(memory.wasmHeapBytes).toBeGreaterThanOrEqual(inProcess.memory().wasmHeapBytes!);
+  });
 });
 
 describe('a pool of 2 native workers (news-transformer)', () => {
