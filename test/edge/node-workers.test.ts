@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import { startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import { shipshape } from '../helpers/cli.ts';
-import { ROOT, readGoldenCases, request } from './support.ts';
+import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
+import { ROOT, ensureEdgeBuilt, readGoldenCases, request, startNode } from './support.ts';
 
 const TRANSFORMER = join(ROOT, 'artifacts/news-transformer');
 const SCORE_ATOL = 1e-5;
@@ -52,6 +53,17 @@ describe('startNodeServer with workers: 2', () => {
     expect(fromPool!.body.predictions).toHaveLength(100);
     expect(mismatches).toEqual([]);
   });
+});
+
+describe('Node server with 2 workers', () => {
+  describeApiContract(
+    'Node with a pool of 2 worker threads',
+    async () => {
+      ensureEdgeBuilt();
+      return startNode(CONTRACT_VARS, { workers: 2 });
+    },
+    ['native', 'wasm'],
+  );
 });
 
 /** Runs `shipshape serve` on a free port until its banner; `stop` sends SIGTERM and resolves with the exit code. */

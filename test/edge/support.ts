@@ -119,7 +119,7 @@ export async function startWorkerd(
 /** Runs the Node server on a free port with the config read from `vars`, as `shipshape serve` does from env. */
 export async function startNode(
   vars: Readonly<Record<string, string>> = {},
-  options: { bundle?: string; predictor?: PredictorOptions; waitReady?: boolean } = {},
+  options: { bundle?: string; predictor?: PredictorOptions; waitReady?: boolean; workers?: number } = {},
 ): Promise<RunningServer> {
   const server = await startNodeServer({
     bundle: options.bundle ?? BUNDLE_DIR,
@@ -129,6 +129,7 @@ export async function startNode(
     webDir: WEB_DIR,
     ...(options.predictor === undefined ? {} : { predictor: options.predictor }),
     ...(options.waitReady === undefined ? {} : { waitReady: options.waitReady }),
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
   });
   return { url: server.url, close: () => server.close() };
 }
