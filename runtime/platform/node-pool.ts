@@ -40,8 +40,9 @@ export interface NodeWorkerPool extends WorkerPool {
 
 /**
  * Starts `workers` worker threads on `bundleDir` and resolves once every worker's predictor has started.
- * @throws ShipshapeError from a worker's start (e.g. BUNDLE_HASH_MISMATCH, BACKEND_UNAVAILABLE), with its code; the
- *   threads are stopped first.
+ * @throws ShipshapeError INPUT_INVALID when `workers` is not an integer from 1 to 1024 or `niceIncrement` not one
+ *   from 0 to 19; whatever a worker's start fails with (e.g. BUNDLE_HASH_MISMATCH, BACKEND_UNAVAILABLE), with its
+ *   code, after the threads are stopped.
  */
 export async function startNodeWorkerPool(
   bundleDir: string,
@@ -49,13 +50,8 @@ export async function startNodeWorkerPool(
 ): Promise<NodeWorkerPool> {
   const { workers } = options;
   const niceIncrement = options.niceIncrement ?? DEFAULT_NICE_INCREMENT;
-  if (!(Number.isInteger(niceIncrement) && niceIncrement >= 0 && niceIncrement <= 19)) {
-    throw new ShipshapeError(
-      'INPUT_INVALID',
-      `niceIncrement must be an integer from 0 to 19, got ${String(niceIncrement)}.`,
-      { subject: 'niceIncrement' },
-    );
-  }
+  checkRange('workers', workers, 1, 1024);
+  checkRange('niceIncrement', niceIncrement, 0, 19);
   const workerData: PoolWorkerData = {
     bundleDir: resolve(bundleDir),
     backend: options.backend ?? 'auto',
@@ -159,6 +155,18 @@ export async function startNodeWorkerPool(
       return closing;
     },
   };
+}
+
+function checkRange(name: string, value: unknown, min: number, max: number): void {
+  if (!(typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max)) {
+    throw new ShipshapeError(
+      'INPUT_INVALID',
+      `${name} must be an integer from ${min} to ${max}, got ${String(value)}.`,
+      {
+        subject: name,
+      },
+    );
+  }
 }
 
 function disposedError(bundleDir: string): ShipshapeError {
