@@ -71,7 +71,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/*.js'],
+    // JavaScript entries: the CLI's and the pool worker threads' (each registers tsx, then loads TypeScript).
+    files: ['bin/*.js', 'runtime/platform/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,

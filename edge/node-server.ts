@@ -9,7 +9,7 @@ import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
-import { createPredictor, loadBundle, proveParity } from '../runtime/node.ts';
+import { createPredictor, createPredictorPool, loadBundle, proveParity } from '../runtime/node.ts';
 import type { Predictor, PredictorOptions } from '../runtime/types.ts';
 import { createApp, type AssetStore, type EdgeApp } from './app.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
@@ -40,6 +40,12 @@ export interface NodeServerOptions {
   readonly webDir?: string | false;
   /** Predictor options, e.g. `backend` (default 'auto': native onnxruntime-node, else WASM) or `batching`. */
   readonly predictor?: PredictorOptions;
+  /**
+   * Worker threads that run the model, each with its own session (`createPredictorPool`), so inference never runs
+   * on the event loop that answers HTTP. Default 0: the model runs in this thread (`shipshape serve` defaults to
+   * every core instead).
+   */
+  readonly workers?: number;
   /** Wait for the model to load and warm up before resolving. Default true. */
   readonly waitReady?: boolean;
   /** The access log and warnings. Default: `createLog()` (JSON lines on the console). */
@@ -139,20 +145,25 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const config = options.config ?? readConfig(process.env);
   const webDir = options.webDir ?? (existsSync(WEB_DIR) ? WEB_DIR : false);
   const bundleDir = resolve(options.bundle);
-  const loadPredictor = async () =>
-    createPredictor(await loadBundle(bundleDir, { verify: 'serving' }), {
+  const workers = options.workers ?? 0;
+  const loadPredictor = async (): Promise<Predictor> => {
+    const predictorOptions = {
       maxTextLength: config.maxTextLength,
       // Logits cost one 4-number copy per text; they let the parity proof of a swap compare logits, not scores.
       returnLogits: true,
       ...options.predictor,
-    });
+    };
+    return workers === 0
+      ? createPredictor(await loadBundle(bundleDir, { verify: 'serving' }), predictorOptions)
+      : createPredictorPool(bundleDir, { ...predictorOptions, workers });
+  };
   const loadVerified = async (): Promise<Predictor> => {
     const predictor = await loadPredictor();
     try {
       const proof = await proveParity(predictor, { batchSize: config.batchSize });
       const { name, version } = predictor.bundle.manifest;
-      console.log(
-        `shipshape edge: ${name} ${version} passed its parity proof on ${predictor.backend.backend}: ` +
+      edge.log.info(
+        `${name} ${version} passed its parity proof on ${predictor.backend.backend}: ` +
           `${proof.cases} cases, ${proof.compared} within ${proof.atol} (max abs diff ${proof.maxAbsDiff.toPrecision(2)})`,
       );
     } catch (error) {

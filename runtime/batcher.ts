@@ -2,8 +2,9 @@
 //
 // A batch runs as soon as `maxBatchSize` items wait, or when the oldest waiting item has waited `maxDelayMs`
 // (https://docs.nvidia.com/deeplearning/triton-inference-server/user-guide/docs/user_guide/model_configuration.html
-// #dynamic-batcher). One batch runs at a time; items that arrive meanwhile wait and form the next batch when the run
-// ends. The queue is bounded: past `maxQueue` waiting items a call fails fast instead of adding latency for everyone.
+// #dynamic-batcher). Up to `maxConcurrentBatches` batches run at once (one per session: 1 in process, one per worker
+// in a pool); items that arrive while every slot is busy wait and form the next batch when a run ends. The queue is
+// bounded: past `maxQueue` waiting items a call fails fast instead of adding latency for everyone.
 import { ShipshapeError } from './errors.ts';
 
 export interface BatcherOptions<I, O> {
@@ -11,8 +12,10 @@ export interface BatcherOptions<I, O> {
   readonly maxBatchSize: number;
   /** Longest the oldest waiting item waits for company, in ms. With 0 a batch starts as soon as no run is going on. */
   readonly maxDelayMs: number;
-  /** Most items waiting (not counting a batch that is running); past it `submit` rejects with OVERLOADED. */
+  /** Most items waiting (not counting batches that are running); past it `submit` rejects with OVERLOADED. */
   readonly maxQueue: number;
+  /** Most batches running at once (e.g. the workers of a pool). Default 1: a batch starts when the last one ends. */
+  readonly maxConcurrentBatches?: number;
   /** Runs one batch; must return one result per item, in order. A throw rejects every item of the batch. */
   readonly run: (items: readonly I[]) => Promise<readonly O[]>;
 }
@@ -20,9 +23,9 @@ export interface BatcherOptions<I, O> {
 export interface Batcher<I, O> {
   /** Queues one item; resolves with its own result. Rejects with OVERLOADED when full, and after `close`. */
   submit(item: I): Promise<O>;
-  /** Items waiting now (not counting a running batch). */
+  /** Items waiting now (not counting running batches). */
   readonly waiting: number;
-  /** Rejects every waiting item and every later `submit` with `error`; a running batch still completes. */
+  /** Rejects every waiting item and every later `submit` with `error`; running batches still complete. */
   close(error: Error): void;
 }
 
@@ -38,9 +41,10 @@ interface Waiter<I, O> {
  * @throws ShipshapeError INPUT_INVALID when an option is out of range.
  */
 export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O> {
-  const { maxBatchSize, maxDelayMs, maxQueue, run } = options;
+  const { maxBatchSize, maxDelayMs, maxQueue, maxConcurrentBatches = 1, run } = options;
   checkInteger('maxBatchSize', maxBatchSize, 1);
   checkInteger('maxQueue', maxQueue, 1);
+  checkInteger('maxConcurrentBatches', maxConcurrentBatches, 1);
   if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) {
     throw new ShipshapeError(
       'INPUT_INVALID',
@@ -50,7 +54,8 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
   }
 
   let queue: Waiter<I, O>[] = [];
-  let running = false;
+  /** Batches running now; at most `maxConcurrentBatches`. */
+  let running = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closedWith: Error | undefined;
 
@@ -62,26 +67,30 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
   }
 
   function schedule(): void {
-    if (running || queue.length === 0 || closedWith !== undefined) return;
-    const oldest = queue[0] as Waiter<I, O>;
-    const waited = now() - oldest.enqueuedAt;
-    if (queue.length >= maxBatchSize || waited >= maxDelayMs) {
-      clearTimer();
-      dispatch();
-    } else if (timer === undefined) {
-      timer = setTimeout(
+    // Several slots may be free at once (a pool's workers): fill each with a batch that is due.
+    while (running < maxConcurrentBatches && queue.length > 0 && closedWith === undefined) {
+      const oldest = queue[0] as Waiter<I, O>;
+      const waited = now() - oldest.enqueuedAt;
+      if (queue.length >= maxBatchSize || waited >= maxDelayMs) {
+        clearTimer();
+        dispatch();
+        continue;
+      }
+      timer ??= setTimeout(
         () => {
           timer = undefined;
-          if (!running && queue.length > 0 && closedWith === undefined) dispatch();
+          if (running < maxConcurrentBatches && queue.length > 0 && closedWith === undefined) dispatch();
+          schedule();
         },
         Math.max(0, maxDelayMs - waited),
       );
+      return;
     }
   }
 
   function dispatch(): void {
     const batch = queue.splice(0, maxBatchSize);
-    running = true;
+    running += 1;
     // The async wrapper turns a synchronous throw of `run` into a rejection of this batch.
     const results = (async () => run(batch.map((waiter) => waiter.item)))();
     results
@@ -99,7 +108,7 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
         },
       )
       .finally(() => {
-        running = false;
+        running -= 1;
         schedule();
       });
   }

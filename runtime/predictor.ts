@@ -2,6 +2,7 @@
 import { createBatcher, type Batcher } from './batcher.ts';
 import type { EngineMemory, InferenceEngine, PlainTensor, Platform } from './engine.ts';
 import { ShipshapeError, isShipshapeError } from './errors.ts';
+import { predictInBatches, resolvePredictorSettings, textError } from './predictor-input.ts';
 import { argmax, softmax } from './softmax.ts';
 import type {
   BackendName,
@@ -22,17 +23,6 @@ export interface PortablePredictorOptions extends PredictorOptions {
   readonly platform: Platform;
 }
 
-const DEFAULTS = {
-  maxTextLength: 10_000,
-  numThreads: 1,
-  maxBatchSize: 32,
-  maxDelayMs: 2,
-  maxQueue: 1024,
-  batchSize: 32,
-} as const;
-
-const BACKEND_CHOICES = ['auto', 'native', 'webgpu', 'wasm'] as const;
-
 /**
  * Starts a predictor for `bundle` on `options.platform`.
  *
@@ -47,7 +37,7 @@ const BACKEND_CHOICES = ['auto', 'native', 'webgpu', 'wasm'] as const;
  */
 export async function createPredictor(bundle: Bundle, options: PortablePredictorOptions): Promise<Predictor> {
   const { platform } = options;
-  const settings = resolveSettings(options);
+  const settings = resolvePredictorSettings(options);
   const io = resolveIo(bundle.manifest);
   const labels = bundle.manifest.labels;
   const tokenizer = bundle.tokenizer;
@@ -232,18 +222,6 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
           run: (texts) => exclusive(() => runBatch(texts)),
         });
 
-  function invalidReason(value: unknown): string | undefined {
-    if (typeof value !== 'string')
-      return `is not a string (got ${typeName(value)}); pass each text as a string`;
-    if (value.length > settings.maxTextLength) {
-      return (
-        `is ${value.length} characters long; the limit is ${settings.maxTextLength} (maxTextLength). ` +
-        'Shorten the text or raise maxTextLength'
-      );
-    }
-    return undefined;
-  }
-
   const predictor: Predictor = {
     bundle,
     get backend() {
@@ -251,12 +229,8 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
     },
     predict(text: string): Promise<Prediction> {
       if (disposing !== undefined) return Promise.reject(disposedError());
-      const invalid = invalidReason(text);
-      if (invalid !== undefined) {
-        return Promise.reject(
-          new ShipshapeError('INPUT_INVALID', `The text ${invalid}.`, { subject: 'text' }),
-        );
-      }
+      const invalid = textError(text, settings.maxTextLength);
+      if (invalid !== undefined) return Promise.reject(invalid);
       if (batcher !== undefined) return batcher.submit(text);
       return exclusive(() => runBatch([text])).then((predictions) => predictions[0] as Prediction);
     },
@@ -265,42 +239,9 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
       batchOptions: { batchSize?: number } = {},
     ): Promise<BatchItem[]> {
       if (disposing !== undefined) throw disposedError();
-      if (!Array.isArray(texts)) {
-        throw new ShipshapeError(
-          'INPUT_INVALID',
-          `predictBatch takes an array of texts, got ${typeName(texts)}.`,
-          {
-            subject: 'texts',
-          },
-        );
-      }
-      const batchSize = batchOptions.batchSize ?? DEFAULTS.batchSize;
-      checkPositiveInteger('batchSize', batchSize);
-      const items = new Array<BatchItem | undefined>(texts.length);
-      const valid: number[] = [];
-      texts.forEach((text: unknown, index) => {
-        const invalid = invalidReason(text);
-        if (invalid === undefined) valid.push(index);
-        else
-          items[index] = {
-            status: 'error',
-            error: { code: 'INPUT_INVALID', message: `Item ${index} ${invalid}.` },
-          };
-      });
-      const runs: Promise<void>[] = [];
-      for (let start = 0; start < valid.length; start += batchSize) {
-        const indices = valid.slice(start, start + batchSize);
-        const chunk = indices.map((index) => texts[index] as string);
-        runs.push(
-          exclusive(() => runBatch(chunk)).then((predictions) => {
-            indices.forEach(
-              (index, i) => (items[index] = { status: 'ok', ...(predictions[i] as Prediction) }),
-            );
-          }),
-        );
-      }
-      await Promise.all(runs);
-      return items as BatchItem[];
+      return predictInBatches(texts, batchOptions.batchSize, settings.maxTextLength, (chunk) =>
+        exclusive(() => runBatch(chunk)),
+      );
     },
     observe(listener) {
       // Wrap so the same function subscribed twice gets two independent subscriptions.
@@ -448,43 +389,6 @@ function describeSkip(skip: SkippedBackend): string {
   return `${skip.backend}: ${skip.reason}`;
 }
 
-interface Settings {
-  readonly backend: string;
-  readonly maxTextLength: number;
-  readonly numThreads: number;
-  readonly returnLogits: boolean;
-  readonly batching: { maxBatchSize: number; maxDelayMs: number; maxQueue: number } | false;
-}
-
-function resolveSettings(options: PredictorOptions): Settings {
-  const backend: unknown = options.backend ?? 'auto';
-  if (typeof backend !== 'string' || !(BACKEND_CHOICES as readonly string[]).includes(backend)) {
-    // Not even a backend name: the platform's list is still the useful answer, given by startOnLadder.
-    return { ...resolveSettings({ ...options, backend: 'auto' }), backend: String(backend) };
-  }
-  const maxTextLength = options.maxTextLength ?? DEFAULTS.maxTextLength;
-  const numThreads = options.numThreads ?? DEFAULTS.numThreads;
-  checkPositiveInteger('maxTextLength', maxTextLength);
-  checkPositiveInteger('numThreads', numThreads);
-  const batching =
-    options.batching === false
-      ? false
-      : {
-          maxBatchSize: options.batching?.maxBatchSize ?? DEFAULTS.maxBatchSize,
-          maxDelayMs: options.batching?.maxDelayMs ?? DEFAULTS.maxDelayMs,
-          maxQueue: options.batching?.maxQueue ?? DEFAULTS.maxQueue,
-        };
-  return { backend, maxTextLength, numThreads, returnLogits: options.returnLogits === true, batching };
-}
-
-function checkPositiveInteger(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ShipshapeError('INPUT_INVALID', `${name} must be an integer >= 1, got ${String(value)}.`, {
-      subject: name,
-    });
-  }
-}
-
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Packs ids row by row into the manifest's dtype; int64 is written as two int32 words (ids are never negative). */
@@ -535,12 +439,6 @@ function packMask(
 
 function describeTensor(tensor: PlainTensor | undefined): string {
   return tensor === undefined ? 'nothing' : `${tensor.dtype} [${tensor.dims.join(', ')}]`;
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
 
 function messageOf(error: unknown): string {

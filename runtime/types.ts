@@ -86,6 +86,8 @@ export interface RunObservation {
   readonly truncations: number;
   /** Top label index per item, for label-distribution drift. */
   readonly labels: readonly number[];
+  /** The worker that ran the batch (its thread id on Node); set only by a predictor in front of a worker pool. */
+  readonly worker?: number;
 }
 
 export interface BatchingOptions {

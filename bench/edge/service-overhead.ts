@@ -106,8 +106,10 @@ try {
   await bare.close();
 }
 
-// Node: `shipshape serve` in a child process, the same runtime call in this one.
-const service = await startService(BUNDLE_DIR);
+// Node: `shipshape serve` in a child process, the same runtime call in this one. `--workers 0`: the model runs on the
+// server's own thread, as here, so the difference is the HTTP layer alone (bench/runtime/worker-pool.ts measures
+// the pool).
+const service = await startService(BUNDLE_DIR, { workers: 0 });
 const backend = /on (\w+) at/.exec(service.banner)?.[1] ?? 'auto';
 const predictor = await createPredictor(await loadBundle(BUNDLE_DIR, { verify: 'serving' }), {
   backend: backend === 'native' || backend === 'wasm' ? backend : 'auto',

@@ -60,14 +60,15 @@ export function processMemory(pid: number | undefined): ProcessMemory | undefine
 }
 
 /**
- * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL. `args` go after
- * the bench's own flags, so they can override them (e.g. `['--backend', 'wasm']`). Defaults: `timeoutMs` 60,000,
- * `backend` 'auto', no `args`.
+ * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL. `workers` is passed
+ * as `--workers` when given; otherwise the CLI's default (the available cores) applies. `args` go after the bench's
+ * own flags, so they can override them (e.g. `['--backend', 'wasm']`). Defaults: `timeoutMs` 60,000, `backend`
+ * 'auto', no `args`.
  * @throws Error with the service's output when it exits or prints no URL within `timeoutMs`.
  */
 export function startService(
   bundleDir: string,
-  options: { timeoutMs?: number; backend?: string; args?: readonly string[] } = {},
+  options: { timeoutMs?: number; backend?: string; workers?: number; args?: readonly string[] } = {},
 ): Promise<RunningService> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const env = { ...process.env };
@@ -86,6 +87,7 @@ export function startService(
       bundleDir,
       '--backend',
       options.backend ?? 'auto',
+      ...(options.workers === undefined ? [] : ['--workers', String(options.workers)]),
       ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env },

@@ -1,6 +1,7 @@
 // `shipshape serve`: the edge API and the demo page on Node; SIGHUP swaps the model, SIGINT or SIGTERM drain and stop.
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import type { BackendChoice } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE } from '../bundle-arg.ts';
@@ -11,6 +12,7 @@ interface ServeFlags {
   host: string;
   backend: BackendChoice;
   shutdownTimeout: number | undefined;
+  workers: number;
 }
 
 /** The environment variable behind `--shutdown-timeout`. */
@@ -26,6 +28,16 @@ function parsePort(value: string): number {
     );
   }
   return port;
+}
+
+function parseWorkers(value: string): number {
+  if (!/^[0-9]+$/.test(value.trim()) || Number(value) > 1024) {
+    throw new InvalidArgumentError(
+      `"${value}" is not a number of workers; use an integer from 0 (the model runs on the event loop's thread) ` +
+        'to 1024.',
+    );
+  }
+  return Number(value);
 }
 
 const isMilliseconds = (value: string) => /^[0-9]+$/.test(value) && Number.isSafeInteger(Number(value));
@@ -85,6 +97,15 @@ export function registerServe(program: Command): void {
     )
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--backend <backend>', `backend: ${BACKENDS.join(', ')}`, parseBackend, 'auto' as BackendChoice)
+    .addOption(
+      new Option(
+        '--workers <n>',
+        'worker threads that run the model, each with its own session; 0 runs it in-process',
+      )
+        .env('SHIPSHAPE_WORKERS')
+        .argParser(parseWorkers)
+        .default(availableParallelism(), 'the available cores'),
+    )
     .option(
       '--shutdown-timeout <ms>',
       `on SIGTERM/SIGINT, how long in-flight requests may take to finish (default ${SHUTDOWN_TIMEOUT_VARIABLE} or ` +
@@ -95,7 +116,7 @@ export function registerServe(program: Command): void {
       'after',
       '\nConfiguration from the environment: SHIPSHAPE_TOKEN, SHIPSHAPE_CORS_ORIGINS, SHIPSHAPE_MAX_BODY_BYTES,\n' +
         'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE, SHIPSHAPE_ALLOW_EMPTY_TEXTS,\n' +
-        `SHIPSHAPE_ACCESS_LOG, SHIPSHAPE_ADMIN_TOKEN, ${SHUTDOWN_TIMEOUT_VARIABLE} (see README.md).\n` +
+        `SHIPSHAPE_ACCESS_LOG, SHIPSHAPE_ADMIN_TOKEN, ${SHUTDOWN_TIMEOUT_VARIABLE}, SHIPSHAPE_WORKERS (see README.md).\n` +
         '\nSignals: SIGHUP reloads the bundle directory (verified, then swapped in without dropping requests);\n' +
         'SIGTERM or SIGINT drain in-flight requests and exit (1 if the deadline cut some; a second signal kills).\n' +
         'Run it as `node bin/shipshape.js serve` or `./node_modules/.bin/shipshape serve` so signals reach it.',
@@ -107,6 +128,7 @@ export function registerServe(program: Command): void {
         port: flags.port,
         host: flags.host,
         predictor: { backend: flags.backend },
+        workers: flags.workers,
       });
       // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
       const reload = () => void reloadOnSignal(server);
@@ -123,9 +145,11 @@ export function registerServe(program: Command): void {
       });
       const predictor = server.edge.model.current;
       const model = predictor?.bundle.manifest;
+      const threads =
+        flags.workers === 0 ? '' : ` (${flags.workers} worker${flags.workers === 1 ? '' : 's'})`;
       process.stdout.write(
-        `shipshape serving ${model?.name ?? '?'} ${model?.version ?? ''} on ${predictor?.backend.backend ?? '?'} ` +
-          `at ${server.url}\n`,
+        `shipshape serving ${model?.name ?? '?'} ${model?.version ?? ''} on ${predictor?.backend.backend ?? '?'}` +
+          `${threads} at ${server.url}\n`,
       );
       const signal = await stopped;
       process.off('SIGHUP', reload);

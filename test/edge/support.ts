@@ -124,7 +124,13 @@ export async function startWorkerd(
 /** Runs the Node server on a free port with the config read from `vars`, as `shipshape serve` does from env. */
 export async function startNode(
   vars: Readonly<Record<string, string>> = {},
-  options: { bundle?: string; predictor?: PredictorOptions; waitReady?: boolean; log?: Log } = {},
+  options: {
+    bundle?: string;
+    predictor?: PredictorOptions;
+    waitReady?: boolean;
+    log?: Log;
+    workers?: number;
+  } = {},
 ): Promise<RunningServer> {
   const server = await startNodeServer({
     bundle: options.bundle ?? BUNDLE_DIR,
@@ -135,6 +141,7 @@ export async function startNode(
     ...(options.predictor === undefined ? {} : { predictor: options.predictor }),
     ...(options.waitReady === undefined ? {} : { waitReady: options.waitReady }),
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
   });
   return { url: server.url, close: () => server.close() };
 }

@@ -94,6 +94,49 @@ describe('createBatcher', () => {
     expect(batches).toEqual([]);
   });
 
+  it('runs up to maxConcurrentBatches batches at once and coalesces what arrives while every slot is busy', async () => {
+    const { run, batches, maxActive } = recordingRun();
+    const batcher = createBatcher({
+      maxBatchSize: 3,
+      maxDelayMs: 0,
+      maxQueue: 100,
+      maxConcurrentBatches: 2,
+      run,
+    });
+    const items = Array.from({ length: 10 }, (_, i) => i);
+    const results = await Promise.all(items.map((i) => batcher.submit(i)));
+    expect(results).toEqual(items.map((i) => i * 10));
+    expect(maxActive()).toBe(2);
+    // Two slots: 0 and 1 start alone at once, the rest wait for a free slot and go three by three.
+    expect(batches).toEqual([[0], [1], [2, 3, 4], [5, 6, 7], [8, 9]]);
+  });
+
+  it('starts a batch in each free slot as soon as it is full, without waiting for the others to end', async () => {
+    const { run, batches, maxActive } = recordingRun();
+    const batcher = createBatcher({
+      maxBatchSize: 2,
+      maxDelayMs: 60_000,
+      maxQueue: 100,
+      maxConcurrentBatches: 3,
+      run,
+    });
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => batcher.submit(i)));
+    expect(results).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(maxActive()).toBe(3);
+  });
+
+  it('refuses a maxConcurrentBatches of 0 with INPUT_INVALID', () => {
+    const { run } = recordingRun();
+    expect(() =>
+      createBatcher({ maxBatchSize: 1, maxDelayMs: 1, maxQueue: 1, maxConcurrentBatches: 0, run }),
+    ).toThrow('batching.maxConcurrentBatches must be an integer >= 1, got 0.');
+  });
+
   it('refuses a maxBatchSize of 0 with INPUT_INVALID', () => {
     const { run } = recordingRun();
     expect(() => createBatcher({ maxBatchSize: 0, maxDelayMs: 1, maxQueue: 1, run })).toThrow(
