@@ -1,7 +1,7 @@
 // The worker pool on Node: piscina worker threads that each load the bundle and hold their own predictor.
 import { Piscina } from 'piscina';
 import { resolve } from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import type { EngineMemory } from '../engine.ts';
 import { ShipshapeError, isShipshapeError } from '../errors.ts';
 import type { BackendChoice, BackendReport } from '../types.ts';
@@ -17,6 +17,12 @@ const WORKER_ENTRY = new URL('./pool-worker.mjs', import.meta.url).href;
  * through its optional dependency @napi-rs/nice; without it the workers keep the caller's priority).
  */
 const DEFAULT_NICE_INCREMENT = 10;
+
+/** How long closing waits for the workers to confirm they released their sessions before ending them anyway. */
+const RELEASE_TIMEOUT_MS = 5_000;
+
+/** Numbers this process's pools, so each has its own release channel. */
+let poolCount = 0;
 
 export interface NodeWorkerPoolOptions {
   /** Worker threads, each with its own session. */
@@ -58,6 +64,7 @@ export async function startNodeWorkerPool(
     numThreads: options.numThreads ?? 1,
     maxTextLength: options.maxTextLength ?? 10_000,
     returnLogits: options.returnLogits ?? false,
+    releaseChannel: `shipshape-pool-${process.pid}-${(poolCount += 1)}`,
   };
   const piscina = new Piscina<PoolTask, PoolReply>({
     filename: WORKER_ENTRY,
@@ -76,6 +83,11 @@ export async function startNodeWorkerPool(
   });
   const memories = new Map<number, EngineMemory>();
   let closing: Promise<void> | undefined;
+  // Batches go to piscina only while a worker is free, so that closing can tell queued batches (refused with
+  // DISPOSED) from running ones (finished), and knows when the last one is done.
+  let busy = 0;
+  const queued: { start: () => void; refuse: (error: ShipshapeError) => void }[] = [];
+  let idle: (() => void) | undefined;
 
   const startReplies = await Promise.allSettled(
     Array.from({ length: workers }, () => piscina.run({ kind: 'start' })),
@@ -108,21 +120,65 @@ export async function startNodeWorkerPool(
     );
   }
 
+  async function takeWorker(): Promise<void> {
+    if (busy < workers) {
+      busy += 1;
+      return;
+    }
+    await new Promise<void>((start, refuse) => queued.push({ start, refuse }));
+  }
+
+  function freeWorker(): void {
+    const next = queued.shift();
+    if (next !== undefined) next.start();
+    else if ((busy -= 1) === 0) idle?.();
+  }
+
+  /**
+   * Ends the threads without ending a live onnxruntime session with them: terminating a worker thread whose native
+   * session has run batches aborted the whole process now and then ("terminate called after throwing an instance of
+   * 'Napi::Error'"), so each worker releases its predictor first, on a broadcast, and confirms it.
+   */
+  async function close(): Promise<void> {
+    for (const waiter of queued.splice(0)) waiter.refuse(disposedError(bundleDir));
+    if (busy > 0) await new Promise<void>((resolveIdle) => (idle = resolveIdle));
+    const channel = new BroadcastChannel(workerData.releaseChannel);
+    try {
+      const live = piscina.threads.length;
+      await new Promise<void>((released) => {
+        let confirmed = 0;
+        const timer = setTimeout(released, RELEASE_TIMEOUT_MS);
+        channel.onmessage = () => {
+          confirmed += 1;
+          if (confirmed >= live) {
+            clearTimeout(timer);
+            released();
+          }
+        };
+        channel.postMessage('release');
+      });
+    } finally {
+      channel.close();
+    }
+    await piscina.destroy();
+  }
+
   async function run(texts: readonly string[]): Promise<PoolRun> {
     if (closing !== undefined) throw disposedError(bundleDir);
+    await takeWorker();
     let reply: PoolReply;
     try {
       reply = await piscina.run({ kind: 'run', texts });
     } catch (error) {
       if (isShipshapeError(error)) throw error;
-      // Closing rejects tasks no worker had taken yet: they were queued, not failed.
-      if (closing !== undefined) throw disposedError(bundleDir);
       throw new ShipshapeError(
         'BACKEND_FAILED',
         `A pool worker failed while running a batch of ${texts.length} texts (${messageOf(error)}); the pool ` +
           'starts a new worker in its place. Retry the call.',
         { cause: error },
       );
+    } finally {
+      freeWorker();
     }
     if (reply.status === 'failed') throw failure(reply.error, texts.length);
     if (reply.status !== 'ran') {
@@ -150,8 +206,8 @@ export async function startNodeWorkerPool(
       return wasmHeapBytes === undefined ? {} : { wasmHeapBytes };
     },
     close(): Promise<void> {
-      // force: tasks still queued are rejected at once; running ones finish, then every thread is ended.
-      closing ??= piscina.close({ force: true });
+      // Batches still queued are refused with DISPOSED at once; running ones finish, then every thread is ended.
+      closing ??= close();
       return closing;
     },
   };

@@ -1,5 +1,5 @@
 // One worker thread of the predictor pool: loads the bundle itself, holds its own predictor, runs the batches sent.
-import { threadId, workerData } from 'node:worker_threads';
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
 import { loadBundle } from '../bundle/index.ts';
 import type { EngineMemory } from '../engine.ts';
 import { isShipshapeError, type ErrorCode } from '../errors.ts';
@@ -15,6 +15,8 @@ export interface PoolWorkerData {
   readonly numThreads: number;
   readonly maxTextLength: number;
   readonly returnLogits: boolean;
+  /** The BroadcastChannel on which the pool asks its workers to release their predictors before it ends them. */
+  readonly releaseChannel: string;
 }
 
 export type PoolTask =
@@ -54,6 +56,22 @@ const ready: Promise<Predictor> = (async () => {
   });
 })();
 ready.catch(() => undefined);
+
+// Releases the session before the pool ends this thread (see `close` in node-pool.ts), then confirms.
+const release = new BroadcastChannel(data.releaseChannel);
+release.unref();
+let released = false;
+release.onmessage = () => {
+  if (released) return;
+  released = true;
+  void ready
+    .then((predictor) => predictor.dispose())
+    .catch(() => undefined)
+    .finally(() => {
+      release.postMessage(threadId);
+      release.close();
+    });
+};
 
 /** Piscina's task handler: `start` answers once the predictor is ready, `run` classifies one batch. */
 export async function runPoolTask(task: PoolTask): Promise<PoolReply> {
