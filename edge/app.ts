@@ -6,6 +6,7 @@ import { cors } from 'hono/cors';
 import { ShipshapeError } from '../runtime/errors.ts';
 import type { Prediction, Predictor } from '../runtime/types.ts';
 import { DEFAULT_CONFIG, type EdgeConfig } from './config.ts';
+import { admitRequest, createAdmission, type Admission } from './admission.ts';
 import { limitBody, settleRequestBody } from './body.ts';
 import { EdgeError, errorResponse } from './errors.ts';
 import { createModelSlot, type ModelSlot } from './model-slot.ts';
@@ -27,6 +28,11 @@ export interface CreateAppOptions {
   readonly config?: EdgeConfig;
   /** Serves GET requests that match no route. Default: none (404). */
   readonly assets?: AssetStore;
+  /**
+   * The predictor computes on this thread without yielding (WASM in workerd), so admission control yields once
+   * before each prediction to let waiting requests reach it (see `AdmissionOptions.yieldBeforeWork`). Default false.
+   */
+  readonly engineBlocksThread?: boolean;
 }
 
 export interface EdgeApp {
@@ -34,6 +40,8 @@ export interface EdgeApp {
   /** Hono's fetch: `(request, env?, executionCtx?) => Response`. */
   readonly fetch: Hono['fetch'];
   readonly model: ModelSlot;
+  /** The admission gate in front of every prediction (`stats()` for metrics). */
+  readonly admission: Admission;
   /** Loads and warms up the model now (Node servers call it at startup; Workers load on the first request). */
   warmUp(): Promise<void>;
   dispose(): Promise<void>;
@@ -121,6 +129,12 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   const config = options.config ?? DEFAULT_CONFIG;
   const slot = createModelSlot(options.loadPredictor);
   const predictSchema = predictRequestSchema(config);
+  const admission = createAdmission({
+    maxInflightTexts: config.maxInflightTexts,
+    maxQueuedTexts: config.maxQueuedTexts,
+    maxQueueWaitMs: config.maxQueueWaitMs,
+    yieldBeforeWork: options.engineBlocksThread ?? false,
+  });
   const app = new Hono();
 
   app.use('*', kickOff(slot));
@@ -187,13 +201,21 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     checkModelName(body.model, predictor);
     const predictions =
       'text' in body
-        ? [wirePrediction(await predictor.predict(body.text))]
-        : await predictMany(predictor, body.texts, config.batchSize);
+        ? [wirePrediction(await admitRequest(c, admission, 1, () => predictor.predict(body.text)))]
+        : await admitRequest(c, admission, body.texts.length, () =>
+            predictMany(predictor, body.texts, config.batchSize),
+          );
     const { name, version } = predictor.bundle.manifest;
     return c.json({ model: { name, version }, backend: predictor.backend.backend, predictions });
   });
 
-  registerOpenInference(app, { slot, config, serverName: SERVER_NAME, serverVersion: SERVER_VERSION });
+  registerOpenInference(app, {
+    slot,
+    config,
+    admission,
+    serverName: SERVER_NAME,
+    serverVersion: SERVER_VERSION,
+  });
 
   for (const [path, methods] of [...V1_ROUTES, ...OIP_ROUTES]) app.all(path, methodNotAllowed(path, methods));
 
@@ -226,6 +248,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     app,
     fetch: app.fetch,
     model: slot,
+    admission,
     async warmUp() {
       await slot.load();
     },

@@ -17,6 +17,24 @@ export interface EdgeConfig {
   readonly maxTextLength: number;
   /** Texts per session run for multi-text requests. Env `SHIPSHAPE_BATCH_SIZE`. Default 32. */
   readonly batchSize: number;
+  /**
+   * Admission control (edge/admission.ts): most texts in service at once, over all requests. Env
+   * `SHIPSHAPE_MAX_INFLIGHT_TEXTS`. Default 64: two batches of the default 32, one running while the next fills, so
+   * the session never idles between batches; more in service only lengthens every admitted request's wait inside.
+   */
+  readonly maxInflightTexts: number;
+  /**
+   * Most texts waiting for service; a request that would pass it gets 503 OVERLOADED at once. Env
+   * `SHIPSHAPE_MAX_QUEUED_TEXTS`. Default 256: the default SHIPSHAPE_MAX_TEXTS, so one full-size request can
+   * always queue; on news-transformer (native, one thread) that is about 0.15 s of work.
+   */
+  readonly maxQueuedTexts: number;
+  /**
+   * Longest a request waits in the admission queue, in ms, before 503 OVERLOADED. Env `SHIPSHAPE_MAX_QUEUE_WAIT_MS`.
+   * Default 100: the p95 the SLA allows a request (bench/sla.json, http-open), so an admitted request spends at
+   * most that waiting plus its own service, and the overload bench holds admitted p99 within twice the SLA p95.
+   */
+  readonly maxQueueWaitMs: number;
 }
 
 export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
@@ -26,6 +44,9 @@ export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
   maxTexts: 256,
   maxTextLength: 10_000,
   batchSize: 32,
+  maxInflightTexts: 64,
+  maxQueuedTexts: 256,
+  maxQueueWaitMs: 100,
 });
 
 /** The environment variables (Worker vars / secrets) the edge reads. */
@@ -36,6 +57,9 @@ export const CONFIG_VARIABLES = [
   'SHIPSHAPE_MAX_TEXTS',
   'SHIPSHAPE_MAX_TEXT_LENGTH',
   'SHIPSHAPE_BATCH_SIZE',
+  'SHIPSHAPE_MAX_INFLIGHT_TEXTS',
+  'SHIPSHAPE_MAX_QUEUED_TEXTS',
+  'SHIPSHAPE_MAX_QUEUE_WAIT_MS',
 ] as const;
 
 const positiveInteger = (name: string) =>
@@ -57,6 +81,9 @@ const envSchema = z.object({
   SHIPSHAPE_MAX_TEXTS: positiveInteger('SHIPSHAPE_MAX_TEXTS').optional(),
   SHIPSHAPE_MAX_TEXT_LENGTH: positiveInteger('SHIPSHAPE_MAX_TEXT_LENGTH').optional(),
   SHIPSHAPE_BATCH_SIZE: positiveInteger('SHIPSHAPE_BATCH_SIZE').optional(),
+  SHIPSHAPE_MAX_INFLIGHT_TEXTS: positiveInteger('SHIPSHAPE_MAX_INFLIGHT_TEXTS').optional(),
+  SHIPSHAPE_MAX_QUEUED_TEXTS: positiveInteger('SHIPSHAPE_MAX_QUEUED_TEXTS').optional(),
+  SHIPSHAPE_MAX_QUEUE_WAIT_MS: positiveInteger('SHIPSHAPE_MAX_QUEUE_WAIT_MS').optional(),
 });
 
 function parseOrigins(value: string | undefined): readonly string[] | '*' {
@@ -99,5 +126,8 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
     maxTexts: v.SHIPSHAPE_MAX_TEXTS ?? DEFAULT_CONFIG.maxTexts,
     maxTextLength: v.SHIPSHAPE_MAX_TEXT_LENGTH ?? DEFAULT_CONFIG.maxTextLength,
     batchSize: v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.batchSize,
+    maxInflightTexts: v.SHIPSHAPE_MAX_INFLIGHT_TEXTS ?? DEFAULT_CONFIG.maxInflightTexts,
+    maxQueuedTexts: v.SHIPSHAPE_MAX_QUEUED_TEXTS ?? DEFAULT_CONFIG.maxQueuedTexts,
+    maxQueueWaitMs: v.SHIPSHAPE_MAX_QUEUE_WAIT_MS ?? DEFAULT_CONFIG.maxQueueWaitMs,
   });
 }

@@ -16,6 +16,9 @@ export type EdgeErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'NOT_READY'
   | 'MODEL_UNAVAILABLE'
+  // Also a runtime code (the micro-batcher's last-line queue); the edge's admission control sheds with its own
+  // Retry-After estimate, which only an EdgeError carries.
+  | 'OVERLOADED'
   | 'INTERNAL';
 
 /** Every code an error body of the edge can carry. */

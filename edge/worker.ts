@@ -32,6 +32,9 @@ export interface Env {
   readonly SHIPSHAPE_MAX_TEXTS?: string;
   readonly SHIPSHAPE_MAX_TEXT_LENGTH?: string;
   readonly SHIPSHAPE_BATCH_SIZE?: string;
+  readonly SHIPSHAPE_MAX_INFLIGHT_TEXTS?: string;
+  readonly SHIPSHAPE_MAX_QUEUED_TEXTS?: string;
+  readonly SHIPSHAPE_MAX_QUEUE_WAIT_MS?: string;
 }
 
 export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;
@@ -91,6 +94,8 @@ function edgeFor(env: Env): EdgeApp {
   }
   edge = createApp({
     config,
+    // onnxruntime-web's WASM runs on the isolate's one thread: without a yield, admission would never see a queue.
+    engineBlocksThread: true,
     assets: { fetch: (request) => env.ASSETS.fetch(request as never) as unknown as Promise<Response> },
     loadPredictor: async () => {
       if (configError !== undefined) throw configError;

@@ -12,6 +12,9 @@ describe('readConfig', () => {
       maxTexts: 256,
       maxTextLength: 10_000,
       batchSize: 32,
+      maxInflightTexts: 64,
+      maxQueuedTexts: 256,
+      maxQueueWaitMs: 100,
     });
   });
 
@@ -24,6 +27,9 @@ describe('readConfig', () => {
         SHIPSHAPE_MAX_TEXTS: '8',
         SHIPSHAPE_MAX_TEXT_LENGTH: '500',
         SHIPSHAPE_BATCH_SIZE: '4',
+        SHIPSHAPE_MAX_INFLIGHT_TEXTS: '16',
+        SHIPSHAPE_MAX_QUEUED_TEXTS: '48',
+        SHIPSHAPE_MAX_QUEUE_WAIT_MS: '250',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -33,6 +39,9 @@ describe('readConfig', () => {
       maxTexts: 8,
       maxTextLength: 500,
       batchSize: 4,
+      maxInflightTexts: 16,
+      maxQueuedTexts: 48,
+      maxQueueWaitMs: 250,
     });
   });
 
@@ -48,6 +57,7 @@ describe('readConfig', () => {
     ['SHIPSHAPE_MAX_TEXTS', 'many'],
     ['SHIPSHAPE_MAX_BODY_BYTES', '-5'],
     ['SHIPSHAPE_BATCH_SIZE', '1.5'],
+    ['SHIPSHAPE_MAX_QUEUE_WAIT_MS', '0'],
   ])('refuses %s=%s, naming the variable and the value', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(
       new RegExp(`${name} must be a positive integer \\(got "${value.replace('.', '\\.')}"\\)`),
