@@ -5,7 +5,7 @@
 // inside its own request, and only ever clears its own timer; another request may resolve or reject a waiter's promise
 // (that request is alive and waiting for it). A waiter whose request died without settling (its client went away on
 // workerd, and its timer with it) is dropped by timestamp on the next arrival or release, so it cannot hold the gate.
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { setMetric, type TimingVariables } from 'hono/timing';
 import { EdgeError } from './errors.ts';
 
@@ -53,8 +53,17 @@ export interface AdmissionStats {
 
 /** What a request learns when it is admitted. */
 export interface Admitted {
-  /** ms it waited in the queue (0 when admitted on arrival). */
+  /** ms from its arrival (`RunOptions.arrivedAt`) to its admission. */
   readonly waitedMs: number;
+}
+
+export interface RunOptions {
+  /**
+   * When the request reached the server (the gate's clock), if before the call: the queue-wait deadline counts from
+   * then, so time already lost before the gate (a body read stalled behind a run that held the thread) counts too.
+   * Default: now.
+   */
+  readonly arrivedAt?: number;
 }
 
 export interface Admission {
@@ -62,9 +71,9 @@ export interface Admission {
    * Runs `work` once `texts` texts may be in service, FIFO among waiting requests; counts them in service until
    * `work` settles.
    * @throws EdgeError OVERLOADED (503, with a `Retry-After` estimated from the queue) when the queue cannot take
-   *   `texts` more, or when the request waits `maxQueueWaitMs` without being admitted. Whatever `work` throws.
+   *   `texts` more, or when `maxQueueWaitMs` after its arrival it is still not admitted. Whatever `work` throws.
    */
-  run<T>(texts: number, work: (admitted: Admitted) => Promise<T>): Promise<T>;
+  run<T>(texts: number, work: (admitted: Admitted) => Promise<T>, options?: RunOptions): Promise<T>;
   /** The counters now. */
   stats(): AdmissionStats;
 }
@@ -73,7 +82,8 @@ type WaiterState = 'queued' | 'granted' | 'reclaimed' | 'running' | 'refused';
 
 interface Waiter {
   readonly texts: number;
-  readonly enqueuedAt: number;
+  /** Its arrival + maxQueueWaitMs. */
+  readonly deadlineAt: number;
   state: WaiterState;
   /** When the gate counted it in service, for dropping a grant nobody claims. */
   grantedAt: number;
@@ -156,7 +166,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     shedDeadline += 1;
     waiter.reject(
       overloaded(
-        `The server is overloaded: the request waited ${maxQueueWaitMs} ms in the queue without being served ` +
+        `The server is overloaded: the request waited ${maxQueueWaitMs} ms without being served ` +
           '(SHIPSHAPE_MAX_QUEUE_WAIT_MS). Retry after the Retry-After seconds.',
         0,
       ),
@@ -174,10 +184,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
         endService(waiter.texts);
       }
     }
-    // The queue is in arrival order, so the expired ones are at its front.
-    while (queue.length > 0 && at - (queue[0] as Waiter).enqueuedAt > maxQueueWaitMs) {
-      refuseExpired(queue[0] as Waiter);
-    }
+    // Arrival times differ from queue order (a request may reach the gate later than one that arrived after it).
+    for (const waiter of queue.filter((w) => at > w.deadlineAt)) refuseExpired(waiter);
     while (queue.length > 0) {
       const head = queue[0] as Waiter;
       const fits = inServiceTexts + head.texts <= maxInflightTexts || inServiceRequests === 0;
@@ -202,14 +210,29 @@ export function createAdmission(options: AdmissionOptions): Admission {
   }
 
   return {
-    async run<T>(texts: number, work: (admitted: Admitted) => Promise<T>): Promise<T> {
+    async run<T>(
+      texts: number,
+      work: (admitted: Admitted) => Promise<T>,
+      runOptions: RunOptions = {},
+    ): Promise<T> {
       if (!(Number.isInteger(texts) && texts >= 1)) {
         throw new Error(`Admission.run takes a positive integer count of texts, got ${String(texts)}.`);
       }
       pump();
+      const at = now();
+      const arrivedAt = Math.min(runOptions.arrivedAt ?? at, at);
       if (queue.length === 0 && (inServiceTexts + texts <= maxInflightTexts || inServiceRequests === 0)) {
         startService(texts);
-        return serve(texts, 0, work);
+        return serve(texts, at - arrivedAt, work);
+      }
+      if (at - arrivedAt >= maxQueueWaitMs) {
+        // It has had its wait before it reached the gate.
+        shedDeadline += 1;
+        throw overloaded(
+          `The server is overloaded: the request waited ${maxQueueWaitMs} ms without being served ` +
+            '(SHIPSHAPE_MAX_QUEUE_WAIT_MS). Retry after the Retry-After seconds.',
+          texts,
+        );
       }
       if (queuedTexts + texts > maxQueuedTexts) {
         shedQueueFull += 1;
@@ -219,17 +242,17 @@ export function createAdmission(options: AdmissionOptions): Admission {
           texts,
         );
       }
-      const enqueuedAt = now();
+      const deadlineAt = arrivedAt + maxQueueWaitMs;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let waiter: Waiter | undefined;
       // Created here, in this request, with this request's timer: see the top of the file.
       const admittedNow = new Promise<void>((resolve, reject) => {
-        waiter = { texts, enqueuedAt, state: 'queued', grantedAt: 0, resolve, reject };
+        waiter = { texts, deadlineAt, state: 'queued', grantedAt: 0, resolve, reject };
         queue.push(waiter);
         queuedTexts += texts;
         timer = setTimeout(() => {
           if (waiter?.state === 'queued') refuseExpired(waiter);
-        }, maxQueueWaitMs);
+        }, deadlineAt - at);
       });
       try {
         await admittedNow;
@@ -243,7 +266,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       }
       granted.delete(self);
       self.state = 'running';
-      return serve(texts, Math.max(0, now() - enqueuedAt), work);
+      return serve(texts, Math.max(0, now() - arrivedAt), work);
     },
     stats(): AdmissionStats {
       return {
@@ -260,9 +283,24 @@ export function createAdmission(options: AdmissionOptions): Admission {
   };
 }
 
+/** When each request reached the app, by its Request object (see `noteArrival`). */
+const arrivals = new WeakMap<Request, number>();
+
 /**
- * Runs one request's prediction through the gate and records its queue wait as the Server-Timing metric `queue`
- * (ms), when the `hono/timing` middleware is installed: `setMetric` without it would log a warning per request.
+ * Middleware, first in the chain: notes when a request reached the app, so that its queue-wait deadline also counts
+ * the time it spent before the gate (reading its body while a synchronous run held the thread).
+ */
+export function noteArrival(now: () => number = Date.now): MiddlewareHandler {
+  return async function noteArrivalTime(c, next) {
+    arrivals.set(c.req.raw, now());
+    await next();
+  };
+}
+
+/**
+ * Runs one request's prediction through the gate, its deadline counted from its arrival (`noteArrival`), and
+ * records its wait as the Server-Timing metric `queue` (ms from arrival to admission) when the `hono/timing`
+ * middleware is installed (`setMetric` without it would log a warning per request).
  * @throws EdgeError OVERLOADED as `Admission.run` does; whatever `work` throws.
  */
 export function admitRequest<T>(
@@ -271,9 +309,14 @@ export function admitRequest<T>(
   texts: number,
   work: () => Promise<T>,
 ): Promise<T> {
-  return admission.run(texts, async ({ waitedMs }) => {
-    const timed = c as Context<{ Variables: TimingVariables }>;
-    if (timed.get('metric') !== undefined) setMetric(timed, 'queue', waitedMs, 'admission queue wait');
-    return work();
-  });
+  const arrivedAt = arrivals.get(c.req.raw);
+  return admission.run(
+    texts,
+    async ({ waitedMs }) => {
+      const timed = c as Context<{ Variables: TimingVariables }>;
+      if (timed.get('metric') !== undefined) setMetric(timed, 'queue', waitedMs, 'admission queue wait');
+      return work();
+    },
+    arrivedAt === undefined ? {} : { arrivedAt },
+  );
 }

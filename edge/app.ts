@@ -6,7 +6,7 @@ import { cors } from 'hono/cors';
 import { ShipshapeError } from '../runtime/errors.ts';
 import type { Prediction, Predictor } from '../runtime/types.ts';
 import { DEFAULT_CONFIG, type EdgeConfig } from './config.ts';
-import { admitRequest, createAdmission, type Admission } from './admission.ts';
+import { admitRequest, createAdmission, noteArrival, type Admission } from './admission.ts';
 import { limitBody, settleRequestBody } from './body.ts';
 import { EdgeError, errorResponse } from './errors.ts';
 import { createModelSlot, type ModelSlot } from './model-slot.ts';
@@ -137,6 +137,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   });
   const app = new Hono();
 
+  app.use('*', noteArrival());
   app.use('*', kickOff(slot));
   if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
     app.use(

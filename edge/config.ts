@@ -19,8 +19,9 @@ export interface EdgeConfig {
   readonly batchSize: number;
   /**
    * Admission control (edge/admission.ts): most texts in service at once, over all requests. Env
-   * `SHIPSHAPE_MAX_INFLIGHT_TEXTS`. Default 64: two batches of the default 32, one running while the next fills, so
-   * the session never idles between batches; more in service only lengthens every admitted request's wait inside.
+   * `SHIPSHAPE_MAX_INFLIGHT_TEXTS`. Default: the batch size (32), one full batch for the one session, which runs one
+   * batch at a time: more in service would only wait inside, behind it, where no deadline applies. With N sessions
+   * in parallel (a worker pool), N x the batch size.
    */
   readonly maxInflightTexts: number;
   /**
@@ -44,7 +45,7 @@ export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
   maxTexts: 256,
   maxTextLength: 10_000,
   batchSize: 32,
-  maxInflightTexts: 64,
+  maxInflightTexts: 32,
   maxQueuedTexts: 256,
   maxQueueWaitMs: 100,
 });
@@ -126,7 +127,8 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
     maxTexts: v.SHIPSHAPE_MAX_TEXTS ?? DEFAULT_CONFIG.maxTexts,
     maxTextLength: v.SHIPSHAPE_MAX_TEXT_LENGTH ?? DEFAULT_CONFIG.maxTextLength,
     batchSize: v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.batchSize,
-    maxInflightTexts: v.SHIPSHAPE_MAX_INFLIGHT_TEXTS ?? DEFAULT_CONFIG.maxInflightTexts,
+    maxInflightTexts:
+      v.SHIPSHAPE_MAX_INFLIGHT_TEXTS ?? v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.maxInflightTexts,
     maxQueuedTexts: v.SHIPSHAPE_MAX_QUEUED_TEXTS ?? DEFAULT_CONFIG.maxQueuedTexts,
     maxQueueWaitMs: v.SHIPSHAPE_MAX_QUEUE_WAIT_MS ?? DEFAULT_CONFIG.maxQueueWaitMs,
   });

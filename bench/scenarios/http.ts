@@ -37,10 +37,24 @@ export function predictEndpoint(baseUrl: string): URL {
   return new URL('/v1/predict', url);
 }
 
-interface Outcome {
+export interface Outcome {
   readonly ok: boolean;
   readonly ms: number;
+  /** The HTTP status; 0 when no answer came. */
+  readonly status: number;
+  /** The error code of a JSON error body (`{"error":{"code"}}`), e.g. `OVERLOADED`. */
+  readonly code?: string;
   readonly error?: string;
+}
+
+/** The `error.code` of an error body, when it is the edge's JSON error shape. */
+function errorCode(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A minimal keep-alive client: one POST, the body read to the end, status 2xx counts as success. */
@@ -62,29 +76,45 @@ export function createPredictClient(endpoint: URL, options: { maxSockets: number
           timeout: options.timeoutMs,
         },
         (response) => {
+          const status = response.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
           let size = 0;
-          response.on('data', (chunk: Buffer) => (size += chunk.length));
+          // Error bodies are small; keep their start to read the code.
+          let errorBody = '';
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (!ok && errorBody.length < 4096) errorBody += chunk.toString('utf8');
+          });
           response.on('end', () => {
-            const status = response.statusCode ?? 0;
             const ms = performance.now() - startedAt;
-            if (status >= 200 && status < 300 && size > 0) resolve({ ok: true, ms });
-            else resolve({ ok: false, ms, error: `HTTP ${status}` });
+            if (ok && size > 0) {
+              resolve({ ok: true, ms, status });
+              return;
+            }
+            const code = errorCode(errorBody);
+            resolve({
+              ok: false,
+              ms,
+              status,
+              ...(code === undefined ? {} : { code }),
+              error: `HTTP ${status}${code === undefined ? '' : ` ${code}`}`,
+            });
           });
           response.on('error', (error) =>
-            resolve({ ok: false, ms: performance.now() - startedAt, error: error.message }),
+            resolve({ ok: false, ms: performance.now() - startedAt, status, error: error.message }),
           );
         },
       );
       request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
       request.on('error', (error) =>
-        resolve({ ok: false, ms: performance.now() - startedAt, error: error.message }),
+        resolve({ ok: false, ms: performance.now() - startedAt, status: 0, error: error.message }),
       );
       request.end(body);
     });
   return { post, close: () => agent.destroy() };
 }
 
-function bodies(texts: readonly string[], textsPerRequest: number, count = 32): string[] {
+export function bodies(texts: readonly string[], textsPerRequest: number, count = 32): string[] {
   const out: string[] = [];
   let next = 0;
   for (let i = 0; i < count; i++) {
@@ -95,7 +125,7 @@ function bodies(texts: readonly string[], textsPerRequest: number, count = 32): 
   return out;
 }
 
-class ErrorTally {
+export class ErrorTally {
   count = 0;
   readonly samples = new Set<string>();
   add(message: string): void {
@@ -122,7 +152,7 @@ export interface ClosedLoopOptions {
 }
 
 /** The service's CPU per request and utilisation, from CPU ms over a wall-clock span, when known. */
-function serviceCpu(
+export function serviceCpu(
   cpuMs: number | undefined,
   requests: number,
   wallMs: number,
@@ -137,7 +167,7 @@ function serviceCpu(
   };
 }
 
-function cpuDelta(
+export function cpuDelta(
   read: (() => number | undefined) | undefined,
   before: number | undefined,
 ): number | undefined {
@@ -276,7 +306,8 @@ export function poissonSchedule(
   return offsets;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * Open loop: requests leave on a seeded Poisson schedule whether or not earlier ones have answered, bounded by

@@ -150,6 +150,22 @@ describe('createAdmission', () => {
     await expect(again.result).resolves.toBe('done');
   });
 
+  it('counts the deadline from arrival: a request that must wait and has used up its wait before the gate is refused at once (injected clock)', async () => {
+    let clock = 1_000;
+    const admission = gate({ maxQueueWaitMs: 100, now: () => clock });
+    const running = start(admission, 4, 'running');
+    clock += 150;
+    const late = admission.run(1, () => Promise.resolve('never'), { arrivedAt: clock - 100 });
+    expect(await refusal(late)).toMatchObject({ code: 'OVERLOADED' });
+    expect(admission.stats()).toMatchObject({ queuedTexts: 0, shedDeadline: 1 });
+    // With nothing in its way, a late arrival is still served.
+    running.finish();
+    await running.result;
+    await expect(admission.run(1, () => Promise.resolve('ok'), { arrivedAt: clock - 500 })).resolves.toBe(
+      'ok',
+    );
+  });
+
   it('tells the admitted work how long it waited in the queue (injected clock)', async () => {
     let clock = 1_000;
     const admission = gate({ now: () => clock });

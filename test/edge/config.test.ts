@@ -12,7 +12,7 @@ describe('readConfig', () => {
       maxTexts: 256,
       maxTextLength: 10_000,
       batchSize: 32,
-      maxInflightTexts: 64,
+      maxInflightTexts: 32,
       maxQueuedTexts: 256,
       maxQueueWaitMs: 100,
     });
@@ -43,6 +43,10 @@ describe('readConfig', () => {
       maxQueuedTexts: 48,
       maxQueueWaitMs: 250,
     });
+  });
+
+  it('admits one batch of SHIPSHAPE_BATCH_SIZE texts into service at once unless told otherwise', () => {
+    expect(readConfig({ SHIPSHAPE_BATCH_SIZE: '16' }).maxInflightTexts).toBe(16);
   });
 
   it('treats "*" among the origins as any origin, and an empty token as none', () => {
