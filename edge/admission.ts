@@ -1,10 +1,12 @@
 // Admission control: a weighted FIFO gate, counted in texts, in front of every prediction, so overload is shed at once.
 //
-// Portable (it runs in workerd too). workerd cancels a promise continuation that crosses request contexts once the
-// request that created the promise has ended, so every waiter creates its own promise and its own deadline timer
-// inside its own request, and only ever clears its own timer; another request may resolve or reject a waiter's promise
-// (that request is alive and waiting for it). A waiter whose request died without settling (its client went away on
-// workerd, and its timer with it) is dropped by timestamp on the next arrival or release, so it cannot hold the gate.
+// Portable (it runs in workerd too). On Node a waiter's promise is settled by whichever request frees a place. On
+// workerd that is not safe: a waiter woken from another request went on in that request's context, whose timers and
+// continuations died with it, and about one waiter in ten never answered ("the Workers runtime canceled this request
+// because it detected that your Worker's code had hung"; measured with bench/edge/overload.ts). So with `pollMs` a
+// waiter is never settled from outside: the gate only marks it admitted or refused, and the waiter looks on its own
+// timer, in its own request. A waiter whose request died (its client went away) is dropped by timestamp on the next
+// arrival or release, so it cannot hold the gate.
 import type { Context, MiddlewareHandler } from 'hono';
 import { setMetric, type TimingVariables } from 'hono/timing';
 import { EdgeError } from './errors.ts';
@@ -27,6 +29,12 @@ export interface AdmissionOptions {
    * false.
    */
   readonly yieldBeforeWork?: boolean;
+  /**
+   * When set, a waiting request learns that it was admitted or refused by looking every `pollMs` ms on its own
+   * timer, instead of being woken by the request that freed a place (workerd: see the top of this file). Default:
+   * woken.
+   */
+  readonly pollMs?: number;
   /** The clock, in ms. Default `Date.now` (on workerd it advances with I/O, which is what a waiter waits for). */
   readonly now?: () => number;
 }
@@ -87,8 +95,10 @@ interface Waiter {
   state: WaiterState;
   /** When the gate counted it in service, for dropping a grant nobody claims. */
   grantedAt: number;
-  readonly resolve: () => void;
-  readonly reject: (error: EdgeError) => void;
+  /** Why it was refused, once `state` is 'refused'. */
+  refusal?: EdgeError;
+  /** Settles its promise from `state` (a no-op when the waiter polls). */
+  wake: () => void;
 }
 
 /** The longest Retry-After we advise, in seconds: past it a client should rather look elsewhere. */
@@ -106,6 +116,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
     if (!(Number.isInteger(value) && value >= 1)) {
       throw new Error(`Admission option ${name} must be an integer >= 1, got ${String(value)}.`);
     }
+  }
+  if (options.pollMs !== undefined && !(Number.isInteger(options.pollMs) && options.pollMs >= 1)) {
+    throw new Error(`Admission option pollMs must be an integer >= 1, got ${String(options.pollMs)}.`);
   }
   const now = options.now ?? Date.now;
   const queue: Waiter[] = [];
@@ -164,13 +177,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
     removeQueued(waiter);
     waiter.state = 'refused';
     shedDeadline += 1;
-    waiter.reject(
-      overloaded(
-        `The server is overloaded: the request waited ${maxQueueWaitMs} ms without being served ` +
-          '(SHIPSHAPE_MAX_QUEUE_WAIT_MS). Retry after the Retry-After seconds.',
-        0,
-      ),
+    waiter.refusal = overloaded(
+      `The server is overloaded: the request waited ${maxQueueWaitMs} ms without being served ` +
+        '(SHIPSHAPE_MAX_QUEUE_WAIT_MS). Retry after the Retry-After seconds.',
+      0,
     );
+    waiter.wake();
   }
 
   /** Admits queued requests in order while they fit; first drops what died without settling (see the top). */
@@ -195,7 +207,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       head.grantedAt = at;
       granted.add(head);
       startService(head.texts);
-      head.resolve();
+      head.wake();
     }
   }
 
@@ -243,29 +255,43 @@ export function createAdmission(options: AdmissionOptions): Admission {
         );
       }
       const deadlineAt = arrivedAt + maxQueueWaitMs;
+      const waiter: Waiter = { texts, deadlineAt, state: 'queued', grantedAt: 0, wake: () => undefined };
+      queue.push(waiter);
+      queuedTexts += texts;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      let waiter: Waiter | undefined;
-      // Created here, in this request, with this request's timer: see the top of the file.
-      const admittedNow = new Promise<void>((resolve, reject) => {
-        waiter = { texts, deadlineAt, state: 'queued', grantedAt: 0, resolve, reject };
-        queue.push(waiter);
-        queuedTexts += texts;
-        timer = setTimeout(() => {
-          if (waiter?.state === 'queued') refuseExpired(waiter);
-        }, deadlineAt - at);
+      // The promise and every timer are created here, in this request: see the top of the file.
+      const decided = new Promise<void>((resolve, reject) => {
+        const settle = (): boolean => {
+          if (waiter.state === 'queued') return false;
+          if (waiter.refusal !== undefined) reject(waiter.refusal);
+          else resolve();
+          return true;
+        };
+        const { pollMs } = options;
+        if (pollMs === undefined) {
+          waiter.wake = settle;
+          timer = setTimeout(() => {
+            if (waiter.state === 'queued') refuseExpired(waiter);
+          }, deadlineAt - at);
+          return;
+        }
+        const look = (): void => {
+          if (waiter.state === 'queued' && now() > deadlineAt) refuseExpired(waiter);
+          if (!settle()) timer = setTimeout(look, pollMs);
+        };
+        timer = setTimeout(look, pollMs);
       });
       try {
-        await admittedNow;
+        await decided;
       } finally {
         clearTimeout(timer);
       }
-      const self = waiter as Waiter;
-      if (self.state === 'reclaimed') {
+      if (waiter.state === 'reclaimed') {
         // Its grant was taken back as unclaimed, yet it is alive after all: count it in service again.
         startService(texts, false);
       }
-      granted.delete(self);
-      self.state = 'running';
+      granted.delete(waiter);
+      waiter.state = 'running';
       return serve(texts, Math.max(0, now() - arrivedAt), work);
     },
     stats(): AdmissionStats {

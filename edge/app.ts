@@ -6,7 +6,13 @@ import { cors } from 'hono/cors';
 import { ShipshapeError } from '../runtime/errors.ts';
 import type { Prediction, Predictor } from '../runtime/types.ts';
 import { DEFAULT_CONFIG, type EdgeConfig } from './config.ts';
-import { admitRequest, createAdmission, noteArrival, type Admission } from './admission.ts';
+import {
+  admitRequest,
+  createAdmission,
+  noteArrival,
+  type Admission,
+  type AdmissionOptions,
+} from './admission.ts';
 import { limitBody, settleRequestBody } from './body.ts';
 import { EdgeError, errorResponse } from './errors.ts';
 import { createModelSlot, type ModelSlot } from './model-slot.ts';
@@ -29,10 +35,10 @@ export interface CreateAppOptions {
   /** Serves GET requests that match no route. Default: none (404). */
   readonly assets?: AssetStore;
   /**
-   * The predictor computes on this thread without yielding (WASM in workerd), so admission control yields once
-   * before each prediction to let waiting requests reach it (see `AdmissionOptions.yieldBeforeWork`). Default false.
+   * How the admission gate waits, for platforms that need it (workerd: see edge/admission.ts). Default: waiters are
+   * woken by the request that frees a place, and admitted work starts at once.
    */
-  readonly engineBlocksThread?: boolean;
+  readonly admission?: Pick<AdmissionOptions, 'yieldBeforeWork' | 'pollMs'>;
 }
 
 export interface EdgeApp {
@@ -133,7 +139,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     maxInflightTexts: config.maxInflightTexts,
     maxQueuedTexts: config.maxQueuedTexts,
     maxQueueWaitMs: config.maxQueueWaitMs,
-    yieldBeforeWork: options.engineBlocksThread ?? false,
+    ...options.admission,
   });
   const app = new Hono();
 

@@ -94,8 +94,9 @@ function edgeFor(env: Env): EdgeApp {
   }
   edge = createApp({
     config,
-    // onnxruntime-web's WASM runs on the isolate's one thread: without a yield, admission would never see a queue.
-    engineBlocksThread: true,
+    // onnxruntime-web's WASM runs on the isolate's one thread: without a yield before each prediction, admission
+    // would never see a second request. Waiters poll on their own timers: one request cannot safely wake another.
+    admission: { yieldBeforeWork: true, pollMs: 2 },
     assets: { fetch: (request) => env.ASSETS.fetch(request as never) as unknown as Promise<Response> },
     loadPredictor: async () => {
       if (configError !== undefined) throw configError;

@@ -255,6 +255,35 @@ describe('createAdmission', () => {
     await Promise.all([first.result, second.result]);
   });
 
+  it('with pollMs, a waiter learns of its admission on its own timer, not from the request that freed its place (fake timers)', async () => {
+    vi.useFakeTimers();
+    const admission = gate({ pollMs: 2 });
+    const order: string[] = [];
+    const first = start(admission, 4, 'first', order);
+    const second = start(admission, 4, 'second', order);
+    first.finish();
+    await first.result;
+    await Promise.resolve();
+    expect(order).toEqual(['first']);
+    expect(admission.stats()).toMatchObject({ inServiceTexts: 4, queuedTexts: 0 });
+    await vi.advanceTimersByTimeAsync(2);
+    expect(order).toEqual(['first', 'second']);
+    second.finish();
+    await expect(second.result).resolves.toBe('done');
+  });
+
+  it('with pollMs, refuses a waiter past its deadline on its own timer (fake timers)', async () => {
+    vi.useFakeTimers();
+    const admission = gate({ pollMs: 2, maxQueueWaitMs: 50 });
+    const running = start(admission, 4, 'running');
+    const late = start(admission, 4, 'late');
+    await vi.advanceTimersByTimeAsync(60);
+    expect(await refusal(late.result)).toMatchObject({ code: 'OVERLOADED' });
+    expect(admission.stats()).toMatchObject({ queuedTexts: 0, shedDeadline: 1 });
+    running.finish();
+    await running.result;
+  });
+
   it('rejects a bound that is not a positive integer', () => {
     expect(() => gate({ maxQueuedTexts: 0 })).toThrow(
       'Admission option maxQueuedTexts must be an integer >= 1, got 0.',
