@@ -1,6 +1,14 @@
 // The admission gate on its own: bounds counted in texts, FIFO, the queue-wait deadline, Retry-After, counters.
+import { Hono } from 'hono';
+import { timing } from 'hono/timing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createAdmission, type Admission, type AdmissionOptions } from '../../edge/admission.ts';
+import {
+  admitRequest,
+  createAdmission,
+  noteArrival,
+  type Admission,
+  type AdmissionOptions,
+} from '../../edge/admission.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 
 /** Work the test finishes by hand. */
@@ -288,5 +296,36 @@ describe('createAdmission', () => {
     expect(() => gate({ maxQueuedTexts: 0 })).toThrow(
       'Admission option maxQueuedTexts must be an integer >= 1, got 0.',
     );
+  });
+});
+
+describe('admitRequest', () => {
+  function appWith(withTiming: boolean): Hono {
+    const admission = gate();
+    const app = new Hono();
+    if (withTiming) app.use(timing({ total: false }));
+    app.use(noteArrival());
+    app.get('/', (c) => admitRequest(c, admission, 1, () => Promise.resolve(c.text('ok'))));
+    return app;
+  }
+
+  it('records the wait as the Server-Timing metric "queue" when hono/timing is installed', async () => {
+    const response = await appWith(true).request('/');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('Server-Timing')).toMatch(
+      /^queue;dur=\d+(\.\d)?;desc="admission queue wait"$/,
+    );
+  });
+
+  it('records nothing, and warns of nothing, without hono/timing', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const response = await appWith(false).request('/');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('Server-Timing')).toBeNull();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
