@@ -1,12 +1,13 @@
 // Admission control: a weighted FIFO gate, counted in texts, in front of every prediction, so overload is shed at once.
 //
 // Portable (it runs in workerd too). On Node a waiter's promise is settled by whichever request frees a place. On
-// workerd that is not safe: a waiter woken from another request went on in that request's context, whose timers and
-// continuations died with it, and about one waiter in ten never answered ("the Workers runtime canceled this request
-// because it detected that your Worker's code had hung"; measured with bench/edge/overload.ts). So with `pollMs` a
-// waiter is never settled from outside: the gate only marks it admitted or refused, and the waiter looks on its own
-// timer, in its own request. A waiter whose request died (its client went away) is dropped by timestamp on the next
-// arrival or release, so it cannot hold the gate.
+// workerd that is not safe: with waiters settled from other requests, some requests never answered ("the Workers
+// runtime canceled this request because it detected that your Worker's code had hung": 8 of 400 in a paced flood of
+// 32-text requests, 3 and 33 in two 5 s runs of bench/edge/overload.ts), most likely because a woken waiter went on
+// in the waking request's context and died with it. So with `pollMs` a waiter is never settled from outside: the
+// gate only marks it admitted or refused, and the waiter looks on its own timer, in its own request. A waiter whose
+// request died (its client went away) is dropped by timestamp on the next arrival or release, so it cannot hold the
+// gate.
 import type { Context, MiddlewareHandler } from 'hono';
 import { setMetric, type TimingVariables } from 'hono/timing';
 import { EdgeError } from './errors.ts';
