@@ -64,6 +64,26 @@ const openLoopSchema = z
   })
   .strict();
 
+const overloadSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /**
+     * The bundle `--serve` starts a service on for this scenario, relative to the config file (default the first of
+     * `bundles`). One whose inference outweighs the HTTP work, so the admission queue, not the event loop, is
+     * where requests wait. Ignored with `--url`.
+     */
+    bundle: z.string().optional(),
+    textsPerRequest: positiveInt.default(32),
+    /** Closed-loop clients while measuring capacity. */
+    capacityConcurrency: positiveInt.default(4),
+    capacityMs: positiveInt.default(5_000),
+    /** Offered rate, as a multiple of the measured capacity. */
+    factor: z.number().gt(1).default(2),
+    durationMs: positiveInt.default(10_000),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
 const httpSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -73,6 +93,8 @@ const httpSchema = z
     minSamplesPerWindow: windowSchema.minSamplesPerWindow.default(20),
     requestTimeoutMs: positiveInt.default(10_000),
     openLoop: openLoopSchema.prefault({}),
+    /** Capacity closed-loop, then an open-loop overload at `factor` x capacity: admission control must shed. */
+    overload: overloadSchema.prefault({}),
   })
   .strict();
 
@@ -141,13 +163,16 @@ export const benchConfigSchema = z
     http: sections.http.prefault({}),
     browser: sections.browser.prefault({}),
     memory: sections.memory.prefault({}),
-    /** Section overrides applied by `--quick` (per section, key by key; `http.openLoop` merged one level deeper). */
+    /**
+     * Section overrides applied by `--quick` (per section, key by key; `http.openLoop` and `http.overload` merged one
+     * level deeper).
+     */
     quick: quickSchema.prefault({}),
   })
   .strict();
 
 export type BenchConfig = z.infer<typeof benchConfigSchema>;
-/** The configuration as run: quick overrides applied, bundle paths absolute. */
+/** The configuration as run: quick overrides applied, bundle paths (`http.overload.bundle` too) absolute. */
 export type EffectiveConfig = Omit<BenchConfig, 'quick' | '$schema'>;
 
 export class ConfigError extends Error {
@@ -172,8 +197,15 @@ function applyQuick(config: BenchConfig, source: string): Pick<BenchConfig, Sect
     const override = config.quick[name] ?? {};
     let value: Record<string, unknown> = { ...base, ...override };
     if (name === 'http') {
-      const openLoop = (override as { openLoop?: Record<string, unknown> }).openLoop ?? {};
-      value = { ...value, openLoop: { ...config.http.openLoop, ...openLoop } };
+      const { openLoop = {}, overload = {} } = override as {
+        openLoop?: Record<string, unknown>;
+        overload?: Record<string, unknown>;
+      };
+      value = {
+        ...value,
+        openLoop: { ...config.http.openLoop, ...openLoop },
+        overload: { ...config.http.overload, ...overload },
+      };
     }
     const parsed = sections[name].safeParse(value);
     if (!parsed.success) {
@@ -201,7 +233,15 @@ export function effectiveConfig(
         browser: config.browser,
         memory: config.memory,
       };
-  return { bundles: config.bundles.map((b) => resolve(options.baseDir, b)), ...sectionsAsRun };
+  const { overload } = sectionsAsRun.http;
+  const http =
+    overload.bundle === undefined
+      ? sectionsAsRun.http
+      : {
+          ...sectionsAsRun.http,
+          overload: { ...overload, bundle: resolve(options.baseDir, overload.bundle) },
+        };
+  return { bundles: config.bundles.map((b) => resolve(options.baseDir, b)), ...sectionsAsRun, http };
 }
 
 /** Reads, validates and resolves a config file. @throws ConfigError */

@@ -129,6 +129,14 @@ const metrics: readonly Metric[] = [
     bound: 'max',
     read: (s) => (s.http && s.http.requests > 0 ? (100 * s.http.errors) / s.http.requests : undefined),
   },
+  {
+    key: 'minShedPct',
+    label: 'shed (503 OVERLOADED)',
+    unit: '%',
+    bound: 'min',
+    read: (s) =>
+      s.http?.shed !== undefined && s.http.requests > 0 ? (100 * s.http.shed) / s.http.requests : undefined,
+  },
 ];
 
 function nullableMiB(value: number | null | undefined): number | undefined {
@@ -436,7 +444,8 @@ function regressionChecks(baseline: Scenario, current: Scenario, policy: Regress
       (worse) => significance(worse, true),
     );
   }
-  const windowed = current.kind !== 'http-open';
+  // Open-loop throughput is the offered rate (or, overloaded, what admission let through), not a capacity.
+  const windowed = current.kind !== 'http-open' && current.kind !== 'http-overload';
   if (windowed && baseline.throughput && current.throughput) {
     compare(
       {

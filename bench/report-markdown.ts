@@ -97,6 +97,25 @@ export function renderReportMarkdown(report: Report, charts: readonly string[] =
     }
     lines.push('');
   }
+  const overload = measured.filter((s) => s.kind === 'http-overload');
+  if (overload.length > 0) {
+    lines.push(
+      '## Overload (open loop at a multiple of the measured capacity)',
+      '',
+      '| scenario | status | capacity req/s | offered req/s | admitted p50 | p95 | p99 | goodput req/s | shed | other errors | requests |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const s of overload) {
+      const h = s.http;
+      const shedPct = h && h.requests > 0 ? `${((100 * (h.shed ?? 0)) / h.requests).toFixed(1)}%` : '';
+      lines.push(
+        `| \`${s.id}\` | ${status(s)} | ${formatNumber(h?.capacityRatePerSecond ?? 0)} | ${formatNumber(h?.offeredRatePerSecond ?? 0)} | ` +
+          `${ms(s, 'p50')} | ${ms(s, 'p95')} | ${ms(s, 'p99')} | ${formatNumber(s.throughput?.requestsPerSecond ?? 0)} | ` +
+          `${shedPct} | ${h?.errors ?? 0} | ${h?.requests ?? 0} |`,
+      );
+    }
+    lines.push('');
+  }
   if (report.memoryPlans.length > 0) {
     lines.push(
       '## Memory plan',

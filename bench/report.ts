@@ -131,10 +131,21 @@ const httpSchema = z
     achievedRatePerSecond: nonNegative.optional(),
     /** Open loop only: requests not sent because the time bound ran out. */
     unsent: count.optional(),
+    /** Overload only: requests shed with 503 OVERLOADED (not counted in `errors`). */
+    shed: count.optional(),
+    /** Overload only: successful requests per second measured closed-loop before the overload. */
+    capacityRatePerSecond: nonNegative.optional(),
   })
   .strict();
 
-export const scenarioKinds = ['in-process', 'cold-start', 'http-closed', 'http-open', 'browser'] as const;
+export const scenarioKinds = [
+  'in-process',
+  'cold-start',
+  'http-closed',
+  'http-open',
+  'http-overload',
+  'browser',
+] as const;
 export type ScenarioKind = (typeof scenarioKinds)[number];
 export const scenarioStatuses = ['ok', 'unstable', 'insufficient-samples', 'skipped', 'errored'] as const;
 export type ScenarioStatus = (typeof scenarioStatuses)[number];

@@ -12,6 +12,7 @@ import {
   type UploadSize,
 } from './report.ts';
 import { runClosedLoopScenario, runOpenLoopScenario } from './scenarios/http.ts';
+import { runOverloadScenario } from './scenarios/overload.ts';
 import { bundleName, runColdStartScenario, runInProcessScenario } from './scenarios/node.ts';
 import { startService, type RunningService } from './scenarios/service.ts';
 import { matchesScenario } from './sla.ts';
@@ -87,6 +88,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
   const plan: PlannedScenario[] = [];
   const immediate: Scenario[] = [];
   let service: Promise<RunningService> | undefined;
+  let overloadService: Promise<RunningService> | undefined;
 
   if (wants('in-process') && config.inProcess.enabled) {
     for (const bundleDir of config.bundles) {
@@ -145,11 +147,13 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
     const h = config.http;
     const closedIds = h.concurrency.map((c) => ({ id: `http-closed/c${c}`, concurrency: c }));
     const openIds = h.openLoop.ratesPerSecond.map((r) => ({ id: `http-open/r${r}`, rate: r }));
+    const overloadId = `http-overload/x${h.overload.factor}`;
     if (options.url === undefined && !options.serve) {
       const reason = 'no service: pass --serve, or --url http://127.0.0.1:PORT of a running service';
       immediate.push(
         ...closedIds.map(({ id, concurrency }) => skipped(id, 'http-closed', reason, { concurrency })),
         ...openIds.map(({ id, rate }) => skipped(id, 'http-open', reason, { ratePerSecond: rate })),
+        ...(h.overload.enabled ? [skipped(overloadId, 'http-overload', reason)] : []),
       );
     } else {
       const firstBundle = config.bundles[0] as string;
@@ -208,6 +212,40 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
               onProgress: detail,
               serviceCpuMs,
             }),
+        });
+      }
+      if (h.overload.enabled) {
+        const o = h.overload;
+        // Its own service, on a bundle whose inference outweighs the HTTP work (see the config's `overload.bundle`).
+        const overloadBundle = o.bundle ?? firstBundle;
+        let overloadStarted: RunningService | undefined;
+        plan.push({
+          id: overloadId,
+          run: async (detail) => {
+            let url = fixedUrl;
+            if (url === undefined) {
+              detail(`starting shipshape serve on ${bundleName(overloadBundle)}`);
+              overloadService ??= startService(overloadBundle);
+              overloadStarted = await overloadService;
+              url = overloadStarted.url;
+            }
+            return runOverloadScenario({
+              id: overloadId,
+              url,
+              texts: await readBenchTexts(fixedUrl === undefined ? overloadBundle : firstBundle),
+              textsPerRequest: o.textsPerRequest,
+              capacityConcurrency: o.capacityConcurrency,
+              capacityMs: o.capacityMs,
+              factor: o.factor,
+              durationMs: o.durationMs,
+              seed: o.seed,
+              requestTimeoutMs: h.requestTimeoutMs,
+              minTailSamples: stats.minTailSamples,
+              retainSamples: stats.retainSamples,
+              onProgress: detail,
+              serviceCpuMs: () => overloadStarted?.cpuMs(),
+            });
+          },
         });
       }
     }
@@ -275,6 +313,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
     }
   } finally {
     if (service) await (await service.catch(() => undefined))?.stop();
+    if (overloadService) await (await overloadService.catch(() => undefined))?.stop();
   }
 
   let chromium: string | null = null;

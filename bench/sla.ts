@@ -24,8 +24,16 @@ export const slaRuleSchema = z
     maxWasmHeapMiB: positive.optional(),
     /** Median time to first prediction over the cold-start trials. */
     maxColdStartMs: positive.optional(),
-    /** Most failed requests, as a percentage of all (HTTP scenarios). */
+    /**
+     * Most failed requests, as a percentage of all (HTTP scenarios). In an overload scenario requests shed with 503
+     * OVERLOADED are not failures; everything else is.
+     */
     maxErrorPct: pct.optional(),
+    /**
+     * Fewest requests shed with 503 OVERLOADED, as a percentage of all (overload scenarios): offered more than it
+     * can serve, the service must refuse the excess rather than queue it.
+     */
+    minShedPct: positive.optional(),
   })
   .strict();
 

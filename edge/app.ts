@@ -7,6 +7,13 @@ import { timing } from 'hono/timing';
 import { ShipshapeError } from '../runtime/errors.ts';
 import type { Prediction, Predictor } from '../runtime/types.ts';
 import { accessLog, notePredictor, noteTexts, timeInference } from './access-log.ts';
+import {
+  admitRequest,
+  createAdmission,
+  noteArrival,
+  type Admission,
+  type AdmissionOptions,
+} from './admission.ts';
 import { requireBearer } from './bearer.ts';
 import { DEFAULT_CONFIG, limitsWarning, type EdgeConfig } from './config.ts';
 import { limitBody, settleRequestBody } from './body.ts';
@@ -39,6 +46,11 @@ export interface CreateAppOptions {
   readonly reload?: (slot: ModelSlot) => Promise<ModelSwap>;
   /** Where the access log and the edge's warnings go. Default `createLog()` (console, repeats counted). */
   readonly log?: Log;
+  /**
+   * How the admission gate waits, for platforms that need it (workerd: see edge/admission.ts). Default: waiters are
+   * woken by the request that frees a place, and admitted work starts at once.
+   */
+  readonly admission?: Pick<AdmissionOptions, 'yieldBeforeWork' | 'pollMs'>;
 }
 
 /** Longest `X-Request-Id` taken from a client (letters, digits, `_`, `-`, `=`); others are replaced by a UUID. */
@@ -50,6 +62,8 @@ export interface EdgeApp {
   readonly fetch: Hono['fetch'];
   readonly model: ModelSlot;
   readonly log: Log;
+  /** The admission gate in front of every prediction (`stats()` for metrics). */
+  readonly admission: Admission;
   /** Loads and warms up the model now (Node servers call it at startup; Workers load on the first request). */
   warmUp(): Promise<void>;
   /** Starts the drain: `/readyz` and the v2 readiness probes answer "not ready" from now on. */
@@ -140,14 +154,22 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   const log = options.log ?? createLog();
   const slot = createModelSlot(options.loadPredictor, log);
   const predictSchema = predictRequestSchema(config);
+  const admission = createAdmission({
+    maxInflightTexts: config.maxInflightTexts,
+    maxQueuedTexts: config.maxQueuedTexts,
+    maxQueueWaitMs: config.maxQueueWaitMs,
+    ...options.admission,
+  });
   const app = new Hono();
   const limits = limitsWarning(config);
   if (limits !== undefined) log.warn(limits);
 
-  // First, so every answer (errors from the middleware below included) carries the id and is logged.
+  // First: admission's queue-wait deadline counts from when the request reached the app.
+  app.use('*', noteArrival());
+  // Then, so every answer (errors from the middleware below included) carries the id and is logged.
   app.use('*', requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
   if (config.accessLog) app.use('*', accessLog(log));
-  // Server-Timing: `total`, `infer` around the prediction (timeInference).
+  // Server-Timing: `total`, `queue` (admitRequest) and `infer` around the prediction (timeInference).
   app.use('*', timing({ totalDescription: 'total' }));
   app.use('*', kickOff(slot));
   if (config.corsOrigins === '*' || config.corsOrigins.length > 0) {
@@ -218,12 +240,16 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     return slot.use(async (predictor) => {
       notePredictor(c, predictor);
       checkModelName(body.model, predictor);
-      const predictions = await timeInference(
-        c,
+      const predictions =
         'text' in body
-          ? predictor.predict(body.text).then((prediction) => [wirePrediction(prediction)])
-          : predictMany(predictor, body.texts, config.batchSize),
-      );
+          ? [
+              wirePrediction(
+                await admitRequest(c, admission, 1, () => timeInference(c, predictor.predict(body.text))),
+              ),
+            ]
+          : await admitRequest(c, admission, body.texts.length, () =>
+              timeInference(c, predictMany(predictor, body.texts, config.batchSize)),
+            );
       const { name, version } = predictor.bundle.manifest;
       return c.json({ model: { name, version }, backend: predictor.backend.backend, predictions });
     });
@@ -238,7 +264,13 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     adminRoutes.push(['/admin/reload', ['POST']]);
   }
 
-  registerOpenInference(app, { slot, config, serverName: SERVER_NAME, serverVersion: SERVER_VERSION });
+  registerOpenInference(app, {
+    slot,
+    config,
+    admission,
+    serverName: SERVER_NAME,
+    serverVersion: SERVER_VERSION,
+  });
 
   for (const [path, methods] of [...V1_ROUTES, ...OIP_ROUTES, ...adminRoutes]) {
     app.all(path, methodNotAllowed(path, methods));
@@ -274,6 +306,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     fetch: app.fetch,
     model: slot,
     log,
+    admission,
     async warmUp() {
       await slot.load();
     },

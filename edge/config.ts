@@ -32,6 +32,28 @@ export interface EdgeConfig {
   readonly allowEmptyTexts: boolean;
   /** One JSON access-log line per request. Env `SHIPSHAPE_ACCESS_LOG` (`on`/`off`). Default on. */
   readonly accessLog: boolean;
+  /**
+   * Admission control (edge/admission.ts): most texts in service at once, over all requests. Env
+   * `SHIPSHAPE_MAX_INFLIGHT_TEXTS`. Default: the batch size (32), one full batch for the one session, which runs one
+   * batch at a time: more in service would only wait inside, behind it, where no deadline applies. With N sessions
+   * in parallel (a worker pool), N x the batch size.
+   */
+  readonly maxInflightTexts: number;
+  /**
+   * Most texts waiting for service; a request that would pass it gets 503 OVERLOADED at once. Env
+   * `SHIPSHAPE_MAX_QUEUED_TEXTS`. Default 256: four requests of the default SHIPSHAPE_MAX_TEXTS (64) can
+   * queue; on news-transformer (native, one thread) that is about 0.15 s of work.
+   */
+  readonly maxQueuedTexts: number;
+  /**
+   * Longest a request may wait, from reaching the app to being admitted, in ms; past it 503 OVERLOADED. Env
+   * `SHIPSHAPE_MAX_QUEUE_WAIT_MS`. Default 100: the p95 the SLA allows (bench/sla.json, http-open), so an admitted
+   * request waits at most that plus its own batch and the one running when it arrived (19 ms each for 32 texts on
+   * news-transformer, native): within twice the SLA p95, the bound the overload bench checks. 50 ms shed more and
+   * served less at 2x overload (goodput 65-99% of capacity against 102-131%, three quick runs each), because waiters
+   * expired before a busy session reached them and it idled.
+   */
+  readonly maxQueueWaitMs: number;
 }
 
 export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
@@ -44,6 +66,9 @@ export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
   adminToken: undefined,
   allowEmptyTexts: false,
   accessLog: true,
+  maxInflightTexts: 32,
+  maxQueuedTexts: 256,
+  maxQueueWaitMs: 100,
 });
 
 /** The environment variables (Worker vars / secrets) the edge reads. */
@@ -57,6 +82,9 @@ export const CONFIG_VARIABLES = [
   'SHIPSHAPE_ADMIN_TOKEN',
   'SHIPSHAPE_ALLOW_EMPTY_TEXTS',
   'SHIPSHAPE_ACCESS_LOG',
+  'SHIPSHAPE_MAX_INFLIGHT_TEXTS',
+  'SHIPSHAPE_MAX_QUEUED_TEXTS',
+  'SHIPSHAPE_MAX_QUEUE_WAIT_MS',
 ] as const;
 
 const positiveInteger = (name: string) =>
@@ -95,6 +123,9 @@ const envSchema = z.object({
   SHIPSHAPE_BATCH_SIZE: positiveInteger('SHIPSHAPE_BATCH_SIZE').optional(),
   SHIPSHAPE_ALLOW_EMPTY_TEXTS: flag('SHIPSHAPE_ALLOW_EMPTY_TEXTS', 'true', 'false').optional(),
   SHIPSHAPE_ACCESS_LOG: flag('SHIPSHAPE_ACCESS_LOG', 'on', 'off').optional(),
+  SHIPSHAPE_MAX_INFLIGHT_TEXTS: positiveInteger('SHIPSHAPE_MAX_INFLIGHT_TEXTS').optional(),
+  SHIPSHAPE_MAX_QUEUED_TEXTS: positiveInteger('SHIPSHAPE_MAX_QUEUED_TEXTS').optional(),
+  SHIPSHAPE_MAX_QUEUE_WAIT_MS: positiveInteger('SHIPSHAPE_MAX_QUEUE_WAIT_MS').optional(),
 });
 
 function parseOrigins(value: string | undefined): readonly string[] | '*' {
@@ -140,6 +171,10 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
     adminToken: v.SHIPSHAPE_ADMIN_TOKEN,
     allowEmptyTexts: v.SHIPSHAPE_ALLOW_EMPTY_TEXTS ?? DEFAULT_CONFIG.allowEmptyTexts,
     accessLog: v.SHIPSHAPE_ACCESS_LOG ?? DEFAULT_CONFIG.accessLog,
+    maxInflightTexts:
+      v.SHIPSHAPE_MAX_INFLIGHT_TEXTS ?? v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.maxInflightTexts,
+    maxQueuedTexts: v.SHIPSHAPE_MAX_QUEUED_TEXTS ?? DEFAULT_CONFIG.maxQueuedTexts,
+    maxQueueWaitMs: v.SHIPSHAPE_MAX_QUEUE_WAIT_MS ?? DEFAULT_CONFIG.maxQueueWaitMs,
   });
 }
 

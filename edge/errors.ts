@@ -32,6 +32,9 @@ export type EdgeErrorCode =
   | 'MODEL_UNAVAILABLE'
   | 'SWAP_REFUSED'
   | 'SWAP_IN_PROGRESS'
+  // Also a runtime code (the micro-batcher's last-line queue); the edge's admission control sheds with its own
+  // Retry-After estimate, which only an EdgeError carries.
+  | 'OVERLOADED'
   | 'INTERNAL';
 
 /** Every code an error body of the edge can carry. */

@@ -138,14 +138,24 @@ function answerClientError(log: Log) {
 }
 
 /**
+ * The config from the environment, with admission's in-service bound scaled to the pool: N workers run N batches at
+ * once, so unless `SHIPSHAPE_MAX_INFLIGHT_TEXTS` says otherwise, N x the batch size texts are in service.
+ */
+export function serverConfig(env: NodeJS.ProcessEnv, workers: number): EdgeConfig {
+  const config = readConfig(env);
+  if (workers <= 1 || (env.SHIPSHAPE_MAX_INFLIGHT_TEXTS ?? '') !== '') return config;
+  return Object.freeze({ ...config, maxInflightTexts: config.batchSize * workers });
+}
+
+/**
  * Starts the HTTP server; with `waitReady` (default) it resolves once the model answered its warm-up prediction.
  * @throws EdgeError MODEL_UNAVAILABLE when the bundle does not load (the server is closed first).
  */
 export async function startNodeServer(options: NodeServerOptions): Promise<NodeServer> {
-  const config = options.config ?? readConfig(process.env);
+  const workers = options.workers ?? 0;
+  const config = options.config ?? serverConfig(process.env, workers);
   const webDir = options.webDir ?? (existsSync(WEB_DIR) ? WEB_DIR : false);
   const bundleDir = resolve(options.bundle);
-  const workers = options.workers ?? 0;
   const loadPredictor = async (): Promise<Predictor> => {
     const predictorOptions = {
       maxTextLength: config.maxTextLength,

@@ -3,6 +3,7 @@
 import type { Context, Hono } from 'hono';
 import type { Predictor } from '../runtime/types.ts';
 import { ShipshapeError } from '../runtime/errors.ts';
+import { admitRequest, type Admission } from './admission.ts';
 import type { EdgeConfig } from './config.ts';
 import { notePredictor, noteTexts, timeInference } from './access-log.ts';
 import { EdgeError } from './errors.ts';
@@ -25,6 +26,8 @@ const PLATFORM = 'onnxruntime_onnx';
 export interface OipOptions {
   readonly slot: ModelSlot;
   readonly config: EdgeConfig;
+  /** The gate every infer passes (shared with /v1/predict). */
+  readonly admission: Admission;
   readonly serverName: string;
   readonly serverVersion: string;
 }
@@ -130,7 +133,7 @@ function checkRequestedOutputs(request: InferRequest): void {
 
 /** Registers `/v2`, `/v2/health/*` and `/v2/models/{name}[/versions/{version}][/ready|/infer]`. */
 export function registerOpenInference(app: Hono, options: OipOptions): void {
-  const { slot, config } = options;
+  const { slot, config, admission } = options;
   const model = <T>(c: Context, work: (predictor: Predictor) => T | Promise<T>) => withModel(slot, c, work);
 
   app.get('/v2', (c) =>
@@ -166,7 +169,9 @@ export function registerOpenInference(app: Hono, options: OipOptions): void {
         noteTexts(c, texts.length);
         checkRequestedOutputs(request);
         const { labels, name, version } = predictor.bundle.manifest;
-        const items = await timeInference(c, predictor.predictBatch(texts, { batchSize: config.batchSize }));
+        const items = await admitRequest(c, admission, texts.length, () =>
+          timeInference(c, predictor.predictBatch(texts, { batchSize: config.batchSize })),
+        );
         const data: number[] = [];
         for (const [i, item] of items.entries()) {
           if (item.status === 'error') {

@@ -34,6 +34,9 @@ export interface Env {
   readonly SHIPSHAPE_BATCH_SIZE?: string;
   readonly SHIPSHAPE_ALLOW_EMPTY_TEXTS?: string;
   readonly SHIPSHAPE_ACCESS_LOG?: string;
+  readonly SHIPSHAPE_MAX_INFLIGHT_TEXTS?: string;
+  readonly SHIPSHAPE_MAX_QUEUED_TEXTS?: string;
+  readonly SHIPSHAPE_MAX_QUEUE_WAIT_MS?: string;
 }
 
 export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;
@@ -93,6 +96,9 @@ function edgeFor(env: Env): EdgeApp {
   }
   edge = createApp({
     config,
+    // onnxruntime-web's WASM runs on the isolate's one thread: without a yield before each prediction, admission
+    // would never see a second request. Waiters poll on their own timers: one request cannot safely wake another.
+    admission: { yieldBeforeWork: true, pollMs: 2 },
     assets: { fetch: (request) => env.ASSETS.fetch(request as never) as unknown as Promise<Response> },
     loadPredictor: async () => {
       if (configError !== undefined) throw configError;

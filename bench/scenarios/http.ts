@@ -99,7 +99,7 @@ export function createPredictClient(endpoint: URL, options: { maxSockets: number
               ms,
               status,
               ...(code === undefined ? {} : { code }),
-              error: `HTTP ${status}`,
+              error: `HTTP ${status}${code === undefined ? '' : ` ${code}`}`,
             });
           });
           response.on('error', (error) =>
@@ -116,7 +116,7 @@ export function createPredictClient(endpoint: URL, options: { maxSockets: number
   return { post, close: () => agent.destroy() };
 }
 
-function bodies(texts: readonly string[], textsPerRequest: number, count = 32): string[] {
+export function bodies(texts: readonly string[], textsPerRequest: number, count = 32): string[] {
   const out: string[] = [];
   let next = 0;
   for (let i = 0; i < count; i++) {
@@ -127,7 +127,7 @@ function bodies(texts: readonly string[], textsPerRequest: number, count = 32): 
   return out;
 }
 
-class ErrorTally {
+export class ErrorTally {
   count = 0;
   readonly samples = new Set<string>();
   add(message: string): void {
@@ -156,7 +156,7 @@ export interface ClosedLoopOptions {
 }
 
 /** The service's CPU per request and utilisation, from CPU ms over a wall-clock span, when known. */
-function serviceCpu(
+export function serviceCpu(
   cpuMs: number | undefined,
   requests: number,
   wallMs: number,
@@ -171,7 +171,7 @@ function serviceCpu(
   };
 }
 
-function cpuDelta(
+export function cpuDelta(
   read: (() => number | undefined) | undefined,
   before: number | undefined,
 ): number | undefined {
@@ -310,7 +310,8 @@ export function poissonSchedule(
   return offsets;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * Open loop: requests leave on a seeded Poisson schedule whether or not earlier ones have answered, bounded by

@@ -28,6 +28,16 @@ describe('bench.config.json', () => {
     expect(config.inProcess.backends).toEqual(['native', 'wasm']);
     expect(config.http.openLoop.maxRequests).toBe(200);
     expect(config.http.openLoop.seed).toBe(1);
+    expect(config.http.overload).toEqual({
+      enabled: true,
+      bundle: join(BENCH, '../artifacts/news-transformer'),
+      textsPerRequest: 32,
+      capacityConcurrency: 4,
+      capacityMs: 2500,
+      factor: 2,
+      durationMs: 6000,
+      seed: 1,
+    });
   });
 
   it('overrides only the keys a quick section names', () => {

@@ -97,3 +97,34 @@ export function makeReport(scenarios: Scenario[], overrides: Partial<Report> = {
     ...overrides,
   };
 }
+
+/** An overload scenario: admitted latencies `samples`, and how many of `requests` were shed or failed otherwise. */
+export function overloadScenario(
+  id: string,
+  samples: readonly number[],
+  counts: { requests: number; shed: number; errors?: number },
+): Scenario {
+  const seconds = 10;
+  return {
+    id,
+    kind: 'http-overload',
+    status: 'ok',
+    params: { url: 'http://127.0.0.1:8787', textsPerRequest: 32, factor: 2 },
+    latency: summarizeLatency(samples),
+    throughput: {
+      itemsPerSecond: (samples.length * 32) / seconds,
+      requestsPerSecond: samples.length / seconds,
+    },
+    http: {
+      requests: counts.requests,
+      errors: counts.errors ?? 0,
+      errorSamples: (counts.errors ?? 0) > 0 ? ['HTTP 500 INTERNAL'] : [],
+      shed: counts.shed,
+      capacityRatePerSecond: 50,
+      offeredRatePerSecond: 100,
+      achievedRatePerSecond: samples.length / seconds,
+      unsent: 0,
+    },
+    durationMs: seconds * 1000,
+  };
+}

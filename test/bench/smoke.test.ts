@@ -306,6 +306,7 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
           windowMs: 10,
           minSamplesPerWindow: 5,
           openLoop: { ratesPerSecond: [100], maxRequests: 10 },
+          overload: { textsPerRequest: 4, capacityConcurrency: 2, capacityMs: 300, durationMs: 600 },
         },
         browser: { enabled: false },
         quick: { inProcess: { batchSizes: [1, 4, 8] } },
@@ -326,6 +327,7 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
       'cold-start/news-bag/native',
       'http-closed/c1',
       'http-open/r100',
+      'http-overload/x2',
     ]);
     expect(parsed.memoryPlans.map((p) => [p.bundle, p.backend, p.calibrationBatchSizes])).toEqual([
       ['news-bag', 'native', [1, 4]],
@@ -344,8 +346,8 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
   });
 
   it('prints plain progress lines on stderr when not on a terminal', () => {
-    expect(bench.stderr).toContain('bench: 6 scenarios\n');
-    expect(bench.stderr).toMatch(/bench: \[1\/6\] in-process\/news-bag\/native\/b1: /);
+    expect(bench.stderr).toContain('bench: 7 scenarios\n');
+    expect(bench.stderr).toMatch(/bench: \[1\/7\] in-process\/news-bag\/native\/b1: /);
   });
 
   it('exits 0 on an SLA the run meets and writes the summary', () => {

@@ -1,6 +1,7 @@
 // Reading the edge's settings from environment variables / Worker vars.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, largestRequestBytes, limitsWarning, readConfig } from '../../edge/config.ts';
+import { serverConfig } from '../../edge/node-server.ts';
 
 describe('readConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -15,6 +16,9 @@ describe('readConfig', () => {
       adminToken: undefined,
       allowEmptyTexts: false,
       accessLog: true,
+      maxInflightTexts: 32,
+      maxQueuedTexts: 256,
+      maxQueueWaitMs: 100,
     });
   });
 
@@ -44,6 +48,9 @@ describe('readConfig', () => {
         SHIPSHAPE_ADMIN_TOKEN: 'admin-9',
         SHIPSHAPE_ALLOW_EMPTY_TEXTS: 'TRUE',
         SHIPSHAPE_ACCESS_LOG: 'off',
+        SHIPSHAPE_MAX_INFLIGHT_TEXTS: '16',
+        SHIPSHAPE_MAX_QUEUED_TEXTS: '48',
+        SHIPSHAPE_MAX_QUEUE_WAIT_MS: '250',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -56,7 +63,14 @@ describe('readConfig', () => {
       adminToken: 'admin-9',
       allowEmptyTexts: true,
       accessLog: false,
+      maxInflightTexts: 16,
+      maxQueuedTexts: 48,
+      maxQueueWaitMs: 250,
     });
+  });
+
+  it('admits one batch of SHIPSHAPE_BATCH_SIZE texts into service at once unless told otherwise', () => {
+    expect(readConfig({ SHIPSHAPE_BATCH_SIZE: '16' }).maxInflightTexts).toBe(16);
   });
 
   it('treats "*" among the origins as any origin, and an empty token as none', () => {
@@ -71,6 +85,7 @@ describe('readConfig', () => {
     ['SHIPSHAPE_MAX_TEXTS', 'many'],
     ['SHIPSHAPE_MAX_BODY_BYTES', '-5'],
     ['SHIPSHAPE_BATCH_SIZE', '1.5'],
+    ['SHIPSHAPE_MAX_QUEUE_WAIT_MS', '0'],
   ])('refuses %s=%s, naming the variable and the value', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(
       new RegExp(`${name} must be a positive integer \\(got "${value.replace('.', '\\.')}"\\)`),
@@ -93,5 +108,19 @@ describe('readConfig', () => {
     }
     expect(message).toContain('SHIPSHAPE_TOKEN must be a bearer token');
     expect(message).not.toContain('secret with spaces');
+  });
+});
+
+describe('serverConfig', () => {
+  it('puts one batch per worker in service when SHIPSHAPE_MAX_INFLIGHT_TEXTS is unset', () => {
+    expect(serverConfig({ SHIPSHAPE_BATCH_SIZE: '16' }, 3).maxInflightTexts).toBe(48);
+  });
+
+  it('keeps SHIPSHAPE_MAX_INFLIGHT_TEXTS when it is set', () => {
+    expect(serverConfig({ SHIPSHAPE_MAX_INFLIGHT_TEXTS: '20' }, 3).maxInflightTexts).toBe(20);
+  });
+
+  it('keeps one batch in service for the in-process model', () => {
+    expect(serverConfig({}, 0).maxInflightTexts).toBe(32);
   });
 });

@@ -1,0 +1,171 @@
+// The overload scenario: measure the service's capacity closed-loop, then offer a multiple of it open-loop and see
+// that admission control keeps admitted latency bounded by shedding the excess with 503 OVERLOADED.
+import { performance } from 'node:perf_hooks';
+import type { Scenario } from '../report.ts';
+import { measurementDoubts, summarizeLatency } from '../stats.ts';
+import {
+  ErrorTally,
+  bodies,
+  cpuDelta,
+  createPredictClient,
+  poissonSchedule,
+  predictEndpoint,
+  serviceCpu,
+  sleep,
+} from './http.ts';
+
+export interface OverloadOptions {
+  readonly id: string;
+  readonly url: string;
+  readonly texts: readonly string[];
+  readonly textsPerRequest: number;
+  /** Closed-loop clients for the capacity phase: enough to keep the service busy. */
+  readonly capacityConcurrency: number;
+  /** Length of the capacity phase, in ms. */
+  readonly capacityMs: number;
+  /** Offered rate as a multiple of the measured capacity. */
+  readonly factor: number;
+  /** Length of the open-loop phase, in ms. */
+  readonly durationMs: number;
+  readonly seed: number;
+  readonly requestTimeoutMs: number;
+  readonly minTailSamples: number;
+  readonly retainSamples: number;
+  readonly onProgress?: (detail: string) => void;
+  readonly serviceCpuMs?: () => number | undefined;
+}
+
+/** The code admission control sheds with; any other failure is an error. */
+export const SHED_CODE = 'OVERLOADED';
+
+/**
+ * Capacity, then overload. Capacity: `capacityConcurrency` closed-loop clients for `capacityMs`; successful requests
+ * per second (a 503 in this phase does not count). Overload: Poisson arrivals at `factor` x capacity for
+ * `durationMs`, latency from each request's scheduled time (no coordinated omission). Reported: admitted (2xx)
+ * latency, goodput, requests shed with 503 OVERLOADED, and every other failure as an error.
+ */
+export async function runOverloadScenario(options: OverloadOptions): Promise<Scenario> {
+  const started = performance.now();
+  const params = {
+    url: options.url,
+    textsPerRequest: options.textsPerRequest,
+    capacityConcurrency: options.capacityConcurrency,
+    capacityMs: options.capacityMs,
+    factor: options.factor,
+    durationMs: options.durationMs,
+    seed: options.seed,
+  };
+  const endpoint = predictEndpoint(options.url);
+  const payloads = bodies(options.texts, options.textsPerRequest);
+  const closed = createPredictClient(endpoint, {
+    maxSockets: options.capacityConcurrency,
+    timeoutMs: options.requestTimeoutMs,
+  });
+  const open = createPredictClient(endpoint, {
+    maxSockets: Number.POSITIVE_INFINITY,
+    timeoutMs: options.requestTimeoutMs,
+  });
+  try {
+    // Capacity.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: options.capacityConcurrency }, () => closed.post(payloads[0] as string)),
+    );
+    let served = 0;
+    const capacityStart = performance.now();
+    const client = async (): Promise<void> => {
+      while (performance.now() - capacityStart < options.capacityMs) {
+        const outcome = await closed.post(payloads[next++ % payloads.length] as string);
+        if (outcome.ok) served++;
+        else if (outcome.code !== SHED_CODE) throw new Error(`capacity phase: ${outcome.error ?? 'failed'}`);
+      }
+    };
+    await Promise.all(Array.from({ length: options.capacityConcurrency }, client));
+    const capacity = served / ((performance.now() - capacityStart) / 1000);
+    if (!(capacity > 0)) throw new Error(`capacity phase: no request succeeded at ${options.url}`);
+    const rate = capacity * options.factor;
+    options.onProgress?.(`capacity ${capacity.toFixed(1)} req/s; offering ${rate.toFixed(1)} req/s`);
+
+    // Overload.
+    const schedule = poissonSchedule(rate, Number.MAX_SAFE_INTEGER, options.durationMs, options.seed);
+    const errors = new ErrorTally();
+    const samples: number[] = [];
+    let shed = 0;
+    const inFlight: Promise<void>[] = [];
+    const cpuBefore = options.serviceCpuMs?.();
+    const t0 = performance.now();
+    let sent = 0;
+    for (const offset of schedule) {
+      const due = t0 + offset;
+      const now = performance.now();
+      if (now - t0 > options.durationMs) break;
+      if (due > now) await sleep(due - now);
+      inFlight.push(
+        open.post(payloads[sent % payloads.length] as string, due).then((outcome) => {
+          if (outcome.ok) samples.push(outcome.ms);
+          else if (outcome.status === 503 && outcome.code === SHED_CODE) shed++;
+          else errors.add(outcome.error ?? 'failed');
+        }),
+      );
+      sent++;
+      if (sent % 200 === 0) options.onProgress?.(`${sent}/${schedule.length} requests sent`);
+    }
+    await Promise.all(inFlight);
+    const durationMs = performance.now() - t0;
+    const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
+    if (samples.length === 0) {
+      throw new Error(
+        `no request was admitted (${shed} shed; ${[...errors.samples].join('; ')}); is the service up at ${options.url}?`,
+      );
+    }
+    const latency = summarizeLatency(samples, {
+      minTail: options.minTailSamples,
+      retain: options.retainSamples,
+    });
+    const seconds = durationMs / 1000;
+    const p99ok = latency.percentiles.p99.status === 'ok';
+    return {
+      id: options.id,
+      kind: 'http-overload',
+      status: p99ok ? 'ok' : 'insufficient-samples',
+      ...(p99ok
+        ? {}
+        : {
+            reason: [
+              ...measurementDoubts(latency),
+              `p99 needs ${latency.percentiles.p99.minSamples} samples, got ${latency.count}`,
+            ].join('; '),
+          }),
+      params,
+      latency,
+      throughput: {
+        itemsPerSecond: (samples.length * options.textsPerRequest) / seconds,
+        requestsPerSecond: samples.length / seconds,
+      },
+      http: {
+        requests: sent,
+        errors: errors.count,
+        errorSamples: [...errors.samples],
+        shed,
+        capacityRatePerSecond: capacity,
+        offeredRatePerSecond: rate,
+        achievedRatePerSecond: samples.length / seconds,
+        unsent: schedule.length - sent,
+      },
+      ...serviceCpu(cpuMs, sent, durationMs),
+      durationMs: performance.now() - started,
+    };
+  } catch (error) {
+    return {
+      id: options.id,
+      kind: 'http-overload',
+      status: 'errored',
+      reason: error instanceof Error ? error.message : String(error),
+      params,
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    closed.close();
+    open.close();
+  }
+}

@@ -1,0 +1,172 @@
+// Admission control over real HTTP, on Node and in real workerd: a flood past a small configured bound is shed with
+// 503 OVERLOADED and Retry-After, the rest is served, and service is normal afterwards.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  IN_CI,
+  ensureEdgeBuilt,
+  hasComponent,
+  request,
+  startNode,
+  startWorkerd,
+  workerdPresent,
+  type JsonResponse,
+  type RunningServer,
+  type WireError,
+} from './support.ts';
+
+const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+
+/**
+ * One request of 8 texts fills the service and one more may wait; with the flood in flight at once, every request
+ * that arrives while one is served and one waits is refused on arrival. The deadline is long, so the queue bound
+ * alone decides (the deadline has its own unit test).
+ */
+const TIGHT: Readonly<Record<string, string>> = {
+  SHIPSHAPE_MAX_INFLIGHT_TEXTS: '8',
+  SHIPSHAPE_MAX_QUEUED_TEXTS: '8',
+  SHIPSHAPE_MAX_QUEUE_WAIT_MS: '30000',
+};
+const FLOOD = 40;
+/** Requests of the paced flood, one every PACE_MS. */
+const PACED = 400;
+const PACE_MS = 8;
+const TEXTS_PER_REQUEST = 8;
+/** Long enough that each request keeps the service busy while the others arrive. */
+const TEXT = 'Stocks rallied after the earnings report as investors cheered the results. '.repeat(25);
+
+/** A request far above the in-service bound: admitted only alone, it keeps the gate busy while the flood arrives. */
+const HEAVY_TEXTS = 256;
+
+const texts = (i: number, count = TEXTS_PER_REQUEST) =>
+  Array.from({ length: count }, (_, j) => `${i}.${j} ${TEXT}`);
+
+type Flood = JsonResponse<WireError | undefined>[];
+
+/** Sends a heavy request and `count` ordinary ones at once. */
+async function flood(
+  send: (i: number, texts: string[]) => Promise<JsonResponse<unknown>>,
+  count = FLOOD,
+): Promise<Flood> {
+  const heavy = send(-1, texts(-1, HEAVY_TEXTS));
+  const rest = Array.from({ length: count }, (_, i) => send(i, texts(i)));
+  return (await Promise.all([heavy, ...rest])) as Flood;
+}
+
+function expectShedAndServed(responses: Flood): void {
+  const statuses = responses.map((response) => response.status);
+  expect(statuses.filter((status) => status !== 200 && status !== 503)).toEqual([]);
+  expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
+  const shed = responses.filter((response) => response.status === 503);
+  expect(shed.length).toBeGreaterThan(0);
+  for (const response of shed) {
+    expect(response.body?.error.code).toBe('OVERLOADED');
+    expect(response.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+  }
+}
+
+function describeOverload(name: string, start: () => Promise<RunningServer>): void {
+  describe(`admission control on ${name}`, () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      server = await start();
+      // Load and warm the model first (a Worker loads it on its first request).
+      expect((await request(`${server.url}/v1/predict`, { json: { text: 'warm up' } })).status).toBe(200);
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('answers a flood of v1 `texts` requests with 503 OVERLOADED and Retry-After past the bound, 200 below it', async () => {
+      expectShedAndServed(
+        await flood((_, batch) => request(`${server.url}/v1/predict`, { json: { texts: batch } })),
+      );
+    });
+
+    it('answers a flood of v2 infer requests with 503 OVERLOADED and Retry-After past the bound, 200 below it', async () => {
+      expectShedAndServed(
+        await flood((_, batch) =>
+          request(`${server.url}/v2/models/news-bag/infer`, {
+            json: { inputs: [{ name: 'text', shape: [batch.length], datatype: 'BYTES', data: batch }] },
+          }),
+        ),
+      );
+    });
+
+    it('bounds single-text requests too', async () => {
+      // Eight single texts fill the service and eight wait; the rest of the flood is refused.
+      expectShedAndServed(
+        await flood(
+          (i, batch) =>
+            request(`${server.url}/v1/predict`, {
+              json: i < 0 ? { texts: batch } : { text: batch[0] },
+            }),
+          2 * FLOOD,
+        ),
+      );
+    });
+
+    it('serves normally once the flood has passed', async () => {
+      const response = await request<{ predictions: { label: string }[] }>(`${server.url}/v1/predict`, {
+        json: { texts: ['The striker scored twice in the final', 'Stocks fall as oil prices surge'] },
+      });
+      expect(response.status).toBe(200);
+      expect(response.body.predictions.map((p) => p.label)).toEqual(['Sports', 'Business']);
+    });
+  });
+}
+
+/**
+ * Requests that keep arriving while others wait and finish, with the default settings: each finish admits a waiter,
+ * and waiters also reach their deadline. On workerd a waiter woken from another request could hang and get workerd's
+ * own plain-text 500 (edge/admission.ts explains); here 8 of 400 did before waiters polled.
+ */
+function describePacedFlood(name: string, start: () => Promise<RunningServer>): void {
+  describe(`a paced flood with the default admission settings on ${name}`, () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      server = await start();
+      expect((await request(`${server.url}/v1/predict`, { json: { text: 'warm up' } })).status).toBe(200);
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('answers every request 200 or 503 OVERLOADED, never a hung request', async () => {
+      // Plain fetch: workerd's answer to a hung request is not JSON.
+      const send = async (i: number): Promise<string> => {
+        const response = await fetch(`${server.url}/v1/predict`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ texts: texts(i, 32) }),
+        });
+        const body = await response.text();
+        return response.status === 200 || response.status === 503 ? 'ok' : `${response.status}: ${body}`;
+      };
+      const pending: Promise<string>[] = [];
+      for (let i = 0; i < PACED; i++) {
+        pending.push(send(i));
+        await new Promise((resolve) => setTimeout(resolve, PACE_MS));
+      }
+      const others = (await Promise.all(pending)).filter((outcome) => outcome !== 'ok');
+      expect(others).toEqual([]);
+    });
+  });
+}
+
+describe('overload', () => {
+  beforeAll(() => ensureEdgeBuilt());
+
+  describeOverload('the Node server', () => startNode(TIGHT));
+  describePacedFlood('the Node server', () => startNode());
+
+  describe.runIf(HAS_WORKERD)('workerd', () => {
+    describeOverload('the Worker in workerd (Miniflare, wrangler dry-run output)', () => startWorkerd(TIGHT));
+    describePacedFlood('the Worker in workerd', () => startWorkerd());
+  });
+
+  describe.runIf(!HAS_WORKERD && IN_CI)('workerd missing', () => {
+    it('fails in CI because workerd is missing', () => {
+      throw new Error('workerd is not installed (node_modules/@cloudflare/workerd-*); run npm ci.');
+    });
+  });
+});
