@@ -115,10 +115,10 @@ describe('request ids, access log and Server-Timing', () => {
     });
   });
 
-  it('sends Server-Timing with the inference time and the total', async () => {
+  it('sends Server-Timing with the queue wait, the inference time and the total', async () => {
     const response = await edge.app.request('/v1/predict', JSON_POST({ text: 'Mars rover lands' }));
     const metrics = (response.headers.get('server-timing') ?? '').split(',').map((m) => m.split(';')[0]);
-    expect(metrics).toEqual(['infer', 'total']);
+    expect(metrics).toEqual(['queue', 'infer', 'total']);
   });
 
   it('writes no access-log line with SHIPSHAPE_ACCESS_LOG=off', async () => {

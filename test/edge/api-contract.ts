@@ -598,10 +598,10 @@ export function describeApiContract(
         expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       });
 
-      it('sends Server-Timing with infer and total on a prediction', async () => {
+      it('sends Server-Timing with queue, infer and total on a prediction', async () => {
         const response = await request(url('/v1/predict'), post({ text: 'a' }));
         const names = (response.headers.get('server-timing') ?? '').split(',').map((m) => m.split(';')[0]);
-        expect(names).toEqual(['infer', 'total']);
+        expect(names).toEqual(['queue', 'infer', 'total']);
       });
     });
 

@@ -7,6 +7,15 @@ import { bundleDir } from '../helpers/bundle-copy.ts';
 import { shipshape, startServe, type ServeProcess } from '../helpers/cli.ts';
 import { request, type WireError } from './support.ts';
 
+/**
+ * Admission control that takes every request these tests send at once: what they test is the drain, and with the
+ * default bounds most of a 50-request burst would be shed with 503 OVERLOADED before the signal.
+ */
+const ROOMY_ADMISSION: Record<string, string> = {
+  SHIPSHAPE_MAX_QUEUED_TEXTS: '100000',
+  SHIPSHAPE_MAX_QUEUE_WAIT_MS: '600000',
+};
+
 const TRANSFORMER = bundleDir('news-transformer');
 const IN_FLIGHT = 50;
 
@@ -86,7 +95,7 @@ describe('shipshape serve on SIGTERM', () => {
     let outcomes: (number | string)[];
     let code: number | null;
     beforeAll(async () => {
-      serve = await startServe(['--bundle', TRANSFORMER]);
+      serve = await startServe(['--bundle', TRANSFORMER], ROOMY_ADMISSION);
       outcomes = await terminateWhileInFlight(serve, await startInFlight(serve.url, IN_FLIGHT));
       code = await serve.exited;
     }, 120_000);
@@ -115,7 +124,7 @@ describe('shipshape serve on SIGTERM', () => {
     let outcomes: (number | string)[];
     let code: number | null;
     beforeAll(async () => {
-      serve = await startServe(['--bundle', TRANSFORMER, '--shutdown-timeout', '1']);
+      serve = await startServe(['--bundle', TRANSFORMER, '--shutdown-timeout', '1'], ROOMY_ADMISSION);
       outcomes = await terminateWhileInFlight(serve, await startInFlight(serve.url, IN_FLIGHT));
       code = await serve.exited;
     }, 120_000);
@@ -152,7 +161,7 @@ describe('NodeServer.shutdown', () => {
     server = await startNodeServer({
       bundle: TRANSFORMER,
       port: 0,
-      config: readConfig({}),
+      config: readConfig(ROOMY_ADMISSION),
       webDir: false,
     });
     sent = Array.from({ length: 20 }, (_, i) => startPost(server.url, '/v1/predict', { texts: texts(i) }));
