@@ -63,15 +63,21 @@ export function processMemory(pid: number | undefined): ProcessMemory | undefine
  * Runs `shipshape serve --port 0` on `bundleDir` (loopback, a free port) and waits for its URL. `workers` is passed
  * as `--workers` when given; otherwise the CLI's default (the available cores) applies. `args` go after the bench's
  * own flags, so they can override them (e.g. `['--backend', 'wasm']`). Defaults: `timeoutMs` 60,000, `backend`
- * 'auto', no `args`.
+ * 'auto', no `args`. `env` adds to (or overrides) this process's environment, e.g. the edge's limits.
  * @throws Error with the service's output when it exits or prints no URL within `timeoutMs`.
  */
 export function startService(
   bundleDir: string,
-  options: { timeoutMs?: number; backend?: string; workers?: number; args?: readonly string[] } = {},
+  options: {
+    timeoutMs?: number;
+    backend?: string;
+    workers?: number;
+    args?: readonly string[];
+    env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<RunningService> {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const env = { ...process.env };
+  const env = { ...process.env, ...options.env };
   // An inherited token would make every bench request a 401.
   delete env.SHIPSHAPE_TOKEN;
   const child: ChildProcess = spawn(
