@@ -1,7 +1,8 @@
 // What every predictor does before a session sees a text: option defaults, per-text checks, batches of `batchSize`.
-// Shared by the in-process predictor and the worker pool, so both refuse the same inputs with the same words.
+// Shared by the in-process predictor and the worker pool, so both refuse the same inputs with the same words and
+// report runs to their observers the same way.
 import { ShipshapeError } from './errors.ts';
-import type { BatchItem, Prediction, PredictorOptions } from './types.ts';
+import type { BatchItem, Prediction, PredictorOptions, RunObservation } from './types.ts';
 
 export const PREDICTOR_DEFAULTS = {
   maxTextLength: 10_000,
@@ -131,4 +132,41 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value;
+}
+
+/** The listeners of a predictor's `observe()`: subscribe, tell them of a run, forget them all. */
+export interface RunObservers {
+  observe(listener: (observation: RunObservation) => void): () => void;
+  /** Tells every listener; a listener that throws is ignored, and said so once (an observer's bug never fails a run). */
+  notify(observation: RunObservation): void;
+  clear(): void;
+}
+
+export function createRunObservers(): RunObservers {
+  const listeners = new Set<(observation: RunObservation) => void>();
+  const warned = new WeakSet<object>();
+  return {
+    observe(listener) {
+      // Wrap so the same function subscribed twice gets two independent subscriptions.
+      const subscription = (observation: RunObservation): void => listener(observation);
+      listeners.add(subscription);
+      return () => {
+        listeners.delete(subscription);
+      };
+    },
+    notify(observation) {
+      for (const listener of listeners) {
+        try {
+          listener(observation);
+        } catch (error) {
+          if (!warned.has(listener)) {
+            warned.add(listener);
+            const reason = error instanceof Error ? error.message : String(error);
+            console.warn(`shipshape: an observe() listener threw and was ignored: ${reason}`);
+          }
+        }
+      }
+    },
+    clear: () => listeners.clear(),
+  };
 }

@@ -2,7 +2,12 @@
 import { createBatcher, type Batcher } from './batcher.ts';
 import type { EngineMemory, InferenceEngine, PlainTensor, Platform } from './engine.ts';
 import { ShipshapeError, isShipshapeError } from './errors.ts';
-import { predictInBatches, resolvePredictorSettings, textError } from './predictor-input.ts';
+import {
+  createRunObservers,
+  predictInBatches,
+  resolvePredictorSettings,
+  textError,
+} from './predictor-input.ts';
 import { argmax, softmax } from './softmax.ts';
 import type {
   BackendName,
@@ -14,7 +19,6 @@ import type {
   Prediction,
   Predictor,
   PredictorOptions,
-  RunObservation,
   SkippedBackend,
 } from './types.ts';
 
@@ -56,8 +60,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
     throw error;
   }
 
-  const listeners = new Set<(observation: RunObservation) => void>();
-  const warnedListeners = new WeakSet<object>();
+  const observers = createRunObservers();
   let tail: Promise<unknown> = Promise.resolve();
   let disposing: Promise<void> | undefined;
   let lostReason: string | undefined;
@@ -187,7 +190,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
       unknownTokens += encoding.unknown;
       if (encoding.truncated) truncations += 1;
     }
-    notify({
+    observers.notify({
       backend: engine.backend,
       batchSize: texts.length,
       runMs,
@@ -198,20 +201,6 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
       labels: top,
     });
     return predictions;
-  }
-
-  function notify(observation: RunObservation): void {
-    for (const listener of listeners) {
-      try {
-        listener(observation);
-      } catch (error) {
-        // An observer's bug must not fail a prediction; say so once per listener.
-        if (!warnedListeners.has(listener)) {
-          warnedListeners.add(listener);
-          console.warn(`shipshape: an observe() listener threw and was ignored: ${messageOf(error)}`);
-        }
-      }
-    }
   }
 
   const batcher: Batcher<string, Prediction> | undefined =
@@ -243,14 +232,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
         exclusive(() => runBatch(chunk)),
       );
     },
-    observe(listener) {
-      // Wrap so the same function subscribed twice gets two independent subscriptions.
-      const subscription = (observation: RunObservation): void => listener(observation);
-      listeners.add(subscription);
-      return () => {
-        listeners.delete(subscription);
-      };
-    },
+    observe: (listener) => observers.observe(listener),
     memory(): EngineMemory {
       return engine.memory?.() ?? {};
     },
@@ -259,7 +241,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
         batcher?.close(disposedError());
         // Let the run in progress finish for its callers; everything queued after it sees DISPOSED.
         await exclusive(() => engine.dispose());
-        listeners.clear();
+        observers.clear();
       })();
       return disposing;
     },

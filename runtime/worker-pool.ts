@@ -3,7 +3,12 @@
 import { createBatcher, type Batcher } from './batcher.ts';
 import type { EngineMemory } from './engine.ts';
 import { ShipshapeError } from './errors.ts';
-import { predictInBatches, resolvePredictorSettings, textError } from './predictor-input.ts';
+import {
+  createRunObservers,
+  predictInBatches,
+  resolvePredictorSettings,
+  textError,
+} from './predictor-input.ts';
 import type {
   BackendReport,
   BatchItem,
@@ -57,8 +62,7 @@ export function createPooledPredictor(
   options: PredictorOptions = {},
 ): Predictor {
   const settings = resolvePredictorSettings(options);
-  const listeners = new Set<(observation: RunObservation) => void>();
-  const warnedListeners = new WeakSet<object>();
+  const observers = createRunObservers();
   let disposing: Promise<void> | undefined;
 
   const disposedError = (): ShipshapeError =>
@@ -66,23 +70,8 @@ export function createPooledPredictor(
 
   async function runBatch(texts: readonly string[]): Promise<readonly Prediction[]> {
     const { predictions, observation } = await pool.run(texts);
-    notify(observation);
+    observers.notify(observation);
     return predictions;
-  }
-
-  function notify(observation: RunObservation): void {
-    for (const listener of listeners) {
-      try {
-        listener(observation);
-      } catch (error) {
-        // An observer's bug must not fail a prediction; say so once per listener.
-        if (!warnedListeners.has(listener)) {
-          warnedListeners.add(listener);
-          const reason = error instanceof Error ? error.message : String(error);
-          console.warn(`shipshape: an observe() listener threw and was ignored: ${reason}`);
-        }
-      }
-    }
   }
 
   const batcher: Batcher<string, Prediction> | undefined =
@@ -113,13 +102,7 @@ export function createPooledPredictor(
       if (disposing !== undefined) throw disposedError();
       return predictInBatches(texts, batchOptions.batchSize, settings.maxTextLength, runBatch);
     },
-    observe(listener) {
-      const subscription = (observation: RunObservation): void => listener(observation);
-      listeners.add(subscription);
-      return () => {
-        listeners.delete(subscription);
-      };
-    },
+    observe: (listener) => observers.observe(listener),
     memory(): EngineMemory {
       return pool.memory();
     },
@@ -127,7 +110,7 @@ export function createPooledPredictor(
       disposing ??= (async () => {
         batcher?.close(disposedError());
         await pool.close();
-        listeners.clear();
+        observers.clear();
       })();
       return disposing;
     },
