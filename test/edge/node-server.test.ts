@@ -1,38 +1,10 @@
 // What only the Node entry does: back-pressure from the micro-batcher, a bundle that does not load, the CLI.
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLog } from '../../edge/log.ts';
 import { copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
-import { ROOT, ensureEdgeBuilt, request, startNode, type RunningServer, type WireError } from './support.ts';
-
-/** Starts `shipshape serve` with `args` and `env`; resolves with its URL once it says where it serves. */
-async function startServe(args: readonly string[], env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'bin/shipshape.js'), 'serve', '--host', '127.0.0.1', ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, SHIPSHAPE_TOKEN: '', SHIPSHAPE_ACCESS_LOG: 'off', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.once('exit', () => reject(new Error(`serve exited early: ${out}`)));
-  });
-  return { child, url, exited };
-}
+import { startServe } from '../helpers/cli.ts';
+import { ensureEdgeBuilt, request, startNode, type RunningServer, type WireError } from './support.ts';
 
 describe('the Node server', () => {
   beforeAll(() => ensureEdgeBuilt());
@@ -142,46 +114,25 @@ describe('the Node server', () => {
   });
 
   it('takes the port from PORT when --port is not given', async () => {
-    const { child, url, exited } = await startServe([], { PORT: '0' });
-    expect((await request(`${url}/healthz`)).status).toBe(200);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    const serve = await startServe([], { PORT: '0' });
+    expect((await request(`${serve.url}/healthz`)).status).toBe(200);
+    expect(await serve.stop()).toBe(0);
   });
 
   it('lets --port win over PORT', async () => {
     // PORT is not a port at all: serve only starts if the flag's value is the one used.
-    const { child, url, exited } = await startServe(['--port', '0'], { PORT: 'not-a-port' });
-    expect((await request(`${url}/healthz`)).status).toBe(200);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    const serve = await startServe(['--port', '0'], { PORT: 'not-a-port' });
+    expect((await request(`${serve.url}/healthz`)).status).toBe(200);
+    expect(await serve.stop()).toBe(0);
   });
 
   it('runs as `shipshape serve --port 0` and stops cleanly on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin/shipshape.js'), 'serve', '--port', '0', '--host', '127.0.0.1'],
-      {
-        cwd: ROOT,
-        env: { ...process.env, SHIPSHAPE_TOKEN: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', () => reject(new Error(`serve exited early: ${out}`)));
-    });
-    const response = await request<{ predictions: { label: string }[] }>(`${url}/v1/predict`, {
+    const serve = await startServe([]);
+    const response = await request<{ predictions: { label: string }[] }>(`${serve.url}/v1/predict`, {
       json: { text: 'Lakers win the title' },
     });
     expect(response.status).toBe(200);
     expect(response.body.predictions[0]!.label).toBe('Sports');
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await serve.stop()).toBe(0);
   });
 });

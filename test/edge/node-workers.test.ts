@@ -1,11 +1,10 @@
 // The Node server with the model in worker threads: the same answers as in-process, and `shipshape serve --workers`.
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import { startNodeServer, type NodeServer } from '../../edge/node-server.ts';
-import { shipshape } from '../helpers/cli.ts';
+import { shipshape, startServe } from '../helpers/cli.ts';
 import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
 import { ROOT, ensureEdgeBuilt, readGoldenCases, request, startNode } from './support.ts';
 
@@ -69,38 +68,9 @@ describe('Node server with 2 workers', () => {
   );
 });
 
-/** Runs `shipshape serve` on a free port until its banner; `stop` sends SIGTERM and resolves with the exit code. */
-async function serve(args: readonly string[], env: Record<string, string> = {}) {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'bin/shipshape.js'), 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
-    { cwd: ROOT, env: { ...process.env, SHIPSHAPE_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const banner = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = /^shipshape serving .*$/m.exec(out);
-      if (line) resolve(line[0]);
-    });
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', () => reject(new Error(`serve exited early: ${out}`)));
-  });
-  const url = /at (http:\/\/127\.0\.0\.1:\d+)$/.exec(banner)![1]!;
-  return {
-    banner,
-    url,
-    stop: () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
-
 describe('shipshape serve --workers', () => {
   it('starts 2 workers, answers a prediction and stops on SIGTERM', async () => {
-    const server = await serve(['--workers', '2', '--bundle', TRANSFORMER]);
+    const server = await startServe(['--workers', '2', '--bundle', TRANSFORMER]);
     try {
       expect(server.banner).toMatch(
         /^shipshape serving news-transformer 1\.0\.0 on native \(2 workers\) at /,
@@ -116,7 +86,7 @@ describe('shipshape serve --workers', () => {
   });
 
   it('takes the number of workers from SHIPSHAPE_WORKERS, where 0 runs the model in-process', async () => {
-    const server = await serve([], { SHIPSHAPE_WORKERS: '0' });
+    const server = await startServe([], { SHIPSHAPE_WORKERS: '0' });
     try {
       expect(server.banner).toMatch(/^shipshape serving news-bag 1\.0\.0 on native at /);
     } finally {
@@ -125,7 +95,7 @@ describe('shipshape serve --workers', () => {
   });
 
   it('defaults to one worker per available core', async () => {
-    const server = await serve([]);
+    const server = await startServe([]);
     const cores = availableParallelism();
     try {
       expect(server.banner).toContain(` on native (${cores} worker${cores === 1 ? '' : 's'}) at `);

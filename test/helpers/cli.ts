@@ -22,7 +22,9 @@ export function shipshape(args: readonly string[], input = '', env: Record<strin
 }
 
 export interface ServeProcess {
-  /** `http://127.0.0.1:PORT`, from the "serving ... at URL" line. */
+  /** The "shipshape serving ... at URL" line. */
+  readonly banner: string;
+  /** `http://127.0.0.1:PORT`, from the banner. */
   readonly url: string;
   readonly child: ChildProcess;
   /** The exit code (null when killed by a signal). */
@@ -31,16 +33,22 @@ export interface ServeProcess {
   output(): string;
   /** Resolves once the output matches `pattern`; rejects if the process exits first. */
   waitForOutput(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
 }
 
-/** Starts `shipshape serve --port 0 --host 127.0.0.1 ...args` as its own process and waits until it serves. */
+/**
+ * Starts `shipshape serve --host 127.0.0.1 ...args` as its own process and waits until it serves; on a free port
+ * (`--port 0`, placed before `args`, which may override it) unless `env.PORT` is given.
+ */
 export async function startServe(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<ServeProcess> {
+  const port = env.PORT === undefined ? ['--port', '0'] : [];
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin/shipshape.js'), 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
+    [join(ROOT, 'bin/shipshape.js'), 'serve', ...port, '--host', '127.0.0.1', ...args],
     { cwd: ROOT, env: { ...process.env, SHIPSHAPE_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -72,6 +80,10 @@ export async function startServe(
       watchers.add(watch);
       watch();
     });
-  const [, url] = await waitForOutput(/ at (http:\/\/127\.0\.0\.1:\d+)/);
-  return { url: url!, child, exited, output: () => output, waitForOutput };
+  const [banner, url] = await waitForOutput(/^shipshape serving .* at (http:\/\/127\.0\.0\.1:\d+)$/m);
+  const stop = () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  return { banner, url: url!, child, exited, output: () => output, waitForOutput, stop };
 }
