@@ -247,6 +247,27 @@ export type MemoryPlan = z.infer<typeof memoryPlanSchema>;
 export type MemoryMeasurement = z.infer<typeof memorySchema>;
 export type UploadSize = z.infer<typeof uploadSizeSchema>;
 
+/**
+ * The scenario that failed to measure: its error's message as the reason, its time so far (0 when `started`, a
+ * `performance.now()` reading, is not given).
+ */
+export function erroredScenario(
+  id: string,
+  kind: Scenario['kind'],
+  params: Scenario['params'],
+  error: unknown,
+  started?: number,
+): Scenario {
+  return {
+    id,
+    kind,
+    status: 'errored',
+    reason: error instanceof Error ? error.message : String(error),
+    params,
+    durationMs: started === undefined ? 0 : performance.now() - started,
+  };
+}
+
 /** A report file that is missing, not JSON, of another schema version or malformed. */
 export class ReportError extends Error {
   override readonly name = 'ReportError';

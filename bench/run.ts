@@ -6,6 +6,7 @@ import { buildMemoryPlan, type MemoryPoint } from './memory-plan.ts';
 import type { Progress } from './progress.ts';
 import {
   REPORT_SCHEMA_VERSION,
+  erroredScenario,
   type MemoryPlan,
   type Report,
   type Scenario,
@@ -299,14 +300,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
         // Scenario runners turn measurement failures into `errored` themselves; this catches setup failures
         // (e.g. the service would not start), which concern only the scenario that needed it.
         const kind = planned.id.split('/')[0] as Scenario['kind'];
-        scenario = {
-          id: planned.id,
-          kind,
-          status: 'errored',
-          reason: (error as Error).message,
-          params: {},
-          durationMs: 0,
-        };
+        scenario = erroredScenario(planned.id, kind, {}, error);
       }
       scenarios.push(scenario);
       progress.scenarioFinished(planned.id, outcome(scenario));

@@ -1,7 +1,7 @@
 // HTTP scenarios against a running service on loopback: a closed-loop concurrency sweep and an open-loop Poisson run.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Scenario } from '../report.ts';
+import { erroredScenario, type Scenario } from '../report.ts';
 import {
   createRng,
   exponentialDraw,
@@ -263,14 +263,7 @@ export async function runClosedLoopScenario(options: ClosedLoopOptions): Promise
       durationMs: performance.now() - started,
     };
   } catch (error) {
-    return {
-      id: options.id,
-      kind: 'http-closed',
-      status: 'errored',
-      reason: error instanceof Error ? error.message : String(error),
-      params,
-      durationMs: performance.now() - started,
-    };
+    return erroredScenario(options.id, 'http-closed', params, error, started);
   } finally {
     client.close();
   }
@@ -398,14 +391,7 @@ export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Sce
       durationMs: performance.now() - started,
     };
   } catch (error) {
-    return {
-      id: options.id,
-      kind: 'http-open',
-      status: 'errored',
-      reason: error instanceof Error ? error.message : String(error),
-      params,
-      durationMs: performance.now() - started,
-    };
+    return erroredScenario(options.id, 'http-open', params, error, started);
   } finally {
     client.close();
   }

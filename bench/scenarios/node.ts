@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { median } from 'simple-statistics';
-import { scenarioSchema, type Scenario } from '../report.ts';
+import { erroredScenario, scenarioSchema, type Scenario } from '../report.ts';
 import type { ChildMessage, ColdStartJob, ColdStartTrial, InProcessJob, NodeBackend } from './node-job.ts';
 
 const CHILD = fileURLToPath(new URL('./node-child.ts', import.meta.url));
@@ -81,23 +81,6 @@ export function runNodeChild<T extends ChildMessage>(
   });
 }
 
-function errored(
-  id: string,
-  kind: Scenario['kind'],
-  params: Scenario['params'],
-  error: unknown,
-  started: number,
-): Scenario {
-  return {
-    id,
-    kind,
-    status: 'errored',
-    reason: error instanceof Error ? error.message : String(error),
-    params,
-    durationMs: performance.now() - started,
-  };
-}
-
 /** Measures one bundle/backend/batch size in a fresh child; an error becomes an `errored` scenario. */
 export async function runInProcessScenario(
   job: InProcessJob,
@@ -117,7 +100,7 @@ export async function runInProcessScenario(
       backendRequested: job.backend,
       batchSize: job.batchSize,
     };
-    return errored(job.id, 'in-process', params, error, started);
+    return erroredScenario(job.id, 'in-process', params, error, started);
   }
 }
 
@@ -162,7 +145,7 @@ export async function runColdStartScenario(options: ColdStartOptions): Promise<S
       trials.push({ ...result.trial, processMs });
     }
   } catch (error) {
-    return errored(options.id, 'cold-start', params, error, started);
+    return erroredScenario(options.id, 'cold-start', params, error, started);
   }
   const ttfp = trials.map((t) => t.loadBundleMs + t.createPredictorMs + t.firstPredictionMs);
   const med = (pick: (t: (typeof trials)[number]) => number): number => median(trials.map(pick));

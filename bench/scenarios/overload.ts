@@ -1,7 +1,7 @@
 // The overload scenario: measure the service's capacity closed-loop, then offer a multiple of it open-loop and see
 // that admission control keeps admitted latency bounded by shedding the excess with 503 OVERLOADED.
 import { performance } from 'node:perf_hooks';
-import type { Scenario } from '../report.ts';
+import { erroredScenario, type Scenario } from '../report.ts';
 import { measurementDoubts, summarizeLatency } from '../stats.ts';
 import {
   ErrorTally,
@@ -156,14 +156,7 @@ export async function runOverloadScenario(options: OverloadOptions): Promise<Sce
       durationMs: performance.now() - started,
     };
   } catch (error) {
-    return {
-      id: options.id,
-      kind: 'http-overload',
-      status: 'errored',
-      reason: error instanceof Error ? error.message : String(error),
-      params,
-      durationMs: performance.now() - started,
-    };
+    return erroredScenario(options.id, 'http-overload', params, error, started);
   } finally {
     closed.close();
     open.close();
