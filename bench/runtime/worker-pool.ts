@@ -169,12 +169,16 @@ async function healthRound(url: string, clients: number): Promise<HealthRound> {
       textsDone += HEAVY_TEXTS;
     }
   });
+  // A failed client is reported by `Promise.all(load)` below; until then it must not end the process as an unhandled
+  // rejection, which would leave the services running.
+  let loadFailed = false;
+  for (const client of load) client.catch(() => (loadFailed = true));
   // Let the load reach the model before probing.
   if (clients > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   const started = performance.now();
   loop.enable();
   const latencies: number[] = [];
-  while (performance.now() < deadline) {
+  while (performance.now() < deadline && !loadFailed) {
     const t0 = performance.now();
     const { status } = await send(probeAgent, `${url}/healthz`);
     latencies.push(performance.now() - t0);
