@@ -60,6 +60,9 @@ function errorCode(body: string): string | undefined {
   }
 }
 
+/** The client `createPredictClient` makes. */
+export type PredictClient = ReturnType<typeof createPredictClient>;
+
 /** A minimal keep-alive client: one POST, the body read to the end, status 2xx counts as success. */
 export function createPredictClient(endpoint: URL, options: { maxSockets: number; timeoutMs: number }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
@@ -307,6 +310,35 @@ export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
+ * The open loop's sender: posts `payloads` in turn at `schedule`'s offsets (ms from now) whether or not earlier
+ * requests have answered, each timed from its scheduled time; stops sending once `maxDurationMs` has passed, then
+ * waits for every answer. `onSent` sees the running count after each send.
+ */
+export async function sendOnSchedule(
+  client: PredictClient,
+  payloads: readonly string[],
+  schedule: readonly number[],
+  maxDurationMs: number,
+  onOutcome: (outcome: Outcome) => void,
+  onSent?: (sent: number) => void,
+): Promise<{ sent: number; durationMs: number }> {
+  const inFlight: Promise<void>[] = [];
+  const t0 = performance.now();
+  let sent = 0;
+  for (const offset of schedule) {
+    const due = t0 + offset;
+    const now = performance.now();
+    if (now - t0 > maxDurationMs) break;
+    if (due > now) await sleep(due - now);
+    inFlight.push(client.post(payloads[sent % payloads.length] as string, due).then(onOutcome));
+    sent++;
+    onSent?.(sent);
+  }
+  await Promise.all(inFlight);
+  return { sent, durationMs: performance.now() - t0 };
+}
+
+/**
  * Open loop: requests leave on a seeded Poisson schedule whether or not earlier ones have answered, bounded by
  * `maxRequests` and `maxDurationMs`. Latency runs from each request's scheduled time, not its actual send, so a
  * stalled client or server cannot hide queueing (coordinated omission).
@@ -334,28 +366,22 @@ export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Sce
   );
   const errors = new ErrorTally();
   const samples: number[] = [];
-  const inFlight: Promise<void>[] = [];
   try {
     await client.post(payloads[0] as string);
     const cpuBefore = options.serviceCpuMs?.();
-    const t0 = performance.now();
-    let sent = 0;
-    for (const offset of schedule) {
-      const due = t0 + offset;
-      const now = performance.now();
-      if (now - t0 > options.maxDurationMs) break;
-      if (due > now) await sleep(due - now);
-      inFlight.push(
-        client.post(payloads[sent % payloads.length] as string, due).then((outcome) => {
-          if (outcome.ok) samples.push(outcome.ms);
-          else errors.add(outcome.error ?? 'failed');
-        }),
-      );
-      sent++;
-      if (sent % 100 === 0) options.onProgress?.(`${sent}/${schedule.length} requests sent`);
-    }
-    await Promise.all(inFlight);
-    const durationMs = performance.now() - t0;
+    const { sent, durationMs } = await sendOnSchedule(
+      client,
+      payloads,
+      schedule,
+      options.maxDurationMs,
+      (outcome) => {
+        if (outcome.ok) samples.push(outcome.ms);
+        else errors.add(outcome.error ?? 'failed');
+      },
+      (count) => {
+        if (count % 100 === 0) options.onProgress?.(`${count}/${schedule.length} requests sent`);
+      },
+    );
     const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
     if (samples.length === 0) {
       throw new Error(

@@ -11,7 +11,7 @@ import {
   poissonSchedule,
   predictEndpoint,
   serviceCpu,
-  sleep,
+  sendOnSchedule,
 } from './http.ts';
 
 export interface OverloadOptions {
@@ -91,27 +91,21 @@ export async function runOverloadScenario(options: OverloadOptions): Promise<Sce
     const errors = new ErrorTally();
     const samples: number[] = [];
     let shed = 0;
-    const inFlight: Promise<void>[] = [];
     const cpuBefore = options.serviceCpuMs?.();
-    const t0 = performance.now();
-    let sent = 0;
-    for (const offset of schedule) {
-      const due = t0 + offset;
-      const now = performance.now();
-      if (now - t0 > options.durationMs) break;
-      if (due > now) await sleep(due - now);
-      inFlight.push(
-        open.post(payloads[sent % payloads.length] as string, due).then((outcome) => {
-          if (outcome.ok) samples.push(outcome.ms);
-          else if (outcome.status === 503 && outcome.code === SHED_CODE) shed++;
-          else errors.add(outcome.error ?? 'failed');
-        }),
-      );
-      sent++;
-      if (sent % 200 === 0) options.onProgress?.(`${sent}/${schedule.length} requests sent`);
-    }
-    await Promise.all(inFlight);
-    const durationMs = performance.now() - t0;
+    const { sent, durationMs } = await sendOnSchedule(
+      open,
+      payloads,
+      schedule,
+      options.durationMs,
+      (outcome) => {
+        if (outcome.ok) samples.push(outcome.ms);
+        else if (outcome.status === 503 && outcome.code === SHED_CODE) shed++;
+        else errors.add(outcome.error ?? 'failed');
+      },
+      (count) => {
+        if (count % 200 === 0) options.onProgress?.(`${count}/${schedule.length} requests sent`);
+      },
+    );
     const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
     if (samples.length === 0) {
       throw new Error(
