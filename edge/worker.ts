@@ -7,8 +7,10 @@ import type {
 } from '@cloudflare/workers-types/index.ts';
 import {
   createPredictor,
+  fileTooLarge,
   filesSource,
   loadBundle,
+  readBody,
   urlSource,
   type BundleSource,
 } from '../runtime/workerd.ts';
@@ -41,13 +43,22 @@ export interface Env {
 
 export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;
 
-/** Bundle bytes from an R2 bucket, one object per file under `prefix`. */
+/**
+ * Bundle bytes from an R2 bucket, one object per file under `prefix`. An object larger than the read's `maxBytes` is
+ * refused by its recorded size, its body cancelled unread.
+ */
 function r2Source(bucket: R2Bucket, prefix: string): BundleSource {
+  const describe = `r2:${prefix}`;
   return {
-    describe: `r2:${prefix}`,
-    async read(name) {
+    describe,
+    async read(name, { maxBytes } = {}) {
       const object = await bucket.get(`${prefix}${name}`);
-      return object === null ? undefined : new Uint8Array(await object.arrayBuffer());
+      if (object === null) return undefined;
+      if (maxBytes !== undefined && object.size > maxBytes) {
+        await object.body.cancel();
+        throw fileTooLarge(`${describe}/${name}`, object.size, maxBytes);
+      }
+      return readBody(object.body as unknown as ReadableStream<Uint8Array>, `${describe}/${name}`, maxBytes);
     },
   };
 }

@@ -4,9 +4,15 @@ export { softmax, argmax } from './softmax.ts';
 export {
   filesSource,
   urlSource,
+  readBody,
+  fileTooLarge,
+  fileUnsafe,
   readParityCases,
+  DEFAULT_LOAD_TIMEOUT_MS,
+  MANIFEST_MAX_BYTES,
   type BundleSource,
   type LoadBundleOptions,
+  type ReadOptions,
   type ParityCase,
 } from './bundle/index.ts';
 export { proveParity, type ParityProof, type ParityProofOptions } from './parity.ts';

@@ -12,7 +12,9 @@ import {
   type ManifestValueInfo,
   type ParityCase,
 } from './manifest.ts';
+import { parseJsonText } from './json-text.ts';
 import { readOnnxGraphInfo, type OnnxValueInfo } from './onnx-graph.ts';
+import { MANIFEST_MAX_BYTES, fileTooLarge, withinDeadline, type BundleSource } from './sources.ts';
 
 export {
   manifestSchema,
@@ -23,13 +25,19 @@ export {
 } from './manifest.ts';
 export { readOnnxGraphInfo, type OnnxGraphInfo, type OnnxValueInfo } from './onnx-graph.ts';
 
-/** Where a bundle's bytes come from: a directory, a map of files, a base URL... */
-export interface BundleSource {
-  /** Shown in messages, e.g. the directory path or base URL. */
-  readonly describe: string;
-  /** The file's bytes, or undefined when it does not exist. */
-  read(name: string): Promise<Uint8Array | undefined>;
-}
+export {
+  filesSource,
+  urlSource,
+  readBody,
+  fileTooLarge,
+  fileUnsafe,
+  MANIFEST_MAX_BYTES,
+  type BundleSource,
+  type ReadOptions,
+} from './sources.ts';
+
+/** How long a load may take by default: 60 s, for a multi-megabyte model from a slow network share or bucket. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 60_000;
 
 export interface LoadBundleOptions {
   /**
@@ -38,31 +46,12 @@ export interface LoadBundleOptions {
    * are verified when `bundle.readFile` reads them.
    */
   readonly verify?: 'all' | 'serving';
-}
-
-/** A bundle held in memory, e.g. files imported into a Worker or fetched by a page. */
-export function filesSource(
-  files: Readonly<Record<string, Uint8Array>>,
-  describe = 'in-memory bundle',
-): BundleSource {
-  return {
-    describe,
-    read: (name) => Promise.resolve(Object.hasOwn(files, name) ? files[name] : undefined),
-  };
-}
-
-/** A bundle served over HTTP under `base` (a directory URL; a trailing slash is added if missing). */
-export function urlSource(base: string | URL, fetchImpl: typeof fetch = fetch): BundleSource {
-  const root = new URL(String(base).endsWith('/') ? String(base) : `${String(base)}/`);
-  return {
-    describe: root.href.replace(/\/$/, ''),
-    async read(name) {
-      const response = await fetchImpl(new URL(name, root));
-      if (response.status === 404) return undefined;
-      if (!response.ok) throw new Error(`GET ${new URL(name, root).href} answered ${response.status}`);
-      return new Uint8Array(await response.arrayBuffer());
-    },
-  };
+  /**
+   * Milliseconds the load may take, reads included; past it the load fails with BUNDLE_LOAD_TIMEOUT naming the file
+   * being read, and that read is aborted. `bundle.readFile` gives each later read the same time. Default
+   * DEFAULT_LOAD_TIMEOUT_MS (60 s); `Infinity` waits for ever.
+   */
+  readonly timeoutMs?: number;
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -84,13 +73,18 @@ function decodeText(bytes: Uint8Array, where: string): string {
   }
 }
 
+/** Issue lists name keys of the file (an unknown key, a file name): a message keeps only their first 300 characters. */
+function clipped(text: string, max = 300): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 function parseManifest(bytes: Uint8Array, where: string): Manifest {
   let json: unknown;
   try {
-    json = JSON.parse(decodeText(bytes, where));
+    json = parseJsonText(decodeText(bytes, where));
   } catch (cause) {
     if (isShipshapeError(cause)) throw cause;
-    fail('BUNDLE_INVALID', where, `${where} is not valid JSON: ${(cause as Error).message}.`, cause);
+    fail('BUNDLE_INVALID', where, `${where} is not valid JSON: ${(cause as Error).message}.`);
   }
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (!(SUPPORTED_SCHEMA_VERSIONS as readonly unknown[]).includes(version)) {
@@ -102,7 +96,9 @@ function parseManifest(bytes: Uint8Array, where: string): Manifest {
     );
   }
   const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) fail('BUNDLE_INVALID', where, `${where} is invalid: ${describeIssues(parsed.error)}.`);
+  if (!parsed.success) {
+    fail('BUNDLE_INVALID', where, `${where} is invalid: ${clipped(describeIssues(parsed.error))}.`);
+  }
   return parsed.data;
 }
 
@@ -117,7 +113,7 @@ async function readVerified(source: BundleSource, manifest: Manifest, name: stri
       `${name} is not listed in manifest.json's files, so it cannot be verified.`,
     );
   }
-  const bytes = await source.read(name);
+  const bytes = await source.read(name, { maxBytes: expected.size });
   if (bytes === undefined) {
     fail(
       'BUNDLE_FILE_MISSING',
@@ -125,6 +121,8 @@ async function readVerified(source: BundleSource, manifest: Manifest, name: stri
       `${where} is missing; manifest.json lists it (${expected.size} bytes).`,
     );
   }
+  // A source that cannot bound its reads still may not hand over more than the manifest declares.
+  if (bytes.byteLength > expected.size) throw fileTooLarge(where, bytes.byteLength, expected.size);
   if (bytes.byteLength < expected.size) {
     fail(
       'BUNDLE_FILE_TRUNCATED',
@@ -133,7 +131,7 @@ async function readVerified(source: BundleSource, manifest: Manifest, name: stri
     );
   }
   const actual = await sha256Hex(bytes);
-  if (bytes.byteLength !== expected.size || actual !== expected.sha256) {
+  if (actual !== expected.sha256) {
     fail(
       'BUNDLE_HASH_MISMATCH',
       where,
@@ -240,14 +238,18 @@ function checkConsistency(manifest: Manifest, where: string): void {
 
 /**
  * Loads and validates a bundle: manifest schema and version, every file's size and sha256, the ONNX graph's
- * inputs and outputs against the manifest, the vocabulary, and the preprocessing config.
- * @throws ShipshapeError with code BUNDLE_FILE_MISSING, BUNDLE_FILE_TRUNCATED, BUNDLE_HASH_MISMATCH,
- *   BUNDLE_SCHEMA_UNSUPPORTED, BUNDLE_INVALID, BUNDLE_MODEL_MISMATCH, VOCAB_INVALID, TOKENIZER_UNSUPPORTED or
- *   PREPROCESSING_MISMATCH; `subject` names the file at fault.
+ * inputs and outputs against the manifest, the vocabulary, and the preprocessing config. Every read is bounded by the
+ * size manifest.json declares (manifest.json itself by MANIFEST_MAX_BYTES) and the whole load by `timeoutMs`.
+ * @throws ShipshapeError with code BUNDLE_FILE_MISSING, BUNDLE_FILE_TRUNCATED, BUNDLE_FILE_TOO_LARGE,
+ *   BUNDLE_FILE_UNSAFE, BUNDLE_LOAD_TIMEOUT, BUNDLE_HASH_MISMATCH, BUNDLE_SCHEMA_UNSUPPORTED, BUNDLE_INVALID,
+ *   BUNDLE_MODEL_MISMATCH, VOCAB_INVALID, TOKENIZER_UNSUPPORTED or PREPROCESSING_MISMATCH; `subject` names the file
+ *   at fault. INPUT_INVALID for a `timeoutMs` that is not a positive number.
  */
-export async function loadBundle(source: BundleSource, options: LoadBundleOptions = {}): Promise<Bundle> {
+export async function loadBundle(origin: BundleSource, options: LoadBundleOptions = {}): Promise<Bundle> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+  const source = withinDeadline(origin, timeoutMs);
   const manifestWhere = `${source.describe}/manifest.json`;
-  const manifestBytes = await source.read('manifest.json');
+  const manifestBytes = await source.read('manifest.json', { maxBytes: MANIFEST_MAX_BYTES });
   if (manifestBytes === undefined) {
     fail(
       'BUNDLE_FILE_MISSING',
@@ -273,19 +275,23 @@ export async function loadBundle(source: BundleSource, options: LoadBundleOption
   const normalizationWhere = `${source.describe}/${preprocessing.normalization}`;
   let normalizationJson: unknown;
   try {
-    normalizationJson = JSON.parse(
+    normalizationJson = parseJsonText(
       decodeText(verified.get(preprocessing.normalization)!, normalizationWhere),
     );
   } catch (cause) {
     if (isShipshapeError(cause)) throw cause;
-    fail('BUNDLE_INVALID', normalizationWhere, `${normalizationWhere} is not valid JSON.`, cause);
+    fail(
+      'BUNDLE_INVALID',
+      normalizationWhere,
+      `${normalizationWhere} is not valid JSON: ${(cause as Error).message}.`,
+    );
   }
   const normalization = normalizationSchema.safeParse(normalizationJson);
   if (!normalization.success) {
     fail(
       'BUNDLE_INVALID',
       normalizationWhere,
-      `${normalizationWhere} is invalid: ${describeIssues(normalization.error)}.`,
+      `${normalizationWhere} is invalid: ${clipped(describeIssues(normalization.error))}.`,
     );
   }
 
@@ -299,7 +305,7 @@ export async function loadBundle(source: BundleSource, options: LoadBundleOption
     async readFile(name: string) {
       const cached = verified.get(name);
       if (cached !== undefined) return cached;
-      const bytes = await readVerified(source, manifest, name);
+      const bytes = await readVerified(withinDeadline(origin, timeoutMs), manifest, name);
       verified.set(name, bytes);
       return bytes;
     },
@@ -317,15 +323,19 @@ export async function readParityCases(bundle: Bundle): Promise<ParityCase[]> {
     .map((line, index) => {
       let parsed;
       try {
-        parsed = parityCaseSchema.safeParse(JSON.parse(line));
+        parsed = parityCaseSchema.safeParse(parseJsonText(line));
       } catch (cause) {
-        return fail('BUNDLE_INVALID', where, `${where} line ${index + 1} is not valid JSON.`, cause);
+        return fail(
+          'BUNDLE_INVALID',
+          where,
+          `${where} line ${index + 1} is not valid JSON: ${(cause as Error).message.replace(/ at line 1,/, ' at')}.`,
+        );
       }
       if (!parsed.success) {
         fail(
           'BUNDLE_INVALID',
           where,
-          `${where} line ${index + 1} is invalid: ${describeIssues(parsed.error)}.`,
+          `${where} line ${index + 1} is invalid: ${clipped(describeIssues(parsed.error))}.`,
         );
       }
       return parsed.data;

@@ -154,7 +154,8 @@ export function parseVocab(text: string, file = 'vocab.txt'): string[] {
     if (first !== undefined) {
       throw new ShipshapeError(
         'VOCAB_INVALID',
-        `${file} has duplicate entry ${JSON.stringify(token)} on lines ${first + 1} and ${id + 1}; ids must be unique.`,
+        `${file} has duplicate entry ${JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}…` : token)} on lines ` +
+          `${first + 1} and ${id + 1}; ids must be unique.`,
         { subject: file },
       );
     }
