@@ -48,7 +48,7 @@ export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;
  * refused by its recorded size, its body cancelled unread.
  */
 function r2Source(bucket: R2Bucket, prefix: string): BundleSource {
-  const describe = `r2:${prefix}`;
+  const describe = `r2:${prefix.replace(/\/+$/, '')}`;
   return {
     describe,
     async read(name, { maxBytes } = {}) {

@@ -138,6 +138,39 @@ describe.runIf(HAS_WORKERD)('the Worker', () => {
     });
   });
 
+  describe('with an R2 model object larger than manifest.json declares', () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      const files = ['manifest.json', 'model.onnx', 'vocab.txt', 'normalization.json'];
+      const objects: Record<string, Uint8Array> = Object.fromEntries(
+        files.map((file) => [
+          `models/news-bag/${file}`,
+          new Uint8Array(readFileSync(join(BUNDLE_DIR, file))),
+        ]),
+      );
+      const model = objects['models/news-bag/model.onnx']!;
+      const grown = new Uint8Array(model.byteLength + 1);
+      grown.set(model);
+      objects['models/news-bag/model.onnx'] = grown;
+      server = await startWorkerd(
+        { SHIPSHAPE_MODEL_SOURCE: 'r2', SHIPSHAPE_MODEL_PATH: 'models/news-bag/' },
+        { r2: { MODELS: objects } },
+      );
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('answers 503 MODEL_UNAVAILABLE with BUNDLE_FILE_TOO_LARGE', async () => {
+      const response = await request<WireError>(`${server.url}/v1/predict`, { json: { text: 'a' } });
+      expect({ status: response.status, code: response.body.error.code }).toEqual({
+        status: 503,
+        code: 'MODEL_UNAVAILABLE',
+      });
+      expect(response.body.error.message).toContain('(BUNDLE_FILE_TOO_LARGE)');
+    });
+  });
+
   describe('with a wrong setting', () => {
     let server: RunningServer;
     beforeAll(async () => {
