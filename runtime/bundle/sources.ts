@@ -34,10 +34,13 @@ export const MANIFEST_MAX_BYTES = 1 << 20;
  */
 export function fileTooLarge(where: string, size: number | undefined, maxBytes: number): ShipshapeError {
   const actual = size === undefined ? `more than ${maxBytes} bytes` : `${size} bytes`;
+  const bound = where.endsWith('/manifest.json')
+    ? `a manifest may have at most ${maxBytes}`
+    : `manifest.json declares ${maxBytes}`;
   return new ShipshapeError(
     'BUNDLE_FILE_TOO_LARGE',
-    `${where} is ${actual}, but may have at most ${maxBytes} (its size in manifest.json; ` +
-      `${MANIFEST_MAX_BYTES} for manifest.json itself). It was refused without reading it; copy the bundle again.`,
+    `${where} is ${actual}, but ${bound}. ${size === undefined ? 'Reading stopped one byte past that' : 'It was not read'}; ` +
+      'copy the bundle again.',
     { subject: where },
   );
 }

@@ -226,7 +226,7 @@ describe('a bundle file larger than the manifest declares', () => {
         expect(error.code).toBe('BUNDLE_FILE_TOO_LARGE');
         expect(error.subject).toBe(`${copy.dir}/model.onnx`);
         expect(error.message).toContain(
-          `model.onnx is ${1.5 * 2 ** 30} bytes, but may have at most ${original.length}`,
+          `model.onnx is ${1.5 * 2 ** 30} bytes, but manifest.json declares ${original.length}. It was not read`,
         );
         expect(grown).toBeLessThan(100 * 2 ** 20);
       } finally {
@@ -244,7 +244,7 @@ describe('a bundle file larger than the manifest declares', () => {
       const error = await refusalOf(copy.dir);
       expect(error.code).toBe('BUNDLE_FILE_TOO_LARGE');
       expect(error.message).toContain(
-        `is ${original.length + 1} bytes, but may have at most ${original.length}`,
+        `is ${original.length + 1} bytes, but manifest.json declares ${original.length}.`,
       );
     } finally {
       writeFileSync(path, original);
@@ -260,7 +260,9 @@ describe('a bundle file larger than the manifest declares', () => {
       try {
         const error = await refusalOf(copy.dir);
         expect(error.code).toBe('BUNDLE_FILE_TOO_LARGE');
-        expect(error.message).toContain(`manifest.json is ${MANIFEST_MAX_BYTES + 1} bytes`);
+        expect(error.message).toContain(
+          `manifest.json is ${MANIFEST_MAX_BYTES + 1} bytes, but a manifest may have at most ${MANIFEST_MAX_BYTES}.`,
+        );
       } finally {
         writeFileSync(path, original);
       }
@@ -273,7 +275,9 @@ describe('a bundle file larger than the manifest declares', () => {
     const source = directorySource('/proc/self');
     await expect(source.read('status', { maxBytes: 16 })).rejects.toMatchObject({
       code: 'BUNDLE_FILE_TOO_LARGE',
-      message: expect.stringContaining('/proc/self/status is more than 16 bytes'),
+      message: expect.stringContaining(
+        '/proc/self/status is more than 16 bytes, but manifest.json declares 16. Reading stopped',
+      ),
     });
     expect((await source.read('status', { maxBytes: 1 << 20 }))?.byteLength).toBeGreaterThan(16);
   });
@@ -362,7 +366,7 @@ describe('a bundle over HTTP', () => {
       });
       const error = await refusal(loadBundle(urlSource(http.base())));
       expect(error.code).toBe('BUNDLE_FILE_TOO_LARGE');
-      expect(error.message).toContain(`model.onnx is ${2 ** 30} bytes, but may have at most`);
+      expect(error.message).toContain(`model.onnx is ${2 ** 30} bytes, but manifest.json declares`);
     },
     NO_HANG_MS,
   );
