@@ -75,8 +75,8 @@ export function directorySource(dir: string): BundleSource {
       const inside = relative(realRoot, real);
       if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
         // Its kind, from a stat (which reads nothing), tells a device from a stray file in the message.
-        const target = await stat(real);
-        const kind = target.isFile() ? '' : ` (${kindOf(target)})`;
+        const target = await stat(real).catch(() => undefined);
+        const kind = target === undefined || target.isFile() ? '' : ` (${kindOf(target)})`;
         throw fileUnsafe(where, `is a symlink to ${real}${kind}, outside the bundle folder ${realRoot}`);
       }
       // Refused by its stat first, so a FIFO or device is never opened; O_NONBLOCK too, in case the path is swapped
