@@ -30,7 +30,8 @@ def test_the_readme_guide_exports_a_bundle_that_inspect_accepts(tmp_path):
     assert done.stdout.startswith("my-cnn {'split': 'validation', 'examples': 400, 'accuracy': ")
     bundle = tmp_path / "bundles" / "my-cnn"
     manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["preprocessing"]["maxLen"] == 48 and manifest["labels"] == ["World", "Sports", "Business", "Sci/Tech"]
+    assert manifest["preprocessing"]["maxLen"] == 48
+    assert manifest["labels"] == ["World", "Sports", "Business", "Sci/Tech"]
     inspect = subprocess.run(["node", os.path.join(ROOT, "bin", "shipshape.js"), "inspect", str(bundle)], cwd=ROOT,
                              capture_output=True, text=True, timeout=120, check=False)
     assert inspect.returncode == 0, inspect.stderr

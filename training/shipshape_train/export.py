@@ -586,7 +586,8 @@ def run_onnx(path: str, feeds_per_run: Sequence[Mapping[str, np.ndarray]]) -> Li
         raise ExportError(f"running the ONNX graph with onnxruntime-node failed: {exc}") from exc
     if done.returncode != 0:
         raise ExportError(
-            f"running the ONNX graph with onnxruntime-node failed (exit {done.returncode}): {done.stderr.strip()[-800:]}"
+            f"running the ONNX graph with onnxruntime-node failed (exit {done.returncode}): "
+            f"{done.stderr.strip()[-800:]}"
         )
     results: List[Union[Dict[str, np.ndarray], str]] = []
     for run in json.loads(done.stdout)["runs"]:
