@@ -326,3 +326,25 @@ def test_a_torch_export_failure_is_an_export_error_naming_the_step(minimal, tmp_
                                 normalization=norm)
     assert info.value.__cause__ is not None
     assert not (tmp_path / "b").exists()
+
+
+class _FrozenBatch(torch.nn.Module):
+    """Turns the batch size into a Python int: the traced graph keeps the dummy batch of 2."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab_size, 4)
+
+    def forward(self, input_ids):
+        return self.embed(input_ids).mean(dim=1) + torch.zeros(int(input_ids.size(0)), 4)
+
+
+def test_refuses_a_graph_with_the_batch_size_baked_in_and_names_the_fix(minimal, tmp_path):
+    _, vocab, validation, norm = minimal
+    with pytest.raises(ExportError) as info:
+        export_production_model(_FrozenBatch(len(vocab)), vocab, tmp_path / "b", labels=LABELS,
+                                validation=validation, normalization=norm)
+    message = str(info.value)
+    assert "batch size baked into the graph" in message
+    assert "x.size(0) without int()" in message
+    assert not (tmp_path / "b").exists()

@@ -80,8 +80,8 @@ PACKED_SEQUENCE_HINT = (
     "(nn.utils.rnn.pack_padded_sequence: tracing records the packed batch sizes and the initial hidden state of the "
     "GRU/LSTM as constants for the dummy batch), or a shape turned into a Python number (int(x.size(0)), .item(), "
     ".tolist()) that then sizes a tensor. Fix: run the GRU/LSTM on the padded batch without packing and mask the "
-    "padding instead (masked mean/max pooling, or gather each row's output at its last real token); size new "
-    "tensors from tensors (x.new_zeros(...), torch.zeros_like, expand_as) instead of Python ints."
+    "padding instead (masked mean/max pooling, or gather each row's output at its last real token); keep shapes "
+    "symbolic: x.size(0) without int(), x.new_zeros(...), torch.zeros_like, expand_as."
 )
 
 
