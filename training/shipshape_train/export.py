@@ -664,7 +664,13 @@ def compute_parity(
             chunk = rows[start:start + batch_size]
             ids = torch.tensor([r["ids"] for r in chunk], dtype=torch.long)
             mask = _masks([len(r["tokens"]) for r in chunk], config.max_len) if uses_mask else None
-            logits = _run_torch(model, ids, mask).float().numpy()
+            try:
+                logits = _run_torch(model, ids, mask).float().numpy()
+            except Exception as exc:  # noqa: BLE001 - any failure means these cases cannot be computed
+                raise ExportError(
+                    f"computing the parity cases {start}..{start + len(chunk) - 1} with torch failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             for row, values in zip(chunk, logits):
                 if not np.all(np.isfinite(values)):
                     raise ExportError(f"non-finite scores for parity text {row['text']!r}")
@@ -810,6 +816,8 @@ def export_production_model(
     if not isinstance(model, torch.nn.Module):
         raise ExportError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     uses_mask = _takes_attention_mask(model)
+    if created_at is not None and not isinstance(created_at, (str, _dt.datetime)):
+        raise ExportError(f"created_at must be an ISO 8601 string or a datetime, got {created_at!r}")
     created = _created_at(created_at)
     norm = dict(normalization) if normalization is not None else cached_normalization()
 
@@ -840,20 +848,26 @@ def export_production_model(
             except OSError as exc:
                 raise ExportError(f"cannot create the bundle folder {out}: {exc}") from exc
             manifest_path = os.path.join(out, "manifest.json")
-            if os.path.exists(manifest_path):
-                os.remove(manifest_path)
             paths = {f: os.path.join(out, f) for f in BUNDLE_FILES}
-            shutil.copyfile(onnx_path, paths["model.onnx"])
+            try:
+                if os.path.exists(manifest_path):
+                    os.remove(manifest_path)
+                shutil.copyfile(onnx_path, paths["model.onnx"])
+            except OSError as exc:
+                raise ExportError(f"writing {paths['model.onnx']} failed: {exc}") from exc
     finally:
         model.train(was_training)
 
-    with open(paths["vocab.txt"], "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(vocab_to_text(tokens))
-    with open(paths["normalization.json"], "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(dumps_normalization(norm))
-    with open(paths["parity.jsonl"], "w", encoding="utf-8", newline="\n") as fh:
-        for row in parity:
-            fh.write(_json_line(row) + "\n")
+    try:
+        with open(paths["vocab.txt"], "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(vocab_to_text(tokens))
+        with open(paths["normalization.json"], "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(dumps_normalization(norm))
+        with open(paths["parity.jsonl"], "w", encoding="utf-8", newline="\n") as fh:
+            for row in parity:
+                fh.write(_json_line(row) + "\n")
+    except OSError as exc:
+        raise ExportError(f"writing the bundle files into {out} failed: {exc}") from exc
 
     manifest = {
         "schemaVersion": SCHEMA_VERSION,
@@ -882,9 +896,12 @@ def export_production_model(
         "parity": {"file": "parity.jsonl", "cases": len(parity), "atol": atol},
     }
     tmp = manifest_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    os.replace(tmp, manifest_path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        os.replace(tmp, manifest_path)
+    except OSError as exc:
+        raise ExportError(f"writing {manifest_path} failed: {exc}") from exc
     return manifest
 
 
