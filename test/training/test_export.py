@@ -162,11 +162,16 @@ def test_refuses_missing_vocabulary(small, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
-def test_refuses_vocab_without_specials_first(small, tmp_path):
+def test_refuses_a_model_whose_pad_id_differs_from_the_vocabulary(small, tmp_path):
     model, vocab, kwargs = small
-    swapped = [vocab[1], vocab[0]] + vocab[2:]
-    with pytest.raises(ExportError, match="<unk>"):
+    swapped = [vocab[1], vocab[0]] + vocab[2:]  # <pad>=0, <unk>=1: fine for the bundle, not for this model
+    with pytest.raises(ExportError, match="pad_id is 1, but the vocabulary's pad token has id 0"):
         export_production_model(model, swapped, PreprocessingConfig(), tmp_path / "b", **kwargs)
+    assert not (tmp_path / "b").exists()
+
+
+def test_refuses_duplicate_vocabulary_tokens(small, tmp_path):
+    model, vocab, kwargs = small
     with pytest.raises(ExportError, match="duplicate"):
         export_production_model(model, vocab + [vocab[5]], PreprocessingConfig(), tmp_path / "b", **kwargs)
 
@@ -178,14 +183,13 @@ def test_refuses_unsupported_tokenizer(small, tmp_path):
     assert "spacy" in str(info.value) and "basic_english" in str(info.value)
 
 
-def test_refuses_max_len_mismatch(small, tmp_path):
-    model, vocab, kwargs = small
-    with pytest.raises(ExportError, match="max_len"):
-        export_production_model(model, vocab, {"max_len": 64}, tmp_path / "b", **kwargs)
+def test_refuses_a_max_len_the_model_cannot_run_at(small, tmp_path):
+    _, vocab, kwargs = small
     transformer = NewsTransformer(len(vocab), d_model=16, nhead=2, dim_feedforward=16, num_layers=1, max_len=32)
-    del transformer.max_len  # only the positional table knows its length now
-    with pytest.raises(ExportError, match="max_len"):
+    del transformer.max_len  # only the positional table knows its length: the check is by behaviour
+    with pytest.raises(ExportError, match="does max_len 72 match"):
         export_production_model(transformer, vocab, {"max_len": 72}, tmp_path / "b", **kwargs)
+    assert not (tmp_path / "b").exists()
 
 
 def test_refuses_bad_metadata(small, tmp_path):
@@ -222,3 +226,125 @@ def test_transformer_exports(tmp_path, small):
     manifest = export_production_model(model, vocab, {}, tmp_path / "t", **{**kwargs, "name": "tiny-transformer"})
     assert manifest["model"]["inputs"][0]["shape"] == ["batch", 72]
     verify_bundle(tmp_path / "t", model)
+
+
+# --- arguments are checked before anything is written ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minimal(small):
+    """The minimal call's arguments: a model, its vocabulary and validation texts with label names."""
+    model, vocab, kwargs = small
+    texts = [t for t, _ in kwargs["parity_texts"] if t][-120:]
+    return model, vocab, (texts, [LABELS[i % 4] for i in range(len(texts))]), kwargs["normalization"]
+
+
+def test_the_minimal_call_computes_metrics_reference_and_parity_cases(minimal, tmp_path):
+    model, vocab, validation, norm = minimal
+    manifest = export_production_model(model, vocab, tmp_path / "Tiny Bag", labels=LABELS, validation=validation,
+                                       normalization=norm)
+    assert manifest["name"] == "tiny-bag" and manifest["version"] == "1.0.0"
+    assert manifest["metrics"]["split"] == "validation" and manifest["metrics"]["examples"] == 120
+    assert sum(manifest["reference"]["tokenLength"]["counts"]) == 120
+    assert manifest["reference"]["labelDistribution"] == {label: 0.25 for label in LABELS}
+    assert manifest["parity"]["cases"] >= 200
+    verify_bundle(tmp_path / "Tiny Bag", model)
+
+
+def test_refuses_an_opset_torch_cannot_write_before_the_folder_exists(minimal, tmp_path):
+    model, vocab, validation, _ = minimal
+    with pytest.raises(ExportError, match=r"opset must be from 17 .* to 17 .*got 18"):
+        export_production_model(model, vocab, tmp_path / "b", labels=LABELS, validation=validation, opset=18)
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_mapping_vocabulary_needs_ids_without_gaps(minimal, tmp_path):
+    model, vocab, validation, _ = minimal
+    gappy = {token: (i if i < 10 else i + 1) for i, token in enumerate(vocab)}
+    with pytest.raises(ExportError, match=r"ids must be 0\.\.\d+ without gaps; missing \[10\]"):
+        export_production_model(model, gappy, tmp_path / "b", labels=LABELS, validation=validation)
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_mapping_vocabulary_refuses_an_id_given_twice(minimal, tmp_path):
+    model, vocab, validation, _ = minimal
+    twice = {**{token: i for i, token in enumerate(vocab)}, "extra-token": 3}
+    with pytest.raises(ExportError, match=f"id 3 is given to both {vocab[3]!r} and 'extra-token'"):
+        export_production_model(model, twice, tmp_path / "b", labels=LABELS, validation=validation)
+
+
+def test_a_vocab_object_must_map_unknown_tokens_to_the_unk_id(minimal, tmp_path):
+    from foreign_models import Vocab
+
+    model, vocab, validation, _ = minimal
+    with pytest.raises(ExportError, match=r"default index is 5 .* call vocab.set_default_index"):
+        export_production_model(model, Vocab(vocab, default_index=5), tmp_path / "b", labels=LABELS,
+                                validation=validation)
+
+
+def test_refuses_special_tokens_missing_from_the_vocabulary(minimal, tmp_path):
+    model, vocab, validation, _ = minimal
+    with pytest.raises(ExportError, match=r"no pad token '\[PAD\]'"):
+        export_production_model(model, vocab, tmp_path / "b", labels=LABELS, validation=validation,
+                                config={"pad_token": "[PAD]"})
+
+
+def test_refuses_validation_labels_that_are_not_the_models(minimal, tmp_path):
+    model, vocab, (texts, _), _ = minimal
+    with pytest.raises(ExportError, match="validation label 0 is 'Weather'"):
+        export_production_model(model, vocab, tmp_path / "b", labels=LABELS,
+                                validation=(texts, ["Weather"] * len(texts)))
+    with pytest.raises(ExportError, match="validation label 0 is 4"):
+        export_production_model(model, vocab, tmp_path / "b", labels=LABELS, validation=(texts, [4] * len(texts)))
+    assert not (tmp_path / "b").exists()
+
+
+def test_without_validation_the_sections_it_would_give_are_required(minimal, tmp_path):
+    model, vocab, _, _ = minimal
+    with pytest.raises(ExportError, match=r"pass validation=\(texts, labels\)"):
+        export_production_model(model, vocab, tmp_path / "b", labels=LABELS)
+    assert not (tmp_path / "b").exists()
+
+
+class _NoOnnxOp(torch.nn.Module):
+    """Runs in torch, but torch 1.13 has no ONNX export for fft_rfft."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab_size, 8)
+        self.head = torch.nn.Linear(5, 4)
+
+    def forward(self, input_ids):
+        spectrum = torch.fft.rfft(self.embed(input_ids).mean(dim=1), dim=-1).abs()
+        return self.head(spectrum)
+
+
+def test_a_torch_export_failure_is_an_export_error_naming_the_step(minimal, tmp_path):
+    _, vocab, validation, norm = minimal
+    with pytest.raises(ExportError, match=r"exporting the ONNX graph \(torch.onnx.export, opset 17\) failed") as info:
+        export_production_model(_NoOnnxOp(len(vocab)), vocab, tmp_path / "b", labels=LABELS, validation=validation,
+                                normalization=norm)
+    assert info.value.__cause__ is not None
+    assert not (tmp_path / "b").exists()
+
+
+class _FrozenBatch(torch.nn.Module):
+    """Turns the batch size into a Python int: the traced graph keeps the dummy batch of 2."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab_size, 4)
+
+    def forward(self, input_ids):
+        return self.embed(input_ids).mean(dim=1) + torch.zeros(int(input_ids.size(0)), 4)
+
+
+def test_refuses_a_graph_with_the_batch_size_baked_in_and_names_the_fix(minimal, tmp_path):
+    _, vocab, validation, norm = minimal
+    with pytest.raises(ExportError) as info:
+        export_production_model(_FrozenBatch(len(vocab)), vocab, tmp_path / "b", labels=LABELS,
+                                validation=validation, normalization=norm)
+    message = str(info.value)
+    assert "batch size baked into the graph" in message
+    assert "x.size(0) without int()" in message
+    assert not (tmp_path / "b").exists()
