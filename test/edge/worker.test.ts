@@ -114,7 +114,7 @@ describe.runIf(HAS_WORKERD)('the Worker', () => {
   describe('with SHIPSHAPE_MODEL_SOURCE = "r2"', () => {
     let server: RunningServer;
     beforeAll(async () => {
-      const files = ['manifest.json', 'model.onnx', 'vocab.txt', 'normalization.json'];
+      const files = ['manifest.json', 'model.onnx', 'vocab.txt', 'normalization.json', 'parity.jsonl'];
       const objects = Object.fromEntries(
         files.map((file) => [
           `models/news-bag/${file}`,
