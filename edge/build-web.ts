@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { isShipshapeError } from '../runtime/errors.ts';
 import { createPredictor, loadBundle, proveParity } from '../runtime/node.ts';
+import { directorySource } from '../runtime/platform/node-files.ts';
 import type { Bundle } from '../runtime/types.ts';
 import { resolveBundleDir } from '../scripts/bundle-path.ts';
 import { buildBrowserRuntime } from '../scripts/build-browser.ts';
@@ -75,7 +76,8 @@ async function copyBundle(from: string, outdir: string): Promise<void> {
  * @throws ShipshapeError with the bundle's code when it fails any check.
  */
 export async function writeEmbeddedBundle(dir: string, embeddedDir: string): Promise<Bundle> {
-  const bundle = await loadBundle(dir);
+  const source = directorySource(dir);
+  const bundle = await loadBundle(source);
   const predictor = await createPredictor(bundle, { backend: 'wasm', batching: false });
   try {
     await proveParity(predictor);
@@ -93,8 +95,9 @@ export async function writeEmbeddedBundle(dir: string, embeddedDir: string): Pro
   await rm(embeddedDir, { recursive: true, force: true });
   await mkdir(embeddedDir, { recursive: true });
   for (const [role, name] of Object.entries(names)) {
-    // The exact bytes (hashed by the manifest) that loadBundle just verified.
-    const bytes = name === 'manifest.json' ? await readFile(join(dir, name)) : await bundle.readFile(name);
+    // Exact bytes: the files as loadBundle verified them, the manifest as the bundle holds it.
+    const bytes = name === 'manifest.json' ? await source.read(name) : await bundle.readFile(name);
+    if (bytes === undefined) throw new Error(`${dir}/${name} disappeared while the build read the bundle.`);
     await writeFile(join(embeddedDir, EMBEDDED_FILES[role as keyof typeof EMBEDDED_FILES]), bytes);
   }
   return bundle;

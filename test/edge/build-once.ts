@@ -64,7 +64,8 @@ if (values.embed !== undefined && values.out !== undefined) {
     // edge/embedded-bundle.ts imports dist/embedded/ by a fixed path: swap the folder for this build only.
     const shared = `${DEFAULT_EMBEDDED_DIR}.shared`;
     rmSync(shared, { recursive: true, force: true });
-    renameSync(DEFAULT_EMBEDDED_DIR, shared);
+    const hadShared = existsSync(DEFAULT_EMBEDDED_DIR);
+    if (hadShared) renameSync(DEFAULT_EMBEDDED_DIR, shared);
     try {
       execFileSync(
         join(ROOT, 'node_modules/.bin/tsx'),
@@ -74,7 +75,7 @@ if (values.embed !== undefined && values.out !== undefined) {
       wranglerBuild(join(out, 'worker'));
     } finally {
       rmSync(DEFAULT_EMBEDDED_DIR, { recursive: true, force: true });
-      renameSync(shared, DEFAULT_EMBEDDED_DIR);
+      if (hadShared) renameSync(shared, DEFAULT_EMBEDDED_DIR);
     }
     writeFileSync(customStamp, wanted);
   }
