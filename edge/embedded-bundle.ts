@@ -1,20 +1,33 @@
-// The default bundle, shipped inside the Worker's upload: edit these four imports to embed another (small) one.
-import manifest from '../artifacts/news-bag/manifest.json' with { type: 'json' };
-import model from '../artifacts/news-bag/model.onnx';
-import normalization from '../artifacts/news-bag/normalization.json' with { type: 'json' };
-import vocab from '../artifacts/news-bag/vocab.txt';
+// The bundle inside the Worker's upload: the files `npm run build:web` verified and wrote to dist/embedded/
+// (`--bundle PATH-OR-NAME` or SHIPSHAPE_BUNDLE picks it; news-bag by default). wrangler.toml's Data rule makes each
+// `.bin` the file's exact bytes.
+import manifest from '../dist/embedded/manifest.bin';
+import model from '../dist/embedded/model.bin';
+import normalization from '../dist/embedded/normalization.bin';
+import parity from '../dist/embedded/parity.bin';
+import vocab from '../dist/embedded/vocab.bin';
+
+/** The manifest fields that name the other files (loadBundle validates the whole manifest). */
+interface FileNames {
+  readonly model?: { readonly file?: string };
+  readonly preprocessing?: { readonly vocab?: string; readonly normalization?: string };
+  readonly parity?: { readonly file?: string };
+}
 
 /**
- * The embedded bundle's files, as `filesSource` takes them. `normalization.json` is hashed in the manifest, so it
- * must come in as its exact bytes: wrangler.toml's Data rule makes it an ArrayBuffer (the JSON import attribute is
- * only for TypeScript, which still sees the parsed type, hence the cast). The manifest is not hashed, so a JSON
- * import re-encoded is fine. parity.jsonl stays out of the upload.
+ * The embedded bundle's files, as `filesSource` takes them, under the names its manifest gives. Every file comes in
+ * as its exact bytes, so each one's sha256 is checked against the manifest when it is read. A name the manifest
+ * lacks is left out: loadBundle then refuses the manifest with its own message.
  */
 export function embeddedBundleFiles(): Record<string, Uint8Array> {
-  return {
-    'manifest.json': new TextEncoder().encode(JSON.stringify(manifest)),
-    [manifest.model.file]: new Uint8Array(model),
-    [manifest.preprocessing.vocab]: new Uint8Array(vocab),
-    [manifest.preprocessing.normalization]: new Uint8Array(normalization as unknown as ArrayBuffer),
+  const names = JSON.parse(new TextDecoder().decode(manifest)) as FileNames;
+  const files: Record<string, Uint8Array> = { 'manifest.json': new Uint8Array(manifest) };
+  const add = (name: string | undefined, bytes: ArrayBuffer) => {
+    if (typeof name === 'string') files[name] = new Uint8Array(bytes);
   };
+  add(names.model?.file, model);
+  add(names.preprocessing?.vocab, vocab);
+  add(names.preprocessing?.normalization, normalization);
+  add(names.parity?.file, parity);
+  return files;
 }

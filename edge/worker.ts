@@ -1,4 +1,5 @@
-// The Cloudflare Workers entry: the edge app over the embedded bundle (or one from static assets or R2).
+// The Cloudflare Workers entry: the edge app over the embedded bundle (or one from static assets or R2), which must
+// pass its parity proof before it serves.
 import type {
   ExecutionContext,
   ExportedHandler,
@@ -10,13 +11,16 @@ import {
   fileTooLarge,
   filesSource,
   loadBundle,
+  proveParity,
   readBody,
   urlSource,
   type BundleSource,
+  type Predictor,
 } from '../runtime/workerd.ts';
 import { createApp, type EdgeApp } from './app.ts';
 import { DEFAULT_CONFIG, readConfig, type EdgeConfig } from './config.ts';
 import { embeddedBundleFiles } from './embedded-bundle.ts';
+import { createLog, type Log } from './log.ts';
 
 /** Bindings and vars of wrangler.toml. */
 export interface Env {
@@ -39,6 +43,8 @@ export interface Env {
   readonly SHIPSHAPE_MAX_INFLIGHT_TEXTS?: string;
   readonly SHIPSHAPE_MAX_QUEUED_TEXTS?: string;
   readonly SHIPSHAPE_MAX_QUEUE_WAIT_MS?: string;
+  /** "1" serves the bundle without its parity proof (emergencies only; logged on every isolate's load). */
+  readonly SHIPSHAPE_SKIP_PARITY?: string;
 }
 
 export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;
@@ -92,6 +98,59 @@ export function modelSource(env: Env): BundleSource {
   }
 }
 
+/**
+ * Whether SHIPSHAPE_SKIP_PARITY asks to skip the load-time proof: "1" skips, unset, "" or "0" do not.
+ * @throws Error naming the variable for any other value, so a typo never skips the proof unnoticed.
+ */
+export function skipParity(env: Env): boolean {
+  const value = env.SHIPSHAPE_SKIP_PARITY;
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new Error(
+    `SHIPSHAPE_SKIP_PARITY is not "1" or "0"; set "1" to serve without the parity proof (emergencies only), ` +
+      'or remove it.',
+  );
+}
+
+/**
+ * Loads the bundle (`verify: 'serving'` reads the model, vocabulary and normalization record), starts the predictor
+ * and proves it on this isolate's backend: every parity case, read through `bundle.readFile`, which checks its hash.
+ * @throws ShipshapeError with the bundle's code (PARITY_MISMATCH, BUNDLE_*...): the slot refuses to serve it.
+ */
+async function loadProven(env: Env, config: EdgeConfig, log: Log): Promise<Predictor> {
+  const skip = skipParity(env);
+  const bundle = await loadBundle(modelSource(env), { verify: 'serving' });
+  // No micro-batching on Workers: a batch mixes several requests' items, and workerd cancels promise
+  // continuations that cross request contexts once the creating request ends ("A promise was resolved or
+  // rejected from a different request context..."), stranding the other requests' texts. Measured both with
+  // the timer armed at submit and with queued items dispatched right after a run. Runs still queue one at a
+  // time on the predictor. Logits cost one small copy per text; they let the proof compare logits, not scores.
+  const predictor = await createPredictor(bundle, {
+    batching: false,
+    maxTextLength: config.maxTextLength,
+    returnLogits: true,
+  });
+  const { name, version } = bundle.manifest;
+  if (skip) {
+    log.warn(
+      `SHIPSHAPE_SKIP_PARITY=1: ${name} ${version} serves on ${predictor.backend.backend} WITHOUT its parity ` +
+        'proof; remove the variable once the emergency is over.',
+    );
+    return predictor;
+  }
+  try {
+    const proof = await proveParity(predictor, { batchSize: config.batchSize });
+    log.info(
+      `${name} ${version} passed its parity proof on ${predictor.backend.backend}: ${proof.cases} cases, ` +
+        `${proof.compared} within ${proof.atol} (max abs diff ${proof.maxAbsDiff.toPrecision(2)})`,
+    );
+  } catch (error) {
+    await predictor.dispose().catch(() => undefined);
+    throw error;
+  }
+  return predictor;
+}
+
 let edge: EdgeApp | undefined;
 
 /** One app per isolate: the predictor (WASM instance and session) lives as long as the isolate. */
@@ -101,26 +160,21 @@ function edgeFor(env: Env): EdgeApp {
   let configError: Error | undefined;
   try {
     config = readConfig(env as unknown as Record<string, unknown>);
+    skipParity(env);
   } catch (error) {
     // A bad setting must not leave the API open: every model endpoint fails with the reason until it is fixed.
     configError = error as Error;
   }
+  const log = createLog();
   edge = createApp({
     config,
+    log,
     // onnxruntime-web's WASM runs on the isolate's one thread: without a yield before each prediction, admission
     // would never see a second request. Waiters poll on their own timers: one request cannot safely wake another.
     admission: { yieldBeforeWork: true, pollMs: 2 },
     assets: { fetch: (request) => env.ASSETS.fetch(request as never) as unknown as Promise<Response> },
-    loadPredictor: async () => {
-      if (configError !== undefined) throw configError;
-      const bundle = await loadBundle(modelSource(env), { verify: 'serving' });
-      // No micro-batching on Workers: a batch mixes several requests' items, and workerd cancels promise
-      // continuations that cross request contexts once the creating request ends ("A promise was resolved or
-      // rejected from a different request context..."), stranding the other requests' texts. Measured both with
-      // the timer armed at submit and with queued items dispatched right after a run. Runs still queue one at a
-      // time on the predictor.
-      return createPredictor(bundle, { batching: false, maxTextLength: config.maxTextLength });
-    },
+    loadPredictor: () =>
+      configError === undefined ? loadProven(env, config, log) : Promise.reject(configError),
   });
   return edge;
 }

@@ -1,10 +1,14 @@
 // Cold start of the Worker: a fresh workerd per run, then the first prediction timed from the client (WASM
 // instantiation, bundle verification, session creation and warm-up included; workerd's own clock stands still
-// during CPU work, so nothing is timed inside). Median over runs, per model source.
-// Run: npx tsx bench/edge/cold-start.ts [--runs 9] [--reuse-build] [--json FILE]
+// during CPU work, so nothing is timed inside). Median over runs, per model source; the embedded bundle with and
+// without its load-time parity proof (SHIPSHAPE_SKIP_PARITY=1) shows what the proof costs.
+// Run: npx tsx bench/edge/cold-start.ts [--runs 9] [--bundle PATH-OR-NAME] [--reuse-build] [--json FILE]
 import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolveBundleDir } from '../../scripts/bundle-path.ts';
 import { readBenchTexts } from '../texts.ts';
 import {
   ROOT,
@@ -20,6 +24,8 @@ import {
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '9' },
+    /** The bundle the Worker embeds (built with `SHIPSHAPE_BUNDLE=... npm run build:worker`). Default news-bag. */
+    bundle: { type: 'string', default: 'news-bag' },
     'reuse-build': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -27,13 +33,26 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: give a positive integer.`);
 
-/** Where the Worker takes news-bag from: inside the upload, or its static assets. */
+const bundleDir = resolve(resolveBundleDir(values.bundle));
+const { name: bundleName } = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8')) as {
+  name: string;
+};
+
+/** Where the Worker takes the bundle from (inside the upload, or its static assets), and whether it proves it. */
 const SOURCES = [
   { name: 'embedded', vars: { SHIPSHAPE_MODEL_SOURCE: 'embedded' } },
-  { name: 'assets', vars: { SHIPSHAPE_MODEL_SOURCE: 'assets', SHIPSHAPE_MODEL_PATH: '/models/news-bag/' } },
+  {
+    name: 'embedded, SHIPSHAPE_SKIP_PARITY=1',
+    vars: { SHIPSHAPE_MODEL_SOURCE: 'embedded', SHIPSHAPE_SKIP_PARITY: '1' },
+  },
+  {
+    name: 'assets',
+    vars: { SHIPSHAPE_MODEL_SOURCE: 'assets', SHIPSHAPE_MODEL_PATH: `/models/${basename(bundleDir)}/` },
+  },
 ] as const;
 
-buildShippedWorker(values['reuse-build']);
+// A bundle other than the default is embedded by its own build; reusing dist/worker would measure another one.
+buildShippedWorker(values['reuse-build'] && values.bundle === 'news-bag', { SHIPSHAPE_BUNDLE: bundleDir });
 const [text = 'Stocks rally as the central bank holds rates'] = await readBenchTexts(
   `${ROOT}/artifacts/news-bag`,
 );
@@ -75,7 +94,9 @@ for (let run = 0; run < runs; run++) {
 }
 
 const ms = (value: number) => value.toFixed(1);
-console.log(`Worker cold start, news-bag, ${runs} fresh workerd processes per source (Miniflare, loopback)`);
+console.log(
+  `Worker cold start, ${bundleName}, ${runs} fresh workerd processes per source (Miniflare, loopback)`,
+);
 console.log(
   table(
     [
@@ -106,7 +127,7 @@ console.log(
 );
 console.log(
   'ms. "first prediction": from the client, the first POST /v1/predict on a fresh isolate (model load, WASM ' +
-    'instantiation, session creation, warm-up, the prediction). "workerd start": process start to listening, ' +
+    'instantiation, session creation, the parity proof unless skipped, warm-up, the prediction). "workerd start": process start to listening, ' +
     'which includes compiling the 14 MB WASM module (Cloudflare does that at deploy time). "workerd CPU": CPU ' +
     'time of the workerd processes during the first request, all threads (on a busy machine the wall time ' +
     `grows, this does not). Load average at the end: ${loadavg()
@@ -114,5 +135,8 @@ console.log(
       .join(' ')}.`,
 );
 if (values.json !== undefined) {
-  await writeFile(values.json, `${JSON.stringify({ bench: 'edge-cold-start', runs, results }, null, 2)}\n`);
+  await writeFile(
+    values.json,
+    `${JSON.stringify({ bench: 'edge-cold-start', bundle: bundleName, runs, results }, null, 2)}\n`,
+  );
 }

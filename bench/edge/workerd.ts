@@ -35,13 +35,16 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** Builds dist/web and dist/worker (`npm run build:worker`) unless `reuse` and they exist. */
-export function buildShippedWorker(reuse: boolean): void {
+/**
+ * Builds dist/web and dist/worker (`npm run build:worker`) unless `reuse` and they exist; `env` is added to the
+ * build's environment (e.g. SHIPSHAPE_BUNDLE, the bundle to embed; default: this process's, else news-bag).
+ */
+export function buildShippedWorker(reuse: boolean, env: Readonly<Record<string, string>> = {}): void {
   if (reuse && existsSync(join(WORKER_DIR, 'worker.js'))) return;
   execFileSync('npm', ['run', '--silent', 'build:worker'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', ...env },
   });
 }
 

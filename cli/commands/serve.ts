@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import type { BackendChoice } from '../../runtime/types.ts';
-import { DEFAULT_BUNDLE } from '../bundle-arg.ts';
+import { DEFAULT_BUNDLE, resolveBundleDir } from '../bundle-arg.ts';
 
 interface ServeFlags {
   bundle: string;
@@ -124,7 +124,7 @@ export function registerServe(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const deadlineMs = shutdownTimeout(flags.shutdownTimeout, process.env);
       const server = await startNodeServer({
-        bundle: flags.bundle,
+        bundle: resolveBundleDir(flags.bundle),
         port: flags.port,
         host: flags.host,
         predictor: { backend: flags.backend },

@@ -41,8 +41,12 @@ export function workerdPresent(): boolean {
   }
 }
 
-/** Builds dist/web and dist/worker if an input changed, once across parallel test files (`flock`). */
-export function ensureEdgeBuilt(): void {
+/**
+ * Builds dist/web and dist/worker if an input changed, once across parallel test files (`flock`). With `custom`, it
+ * also builds a Worker that embeds `custom.embed` (a path or a name under artifacts/) into `custom.out`/worker (and
+ * its page into `custom.out`/web) through `npm run build:web -- --bundle`, again only when an input changed.
+ */
+export function ensureEdgeBuilt(custom?: { readonly embed: string; readonly out: string }): void {
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   execFileSync(
     'flock',
@@ -50,6 +54,7 @@ export function ensureEdgeBuilt(): void {
       join(ROOT, 'dist/.edge-build.lock'),
       join(ROOT, 'node_modules/.bin/tsx'),
       join(ROOT, 'test/edge/build-once.ts'),
+      ...(custom === undefined ? [] : ['--embed', custom.embed, '--out', custom.out]),
     ],
     { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 240_000 },
   );
@@ -95,15 +100,20 @@ async function workerModules(dir: string) {
  */
 export async function startWorkerd(
   vars: Readonly<Record<string, string>> = {},
-  options: { r2?: Readonly<Record<string, Readonly<Record<string, Uint8Array>>>> } = {},
+  options: {
+    r2?: Readonly<Record<string, Readonly<Record<string, Uint8Array>>>>;
+    /** The dry-run output to run. Default dist/worker. */
+    workerDir?: string;
+  } = {},
 ): Promise<RunningServer> {
+  const workerDir = options.workerDir ?? WORKER_DIR;
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
     workerOptions: WranglerWorkerSettings;
   };
   const r2 = options.r2 ?? {};
   const worker = new Miniflare({
-    modulesRoot: WORKER_DIR,
-    modules: await workerModules(WORKER_DIR),
+    modulesRoot: workerDir,
+    modules: await workerModules(workerDir),
     compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
     compatibilityFlags: workerOptions.compatibilityFlags ?? [],
     bindings: { ...(workerOptions.bindings ?? {}), ...QUIET_VARS, ...vars },

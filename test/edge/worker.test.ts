@@ -29,14 +29,16 @@ interface V1Answer {
 describe.runIf(HAS_WORKERD)('the Worker', () => {
   beforeAll(() => ensureEdgeBuilt());
 
-  it('fits the 10 MiB compressed upload limit with the embedded bundle', async () => {
+  it('fits the 10 MiB compressed upload limit with the embedded bundle and its parity cases', async () => {
     const size = await measureWorker(WORKER_DIR);
     expect(size.gzipBytes).toBeLessThanOrEqual(LIMIT_GZIP_BYTES);
     expect(size.files.map((file) => file.name.replace(/^[0-9a-f]{40}-/, ''))).toEqual(
       expect.arrayContaining([
-        'model.onnx',
-        'vocab.txt',
-        'normalization.json',
+        'manifest.bin',
+        'model.bin',
+        'vocab.bin',
+        'normalization.bin',
+        'parity.bin',
         'ort-wasm-simd-threaded.wasm',
         'worker.js',
       ]),
@@ -112,7 +114,7 @@ describe.runIf(HAS_WORKERD)('the Worker', () => {
   describe('with SHIPSHAPE_MODEL_SOURCE = "r2"', () => {
     let server: RunningServer;
     beforeAll(async () => {
-      const files = ['manifest.json', 'model.onnx', 'vocab.txt', 'normalization.json'];
+      const files = ['manifest.json', 'model.onnx', 'vocab.txt', 'normalization.json', 'parity.jsonl'];
       const objects = Object.fromEntries(
         files.map((file) => [
           `models/news-bag/${file}`,

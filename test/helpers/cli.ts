@@ -39,17 +39,23 @@ export interface ServeProcess {
 
 /**
  * Starts `shipshape serve --host 127.0.0.1 ...args` as its own process and waits until it serves; on a free port
- * (`--port 0`, placed before `args`, which may override it) unless `env.PORT` is given.
+ * (`--port 0`, placed before `args`, which may override it) unless `env.PORT` is given. `options.cwd` is its working
+ * directory (default the repository root).
  */
 export async function startServe(
   args: readonly string[],
   env: Record<string, string> = {},
+  options: { readonly cwd?: string } = {},
 ): Promise<ServeProcess> {
   const port = env.PORT === undefined ? ['--port', '0'] : [];
   const child = spawn(
     process.execPath,
     [join(ROOT, 'bin/shipshape.js'), 'serve', ...port, '--host', '127.0.0.1', ...args],
-    { cwd: ROOT, env: { ...process.env, SHIPSHAPE_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, SHIPSHAPE_TOKEN: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   const watchers = new Set<() => void>();
