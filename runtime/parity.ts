@@ -158,7 +158,10 @@ export async function proveParity(
       });
       maxAbsDiff = Math.max(maxAbsDiff, diff);
       if (item.label !== golden.label) {
-        failures.push(`case ${golden.id}: label "${item.label}", expected "${golden.label}"`);
+        failures.push(
+          `case ${golden.id}: label "${item.label}", expected "${golden.label}" ` +
+            `(${compared} ${describeRow(actual)}, expected ${describeRow(expected)})`,
+        );
       } else if (!(diff <= atol)) {
         failures.push(
           `case ${golden.id}: ${compared} ${describeRow(actual)}, expected ${describeRow(expected)} ` +
