@@ -299,6 +299,24 @@ describe('the parity proof and load-time integrity on tampered bundles', () => {
   });
 });
 
+describe.each(
+  BUNDLES.flatMap((name) => (['native', 'wasm'] as const).map((backend) => [name, backend] as const)),
+)('the shipped %s on %s', (name, backend) => {
+  it('passes the parity proof at batch sizes 1 and 32 within the manifest atol', async () => {
+    const predictor = await createPredictor(await loadBundle(bundleDir(name)), {
+      backend,
+      returnLogits: true,
+    });
+    try {
+      const proof = await proveParity(predictor, { batchSize: 32 });
+      expect(proof).toMatchObject({ cases: 256, compared: 'logits', batchSizes: [1, 32] });
+      expect(proof.maxAbsDiff).toBeLessThanOrEqual(proof.atol);
+    } finally {
+      await predictor.dispose();
+    }
+  });
+});
+
 describe.each(BUNDLES)('the embedding of the shipped %s', (name) => {
   it('is found from input_ids: embedding.weight with 4421 rows, the vocabulary size', () => {
     const graph = readOnnxGraphInfo(readFileSync(join(bundleDir(name), 'model.onnx')));
