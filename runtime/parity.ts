@@ -33,7 +33,7 @@ export interface ParityProofOptions {
 
 /** Most cases run at the serving batch; a bundle with more is proven on a deterministic sample of this many. */
 export const MAX_SERVING_CASES = 256;
-/** Cases run one text per session run (more when the bundle has more distinct tags). */
+/** Cases run one text per session run. */
 export const SINGLE_CASES = 16;
 
 /**
@@ -102,6 +102,11 @@ export async function proveParity(
   const single = sampleCases(serving, SINGLE_CASES).map((i) => serving[i]!);
   const singleBatch = batchSize === 1 ? single.length : 1;
 
+  /** The session runs' sizes when `count` texts go in runs of `size`: `size`, and a last, smaller run if any. */
+  const runSizes = (count: number, size: number) => [
+    ...new Set([Math.min(size, count), count % size || size]),
+  ];
+
   async function run(golden: typeof cases, size: number): Promise<BatchItem[]> {
     try {
       return await predictor.predictBatch(
@@ -112,7 +117,8 @@ export async function proveParity(
       if (hasErrorCode(error, 'DISPOSED') || hasErrorCode(error, 'INPUT_INVALID')) throw error;
       throw new ShipshapeError(
         'PARITY_MISMATCH',
-        `The model of ${predictor.bundle.source} fails to run at batch size ${size} on ${backend()}: ` +
+        `The model of ${predictor.bundle.source} fails to run at batch size ` +
+          `${runSizes(golden.length, size).join(' or ')} on ${backend()}: ` +
           `${messageOf(error)}. The graph probably has a batch size baked in (a packed sequence, or a Reshape or ` +
           "Expand to the dummy input's batch at export); export it with a dynamic batch axis and check it at " +
           'batch 1 and at another batch size.',
@@ -125,10 +131,7 @@ export async function proveParity(
   runs.push({ golden: serving, items: await run(serving, batchSize), size: batchSize });
   runs.push({ golden: single, items: await run(single, singleBatch), size: singleBatch });
 
-  const sizes = new Set<number>([singleBatch]);
-  for (let start = 0; start < serving.length; start += batchSize) {
-    sizes.add(Math.min(batchSize, serving.length - start));
-  }
+  const sizes = new Set([...runSizes(serving.length, batchSize), ...runSizes(single.length, singleBatch)]);
 
   let compared: ParityProof['compared'] = 'logits';
   let maxAbsDiff = 0;
