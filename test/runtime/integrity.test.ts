@@ -209,6 +209,30 @@ describe('the parity proof and load-time integrity on tampered bundles', () => {
     });
   });
 
+  it('finds the embedding through a Cast of input_ids and refuses a vocabulary larger than it', async () => {
+    copy = copyBundle('news-bag');
+    editModel(copy, 'int32-ids');
+    copy.editManifest((m) => {
+      m.model.inputs[0].dtype = 'int32';
+    });
+    editVocab(copy, (lines) => [...lines, 'extra-token']);
+    const error = await refusal(loadBundle(copy.dir));
+    expect(error.code).toBe('BUNDLE_MODEL_MISMATCH');
+    expect(error.message).toContain(
+      "vocab.txt has 4422 tokens but the model's embedding embedding.weight has 4421 rows",
+    );
+  });
+
+  it('proves a model that takes int32 ids and casts them before the embedding', async () => {
+    copy = copyBundle('news-bag');
+    editModel(copy, 'int32-ids');
+    copy.editManifest((m) => {
+      m.model.inputs[0].dtype = 'int32';
+    });
+    const proof = await proofOf(copy.dir);
+    expect(proof.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+  });
+
   it('refuses a 5-million-line vocabulary at load, before parsing it', async () => {
     copy = copyBundle('news-bag');
     editVocab(copy, (lines) => [
