@@ -8,7 +8,7 @@ import {
   resolvePredictorSettings,
   textError,
 } from './predictor-input.ts';
-import { argmax, softmax } from './softmax.ts';
+import { argmax, scoresByLabel, softmax } from './softmax.ts';
 import type {
   BackendName,
   BackendReport,
@@ -172,11 +172,12 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
     const top: number[] = [];
     const predictions = encodings.map((_, row): Prediction => {
       const offset = row * width;
-      const probabilities = softmax(logits.data, offset, width);
+      const probabilities = io.outputsAreProbabilities
+        ? Array.from(logits.data.subarray(offset, offset + width))
+        : softmax(logits.data, offset, width);
       const best = argmax(logits.data, offset, width);
       top.push(best);
-      const scores: Record<string, number> = {};
-      labels.forEach((label, i) => (scores[label] = probabilities[i] as number));
+      const scores = scoresByLabel(labels, probabilities);
       const label = labels[best] as string;
       return settings.returnLogits
         ? { label, scores, logits: Array.from(logits.data.subarray(offset, offset + width)) }
@@ -253,6 +254,8 @@ interface ResolvedIo {
   readonly ids: { readonly name: string; readonly dtype: 'int64' | 'int32' };
   readonly mask: { readonly name: string; readonly dtype: 'int64' | 'int32' } | undefined;
   readonly logits: string;
+  /** The manifest's output role is 'probabilities': the model applied softmax itself, so scores are its outputs. */
+  readonly outputsAreProbabilities: boolean;
   readonly padLeft: boolean;
 }
 
@@ -270,11 +273,11 @@ function resolveIo(manifest: Manifest): ResolvedIo {
     return { name: found.name, dtype: found.dtype };
   };
   const ids = input('input_ids');
-  const logits = manifest.model.outputs.find((output) => output.role === 'logits');
+  const logits = manifest.model.outputs[0];
   if (ids === undefined || logits === undefined) {
     throw new ShipshapeError(
       'BUNDLE_INVALID',
-      'The manifest needs a model input "input_ids" and an output "logits".',
+      'The manifest needs a model input with role "input_ids" and one output.',
       {
         subject: 'manifest.json',
       },
@@ -284,6 +287,7 @@ function resolveIo(manifest: Manifest): ResolvedIo {
     ids,
     mask: input('attention_mask'),
     logits: logits.name,
+    outputsAreProbabilities: logits.role === 'probabilities',
     padLeft: manifest.preprocessing.padding === 'left',
   };
 }

@@ -1,4 +1,5 @@
-// Turns a row of logits into probabilities and the top index, the one numeric step between a session run and a label.
+// Turns a row of logits into probabilities, the top index and scores by label: the steps between a session run and a
+// prediction.
 
 /**
  * Numerically stable softmax of `logits[offset .. offset + width)`, computed in float64 (subtracting the row's
@@ -33,4 +34,15 @@ export function argmax(values: ArrayLike<number>, offset = 0, width = values.len
     }
   }
   return best;
+}
+
+/**
+ * Scores keyed by label in an object with no prototype, so any label is an own key: `__proto__` would otherwise set
+ * the prototype instead of a score, and `constructor` or `toString` would read as inherited functions when absent.
+ * JSON.stringify, spreading and structured cloning keep every key.
+ */
+export function scoresByLabel(labels: readonly string[], values: ArrayLike<number>): Record<string, number> {
+  const scores = Object.create(null) as Record<string, number>;
+  labels.forEach((label, i) => (scores[label] = values[i] as number));
+  return scores;
 }

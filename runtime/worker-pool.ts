@@ -9,6 +9,7 @@ import {
   resolvePredictorSettings,
   textError,
 } from './predictor-input.ts';
+import { scoresByLabel } from './softmax.ts';
 import type {
   BackendReport,
   BatchItem,
@@ -71,7 +72,15 @@ export function createPooledPredictor(
   async function runBatch(texts: readonly string[]): Promise<readonly Prediction[]> {
     const { predictions, observation } = await pool.run(texts);
     observers.notify(observation);
-    return predictions;
+    // Structured cloning keeps every label as an own key but gives the scores Object.prototype again.
+    const { labels } = bundle.manifest;
+    return predictions.map((prediction) => ({
+      ...prediction,
+      scores: scoresByLabel(
+        labels,
+        labels.map((label) => prediction.scores[label] as number),
+      ),
+    }));
   }
 
   const batcher: Batcher<string, Prediction> | undefined =

@@ -12,8 +12,9 @@ import {
   type ManifestValueInfo,
   type ParityCase,
 } from './manifest.ts';
+import { checkVocabularyFitsModel } from './integrity.ts';
 import { parseJsonText } from './json-text.ts';
-import { readOnnxGraphInfo, type OnnxValueInfo } from './onnx-graph.ts';
+import { readOnnxGraphInfo, type OnnxGraphInfo, type OnnxValueInfo } from './onnx-graph.ts';
 import { MANIFEST_MAX_BYTES, fileTooLarge, withinDeadline, type BundleSource } from './sources.ts';
 
 export {
@@ -23,7 +24,15 @@ export {
   type Manifest,
   type ParityCase,
 } from './manifest.ts';
-export { readOnnxGraphInfo, type OnnxGraphInfo, type OnnxValueInfo } from './onnx-graph.ts';
+export {
+  findEmbeddings,
+  readOnnxGraphInfo,
+  type OnnxEmbedding,
+  type OnnxGraphInfo,
+  type OnnxNode,
+  type OnnxValueInfo,
+} from './onnx-graph.ts';
+export { checkParityCases, checkVocabularyFitsModel } from './integrity.ts';
 
 export {
   filesSource,
@@ -149,7 +158,8 @@ function sameShape(declared: ManifestValueInfo['shape'], actual: OnnxValueInfo['
   );
 }
 
-function checkModelSignature(manifest: Manifest, model: Uint8Array, where: string): void {
+/** Checks the graph's opset, inputs and outputs against the manifest, and returns the graph for further checks. */
+function checkModelSignature(manifest: Manifest, model: Uint8Array, where: string): OnnxGraphInfo {
   let graph;
   try {
     graph = readOnnxGraphInfo(model);
@@ -197,6 +207,7 @@ function checkModelSignature(manifest: Manifest, model: Uint8Array, where: strin
   };
   compare('input', manifest.model.inputs, graph.inputs);
   compare('output', manifest.model.outputs, graph.outputs);
+  return graph;
 }
 
 /** Cross-field rules the schema alone cannot state. */
@@ -238,8 +249,10 @@ function checkConsistency(manifest: Manifest, where: string): void {
 
 /**
  * Loads and validates a bundle: manifest schema and version, every file's size and sha256, the ONNX graph's
- * inputs and outputs against the manifest, the vocabulary, and the preprocessing config. Every read is bounded by the
- * size manifest.json declares (manifest.json itself by MANIFEST_MAX_BYTES) and the whole load by `timeoutMs`.
+ * inputs and outputs against the manifest, the vocabulary's size against the model's embedding rows (where the graph
+ * tells), the vocabulary, the special tokens' lines in it, and the preprocessing config. The golden cases are
+ * checked by `proveParity` (runtime/parity.ts), which needs parity.jsonl. Every read is bounded by the size
+ * manifest.json declares (manifest.json itself by MANIFEST_MAX_BYTES) and the whole load by `timeoutMs`.
  * @throws ShipshapeError with code BUNDLE_FILE_MISSING, BUNDLE_FILE_TRUNCATED, BUNDLE_FILE_TOO_LARGE,
  *   BUNDLE_FILE_UNSAFE, BUNDLE_LOAD_TIMEOUT, BUNDLE_HASH_MISMATCH, BUNDLE_SCHEMA_UNSUPPORTED, BUNDLE_INVALID,
  *   BUNDLE_MODEL_MISMATCH, VOCAB_INVALID, TOKENIZER_UNSUPPORTED or PREPROCESSING_MISMATCH; `subject` names the file
@@ -267,10 +280,13 @@ export async function loadBundle(origin: BundleSource, options: LoadBundleOption
   for (const name of names) verified.set(name, await readVerified(source, manifest, name));
 
   const modelBytes = verified.get(manifest.model.file)!;
-  checkModelSignature(manifest, modelBytes, `${source.describe}/${manifest.model.file}`);
+  const modelWhere = `${source.describe}/${manifest.model.file}`;
+  const graph = checkModelSignature(manifest, modelBytes, modelWhere);
 
   const vocabWhere = `${source.describe}/${preprocessing.vocab}`;
-  const vocab = parseVocab(decodeText(verified.get(preprocessing.vocab)!, vocabWhere), vocabWhere);
+  const vocabBytes = verified.get(preprocessing.vocab)!;
+  checkVocabularyFitsModel(manifest, graph, vocabBytes, modelWhere);
+  const vocab = parseVocab(decodeText(vocabBytes, vocabWhere), vocabWhere);
 
   const normalizationWhere = `${source.describe}/${preprocessing.normalization}`;
   let normalizationJson: unknown;

@@ -21,6 +21,26 @@ const valueInfo = z.strictObject({
   shape: z.array(dim).min(1),
 });
 
+/**
+ * A record keyed by label. zod's `record` assigns each key to a plain object, so a label named `__proto__` would
+ * vanish (the assignment sets the prototype instead); this keeps every own key, in an object with no prototype.
+ */
+function byLabel<T extends z.ZodType>(value: T) {
+  return z.unknown().transform((input, ctx) => {
+    const out = Object.create(null) as Record<string, z.output<T>>;
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      ctx.addIssue({ code: 'custom', message: 'must be an object keyed by label', input });
+      return z.NEVER;
+    }
+    for (const [key, entry] of Object.entries(input)) {
+      const parsed = value.safeParse(entry);
+      if (parsed.success) out[key] = parsed.data;
+      else for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
+    }
+    return out;
+  });
+}
+
 const specialToken = z.strictObject({ token: z.string().min(1), id: z.number().int().nonnegative() });
 
 export const manifestSchema = z.strictObject({
@@ -34,7 +54,8 @@ export const manifestSchema = z.strictObject({
     file: fileName,
     opset: z.number().int().min(17),
     inputs: z.array(valueInfo.extend({ role: z.enum(['input_ids', 'attention_mask']) })).min(1),
-    outputs: z.array(valueInfo.extend({ role: z.literal('logits') })).length(1),
+    // 'probabilities': the model ends in softmax (or similar), so the runtime serves its outputs as they are.
+    outputs: z.array(valueInfo.extend({ role: z.enum(['logits', 'probabilities']) })).length(1),
   }),
   preprocessing: z.strictObject({
     tokenizer: z.string().min(1),
@@ -58,7 +79,7 @@ export const manifestSchema = z.strictObject({
       edges: z.array(z.number().int().nonnegative()).min(2),
       counts: z.array(z.number().int().nonnegative()),
     }),
-    labelDistribution: z.record(z.string(), z.number().min(0).max(1)),
+    labelDistribution: byLabel(z.number().min(0).max(1)),
     oovRate: z.number().min(0).max(1),
     truncationRate: z.number().min(0).max(1),
   }),
