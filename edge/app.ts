@@ -4,7 +4,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { timing } from 'hono/timing';
-import { ShipshapeError } from '../runtime/errors.ts';
+import { ShipshapeError, isShipshapeError } from '../runtime/errors.ts';
 import type { Prediction, Predictor } from '../runtime/types.ts';
 import { accessLog, notePredictor, noteTexts, timeInference } from './access-log.ts';
 import {
@@ -202,10 +202,12 @@ export function createApp(options: CreateAppOptions): EdgeApp {
       throw new EdgeError('NOT_READY', 'The server is shutting down; send requests to another instance.');
     }
     if (predictor === undefined) {
+      // The code, never the message: a bundle error names server paths.
+      const code = isShipshapeError(slot.failure) ? ` (${slot.failure.code})` : '';
       throw new EdgeError(
         'NOT_READY',
         slot.state === 'failed'
-          ? 'The model failed to load; the next model request retries it, and the server log has the cause.'
+          ? `The model failed to load${code}; the next model request retries it, and the server log has the cause.`
           : 'The model is loading; retry shortly.',
       );
     }

@@ -112,7 +112,7 @@ describe.runIf(HAS_WORKERD)('the Worker proving its bundle at load', () => {
         status: 503,
         code: 'NOT_READY',
       });
-      expect(ready.body.error.message).toContain('failed to load');
+      expect(ready.body.error.message).toContain('failed to load (PARITY_MISMATCH)');
     });
 
     it('never classifies a text with the refused bundle', async () => {
