@@ -3,7 +3,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { describeProof, timeProof } from '../../edge/load-proof.ts';
 import { readParityCases } from '../../runtime/bundle/index.ts';
-import { isShipshapeError, type ErrorCode } from '../../runtime/errors.ts';
+import { isShipshapeError, type ErrorCode, type ShipshapeError } from '../../runtime/errors.ts';
 import { createPredictor, nodePlatform } from '../../runtime/node.ts';
 import type { BackendName, Bundle } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE, loadBundleDir } from '../bundle-arg.ts';
@@ -37,7 +37,7 @@ export interface BackendProof {
   readonly maxAbsDiff: number | null;
   readonly atol: number;
   readonly batchSizes: readonly number[];
-  /** The proof's wall time (the session's creation not included); null when skipped. */
+  /** The proof's wall time (the session's creation not included); null when it did not start. */
   readonly ms: number | null;
   readonly error?: { readonly code: ErrorCode; readonly message: string };
   readonly skipped?: string;
@@ -46,8 +46,22 @@ export interface BackendProof {
 }
 
 /**
+ * Whether `error` says the backend's onnxruntime package did not load here (onnxruntime-node is an optional
+ * dependency), as opposed to a session that refused this bundle's model, which is the bundle's failure. The Node
+ * platform words the first case so (runtime/platform/node.ts, `nativeLoadFailure`); no code tells them apart.
+ */
+function isMissingBackend(error: unknown): boolean {
+  return (
+    isShipshapeError(error) &&
+    error.code === 'BACKEND_UNAVAILABLE' &&
+    /^onnxruntime-\w+ (is not installed|failed to load|loaded but)/.test(error.message)
+  );
+}
+
+/**
  * Proves `bundle` on `backend` (`proveParity` at batch `batchSize`, and at batch 1 where it does that too).
- * A backend that cannot start here (BACKEND_UNAVAILABLE: onnxruntime-node missing, say) is reported skipped.
+ * A backend whose package does not load here (onnxruntime-node not installed) is reported skipped; a session that
+ * cannot start on this model, or a proof that fails, is reported failed with its code.
  */
 export async function proveOn(
   bundle: Bundle,
@@ -59,7 +73,8 @@ export async function proveOn(
   try {
     predictor = await createPredictor(bundle, { backend, batching: false, returnLogits: true });
   } catch (error) {
-    if (!isShipshapeError(error) || error.code !== 'BACKEND_UNAVAILABLE') throw error;
+    if (!isShipshapeError(error)) throw error;
+    if (!isMissingBackend(error)) return failed(backend, atol, batchSize, null, error);
     return {
       backend,
       ok: false,
@@ -87,20 +102,30 @@ export async function proveOn(
     };
   } catch (error) {
     if (!isShipshapeError(error)) throw error;
-    return {
-      backend,
-      ok: false,
-      cases: null,
-      maxAbsDiff: null,
-      atol,
-      batchSizes: [batchSize],
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      error: error.toJSON(),
-      summary: `FAILED ${error.code}: ${error.message}`,
-    };
+    return failed(backend, atol, batchSize, performance.now() - started, error);
   } finally {
     await predictor.dispose();
   }
+}
+
+function failed(
+  backend: BackendName,
+  atol: number,
+  batchSize: number,
+  ms: number | null,
+  error: ShipshapeError,
+): BackendProof {
+  return {
+    backend,
+    ok: false,
+    cases: null,
+    maxAbsDiff: null,
+    atol,
+    batchSizes: [batchSize],
+    ms: ms === null ? null : Math.round(ms * 10) / 10,
+    error: error.toJSON(),
+    summary: `FAILED ${error.code}: ${error.message}`,
+  };
 }
 
 function formatBytes(bytes: number): string {

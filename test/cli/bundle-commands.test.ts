@@ -4,6 +4,24 @@ import { describe, expect, it } from 'vitest';
 import { shipshape, type CliResult } from '../helpers/cli.ts';
 import { bundleDir, copyBundle } from '../helpers/bundle-copy.ts';
 
+/**
+ * A module for `node --import` whose resolve hook fails onnxruntime-node as if the optional dependency were not
+ * installed: the one way to run without it on a machine that has it (node_modules is shared, so it stays).
+ */
+const WITHOUT_NATIVE = `data:text/javascript,${encodeURIComponent(
+  `import { register } from 'node:module';
+  register(${JSON.stringify(
+    `data:text/javascript,${encodeURIComponent(
+      `export async function resolve(specifier, context, next) {
+        if (specifier !== 'onnxruntime-node') return next(specifier, context);
+        throw Object.assign(new Error("Cannot find package 'onnxruntime-node' (hidden by the test)"), {
+          code: 'ERR_MODULE_NOT_FOUND',
+        });
+      }`,
+    )}`,
+  )});`,
+)}`;
+
 describe('shipshape inspect', () => {
   // Two behaviours of one run: each run proves the bundle on two backends.
   let newsBag: CliResult | undefined;
@@ -89,6 +107,26 @@ describe('shipshape inspect', () => {
     expect(result.backends.map(({ backend, ok }) => ({ backend, ok }))).toEqual([
       { backend: 'wasm', ok: true },
     ]);
+  });
+
+  it('reports native as skipped, not failed, without onnxruntime-node (hidden by a resolve hook), and stays valid', () => {
+    const { code, stdout } = shipshape(['inspect', 'artifacts/news-bag', '--json'], '', {
+      NODE_OPTIONS: `--import ${WITHOUT_NATIVE}`,
+    });
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { valid: boolean; backends: Record<string, unknown>[] };
+    expect(result.valid).toBe(true);
+    expect(result.backends[0]).toEqual({
+      backend: 'native',
+      ok: false,
+      cases: null,
+      maxAbsDiff: null,
+      atol: 1e-4,
+      batchSizes: [],
+      ms: null,
+      skipped: expect.stringMatching(/^onnxruntime-node is not installed \(it is an optional dependency\)/),
+    });
+    expect(result.backends[1]).toMatchObject({ backend: 'wasm', ok: true, cases: 278 });
   });
 
   it('exits 2 naming the backends on an unknown --backend', () => {
