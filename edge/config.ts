@@ -54,6 +54,12 @@ export interface EdgeConfig {
    * expired before a busy session reached them and it idled.
    */
   readonly maxQueueWaitMs: number;
+  /**
+   * Serve a bundle without its load-time parity proof (`proveParity`: the model against `parity.jsonl`), for
+   * emergencies only; every load that skips it logs a warning. Env `SHIPSHAPE_SKIP_PARITY` (`1`/`0`, or
+   * `true`/`false`). Default false.
+   */
+  readonly skipParity: boolean;
 }
 
 export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
@@ -69,6 +75,7 @@ export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
   maxInflightTexts: 32,
   maxQueuedTexts: 256,
   maxQueueWaitMs: 100,
+  skipParity: false,
 });
 
 /** The environment variables (Worker vars / secrets) the edge reads. */
@@ -85,6 +92,7 @@ export const CONFIG_VARIABLES = [
   'SHIPSHAPE_MAX_INFLIGHT_TEXTS',
   'SHIPSHAPE_MAX_QUEUED_TEXTS',
   'SHIPSHAPE_MAX_QUEUE_WAIT_MS',
+  'SHIPSHAPE_SKIP_PARITY',
 ] as const;
 
 const positiveInteger = (name: string) =>
@@ -126,6 +134,16 @@ const envSchema = z.object({
   SHIPSHAPE_MAX_INFLIGHT_TEXTS: positiveInteger('SHIPSHAPE_MAX_INFLIGHT_TEXTS').optional(),
   SHIPSHAPE_MAX_QUEUED_TEXTS: positiveInteger('SHIPSHAPE_MAX_QUEUED_TEXTS').optional(),
   SHIPSHAPE_MAX_QUEUE_WAIT_MS: positiveInteger('SHIPSHAPE_MAX_QUEUE_WAIT_MS').optional(),
+  SHIPSHAPE_SKIP_PARITY: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine(
+      (value) => ['1', 'true', '0', 'false', ''].includes(value),
+      'SHIPSHAPE_SKIP_PARITY must be "1" or "0" (or "true" or "false")',
+    )
+    .transform((value) => value === '1' || value === 'true')
+    .optional(),
 });
 
 function parseOrigins(value: string | undefined): readonly string[] | '*' {
@@ -175,6 +193,7 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
       v.SHIPSHAPE_MAX_INFLIGHT_TEXTS ?? v.SHIPSHAPE_BATCH_SIZE ?? DEFAULT_CONFIG.maxInflightTexts,
     maxQueuedTexts: v.SHIPSHAPE_MAX_QUEUED_TEXTS ?? DEFAULT_CONFIG.maxQueuedTexts,
     maxQueueWaitMs: v.SHIPSHAPE_MAX_QUEUE_WAIT_MS ?? DEFAULT_CONFIG.maxQueueWaitMs,
+    skipParity: v.SHIPSHAPE_SKIP_PARITY ?? DEFAULT_CONFIG.skipParity,
   });
 }
 

@@ -9,11 +9,13 @@ import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
-import { createPredictor, createPredictorPool, loadBundle, proveParity } from '../runtime/node.ts';
+import { isShipshapeError } from '../runtime/errors.ts';
+import { createPredictor, createPredictorPool, loadBundle } from '../runtime/node.ts';
 import type { Predictor, PredictorOptions } from '../runtime/types.ts';
 import { createApp, type AssetStore, type EdgeApp } from './app.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
-import { statusOf, type EdgeErrorCode } from './errors.ts';
+import { isEdgeError, statusOf, type EdgeErrorCode } from './errors.ts';
+import { proveBeforeServing } from './load-proof.ts';
 import type { Log } from './log.ts';
 import type { ModelSwap } from './model-slot.ts';
 
@@ -46,7 +48,12 @@ export interface NodeServerOptions {
    * every core instead).
    */
   readonly workers?: number;
-  /** Wait for the model to load and warm up before resolving. Default true. */
+  /**
+   * Serve without the load-time parity proof (emergencies only; every load logs a warning instead). Default
+   * `config.skipParity` (env `SHIPSHAPE_SKIP_PARITY`).
+   */
+  readonly skipParity?: boolean;
+  /** Wait for the model to load, pass its parity proof and warm up before resolving. Default true. */
   readonly waitReady?: boolean;
   /** The access log and warnings. Default: `createLog()` (JSON lines on the console). */
   readonly log?: Log;
@@ -148,18 +155,22 @@ export function serverConfig(env: NodeJS.ProcessEnv, workers: number): EdgeConfi
 }
 
 /**
- * Starts the HTTP server; with `waitReady` (default) it resolves once the model answered its warm-up prediction.
- * @throws EdgeError MODEL_UNAVAILABLE when the bundle does not load (the server is closed first).
+ * Starts the HTTP server; with `waitReady` (default) it resolves once the model loaded, passed its parity proof on
+ * the backend that serves it (`proveParity`, unless `skipParity`) and answered its warm-up prediction.
+ * @throws ShipshapeError with the bundle's code (BUNDLE_*, PARITY_MISMATCH, PREPROCESSING_MISMATCH,
+ *   BACKEND_UNAVAILABLE...) when the bundle is refused; EdgeError MODEL_UNAVAILABLE for any other load failure. The
+ *   server is closed first.
  */
 export async function startNodeServer(options: NodeServerOptions): Promise<NodeServer> {
   const workers = options.workers ?? 0;
   const config = options.config ?? serverConfig(process.env, workers);
   const webDir = options.webDir ?? (existsSync(WEB_DIR) ? WEB_DIR : false);
   const bundleDir = resolve(options.bundle);
+  const skipParity = options.skipParity ?? config.skipParity;
   const loadPredictor = async (): Promise<Predictor> => {
     const predictorOptions = {
       maxTextLength: config.maxTextLength,
-      // Logits cost one 4-number copy per text; they let the parity proof of a swap compare logits, not scores.
+      // Logits cost one 4-number copy per text; they let the parity proof compare logits, not scores.
       returnLogits: true,
       ...options.predictor,
     };
@@ -167,25 +178,18 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       ? createPredictor(await loadBundle(bundleDir, { verify: 'serving' }), predictorOptions)
       : createPredictorPool(bundleDir, { ...predictorOptions, workers });
   };
-  const loadVerified = async (): Promise<Predictor> => {
-    const predictor = await loadPredictor();
-    try {
-      const proof = await proveParity(predictor, { batchSize: config.batchSize });
-      const { name, version } = predictor.bundle.manifest;
-      edge.log.info(
-        `${name} ${version} passed its parity proof on ${predictor.backend.backend}: ` +
-          `${proof.cases} cases, ${proof.compared} within ${proof.atol} (max abs diff ${proof.maxAbsDiff.toPrecision(2)})`,
-      );
-    } catch (error) {
-      await predictor.dispose().catch(() => undefined);
-      throw error;
-    }
-    return predictor;
-  };
+  // The first load and every swap (SIGHUP, POST /admin/reload) go through this one step, so a bundle serves only
+  // once it reproduced its golden cases on the backend that serves it, and both log the same proof line.
+  const loadProven = async (): Promise<Predictor> =>
+    proveBeforeServing(await loadPredictor(), {
+      batchSize: config.batchSize,
+      skip: skipParity,
+      log: edge.log,
+    });
   const edge = createApp({
     config,
-    loadPredictor,
-    reload: (slot) => slot.swap(loadVerified),
+    loadPredictor: loadProven,
+    reload: (slot) => slot.swap(loadProven),
     ...(webDir === false ? {} : { assets: folderAssets(webDir) }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
@@ -255,7 +259,8 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
       await warming;
     } catch (error) {
       await close();
-      throw error;
+      // The slot wraps the cause for HTTP clients (who get only its code); the caller gets the bundle's own error.
+      throw isEdgeError(error) && isShipshapeError(error.cause) ? error.cause : error;
     }
   } else {
     warming.catch(() => undefined);
@@ -268,7 +273,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     get inFlight() {
       return inFlight.size;
     },
-    reload: () => edge.model.swap(loadVerified),
+    reload: () => edge.model.swap(loadProven),
     shutdown,
     close,
   };

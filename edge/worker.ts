@@ -11,7 +11,6 @@ import {
   fileTooLarge,
   filesSource,
   loadBundle,
-  proveParity,
   readBody,
   urlSource,
   type BundleSource,
@@ -20,6 +19,7 @@ import {
 import { createApp, type EdgeApp } from './app.ts';
 import { DEFAULT_CONFIG, readConfig, type EdgeConfig } from './config.ts';
 import { embeddedBundleFiles } from './embedded-bundle.ts';
+import { proveBeforeServing } from './load-proof.ts';
 import { createLog, type Log } from './log.ts';
 
 /** Bindings and vars of wrangler.toml. */
@@ -99,26 +99,12 @@ export function modelSource(env: Env): BundleSource {
 }
 
 /**
- * Whether SHIPSHAPE_SKIP_PARITY asks to skip the load-time proof: "1" skips, unset, "" or "0" do not.
- * @throws Error naming the variable for any other value, so a typo never skips the proof unnoticed.
- */
-export function skipParity(env: Env): boolean {
-  const value = env.SHIPSHAPE_SKIP_PARITY;
-  if (value === undefined || value === '' || value === '0') return false;
-  if (value === '1') return true;
-  throw new Error(
-    `SHIPSHAPE_SKIP_PARITY is not "1" or "0"; set "1" to serve without the parity proof (emergencies only), ` +
-      'or remove it.',
-  );
-}
-
-/**
  * Loads the bundle (`verify: 'serving'` reads the model, vocabulary and normalization record), starts the predictor
- * and proves it on this isolate's backend: every parity case, read through `bundle.readFile`, which checks its hash.
+ * and proves it on this isolate's backend (`proveParity`: every case, or its sample of 256, read through
+ * `bundle.readFile`, which checks the hash of parity.jsonl).
  * @throws ShipshapeError with the bundle's code (PARITY_MISMATCH, BUNDLE_*...): the slot refuses to serve it.
  */
 async function loadProven(env: Env, config: EdgeConfig, log: Log): Promise<Predictor> {
-  const skip = skipParity(env);
   const bundle = await loadBundle(modelSource(env), { verify: 'serving' });
   // No micro-batching on Workers: a batch mixes several requests' items, and workerd cancels promise
   // continuations that cross request contexts once the creating request ends ("A promise was resolved or
@@ -130,25 +116,7 @@ async function loadProven(env: Env, config: EdgeConfig, log: Log): Promise<Predi
     maxTextLength: config.maxTextLength,
     returnLogits: true,
   });
-  const { name, version } = bundle.manifest;
-  if (skip) {
-    log.warn(
-      `SHIPSHAPE_SKIP_PARITY=1: ${name} ${version} serves on ${predictor.backend.backend} WITHOUT its parity ` +
-        'proof; remove the variable once the emergency is over.',
-    );
-    return predictor;
-  }
-  try {
-    const proof = await proveParity(predictor, { batchSize: config.batchSize });
-    log.info(
-      `${name} ${version} passed its parity proof on ${predictor.backend.backend}: ${proof.cases} cases, ` +
-        `${proof.compared} within ${proof.atol} (max abs diff ${proof.maxAbsDiff.toPrecision(2)})`,
-    );
-  } catch (error) {
-    await predictor.dispose().catch(() => undefined);
-    throw error;
-  }
-  return predictor;
+  return proveBeforeServing(predictor, { batchSize: config.batchSize, skip: config.skipParity, log });
 }
 
 let edge: EdgeApp | undefined;
@@ -160,7 +128,6 @@ function edgeFor(env: Env): EdgeApp {
   let configError: Error | undefined;
   try {
     config = readConfig(env as unknown as Record<string, unknown>);
-    skipParity(env);
   } catch (error) {
     // A bad setting must not leave the API open: every model endpoint fails with the reason until it is fixed.
     configError = error as Error;

@@ -8,6 +8,8 @@ import type { BatchItem, Predictor } from './types.ts';
 export interface ParityProof {
   /** Golden cases run at the serving batch size: all of them, or the sample of `MAX_SERVING_CASES`. */
   readonly cases: number;
+  /** Golden cases in parity.jsonl (the manifest's `parity.cases`). */
+  readonly available: number;
   /**
    * `logits` when the predictor returns them (`returnLogits`), else `scores`: its probabilities against the softmax of
    * the golden logits (or the golden outputs themselves when the model's output role is 'probabilities'), within the
@@ -188,10 +190,39 @@ export async function proveParity(
   }
   return {
     cases: serving.length,
+    available: cases.length,
     compared,
     maxAbsDiff,
     atol,
     batchSizes: [...sizes].sort((a, b) => a - b),
     ms: performance.now() - started,
   };
+}
+
+/** `1e-4` for 0.0001: tolerances and differences as a person reads them. */
+function short(value: number): string {
+  return value === 0 ? '0' : Number(value.toPrecision(2)).toExponential();
+}
+
+/**
+ * `256 of 278 cases, logits within 1e-4 (max 2.4e-7) at batch 1 and 32, 41 ms`: what a passed proof checked (`ms` is
+ * wall clock; in workerd the clock moves only on I/O, so there it leaves the CPU time out).
+ */
+export function describeProof({
+  cases,
+  available,
+  compared,
+  atol,
+  maxAbsDiff,
+  batchSizes,
+  ms,
+}: ParityProof): string {
+  const sizes =
+    batchSizes.length <= 1
+      ? batchSizes.join('')
+      : `${batchSizes.slice(0, -1).join(', ')} and ${batchSizes[batchSizes.length - 1]!}`;
+  return (
+    `${cases} of ${available} cases, ${compared} within ${short(atol)} ` +
+    `(max ${short(maxAbsDiff)}) at batch ${sizes}, ${Math.round(ms)} ms`
+  );
 }

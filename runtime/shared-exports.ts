@@ -15,7 +15,7 @@ export {
   type ReadOptions,
   type ParityCase,
 } from './bundle/index.ts';
-export { proveParity, type ParityProof, type ParityProofOptions } from './parity.ts';
+export { describeProof, proveParity, type ParityProof, type ParityProofOptions } from './parity.ts';
 export { ShipshapeError, isShipshapeError, hasErrorCode, type ErrorCode } from './errors.ts';
 export type {
   EngineMemory,

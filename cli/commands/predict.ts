@@ -1,6 +1,7 @@
 // `shipshape predict`: texts (arguments or stdin lines) to one JSON prediction per line, on the Node runtime.
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
+import { describeProof, proveParity } from '../../runtime/parity.ts';
 import { createPredictor } from '../../runtime/node.ts';
 import type { BackendChoice, BackendReport, BatchItem, Predictor } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE, loadBundleDir } from '../bundle-arg.ts';
@@ -9,6 +10,7 @@ interface PredictFlags {
   bundle: string;
   backend: string;
   batchSize: number;
+  skipParity?: true;
 }
 
 function positiveInteger(value: string): number {
@@ -57,17 +59,27 @@ export function registerPredict(program: Command): void {
     .option('-b, --bundle <dir>', 'bundle directory', DEFAULT_BUNDLE)
     .option('--backend <backend>', 'auto, or a backend on the Node ladder: native, wasm', 'auto')
     .option('--batch-size <n>', 'texts per session run', positiveInteger, 32)
+    .option(
+      '--skip-parity',
+      'predict without the parity proof (emergencies only; a warning says so on stderr)',
+    )
     .action(async (texts: string[], flags: PredictFlags) => {
+      // parity.jsonl is read, and its hash checked, by the proof (bundle.readFile), not at load.
       const bundle = await loadBundleDir(flags.bundle, { verify: 'serving' });
       const predictor = await createPredictor(bundle, {
         backend: flags.backend as BackendChoice,
         batching: false,
+        // So the proof compares logits; the output lines carry only label and scores.
+        returnLogits: true,
       });
       try {
+        // Before any output: a bundle that does not reproduce its golden cases answers nothing.
+        const proof =
+          flags.skipParity === true
+            ? 'warning: the parity proof was skipped (--skip-parity); the outputs were not compared with parity.jsonl'
+            : `parity ${predictor.backend.backend}: ${describeProof(await proveParity(predictor, { batchSize: flags.batchSize }))}`;
         process.stderr.write(
-          describeBackend(predictor.backend)
-            .map((line) => `${line}\n`)
-            .join(''),
+          [...describeBackend(predictor.backend), proof].map((line) => `${line}\n`).join(''),
         );
         if (texts.length > 0) {
           await predictAll(predictor, texts, flags.batchSize, 0);

@@ -13,6 +13,7 @@ interface ServeFlags {
   backend: BackendChoice;
   shutdownTimeout: number | undefined;
   workers: number;
+  skipParity?: true;
 }
 
 /** The environment variable behind `--shutdown-timeout`. */
@@ -112,11 +113,19 @@ export function registerServe(program: Command): void {
         `${DEFAULT_SHUTDOWN_TIMEOUT_MS})`,
       (value: string) => parseMilliseconds(value),
     )
+    .option(
+      '--skip-parity',
+      'serve without the load-time parity proof (emergencies only; every load logs a warning; ' +
+        'env SHIPSHAPE_SKIP_PARITY=1 does the same)',
+    )
     .addHelpText(
       'after',
       '\nConfiguration from the environment: SHIPSHAPE_TOKEN, SHIPSHAPE_CORS_ORIGINS, SHIPSHAPE_MAX_BODY_BYTES,\n' +
         'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE, SHIPSHAPE_ALLOW_EMPTY_TEXTS,\n' +
-        `SHIPSHAPE_ACCESS_LOG, SHIPSHAPE_ADMIN_TOKEN, ${SHUTDOWN_TIMEOUT_VARIABLE}, SHIPSHAPE_WORKERS (see README.md).\n` +
+        `SHIPSHAPE_ACCESS_LOG, SHIPSHAPE_ADMIN_TOKEN, ${SHUTDOWN_TIMEOUT_VARIABLE}, SHIPSHAPE_WORKERS,\n` +
+        'SHIPSHAPE_SKIP_PARITY (see README.md).\n' +
+        '\nThe bundle serves only once its model reproduced parity.jsonl on the serving backend; a refused bundle\n' +
+        'exits 1 with its code.\n' +
         '\nSignals: SIGHUP reloads the bundle directory (verified, then swapped in without dropping requests);\n' +
         'SIGTERM or SIGINT drain in-flight requests and exit (1 if the deadline cut some; a second signal kills).\n' +
         'Run it as `node bin/shipshape.js serve` or `./node_modules/.bin/shipshape serve` so signals reach it.',
@@ -129,6 +138,7 @@ export function registerServe(program: Command): void {
         host: flags.host,
         predictor: { backend: flags.backend },
         workers: flags.workers,
+        ...(flags.skipParity === true ? { skipParity: true } : {}),
       });
       // Handlers first, then the line that tells a supervisor (or a test) the server is up and may be signalled.
       const reload = () => void reloadOnSignal(server);

@@ -1,12 +1,34 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { shipshape } from '../helpers/cli.ts';
+import { shipshape, type CliResult } from '../helpers/cli.ts';
 import { bundleDir, copyBundle } from '../helpers/bundle-copy.ts';
 
+/**
+ * A module for `node --import` whose resolve hook fails onnxruntime-node as if the optional dependency were not
+ * installed: the one way to run without it on a machine that has it (node_modules is shared, so it stays).
+ */
+const WITHOUT_NATIVE = `data:text/javascript,${encodeURIComponent(
+  `import { register } from 'node:module';
+  register(${JSON.stringify(
+    `data:text/javascript,${encodeURIComponent(
+      `export async function resolve(specifier, context, next) {
+        if (specifier !== 'onnxruntime-node') return next(specifier, context);
+        throw Object.assign(new Error("Cannot find package 'onnxruntime-node' (hidden by the test)"), {
+          code: 'ERR_MODULE_NOT_FOUND',
+        });
+      }`,
+    )}`,
+  )});`,
+)}`;
+
 describe('shipshape inspect', () => {
+  // Two behaviours of one run: each run proves the bundle on two backends.
+  let newsBag: CliResult | undefined;
+  const inspectNewsBag = () => (newsBag ??= shipshape(['inspect', 'artifacts/news-bag']));
+
   it('validates the default bundle and prints its summary', () => {
-    const { code, stdout } = shipshape(['inspect', 'artifacts/news-bag']);
+    const { code, stdout } = inspectNewsBag();
     expect(code).toBe(0);
     expect(stdout).toMatch(/^news-bag 1\.0\.0 {2}\(text-classification/);
     expect(stdout).toContain('inputs     input_ids int64 [batch, 72]');
@@ -34,17 +56,83 @@ describe('shipshape inspect', () => {
     }
   });
 
-  it('prints the validation result as JSON with --json', () => {
+  it('proves parity on native and wasm, one line each with the time it took', () => {
+    const { code, stdout } = inspectNewsBag();
+    expect(code).toBe(0);
+    for (const backend of ['native', 'wasm']) {
+      expect(stdout).toMatch(
+        new RegExp(
+          `^  parity ${backend}: 256 of 278 cases, logits within 1e-4 \\(max \\S+\\) at batch [0-9, and]+, \\d+ ms$`,
+          'm',
+        ),
+      );
+    }
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/; logits proven on native, wasm$/);
+  });
+
+  it("prints the validation result and each backend's proof as JSON with --json", () => {
     const { code, stdout } = shipshape(['inspect', 'artifacts/news-transformer', '--json']);
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as {
       valid: boolean;
       manifest: { name: string };
       parity: { mismatches: [] };
+      backends: Record<string, unknown>[];
     };
     expect(result.valid).toBe(true);
     expect(result.manifest.name).toBe('news-transformer');
     expect(result.parity.mismatches).toEqual([]);
+    expect(result.backends.map((proof) => proof.backend)).toEqual(['native', 'wasm']);
+    for (const proof of result.backends) {
+      expect(Object.keys(proof)).toEqual([
+        'backend',
+        'ok',
+        'cases',
+        'maxAbsDiff',
+        'atol',
+        'batchSizes',
+        'ms',
+      ]);
+      expect(proof).toMatchObject({ ok: true, cases: 278, atol: 1e-4 });
+      expect(proof.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      expect(proof.batchSizes).toContain(32);
+      expect(proof.ms).toBeGreaterThan(0);
+    }
+  });
+
+  it('proves parity on one backend only with --backend', () => {
+    const { code, stdout } = shipshape(['inspect', 'artifacts/news-bag', '--json', '--backend', 'wasm']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { backends: { backend: string; ok: boolean }[] };
+    expect(result.backends.map(({ backend, ok }) => ({ backend, ok }))).toEqual([
+      { backend: 'wasm', ok: true },
+    ]);
+  });
+
+  it('reports native as skipped, not failed, without onnxruntime-node (hidden by a resolve hook), and stays valid', () => {
+    const { code, stdout } = shipshape(['inspect', 'artifacts/news-bag', '--json'], '', {
+      NODE_OPTIONS: `--import ${WITHOUT_NATIVE}`,
+    });
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { valid: boolean; backends: Record<string, unknown>[] };
+    expect(result.valid).toBe(true);
+    expect(result.backends[0]).toEqual({
+      backend: 'native',
+      ok: false,
+      cases: null,
+      maxAbsDiff: null,
+      atol: 1e-4,
+      batchSizes: [],
+      ms: null,
+      skipped: expect.stringMatching(/^onnxruntime-node is not installed \(it is an optional dependency\)/),
+    });
+    expect(result.backends[1]).toMatchObject({ backend: 'wasm', ok: true, cases: 278 });
+  });
+
+  it('exits 2 naming the backends on an unknown --backend', () => {
+    const { code, stderr } = shipshape(['inspect', '--backend', 'webgpu']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Unsupported backend "webgpu". Should be one of: native, wasm.');
   });
 });
 

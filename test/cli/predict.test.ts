@@ -7,15 +7,24 @@ import { bundleDir } from '../helpers/bundle-copy.ts';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 
+/** The stderr line of a passed proof on `backend` (news-bag: 278 golden cases, atol 1e-4). */
+const proofLine = (backend: string) =>
+  new RegExp(
+    `^parity ${backend}: 256 of 278 cases, logits within 1e-4 \\(max \\S+\\) at batch [0-9, and]+, \\d+ ms$`,
+  );
+
 describe('shipshape predict', () => {
-  it('prints one { label, scores } line per argument and the backend on stderr', () => {
+  it('prints one { label, scores } line per argument, and the backend and its parity proof on stderr', () => {
     const { code, stdout, stderr } = shipshape([
       'predict',
       'The striker scored twice in the final',
       'Oil prices rose',
     ]);
     expect(code).toBe(0);
-    expect(stderr).toBe('backend: native\n');
+    const [backend, proof, ...rest] = stderr.split('\n');
+    expect(backend).toBe('backend: native');
+    expect(proof).toMatch(proofLine('native'));
+    expect(rest).toEqual(['']);
     const lines = stdout
       .trimEnd()
       .split('\n')
@@ -38,7 +47,11 @@ describe('shipshape predict', () => {
     const input = cases.map((c) => `${c.text}\n`).join('');
     const { code, stdout, stderr } = shipshape(['predict', '--backend', 'wasm', '--batch-size', '7'], input);
     expect(code).toBe(0);
-    expect(stderr).toBe('backend: wasm\nskipped native: not requested (backend: "wasm")\n');
+    const [backend, skipped, proof, ...rest] = stderr.split('\n');
+    expect([backend, skipped]).toEqual(['backend: wasm', 'skipped native: not requested (backend: "wasm")']);
+    expect(proof).toMatch(proofLine('wasm'));
+    expect(proof).toMatch(/ at batch (1 and )?7, /);
+    expect(rest).toEqual(['']);
     const labels = stdout
       .trimEnd()
       .split('\n')
@@ -69,6 +82,16 @@ describe('shipshape predict', () => {
     expect(stderr).toBe(
       'shipshape: BACKEND_UNAVAILABLE: Unsupported backend "webgpu" on node. Should be one of: native, wasm.\n',
     );
+  });
+
+  it('predicts without the proof with --skip-parity, saying so on stderr', () => {
+    const { code, stdout, stderr } = shipshape(['predict', '--skip-parity', 'Oil prices rose']);
+    expect(code).toBe(0);
+    expect(stderr).toBe(
+      'backend: native\nwarning: the parity proof was skipped (--skip-parity); the outputs were not compared ' +
+        'with parity.jsonl\n',
+    );
+    expect(Object.keys(JSON.parse(stdout) as object)).toEqual(['label', 'scores']);
   });
 
   it('exits 2 on a --batch-size that is not a positive integer', () => {

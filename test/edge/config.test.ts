@@ -19,6 +19,7 @@ describe('readConfig', () => {
       maxInflightTexts: 32,
       maxQueuedTexts: 256,
       maxQueueWaitMs: 100,
+      skipParity: false,
     });
   });
 
@@ -51,6 +52,7 @@ describe('readConfig', () => {
         SHIPSHAPE_MAX_INFLIGHT_TEXTS: '16',
         SHIPSHAPE_MAX_QUEUED_TEXTS: '48',
         SHIPSHAPE_MAX_QUEUE_WAIT_MS: '250',
+        SHIPSHAPE_SKIP_PARITY: '1',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -66,7 +68,15 @@ describe('readConfig', () => {
       maxInflightTexts: 16,
       maxQueuedTexts: 48,
       maxQueueWaitMs: 250,
+      skipParity: true,
     });
+  });
+
+  it('refuses a SHIPSHAPE_SKIP_PARITY other than 1, 0, true or false, naming the variable', () => {
+    expect(() => readConfig({ SHIPSHAPE_SKIP_PARITY: 'yes' })).toThrow(
+      'Invalid shipshape edge configuration: SHIPSHAPE_SKIP_PARITY must be "1" or "0" (or "true" or "false") ' +
+        '(got "yes").',
+    );
   });
 
   it('admits one batch of SHIPSHAPE_BATCH_SIZE texts into service at once unless told otherwise', () => {

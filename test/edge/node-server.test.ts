@@ -1,10 +1,24 @@
-// What only the Node entry does: back-pressure from the micro-batcher, a bundle that does not load, the CLI.
+// What only the Node entry does: back-pressure from the micro-batcher, a bundle that does not load or fails its
+// parity proof, the CLI.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readConfig } from '../../edge/config.ts';
 import { createLog } from '../../edge/log.ts';
+import { startNodeServer } from '../../edge/node-server.ts';
 import { copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
-import { startServe } from '../helpers/cli.ts';
-import { ensureEdgeBuilt, request, startNode, type RunningServer, type WireError } from './support.ts';
+import { shipshape, startServe } from '../helpers/cli.ts';
+import {
+  ensureEdgeBuilt,
+  QUIET_VARS,
+  request,
+  startNode,
+  type RunningServer,
+  type WireError,
+} from './support.ts';
+
+/** The log line of a passed proof (news-bag: 278 golden cases, atol 1e-4). */
+const PROOF_LINE =
+  /news-bag 1\.0\.0 passed its parity proof on native: 256 of 278 cases, logits within 1e-4 \(max \S+\) at batch [0-9, and]+, \d+ ms/;
 
 describe('the Node server', () => {
   beforeAll(() => ensureEdgeBuilt());
@@ -71,6 +85,89 @@ describe('the Node server', () => {
     });
   });
 
+  describe('with a bundle that fails its parity proof (labels reordered)', () => {
+    let reordered: BundleCopy;
+    beforeAll(() => {
+      reordered = copyBundle('news-bag');
+      reordered.editManifest((manifest) => {
+        const [first, second, ...rest] = manifest.labels as string[];
+        manifest.labels = [second, first, ...rest];
+      });
+    });
+    afterAll(() => reordered?.remove());
+
+    it('makes startNodeServer reject with the ShipshapeError PARITY_MISMATCH naming a case', async () => {
+      await expect(
+        startNodeServer({
+          bundle: reordered.dir,
+          port: 0,
+          config: readConfig(QUIET_VARS),
+          webDir: false,
+          log: createLog({ sink: () => undefined }),
+        }),
+      ).rejects.toMatchObject({
+        name: 'ShipshapeError',
+        code: 'PARITY_MISMATCH',
+        message: expect.stringMatching(/first: case \d+: label "\S+", expected "\S+"/),
+      });
+    });
+
+    it('makes shipshape serve with a worker pool exit 1 with PARITY_MISMATCH, proven on the workers', () => {
+      const result = shipshape(
+        ['serve', '--port', '0', '--workers', '2', '--bundle', reordered.dir],
+        '',
+        QUIET_VARS,
+        60_000,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(
+        /^shipshape: PARITY_MISMATCH: \d+ of 278 parity cases of \S+ differ on native; first: case /,
+      );
+    });
+
+    it('is served with SHIPSHAPE_SKIP_PARITY=1, with a warning on the first load and on every reload', async () => {
+      const lines: string[] = [];
+      const server = await startNodeServer({
+        bundle: reordered.dir,
+        port: 0,
+        config: readConfig({ ...QUIET_VARS, SHIPSHAPE_SKIP_PARITY: '1' }),
+        webDir: false,
+        log: createLog({ sink: (line) => lines.push(line) }),
+      });
+      try {
+        await server.reload();
+        await server.reload();
+      } finally {
+        await server.close();
+      }
+      const warnings = lines
+        .map((line) => JSON.parse(line) as { level: string; msg: string })
+        .filter((line) => line.level === 'warn');
+      expect(warnings.map((line) => line.msg)).toEqual(
+        Array.from(
+          { length: 3 },
+          () =>
+            'news-bag 1.0.0 serves on native WITHOUT its parity proof (--skip-parity or SHIPSHAPE_SKIP_PARITY=1): ' +
+            'its outputs were not compared with parity.jsonl. Use this in emergencies only.',
+        ),
+      );
+    });
+
+    it('is served by shipshape serve --skip-parity, which logs the warning before it says it is up', async () => {
+      const serve = await startServe(
+        ['--skip-parity', '--workers', '0', '--bundle', reordered.dir],
+        QUIET_VARS,
+      );
+      try {
+        const output = serve.output();
+        expect(output.indexOf('WITHOUT its parity proof')).toBeGreaterThan(-1);
+        expect(output.indexOf('WITHOUT its parity proof')).toBeLessThan(output.indexOf(serve.banner));
+      } finally {
+        expect(await serve.stop()).toBe(0);
+      }
+    });
+  });
+
   describe('when a client aborts an upload mid-body', () => {
     let server: RunningServer;
     const lines: string[] = [];
@@ -79,6 +176,8 @@ describe('the Node server', () => {
         { SHIPSHAPE_ACCESS_LOG: 'on' },
         { log: createLog({ sink: (line) => lines.push(line) }) },
       );
+      // The startup's lines (the parity proof's) are not this test's business.
+      lines.length = 0;
     });
     afterAll(async () => {
       await server?.close();
@@ -124,6 +223,19 @@ describe('the Node server', () => {
     const serve = await startServe(['--port', '0'], { PORT: 'not-a-port' });
     expect((await request(`${serve.url}/healthz`)).status).toBe(200);
     expect(await serve.stop()).toBe(0);
+  });
+
+  it('proves the bundle on the pool before it says it is up, and logs the proof line', async () => {
+    const serve = await startServe(['--workers', '2'], QUIET_VARS);
+    try {
+      const output = serve.output();
+      const proof = PROOF_LINE.exec(output);
+      expect(proof).not.toBeNull();
+      expect(proof!.index).toBeLessThan(output.indexOf(serve.banner));
+      expect(serve.banner).toContain('on native (2 workers)');
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
   });
 
   it('runs as `shipshape serve --port 0` and stops cleanly on SIGTERM', async () => {

@@ -9,14 +9,24 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** `shipshape ...args` with `input` on stdin and `env` added to this process's environment. */
-export function shipshape(args: readonly string[], input = '', env: Record<string, string> = {}): CliResult {
+/**
+ * `shipshape ...args` with `input` on stdin and `env` added to this process's environment. `timeoutMs` (default
+ * none) kills a command that should have exited, such as a `serve` expected to refuse its bundle: it then returns
+ * code null instead of blocking the test run.
+ */
+export function shipshape(
+  args: readonly string[],
+  input = '',
+  env: Record<string, string> = {},
+  timeoutMs?: number,
+): CliResult {
   const result = spawnSync(process.execPath, [join(ROOT, 'bin/shipshape.js'), ...args], {
     cwd: ROOT,
     input,
     encoding: 'utf8',
     env: { ...process.env, ...env },
     maxBuffer: 1 << 28,
+    ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
