@@ -93,7 +93,7 @@ describe('shipshape inspect', () => {
         'batchSizes',
         'ms',
       ]);
-      expect(proof).toMatchObject({ ok: true, cases: 278, atol: 1e-4 });
+      expect(proof).toMatchObject({ ok: true, cases: 256, atol: 1e-4 });
       expect(proof.maxAbsDiff).toBeLessThanOrEqual(1e-4);
       expect(proof.batchSizes).toContain(32);
       expect(proof.ms).toBeGreaterThan(0);
@@ -126,7 +126,7 @@ describe('shipshape inspect', () => {
       ms: null,
       skipped: expect.stringMatching(/^onnxruntime-node is not installed \(it is an optional dependency\)/),
     });
-    expect(result.backends[1]).toMatchObject({ backend: 'wasm', ok: true, cases: 278 });
+    expect(result.backends[1]).toMatchObject({ backend: 'wasm', ok: true, cases: 256 });
   });
 
   it('exits 2 naming the backends on an unknown --backend', () => {

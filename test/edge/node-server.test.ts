@@ -1,11 +1,13 @@
 // What only the Node entry does: back-pressure from the micro-batcher, a bundle that does not load or fails its
 // parity proof, the CLI.
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import { createLog } from '../../edge/log.ts';
 import { startNodeServer } from '../../edge/node-server.ts';
-import { copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
+import { bundleDir, copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape, startServe } from '../helpers/cli.ts';
 import {
   ensureEdgeBuilt,
@@ -85,18 +87,25 @@ describe('the Node server', () => {
     });
   });
 
-  describe('with a bundle that fails its parity proof (labels reordered)', () => {
+  describe('with a bundle that fails its parity proof', () => {
     let reordered: BundleCopy;
+    let swapped: BundleCopy;
     beforeAll(() => {
       reordered = copyBundle('news-bag');
       reordered.editManifest((manifest) => {
         const [first, second, ...rest] = manifest.labels as string[];
         manifest.labels = [second, first, ...rest];
       });
+      // Same signature as news-bag's model, other outputs: only running it tells.
+      swapped = copyBundle('news-bag');
+      swapped.replaceFile('model.onnx', readFileSync(join(bundleDir('news-transformer'), 'model.onnx')));
     });
-    afterAll(() => reordered?.remove());
+    afterAll(() => {
+      reordered?.remove();
+      swapped?.remove();
+    });
 
-    it('makes startNodeServer reject with the ShipshapeError PARITY_MISMATCH naming a case', async () => {
+    it('makes startNodeServer reject a reordered label list with the ShipshapeError PARITY_MISMATCH naming a case', async () => {
       await expect(
         startNodeServer({
           bundle: reordered.dir,
@@ -108,20 +117,22 @@ describe('the Node server', () => {
       ).rejects.toMatchObject({
         name: 'ShipshapeError',
         code: 'PARITY_MISMATCH',
-        message: expect.stringMatching(/first: case \d+: label "\S+", expected "\S+"/),
+        message: expect.stringMatching(
+          /^label order: case \d+ of \S+ records label "\S+", but its top golden logit/,
+        ),
       });
     });
 
-    it('makes shipshape serve with a worker pool exit 1 with PARITY_MISMATCH, proven on the workers', () => {
+    it('makes shipshape serve with a worker pool exit 1 on a swapped model with PARITY_MISMATCH, proven on the workers', () => {
       const result = shipshape(
-        ['serve', '--port', '0', '--workers', '2', '--bundle', reordered.dir],
+        ['serve', '--port', '0', '--workers', '2', '--bundle', swapped.dir],
         '',
         QUIET_VARS,
         60_000,
       );
       expect(result.code).toBe(1);
       expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(
-        /^shipshape: PARITY_MISMATCH: \d+ of 278 parity cases of \S+ differ on native; first: case /,
+        /^shipshape: PARITY_MISMATCH: Parity cases of \S+ differ on native: \d+ of 256 at batch size 32, \d+ of 16 at batch size 1; first: case /,
       );
     });
 
