@@ -113,6 +113,7 @@ function toPlainTensor(name: string, tensor: OrtTensor, backend: BackendName): P
   );
 }
 
+/** The engine's message on one line: onnxruntime's end with a newline, which would split a log line or an error. */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n\s*/g, ' ');
 }

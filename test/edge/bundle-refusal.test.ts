@@ -1,9 +1,7 @@
 // Tampered bundles are refused alike by `shipshape inspect`, `predict` and `serve`: the same code from each, no answer
 // from a model that does not reproduce its export, no stack trace.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleDir, copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
+import { copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape } from '../helpers/cli.ts';
 
 interface Tampering {
@@ -13,50 +11,42 @@ interface Tampering {
   readonly tamper: (copy: BundleCopy) => void;
 }
 
-function swapSpecialIds(copy: BundleCopy): void {
-  copy.editManifest((manifest) => {
-    const special = manifest.preprocessing.specialTokens;
-    [special.unk.id, special.pad.id] = [special.pad.id, special.unk.id];
-  });
-}
-
-function swapSpecialLines(copy: BundleCopy): void {
-  const lines = readFileSync(join(copy.dir, 'vocab.txt'), 'utf8').split('\n');
-  [lines[0], lines[1]] = [lines[1]!, lines[0]!];
-  copy.replaceFile('vocab.txt', lines.join('\n'));
-}
-
 const TAMPERINGS: readonly Tampering[] = [
   {
     name: 'labels reordered in the manifest',
     code: 'PARITY_MISMATCH',
-    tamper: (copy) =>
-      copy.editManifest((manifest) => {
-        const [first, second, ...rest] = manifest.labels as string[];
-        manifest.labels = [second, first, ...rest];
-      }),
+    tamper: tamper.reorderLabels,
   },
   {
     // Same signature (int64 [batch, 72] -> float32 [batch, 4]), so only its outputs tell.
     name: "news-transformer's model.onnx in a news-bag copy, rehashed",
     code: 'PARITY_MISMATCH',
-    tamper: (copy) =>
-      copy.replaceFile('model.onnx', readFileSync(join(bundleDir('news-transformer'), 'model.onnx'))),
+    tamper: tamper.swapModel,
   },
-  { name: 'pad and unk ids swapped in the manifest', code: 'PREPROCESSING_MISMATCH', tamper: swapSpecialIds },
+  {
+    name: 'pad and unk ids swapped in the manifest',
+    code: 'PREPROCESSING_MISMATCH',
+    tamper: tamper.swapSpecialIds,
+  },
   {
     name: "the vocabulary's two special lines swapped, rehashed",
     code: 'PREPROCESSING_MISMATCH',
-    tamper: swapSpecialLines,
+    tamper: tamper.swapSpecialLines,
   },
   {
     // Manifest and vocabulary agree with each other, not with training: only the golden cases' ids tell.
     name: 'pad and unk swapped in the manifest and the vocabulary alike',
     code: 'PREPROCESSING_MISMATCH',
     tamper: (copy) => {
-      swapSpecialLines(copy);
-      swapSpecialIds(copy);
+      tamper.swapSpecialLines(copy);
+      tamper.swapSpecialIds(copy);
     },
+  },
+  {
+    // A graph exported with its dummy batch baked in: it runs at batch 32 only, so the proof's batch-1 run fails.
+    name: 'a model that runs only at batch size 32',
+    code: 'PARITY_MISMATCH',
+    tamper: (copy) => tamper.editModel(copy, 'baked-batch', '32'),
   },
 ];
 

@@ -1,13 +1,11 @@
 // What only the Node entry does: back-pressure from the micro-batcher, a bundle that does not load or fails its
 // parity proof, the CLI.
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import { createLog } from '../../edge/log.ts';
 import { startNodeServer } from '../../edge/node-server.ts';
-import { bundleDir, copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
+import { copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape, startServe } from '../helpers/cli.ts';
 import {
   ensureEdgeBuilt,
@@ -92,13 +90,10 @@ describe('the Node server', () => {
     let swapped: BundleCopy;
     beforeAll(() => {
       reordered = copyBundle('news-bag');
-      reordered.editManifest((manifest) => {
-        const [first, second, ...rest] = manifest.labels as string[];
-        manifest.labels = [second, first, ...rest];
-      });
+      tamper.reorderLabels(reordered);
       // Same signature as news-bag's model, other outputs: only running it tells.
       swapped = copyBundle('news-bag');
-      swapped.replaceFile('model.onnx', readFileSync(join(bundleDir('news-transformer'), 'model.onnx')));
+      tamper.swapModel(swapped);
     });
     afterAll(() => {
       reordered?.remove();

@@ -1,4 +1,5 @@
 // Test helpers: copies of the shipped bundles that a test may damage, with the manifest kept consistent.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,3 +43,46 @@ export function copyBundle(name = 'news-bag'): BundleCopy {
   };
   return copy;
 }
+
+/** The tamperings a bundle must be refused for, each leaving the hashes consistent so only meaning is wrong. */
+export const tamper = {
+  /** The first two labels of the manifest swapped (the golden cases still record the trained order). */
+  reorderLabels: (copy: BundleCopy): void => {
+    copy.editManifest((manifest) => {
+      const [first, second, ...rest] = manifest.labels as string[];
+      manifest.labels = [second, first, ...rest];
+    });
+  },
+  /** Another model of the same signature (int64 [batch, 72] -> float32 [batch, 4]) in its place, rehashed. */
+  swapModel: (copy: BundleCopy, from = 'news-transformer'): void => {
+    copy.replaceFile('model.onnx', readFileSync(join(bundleDir(from), 'model.onnx')));
+  },
+  /** The unk and pad ids exchanged in the manifest only. */
+  swapSpecialIds: (copy: BundleCopy): void => {
+    copy.editManifest((manifest) => {
+      const special = manifest.preprocessing.specialTokens;
+      [special.unk.id, special.pad.id] = [special.pad.id, special.unk.id];
+    });
+  },
+  /** The vocabulary's first two lines (the seed bundles' `<unk>` and `<pad>`) exchanged, rehashed. */
+  swapSpecialLines: (copy: BundleCopy): void => {
+    const lines = readFileSync(join(copy.dir, 'vocab.txt'), 'utf8').split('\n');
+    [lines[0], lines[1]] = [lines[1]!, lines[0]!];
+    copy.replaceFile('vocab.txt', lines.join('\n'));
+  },
+  /**
+   * The model rewritten by test/fixtures/edit-onnx.py (Debian's python3-onnx), e.g. `('baked-batch', '32')` for a
+   * graph that runs only at batch 32, or `('softmax')` for one that ends in softmax; rehashed.
+   */
+  editModel: (copy: BundleCopy, ...args: string[]): void => {
+    const out = join(copy.dir, 'edited.onnx');
+    execFileSync('/usr/bin/python3', [
+      join(ROOT, 'test/fixtures/edit-onnx.py'),
+      ...args,
+      join(copy.dir, 'model.onnx'),
+      out,
+    ]);
+    copy.replaceFile('model.onnx', readFileSync(out));
+    rmSync(out);
+  },
+};

@@ -1,6 +1,5 @@
 // Tampered bundles whose every file was rehashed: loading or the parity proof refuses each, naming the problem.
 // Real onnxruntime sessions on copies of the shipped bundles; ONNX variants are made with Debian's python3-onnx.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,9 +8,7 @@ import { countVocabLines } from '../../runtime/bundle/integrity.ts';
 import { isShipshapeError, type ErrorCode } from '../../runtime/errors.ts';
 import { createPredictor, loadBundle, proveParity, type Predictor } from '../../runtime/node.ts';
 import { sampleCases } from '../../runtime/parity.ts';
-import { BUNDLES, ROOT, bundleDir, copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
-
-const PYTHON = '/usr/bin/python3';
+import { BUNDLES, bundleDir, copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
 
 interface Refusal {
   code: ErrorCode;
@@ -55,17 +52,6 @@ function editVocab(copy: BundleCopy, edit: (lines: string[]) => string[]): void 
 }
 
 /** Replaces model.onnx with `python3 test/fixtures/edit-onnx.py ARGS... model.onnx OUT`, rehashed. */
-function editModel(copy: BundleCopy, ...args: string[]): void {
-  const out = join(copy.dir, 'edited.onnx');
-  execFileSync(PYTHON, [
-    join(ROOT, 'test/fixtures/edit-onnx.py'),
-    ...args,
-    join(copy.dir, 'model.onnx'),
-    out,
-  ]);
-  copy.replaceFile('model.onnx', readFileSync(out));
-}
-
 describe('the parity proof and load-time integrity on tampered bundles', () => {
   let copy: BundleCopy | undefined;
   let predictor: Predictor | undefined;
@@ -123,7 +109,7 @@ describe('the parity proof and load-time integrity on tampered bundles', () => {
 
   it('refuses news-transformer model.onnx swapped into news-bag and rehashed, naming a case and its logits', async () => {
     copy = copyBundle('news-bag');
-    copy.replaceFile('model.onnx', readFileSync(join(bundleDir('news-transformer'), 'model.onnx')));
+    tamper.swapModel(copy);
     const error = await refusal(proofOf(copy.dir));
     expect(error.code).toBe('PARITY_MISMATCH');
     expect(error.message).toMatch(/differ on native: \d+ of 256 at batch size 32, \d+ of 16 at batch size 1/);
@@ -211,7 +197,7 @@ describe('the parity proof and load-time integrity on tampered bundles', () => {
 
   it('finds the embedding through a Cast of input_ids and refuses a vocabulary larger than it', async () => {
     copy = copyBundle('news-bag');
-    editModel(copy, 'int32-ids');
+    tamper.editModel(copy, 'int32-ids');
     copy.editManifest((m) => {
       m.model.inputs[0].dtype = 'int32';
     });
@@ -225,7 +211,7 @@ describe('the parity proof and load-time integrity on tampered bundles', () => {
 
   it('proves a model that takes int32 ids and casts them before the embedding', async () => {
     copy = copyBundle('news-bag');
-    editModel(copy, 'int32-ids');
+    tamper.editModel(copy, 'int32-ids');
     copy.editManifest((m) => {
       m.model.inputs[0].dtype = 'int32';
     });
@@ -246,7 +232,7 @@ describe('the parity proof and load-time integrity on tampered bundles', () => {
 
   it('refuses a model that fails at batch size 1 (its batch baked in at 32), naming the size and the likely cause', async () => {
     copy = copyBundle('news-bag');
-    editModel(copy, 'baked-batch', '32');
+    tamper.editModel(copy, 'baked-batch', '32');
     const error = await refusal(proofOf(copy.dir));
     expect(error.code).toBe('PARITY_MISMATCH');
     expect(error.message).toContain('fails to run at batch size 1 on native');
@@ -266,7 +252,7 @@ describe('the parity proof and load-time integrity on tampered bundles', () => {
   describe('a model that ends in softmax, its output role "probabilities"', () => {
     function probabilitiesBundle(): BundleCopy {
       const made = copyBundle('news-bag');
-      editModel(made, 'softmax');
+      tamper.editModel(made, 'softmax');
       editParity(made, (golden) => {
         const max = Math.max(...golden.logits);
         const exps = golden.logits.map((logit) => Math.exp(logit - max));
