@@ -76,13 +76,7 @@ export async function proveOn(
     if (!isShipshapeError(error)) throw error;
     if (!isMissingBackend(error)) return failed(backend, atol, batchSize, null, error);
     return {
-      backend,
-      ok: false,
-      cases: null,
-      maxAbsDiff: null,
-      atol,
-      batchSizes: [],
-      ms: null,
+      ...unproven(backend, atol, [], null),
       skipped: error.message,
       summary: `skipped (${error.message})`,
     };
@@ -108,6 +102,24 @@ export async function proveOn(
   }
 }
 
+/** A backend's entry when no proof passed on it: the numbers the proof did not reach are null. */
+function unproven(
+  backend: BackendName,
+  atol: number,
+  batchSizes: readonly number[],
+  ms: number | null,
+): Omit<BackendProof, 'summary'> {
+  return {
+    backend,
+    ok: false,
+    cases: null,
+    maxAbsDiff: null,
+    atol,
+    batchSizes,
+    ms: ms === null ? null : Math.round(ms * 10) / 10,
+  };
+}
+
 function failed(
   backend: BackendName,
   atol: number,
@@ -116,13 +128,7 @@ function failed(
   error: ShipshapeError,
 ): BackendProof {
   return {
-    backend,
-    ok: false,
-    cases: null,
-    maxAbsDiff: null,
-    atol,
-    batchSizes: [batchSize],
-    ms: ms === null ? null : Math.round(ms * 10) / 10,
+    ...unproven(backend, atol, [batchSize], ms),
     error: error.toJSON(),
     summary: `FAILED ${error.code}: ${error.message}`,
   };
