@@ -42,9 +42,6 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
         executionMode: 'sequential',
         intraOpNumThreads: engineOptions.numThreads,
         interOpNumThreads: 1,
-        // Fatal only: onnxruntime's C++ logger writes a failed run's error straight to stderr, outside the JSON log,
-        // and the same message reaches the caller as BACKEND_FAILED anyway.
-        logSeverityLevel: 4,
       },
     });
   }

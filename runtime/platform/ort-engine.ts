@@ -19,6 +19,13 @@ export interface OrtEngineOptions {
 }
 
 /**
+ * onnxruntime's log level for sessions and runs: fatal only. Its own logger writes a failed run's error to stderr or
+ * the console (the native build and the WASM build alike, each run at warning level unless told), outside the
+ * service's JSON log, while the same message reaches the caller as BACKEND_FAILED anyway.
+ */
+const QUIET = 4;
+
+/**
  * Creates a session and wraps it.
  * @throws ShipshapeError BACKEND_UNAVAILABLE when onnxruntime cannot create the session on this backend.
  */
@@ -26,7 +33,7 @@ export async function createOrtEngine(options: OrtEngineOptions): Promise<Infere
   const { ort, backend, model, sessionOptions, memory } = options;
   let session: OrtSession | undefined;
   try {
-    session = await ort.InferenceSession.create(model, sessionOptions);
+    session = await ort.InferenceSession.create(model, { logSeverityLevel: QUIET, ...sessionOptions });
   } catch (error) {
     throw new ShipshapeError(
       'BACKEND_UNAVAILABLE',
@@ -51,7 +58,7 @@ export async function createOrtEngine(options: OrtEngineOptions): Promise<Infere
       let results: OrtWeb.InferenceSession.ReturnType | undefined;
       try {
         for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(ort, tensor);
-        results = await live.run(ortFeeds);
+        results = await live.run(ortFeeds, { logSeverityLevel: QUIET });
         const out: Record<string, PlainTensor> = {};
         for (const [name, tensor] of Object.entries(results))
           out[name] = toPlainTensor(name, tensor, backend);
