@@ -60,3 +60,8 @@ export function isShipshapeError(value: unknown): value is ShipshapeError {
 export function hasErrorCode(value: unknown, code: ErrorCode): value is ShipshapeError {
   return isShipshapeError(value) && value.code === code;
 }
+
+/** The message of anything thrown: an Error's `message`, or the value as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,6 +1,6 @@
 // The parity proof: a predictor reproduces its bundle's golden cases (torch's labels and logits) before it serves.
 import { checkParityCases, readParityCases } from './bundle/index.ts';
-import { ShipshapeError, hasErrorCode } from './errors.ts';
+import { ShipshapeError, hasErrorCode, messageOf } from './errors.ts';
 import { softmax } from './softmax.ts';
 import type { BatchItem, Predictor } from './types.ts';
 
@@ -63,10 +63,6 @@ export function sampleCases(cases: readonly { readonly tags: readonly string[] }
 
 function describeRow(values: readonly number[]): string {
   return `[${values.map((value) => value.toPrecision(6)).join(', ')}]`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

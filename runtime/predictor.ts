@@ -1,7 +1,7 @@
 // The portable predictor: text in, label and scores out, on whatever backend a Platform can start.
 import { createBatcher, type Batcher } from './batcher.ts';
 import type { EngineMemory, InferenceEngine, PlainTensor, Platform } from './engine.ts';
-import { ShipshapeError, isShipshapeError } from './errors.ts';
+import { ShipshapeError, isShipshapeError, messageOf } from './errors.ts';
 import {
   createRunObservers,
   predictInBatches,
@@ -425,8 +425,4 @@ function packMask(
 
 function describeTensor(tensor: PlainTensor | undefined): string {
   return tensor === undefined ? 'nothing' : `${tensor.dtype} [${tensor.dims.join(', ')}]`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

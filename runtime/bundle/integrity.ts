@@ -104,8 +104,9 @@ function textExcerpt(text: string): string {
  * Checks the golden cases against the bundle without running the model: their count is the manifest's
  * `parity.cases`; each has one logit per label and `maxLen` ids; the label at the top golden logit is the case's
  * recorded label (ties: the recorded label is among the maxima), so labels reordered or renamed in the manifest are
- * refused; the golden outputs are probabilities exactly when the output role says so; and this runtime's tokenizer gives each case's recorded ids (a changed vocabulary, or special tokens
- * swapped in both the manifest and the vocabulary, change the ids).
+ * refused; the golden outputs are probabilities exactly when the output role says so; and this runtime's tokenizer
+ * gives each case's recorded ids (a changed vocabulary, or special tokens swapped in both the manifest and the
+ * vocabulary, change the ids).
  * @throws ShipshapeError BUNDLE_INVALID (wrong case count); PARITY_MISMATCH (logit count, label order) naming the
  *   case and both labels; PREPROCESSING_MISMATCH (ids length, tokenizer ids) naming the case, an excerpt of its text,
  *   and the expected and actual ids around the first difference.

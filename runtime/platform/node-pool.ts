@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import { resolve } from 'node:path';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import type { EngineMemory } from '../engine.ts';
-import { ShipshapeError, isShipshapeError } from '../errors.ts';
+import { ShipshapeError, isShipshapeError, messageOf } from '../errors.ts';
 import type { BackendChoice, BackendReport } from '../types.ts';
 import type { PoolRun, WorkerPool } from '../worker-pool.ts';
 import type { PoolReply, PoolTask, PoolTaskError, PoolWorkerData } from './pool-worker.ts';
@@ -230,8 +230,4 @@ function disposedError(bundleDir: string): ShipshapeError {
     'DISPOSED',
     `The predictor pool for ${bundleDir} was disposed; create a new one.`,
   );
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,7 @@
 // Wraps one onnxruntime session (node or web build, same onnxruntime-common API) as an InferenceEngine.
 import type * as OrtWeb from 'onnxruntime-web/wasm';
 import type { EngineMemory, EngineValueInfo, InferenceEngine, PlainTensor } from '../engine.ts';
-import { ShipshapeError } from '../errors.ts';
+import { ShipshapeError, messageOf } from '../errors.ts';
 import type { BackendName } from '../types.ts';
 
 /** The part of an onnxruntime module an engine uses; `onnxruntime-node` and `onnxruntime-web` both provide it. */
@@ -37,7 +37,7 @@ export async function createOrtEngine(options: OrtEngineOptions): Promise<Infere
   } catch (error) {
     throw new ShipshapeError(
       'BACKEND_UNAVAILABLE',
-      `onnxruntime could not create a session on "${backend}": ${messageOf(error)}`,
+      `onnxruntime could not create a session on "${backend}": ${engineMessage(error)}`,
       { cause: error, subject: backend },
     );
   }
@@ -65,10 +65,14 @@ export async function createOrtEngine(options: OrtEngineOptions): Promise<Infere
         return out;
       } catch (error) {
         if (error instanceof ShipshapeError) throw error;
-        throw new ShipshapeError('BACKEND_FAILED', `The ${backend} session run failed: ${messageOf(error)}`, {
-          cause: error,
-          subject: backend,
-        });
+        throw new ShipshapeError(
+          'BACKEND_FAILED',
+          `The ${backend} session run failed: ${engineMessage(error)}`,
+          {
+            cause: error,
+            subject: backend,
+          },
+        );
       } finally {
         for (const tensor of Object.values(ortFeeds)) tensor.dispose();
         if (results !== undefined) for (const tensor of Object.values(results)) tensor.dispose();
@@ -121,6 +125,8 @@ function toPlainTensor(name: string, tensor: OrtTensor, backend: BackendName): P
 }
 
 /** The engine's message on one line: onnxruntime's end with a newline, which would split a log line or an error. */
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n\s*/g, ' ');
+function engineMessage(error: unknown): string {
+  return messageOf(error)
+    .trim()
+    .replace(/\s*\n\s*/g, ' ');
 }
