@@ -170,6 +170,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
       );
     }
     const top: number[] = [];
+    const confidences: number[] = [];
     const predictions = encodings.map((_, row): Prediction => {
       const offset = row * width;
       const probabilities = io.outputsAreProbabilities
@@ -177,6 +178,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
         : softmax(logits.data, offset, width);
       const best = argmax(logits.data, offset, width);
       top.push(best);
+      confidences.push(probabilities[best] as number);
       const scores = scoresByLabel(labels, probabilities);
       const label = labels[best] as string;
       return settings.returnLogits
@@ -186,7 +188,9 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
     let tokens = 0;
     let unknownTokens = 0;
     let truncations = 0;
+    const lengths: number[] = [];
     for (const encoding of encodings) {
+      lengths.push(encoding.tokenCount);
       tokens += encoding.tokenCount;
       unknownTokens += encoding.unknown;
       if (encoding.truncated) truncations += 1;
@@ -200,6 +204,8 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
       unknownTokens,
       truncations,
       labels: top,
+      confidences,
+      lengths,
     });
     return predictions;
   }

@@ -86,6 +86,10 @@ export interface RunObservation {
   readonly truncations: number;
   /** Top label index per item, for label-distribution drift. */
   readonly labels: readonly number[];
+  /** Probability of the top label per item (the model's confidence), for confidence-based accuracy estimates. */
+  readonly confidences: readonly number[];
+  /** Tokens per item before truncation, for token-length drift (`tokens` is their sum). */
+  readonly lengths: readonly number[];
   /** The worker that ran the batch (its thread id on Node); set only by a predictor in front of a worker pool. */
   readonly worker?: number;
 }
