@@ -88,6 +88,27 @@ export const manifestSchema = z.strictObject({
     cases: z.number().int().nonnegative(),
     atol: z.number().positive(),
   }),
+  // Optional (bundles exported before it lack it): how often the model was right at each confidence on a held-out
+  // split, for estimating accuracy from confidence alone when no labels arrive (histogram binning).
+  calibration: z
+    .strictObject({
+      split: z.string().min(1),
+      examples: z.number().int().positive(),
+      method: z.literal('histogram-binning'),
+      /** Bin edges of the top label's probability, ascending, first >= 0 and last 1; k bins have k + 1 edges. */
+      edges: z.array(z.number().min(0).max(1)).min(2),
+      /** Examples of the split whose confidence fell in each bin. */
+      counts: z.array(z.number().int().nonnegative()),
+      /** Share of those the model classified correctly, per bin (0 for an empty bin). */
+      accuracy: z.array(z.number().min(0).max(1)),
+    })
+    .refine((c) => c.counts.length === c.edges.length - 1 && c.accuracy.length === c.edges.length - 1, {
+      message: 'counts and accuracy need one entry per bin (edges.length - 1)',
+    })
+    .refine((c) => c.edges.every((edge, i) => i === 0 || edge > (c.edges[i - 1] as number)), {
+      message: 'edges must be strictly ascending',
+    })
+    .optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
