@@ -22,6 +22,9 @@ import { embeddedBundleFiles } from './embedded-bundle.ts';
 import { proveBeforeServing } from './load-proof.ts';
 import { createLog, type Log } from './log.ts';
 
+// The Durable Object class behind wrangler.toml's HEALTH binding: Workers find it among the entry's exports.
+export { HealthAggregator } from './health-aggregator.ts';
+
 /** Bindings and vars of wrangler.toml. */
 export interface Env {
   /** Static assets: the demo page, onnxruntime-web's files, model bundles under /models/. */
