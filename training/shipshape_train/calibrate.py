@@ -36,6 +36,8 @@ RUN_BATCH = 256
 # The report's windows: as many texts as the monitor needs for a verdict (minTexts, default 500), drawn this often.
 WINDOW = 500
 WINDOWS = 1000
+# The report's subsets of the test split by token count: a shift in length is a shift in difficulty.
+LENGTH_GROUPS = (("< 16 tokens", 0, 16), ("16-39", 16, 40), (">= 40", 40, 1 << 30))
 
 
 class CalibrationError(ValueError):
@@ -48,6 +50,7 @@ class Outcome:
 
     confidences: np.ndarray
     correct: np.ndarray
+    lengths: np.ndarray  # tokens per text, before truncation
 
     @property
     def accuracy(self) -> float:
@@ -93,7 +96,7 @@ def score_split(bundle: str, manifest: Dict[str, Any], texts: Sequence[str], lab
         raise CalibrationError(f"running {bundle}/model.onnx failed: {failed}")
     scores = np.concatenate([r[output["name"]] for r in runs])
     correct = scores.argmax(axis=1) == np.asarray(labels)
-    return Outcome(top_probabilities(scores, output["role"]), correct)
+    return Outcome(top_probabilities(scores, output["role"]), correct, np.asarray([len(t) for t in tokenized]))
 
 
 def calibrate(bundle_dir: str, seed: int = DEFAULT_SEED, write: bool = True) -> Dict[str, Any]:
@@ -188,6 +191,13 @@ def report_lines(name: str, result: Dict[str, Any], status: str) -> List[str]:
         f"  over {len(errors)} seeded windows of {WINDOW} test texts: |estimate - true accuracy| median "
         f"{float(np.median(errors)):.4f}, 95th percentile {float(np.quantile(errors, 0.95)):.4f}"
     )
+    parts = []
+    for label, low, high in LENGTH_GROUPS:
+        inside = (test.lengths >= low) & (test.lengths < high)
+        if inside.any():
+            parts.append(f"{label} {int(inside.sum())} texts {float(test.correct[inside].mean()):.4f} vs "
+                         f"{estimated_accuracy(section, test.confidences[inside]):.4f}")
+    lines.append("  test split by length, true accuracy vs estimate: " + "; ".join(parts))
     lines.append(f"  manifest.json {status}")
     return lines
 
