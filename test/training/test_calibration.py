@@ -166,8 +166,8 @@ def test_verify_bundle_accepts_the_calibrated_bundle(exported, trained):
 
 def test_the_runtime_loads_the_calibration_section_the_exporter_writes(exported):
     out, _ = exported
-    done = subprocess.run(["node", os.path.join(ROOT, "bin", "shipshape.js"), "inspect", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    command = ["node", os.path.join(ROOT, "bin", "shipshape.js"), "inspect", "--backend", "native", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "valid: every file matches its sha256 and size" in done.stdout
 
