@@ -17,9 +17,16 @@ import {
 import type { RunObservation } from '../../runtime/types.ts';
 import { bundleDir } from '../helpers/bundle-copy.ts';
 
-const manifest: Manifest = manifestSchema.parse(
-  JSON.parse(readFileSync(join(bundleDir('news-bag'), 'manifest.json'), 'utf8')),
+/** news-bag's manifest without its calibration section (as bundles exported before it), unless a test adds one. */
+const manifest: Manifest = withoutCalibration(
+  manifestSchema.parse(JSON.parse(readFileSync(join(bundleDir('news-bag'), 'manifest.json'), 'utf8'))),
 );
+
+function withoutCalibration(full: Manifest): Manifest {
+  const copy = { ...full };
+  delete copy.calibration;
+  return copy;
+}
 const T0 = Date.parse('2026-12-03T10:00:00Z');
 
 /** A clock the test moves. */
