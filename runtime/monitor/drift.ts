@@ -96,3 +96,15 @@ export function wilsonLowerBound(successes: number, trials: number, z = Z_99): n
   const spread = z * Math.sqrt((rate * (1 - rate)) / trials + z2n / (4 * trials));
   return Math.max(0, (centre - spread) / (1 + z2n));
 }
+
+/**
+ * Upper end of the one-sided Wilson score interval: the true rate is below this with the given confidence. By the
+ * interval's symmetry, one minus the lower bound of the failures.
+ * @param z as for `wilsonLowerBound`, default `Z_99`.
+ * @returns 1 when `trials` is 0.
+ * @throws RangeError as `wilsonLowerBound`.
+ */
+export function wilsonUpperBound(successes: number, trials: number, z = Z_99): number {
+  if (trials === 0) return 1;
+  return 1 - wilsonLowerBound(trials - successes, trials, z);
+}

@@ -1,9 +1,17 @@
 // The monitor's statistics against hand-computed values: JS distance, PSI, the Wilson bound, histogram quantiles.
 import { describe, expect, it } from 'vitest';
-import { histogramQuantile, jsDistance, psi, wilsonLowerBound } from '../../runtime/monitor/index.ts';
+import {
+  histogramQuantile,
+  jsDistance,
+  psi,
+  wilsonLowerBound,
+  wilsonUpperBound,
+} from '../../runtime/monitor/index.ts';
 
 /** Golden values below were computed by hand (and checked with Python's math and statistics.NormalDist). */
 const TOLERANCE = 12;
+/** (p + z²/2n + z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n) with z = 2.3263478740408408. */
+const UPPER_5_OF_100 = 0.12762319621249799;
 
 describe('jsDistance', () => {
   it('is 0 for equal distributions given as counts or shares', () => {
@@ -74,6 +82,10 @@ describe('wilsonLowerBound', () => {
     expect(bounds[1]).toBeLessThan(bounds[2] as number);
     expect(bounds[2]).toBeLessThan(0.05);
     expect(bounds[2]).toBeGreaterThan(0.048);
+  });
+
+  it('has an upper end matching the one-sided 99% Wilson bound of 5 in 100', () => {
+    expect(wilsonUpperBound(5, 100)).toBeCloseTo(UPPER_5_OF_100, TOLERANCE);
   });
 
   it('refuses more successes than trials', () => {

@@ -265,6 +265,14 @@ describe('feedback', () => {
     ).toEqual(['unknown_id', 'unknown_id', 'recorded', 'recorded', 'recorded']);
   });
 
+  it('does not call an accuracy just below the floor bad while its upper bound is above it', () => {
+    const monitor = monitorWith({ now: clock().now });
+    for (let i = 0; i < 100; i += 1) monitor.feedback(monitor.remember('World'), i < 82 ? 'World' : 'Sports');
+    const check = monitor.checkHealth().checks.accuracy;
+    expect([check.status, check.value]).toEqual(['ok', 0.82]);
+    expect(check.stats?.upperBound).toBeGreaterThan(0.841);
+  });
+
   it('turns accuracy bad when enough feedback says the model is wrong', () => {
     const monitor = monitorWith({ now: clock().now });
     for (let i = 0; i < 100; i += 1) monitor.feedback(monitor.remember('World'), i < 70 ? 'World' : 'Sports');
