@@ -1,27 +1,33 @@
 // Health across Worker isolates: the Durable Object that merges every isolate's monitor deltas into one monitor per
-// model version.
+// model version, and the HealthStore through which a Worker's /metrics, /v1/health and /v1/feedback answer from it.
 import { DurableObject } from 'cloudflare:workers';
 import type {
+  DurableObjectNamespace,
   DurableObjectState,
   Request as WorkerRequest,
   Response as WorkerResponse,
 } from '@cloudflare/workers-types/index.ts';
 import type { Manifest } from '../runtime/bundle/manifest.ts';
 import { ShipshapeError, hasErrorCode, messageOf } from '../runtime/errors.ts';
-import { createHealthMonitor, logSink, parseThresholds, webhookSink } from '../runtime/monitor/index.ts';
+import { createHealthMonitor, webhookSink } from '../runtime/monitor/index.ts';
 import type {
   AlertSink,
+  FeedbackResult,
   HealthMonitor,
   HealthReport,
   MonitorDelta,
   MonitorTotals,
-  Thresholds,
 } from '../runtime/monitor/types.ts';
+import { readConfig, type EdgeConfig } from './config.ts';
+import { EdgeError } from './errors.ts';
+import { alertLogSink } from './health.ts';
+import type { HealthStore } from './health-store.ts';
 import { createLog, type Log } from './log.ts';
+import { renderMonitorMetrics } from './metrics.ts';
 
-/** The Worker vars the aggregator reads: the same as its isolates'. */
+/** The Worker vars the aggregator reads (through `readConfig`, like its isolates). */
 export interface HealthAggregatorEnv {
-  /** JSON, some fields of `Thresholds` (`thresholdsSchema`). */
+  /** JSON, some fields of `Thresholds`. */
   readonly SHIPSHAPE_HEALTH_THRESHOLDS?: string;
   /** URL that receives every alert event as a JSON POST. */
   readonly SHIPSHAPE_ALERT_WEBHOOK?: string;
@@ -99,9 +105,11 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
       }
       return this.#monitor;
     }
+    // The Worker's settings, read as its isolates read them (readConfig throws on a bad one, as they refuse to serve).
+    const config = readConfig(this.env as Readonly<Record<string, unknown>>);
     const monitor = createHealthMonitor(manifest, {
-      thresholds: readThresholds(this.env),
-      sinks: alertSinks(this.env),
+      thresholds: config.healthThresholds,
+      sinks: alertSinks(config, this.#log),
       warn: (message) => this.#log.warn(message),
     });
     const restored = this.#restored;
@@ -195,30 +203,167 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
 }
 
 /**
- * `SHIPSHAPE_HEALTH_THRESHOLDS`, the Worker var its isolates read too.
- * @throws ShipshapeError INPUT_INVALID naming the variable (the isolates refuse to serve with it as well).
+ * Alerts go to the log, one line per event as `shipshape serve` writes them (`alertLogSink`), and, when
+ * `SHIPSHAPE_ALERT_WEBHOOK` is set, to that URL.
  */
-function readThresholds(env: HealthAggregatorEnv): Partial<Thresholds> {
-  const raw = env.SHIPSHAPE_HEALTH_THRESHOLDS?.trim() ?? '';
-  if (raw === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new ShipshapeError('INPUT_INVALID', 'SHIPSHAPE_HEALTH_THRESHOLDS is not JSON; give a JSON object.');
-  }
-  return parseThresholds(value, 'SHIPSHAPE_HEALTH_THRESHOLDS');
-}
-
-/** Alerts go to the log (one JSON line per event) and, when `SHIPSHAPE_ALERT_WEBHOOK` is set, to that URL. */
-function alertSinks(env: HealthAggregatorEnv): AlertSink[] {
-  const sinks: AlertSink[] = [logSink((line) => console.warn(line))];
-  const url = env.SHIPSHAPE_ALERT_WEBHOOK?.trim() ?? '';
-  if (url !== '') sinks.push(webhookSink(url));
-  return sinks;
+function alertSinks(config: EdgeConfig, log: Log): AlertSink[] {
+  return [
+    alertLogSink(log),
+    ...(config.alertWebhook === undefined ? [] : [webhookSink(config.alertWebhook)]),
+  ];
 }
 
 /** The aggregator's name for a model version: one Durable Object per `name@version`. */
 export function aggregatorName(manifest: Pick<Manifest, 'name' | 'version'>): string {
   return `${manifest.name}@${manifest.version}`;
+}
+
+export interface DurableHealthStoreOptions {
+  /** The `HEALTH` binding; undefined: every isolate answers for itself (`"scope": "isolate"`). */
+  readonly namespace: DurableObjectNamespace | undefined;
+  /** Flush an isolate's delta at least this often while it has traffic, ms. Default 2,000. */
+  readonly flushIntervalMs?: number;
+  /** ...and as soon as this many texts are pending. Default 256. */
+  readonly flushTexts?: number;
+  /** Clock, epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Where failed flushes and the missing binding are reported. Default `createLog()`. */
+  readonly log?: Log;
+}
+
+/** Where a report came from: the aggregate of every isolate, or (without the binding) this isolate alone. */
+export type HealthScope = 'service' | 'isolate';
+export type ScopedHealthReport = HealthReport & { readonly scope: HealthScope };
+
+/** The comment line /metrics starts with when it shows one isolate only. */
+export const PER_ISOLATE_METRICS_COMMENT =
+  '# shipshape: per-isolate metrics (no HEALTH Durable Object binding; each isolate counts for itself)';
+
+/**
+ * The Worker's `HealthStore`. Each isolate records into its own monitor and flushes `takeDelta()` to the
+ * `HealthAggregator` with `waitUntil`: at once when `flushIntervalMs` has passed since its last flush or
+ * `flushTexts` texts are pending, else when the interval ends (a timer inside the request's `waitUntil`, so the
+ * counts of an isolate's last request go even if no request follows). Reads carry the isolate's pending delta to the
+ * aggregator, so an answer includes the request before it on this isolate. A delta the aggregator did not take
+ * (unreachable, 5xx) is merged back into the local monitor and travels with the next call.
+ *
+ * Without the binding, every read answers from the isolate's own monitor and says so (`"scope": "isolate"`,
+ * `PER_ISOLATE_METRICS_COMMENT`); the first such read logs a warning.
+ * @throws EdgeError HEALTH_UNAVAILABLE (503) from a read when the aggregator cannot be reached or refuses the call.
+ */
+export function createDurableHealthStore(options: DurableHealthStoreOptions): HealthStore {
+  const { namespace } = options;
+  const flushIntervalMs = options.flushIntervalMs ?? 2_000;
+  const flushTexts = options.flushTexts ?? 256;
+  const now = options.now ?? Date.now;
+  const log = options.log ?? createLog();
+  let lastFlushAt = Number.NEGATIVE_INFINITY;
+  let textsAtFlush = 0;
+  let pendingRequests = 0;
+  let timerArmed = false;
+  let warnedMissing = false;
+
+  /** One call with the isolate's pending delta; on failure the delta goes back into `local`. */
+  async function call(
+    local: HealthMonitor,
+    ns: DurableObjectNamespace,
+    op: AggregatorOp,
+    extra: { id?: string; label?: string } = {},
+  ): Promise<Response> {
+    const delta = local.takeDelta();
+    lastFlushAt = now();
+    textsAtFlush = local.totals().texts;
+    pendingRequests = 0;
+    // A stub per call: a stub is an I/O object of the request that made it.
+    const stub = ns.get(ns.idFromName(aggregatorName(local.manifest)));
+    const body: AggregatorCall = { manifest: local.manifest, delta, ...extra };
+    let response: Response;
+    try {
+      response = (await stub.fetch(`https://health-aggregator/${op}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      })) as unknown as Response;
+    } catch (cause) {
+      local.mergeDelta(delta);
+      throw new EdgeError('HEALTH_UNAVAILABLE', 'The health aggregate cannot be reached; retry shortly.', {
+        cause,
+      });
+    }
+    if (response.ok) return response;
+    const detail = await response.text();
+    // A 4xx (another model version under this name) cannot succeed later: the delta is dropped, not retried.
+    if (response.status >= 500) local.mergeDelta(delta);
+    log.error('the health aggregator refused a call', { op, status: response.status, detail });
+    throw new EdgeError(
+      'HEALTH_UNAVAILABLE',
+      `The health aggregate answered ${response.status}; retry shortly. The server log has the details.`,
+    );
+  }
+
+  function flush(local: HealthMonitor, ns: DurableObjectNamespace): Promise<void> {
+    return call(local, ns, 'ingest').then(
+      () => undefined,
+      (error: unknown) =>
+        log.warn('health flush failed; its counts go with the next one', { error: messageOf(error) }),
+    );
+  }
+
+  function noteMissing(): void {
+    if (warnedMissing) return;
+    warnedMissing = true;
+    log.warn(
+      'no HEALTH Durable Object binding: /metrics, /v1/health and /v1/feedback answer for one isolate each',
+    );
+  }
+
+  return {
+    async report(local) {
+      if (namespace === undefined) {
+        noteMissing();
+        return { ...local.checkHealth(), scope: 'isolate' } satisfies ScopedHealthReport;
+      }
+      const report = (await (await call(local, namespace, 'report')).json()) as HealthReport;
+      return { ...report, scope: 'service' } satisfies ScopedHealthReport;
+    },
+
+    async metrics(local) {
+      if (namespace === undefined) {
+        noteMissing();
+        return `${PER_ISOLATE_METRICS_COMMENT}\n${renderMonitorMetrics(local.totals(), local.checkHealth())}`;
+      }
+      const { totals, report } = (await (
+        await call(local, namespace, 'snapshot')
+      ).json()) as AggregateSnapshot;
+      // The aggregator's monitor never ran the model: the backend is the isolates'.
+      return renderMonitorMetrics({ ...totals, backend: local.totals().backend }, report);
+    },
+
+    async feedback(local, id, label) {
+      if (namespace === undefined) {
+        noteMissing();
+        return local.feedback(id, label);
+      }
+      return (await (await call(local, namespace, 'feedback', { id, label })).json()) as FeedbackResult;
+    },
+
+    afterRequest(local, waitUntil) {
+      if (namespace === undefined || waitUntil === undefined) return;
+      pendingRequests += 1;
+      const at = now();
+      if (at - lastFlushAt >= flushIntervalMs || local.totals().texts - textsAtFlush >= flushTexts) {
+        waitUntil(flush(local, namespace));
+        return;
+      }
+      if (timerArmed) return;
+      timerArmed = true;
+      const wait = Math.max(0, lastFlushAt + flushIntervalMs - at);
+      waitUntil(
+        new Promise((resolve) => setTimeout(resolve, wait)).then(() => {
+          timerArmed = false;
+          return pendingRequests > 0 ? flush(local, namespace) : undefined;
+        }),
+      );
+    },
+  };
 }
