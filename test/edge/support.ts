@@ -142,11 +142,13 @@ export async function startWorkerd(
 /**
  * Runs the built Worker as `count` Workers of the same script in one workerd, each its own isolate (own globals,
  * own model, own monitor) on its own port, all bound to the first one's Durable Objects: what several isolates
- * of one deployed Worker look like to its Durable Objects.
+ * of one deployed Worker look like to its Durable Objects. With `durableObjectsScript`, the Durable Objects come
+ * from that module instead (a stand-in exporting the same class names, for faults real ones cannot be made to show).
  */
 export async function startWorkerdIsolates(
   count: number,
   vars: Readonly<Record<string, string>> = {},
+  options: { durableObjectsScript?: string } = {},
 ): Promise<{ readonly urls: readonly string[]; close(): Promise<void> }> {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
     workerOptions: WranglerWorkerSettings;
@@ -154,28 +156,42 @@ export async function startWorkerdIsolates(
   const modules = await workerModules(WORKER_DIR);
   const names = Array.from({ length: count }, (_, i) => `isolate-${i}`);
   const owned = workerOptions.durableObjects ?? {};
+  const standIn = options.durableObjectsScript === undefined ? undefined : 'durable-objects-stand-in';
+  const owner = standIn ?? names[0]!;
+  const boundTo = (scriptName: string) =>
+    Object.fromEntries(
+      Object.entries(owned).map(([binding, { className, useSQLite }]) => [
+        binding,
+        { className, scriptName, ...(useSQLite === undefined ? {} : { useSQLite }) },
+      ]),
+    );
   const worker = new Miniflare({
     host: '127.0.0.1',
     port: 0,
-    workers: names.map((name, i) => ({
-      name,
-      modulesRoot: WORKER_DIR,
-      modules,
-      compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
-      compatibilityFlags: workerOptions.compatibilityFlags ?? [],
-      bindings: { ...(workerOptions.bindings ?? {}), ...QUIET_VARS, ...vars },
-      ...(workerOptions.assets === undefined ? {} : { assets: workerOptions.assets }),
-      durableObjects:
-        i === 0
-          ? owned
-          : Object.fromEntries(
-              Object.entries(owned).map(([binding, { className, useSQLite }]) => [
-                binding,
-                { className, scriptName: names[0]!, ...(useSQLite === undefined ? {} : { useSQLite }) },
-              ]),
-            ),
-      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-    })),
+    workers: [
+      ...names.map((name) => ({
+        name,
+        modulesRoot: WORKER_DIR,
+        modules,
+        compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
+        compatibilityFlags: workerOptions.compatibilityFlags ?? [],
+        bindings: { ...(workerOptions.bindings ?? {}), ...QUIET_VARS, ...vars },
+        ...(workerOptions.assets === undefined ? {} : { assets: workerOptions.assets }),
+        durableObjects: name === owner ? owned : boundTo(owner),
+        unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+      })),
+      ...(standIn === undefined
+        ? []
+        : [
+            {
+              name: standIn,
+              modules: true,
+              script: options.durableObjectsScript,
+              compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
+              durableObjects: owned,
+            },
+          ]),
+    ],
   });
   await worker.ready;
   const urls = await Promise.all(names.map(async (name) => (await worker.unsafeGetDirectURL(name)).origin));

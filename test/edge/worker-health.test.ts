@@ -11,6 +11,7 @@ import {
   readServableGoldenCases,
   request,
   startWorkerd,
+  startWorkerdIsolates,
   workerdPresent,
   type RunningServer,
   type WireError,
@@ -184,6 +185,51 @@ describe.runIf(HAS_WORKERD)('the Worker deployed without the HEALTH binding', ()
       json: { id: answer.body.predictions[0]!.id, label: 'Sports' },
     });
     expect(response.status).toBe(200);
+  });
+});
+
+/** A HealthAggregator that answers every call 500: an aggregator in trouble, which a real one cannot be made into. */
+const FAILING_AGGREGATOR = `
+export class HealthAggregator {
+  async fetch() {
+    return new Response('the aggregator is down', { status: 500 });
+  }
+}
+export default { fetch: () => new Response('') };
+`;
+
+describe.runIf(HAS_WORKERD)('the Worker with an aggregator that fails (a stand-in answering 500)', () => {
+  let isolates: Awaited<ReturnType<typeof startWorkerdIsolates>> | undefined;
+  let url: string;
+  beforeAll(async () => {
+    ensureEdgeBuilt();
+    isolates = await startWorkerdIsolates(1, {}, { durableObjectsScript: FAILING_AGGREGATOR });
+    url = isolates.urls[0]!;
+  });
+  afterAll(async () => {
+    await isolates?.close();
+  });
+
+  it('still answers predictions 200', async () => {
+    expect((await predict(url, ['Stocks rallied after the earnings report'])).status).toBe(200);
+    expect((await predict(url, ['The striker scored twice in the final'])).status).toBe(200);
+  });
+
+  it("answers /metrics 503 HEALTH_UNAVAILABLE with Retry-After, not one isolate's counts", async () => {
+    const response = await request<WireError>(`${url}/metrics`);
+    expect({ status: response.status, code: response.body.error.code }).toEqual({
+      status: 503,
+      code: 'HEALTH_UNAVAILABLE',
+    });
+    expect(response.headers.get('retry-after')).toBe('1');
+  });
+
+  it('answers /v1/health 503 HEALTH_UNAVAILABLE', async () => {
+    const response = await request<WireError>(`${url}/v1/health`);
+    expect({ status: response.status, code: response.body.error.code }).toEqual({
+      status: 503,
+      code: 'HEALTH_UNAVAILABLE',
+    });
   });
 });
 
