@@ -370,10 +370,11 @@ function renderChecks(out: Exposition, model: string, report: HealthReport): voi
   const checks = CHECK_NAMES.map((name) => {
     const check = report.checks[name];
     if (!MS_CHECKS.has(name)) return check;
+    // Division, not `* 0.001`: 0.9 / 1000 is 0.0009, 0.9 * 0.001 is 0.0009000000000000001.
     return {
       ...check,
-      value: check.value === null ? null : check.value * MS,
-      threshold: check.threshold * MS,
+      value: check.value === null ? null : check.value / 1000,
+      threshold: check.threshold / 1000,
     };
   });
   const judged = (name: CheckName) => {
