@@ -1,9 +1,13 @@
 // GET /v1/health and POST /v1/feedback on the real Node server (news-bag): the report, feedback turning the accuracy
 // check, drifted traffic turning the OOV check and firing one alert line, and bad feedback bodies.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readConfig } from '../../edge/config.ts';
 import { createLog } from '../../edge/log.ts';
+import { startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import { CHECK_NAMES, type HealthReport } from '../../runtime/monitor/types.ts';
 import {
+  BUNDLE_DIR,
+  QUIET_VARS,
   readServableGoldenCases,
   request,
   startNode,
@@ -277,5 +281,50 @@ describe('drifted traffic', () => {
     expect(report.alerts.filter((alert) => alert.state === 'firing').map((alert) => alert.check)).toContain(
       'oov_rate',
     );
+  });
+});
+
+describe('health on its own timer, and across a model swap', () => {
+  let server: NodeServer;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    server = await startNodeServer({
+      bundle: BUNDLE_DIR,
+      port: 0,
+      config: readConfig({ ...QUIET_VARS, SHIPSHAPE_TOKEN: TOKEN }),
+      webDir: false,
+      log: createLog({ sink: (line) => lines.push(line) }),
+      healthIntervalMs: 50,
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('fires an alert from the timer, with no read of /v1/health or /metrics', async () => {
+    await predictAll(server.url, gibberish(600));
+    await vi.waitFor(
+      () => {
+        expect(
+          lines.some((line) => line.includes('"event":"alert"') && line.includes('"check":"oov_rate"')),
+        ).toBe(true);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+  });
+
+  it('starts a fresh monitor for a swapped-in model: counts from zero, old ids forgotten', async () => {
+    const [old] = await predictAll(server.url, ['The striker scored twice in the final']);
+    await server.reload();
+    const report = (await health(server.url)).body;
+    expect(report.checks.oov_rate.samples).toBe(0);
+    const answer = await feedback<WireError>(server.url, { id: old!.id, label: 'Sports' });
+    expect({ status: answer.status, code: answer.body.error.code }).toEqual({
+      status: 404,
+      code: 'PREDICTION_NOT_FOUND',
+    });
+    const [fresh] = await predictAll(server.url, ['The striker scored twice in the final']);
+    expect((await feedback(server.url, { id: fresh!.id, label: 'Sports' })).body.status).toBe('recorded');
   });
 });
