@@ -1,5 +1,7 @@
 // GET /v1/health and POST /v1/feedback on the real Node server (news-bag): the report, feedback turning the accuracy
 // check, drifted traffic turning the OOV check and firing one alert line, and bad feedback bodies.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import { createLog } from '../../edge/log.ts';
@@ -234,13 +236,26 @@ function gibberish(count: number): string[] {
 
 describe('drifted traffic', () => {
   let server: RunningServer;
+  let hook: Server;
   const lines: string[] = [];
+  const posted: { kind: string; alert: { check: string } }[] = [];
   let report: HealthReport;
   let status: number;
 
   beforeAll(async () => {
+    // A real HTTP receiver for SHIPSHAPE_ALERT_WEBHOOK.
+    hook = createServer((incoming, response) => {
+      let body = '';
+      incoming.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      incoming.on('end', () => {
+        posted.push(JSON.parse(body) as (typeof posted)[number]);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
     server = await startNode(
-      { SHIPSHAPE_TOKEN: TOKEN },
+      { SHIPSHAPE_TOKEN: TOKEN, SHIPSHAPE_ALERT_WEBHOOK: hookUrl },
       { log: createLog({ sink: (line) => lines.push(line) }) },
     );
     await predictAll(server.url, gibberish(600));
@@ -254,6 +269,7 @@ describe('drifted traffic', () => {
   });
   afterAll(async () => {
     await server.close();
+    await new Promise((resolve) => hook.close(resolve));
   });
 
   it('turns the OOV check bad', () => {
@@ -274,6 +290,14 @@ describe('drifted traffic', () => {
     expect(alerts.map((line) => line.check).sort()).toEqual([...bad].sort());
     expect(alerts.map((line) => [line.level, line.msg, line.kind])).toEqual(
       bad.map(() => ['warn', 'alert', 'firing']),
+    );
+  });
+
+  it('POSTs each alert event to SHIPSHAPE_ALERT_WEBHOOK once', async () => {
+    const bad = CHECK_NAMES.filter((name) => report.checks[name].status === 'bad');
+    await vi.waitFor(() => expect(posted).toHaveLength(bad.length), { timeout: 10_000, interval: 20 });
+    expect(posted.map(({ kind, alert }) => [kind, alert.check]).sort()).toEqual(
+      bad.map((check) => ['firing', check]).sort(),
     );
   });
 
