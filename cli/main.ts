@@ -1,6 +1,7 @@
 // The `shipshape` command line: one subcommand per module under cli/commands/.
 import { Command, CommanderError } from 'commander';
 import { isShipshapeError } from '../runtime/errors.ts';
+import { registerAlerts } from './commands/alerts.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerGate } from './commands/gate.ts';
 import { registerInspect } from './commands/inspect.ts';
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     .description('Ship a PyTorch text model to production: browser, Node and Cloudflare Workers.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerAlerts(program);
   registerBench(program);
   registerGate(program);
   registerInspect(program);
