@@ -1,5 +1,5 @@
 // The health checks: each window's counts against its threshold, as data (value, threshold, samples, verdict).
-import { jsDistance, psi, wilsonLowerBound } from './drift.ts';
+import { jsDistance, psi, wilsonLowerBound, wilsonUpperBound } from './drift.ts';
 import { CRITICAL_CHECKS } from './thresholds.ts';
 import { histogramQuantile, type LatencyBucket, type QualityBucket } from './windows.ts';
 import {
@@ -87,6 +87,9 @@ export function runChecks(
 
   const feedback = quality.feedbackCorrect + quality.feedbackIncorrect;
   const accuracy = feedback > 0 ? quality.feedbackCorrect / feedback : null;
+  // Like the OOV rate, judged with the sample size: 100 answers of a model right 89% of the time fall below 84% by
+  // chance about once in 20; the upper bound falls below only when the accuracy really did.
+  const accuracyBound = wilsonUpperBound(quality.feedbackCorrect, feedback);
   checks.push({
     name: 'accuracy',
     direction: 'min',
@@ -94,15 +97,19 @@ export function runChecks(
     samples: feedback,
     minSamples: t.minFeedback,
     value: accuracy,
-    breaks: accuracy !== null && accuracy < t.minAccuracy,
+    breaks: accuracyBound < t.minAccuracy,
     ...(feedback === 0
       ? {
           unavailable: `No feedback in the ${qualityWindow}: POST /v1/feedback with prediction ids and their true labels to measure accuracy.`,
         }
       : {}),
     describe: (status) =>
-      `Accuracy from feedback ${percent(accuracy ?? 0)} (${quality.feedbackCorrect} of ${feedback} correct, ${qualityWindow}), floor ${percent(t.minAccuracy)}: ${tail(status, feedback, t.minFeedback, 'feedback items')}.`,
-    stats: { correct: quality.feedbackCorrect, incorrect: quality.feedbackIncorrect },
+      `Accuracy from feedback ${percent(accuracy ?? 0)} (${quality.feedbackCorrect} of ${feedback} correct, 99% upper bound ${percent(accuracyBound)}; ${qualityWindow}), floor ${percent(t.minAccuracy)}: ${tail(status, feedback, t.minFeedback, 'feedback items')}.`,
+    stats: {
+      upperBound: round(accuracyBound, 6),
+      correct: quality.feedbackCorrect,
+      incorrect: quality.feedbackIncorrect,
+    },
   });
 
   const estimate = quality.texts > 0 ? quality.expectedCorrect / quality.texts : null;
