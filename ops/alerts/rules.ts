@@ -575,10 +575,11 @@ function accuracyAlert(
       : "Accuracy estimated from the model's confidence (calibrated on the validation split)";
   return {
     alert,
-    // The verdict series exists only once the monitor has enough samples: no alert on a handful of labels.
+    // The monitor's verdict guards the point value: it judges feedback accuracy by a 99% Wilson bound, and has no
+    // verdict below `minFeedback` labels or `minTexts` texts, so a handful of unlucky labels never pages.
     expr:
       `shipshape_accuracy{model="${model}",source="${source}"} < ${floor}\n` +
-      `and on (job, instance, model) shipshape_health_check_ok{model="${model}",check="${check}"}`,
+      `and on (job, instance, model) shipshape_health_check_ok{model="${model}",check="${check}"} == 0`,
     for: holdFor,
     labels: { severity: source === 'feedback' ? 'page' : 'ticket', check },
     valueFormat: 'fixed3',
@@ -588,7 +589,7 @@ function accuracyAlert(
       `${what} is ${r.value} on ${r.label('instance')}, below the floor of ${floor} ` +
       `(the bundle's test accuracy less 0.05), for ${holdFor}.`,
     runbook: RUNBOOKS.accuracy,
-    condition: `${source} accuracy < ${floor} (once the monitor has enough samples)`,
+    condition: `${source} accuracy < ${floor} and the monitor's verdict is bad`,
     cases: [
       {
         name: `${alert} fires at ${source} accuracy ${bad}`,
@@ -601,6 +602,12 @@ function accuracyAlert(
         name: `${alert} stays quiet above the floor`,
         interval: '1m',
         series: [accuracy(clean((1 + floor) / 2)), verdict(1)],
+        evalTime: '30m',
+      },
+      {
+        name: `${alert} stays quiet below the floor while the monitor judges it within sampling error`,
+        interval: '1m',
+        series: [accuracy(bad), verdict(1)],
         evalTime: '30m',
       },
       {

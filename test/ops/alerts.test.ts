@@ -47,11 +47,9 @@ describe('shipshape alerts', () => {
 
   it('writes both files and prints one summary row per alert', () => {
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('(10 recording rules, 11 alerts)');
+    expect(run.stdout).toContain('(10 recording rules, 12 alerts)');
     for (const alert of alertsOf(rules)) expect(run.stdout).toContain(`| ${alert.alert} | `);
-    expect(run.stdout).toContain(
-      'Not generated: ShipshapeEstimatedAccuracyLow: the bundle has no calibration section',
-    );
+    expect(run.stdout).not.toContain('Not generated');
   });
 
   it("takes the latency line from the SLA's http-open p95 and the OOV ceiling from the bundle's reference rate", () => {
@@ -89,7 +87,7 @@ describe('shipshape alerts', () => {
 
   it('writes rules that pass promtool check rules', () => {
     const result = promtool(['check', 'rules', join(out, RULES_FILE)]);
-    expect(result.output).toContain('SUCCESS: 21 rules found');
+    expect(result.output).toContain('SUCCESS: 22 rules found');
     expect(result.code).toBe(0);
   });
 
@@ -125,40 +123,25 @@ describe('shipshape alerts', () => {
     expect(result.stderr).toContain('Use a bound: 80 or 100 ms');
   });
 
-  describe('for a bundle with calibration data', () => {
+  describe('for a bundle without calibration data', () => {
     let bundle: BundleCopy;
     beforeAll(() => {
       bundle = copyBundle('news-bag');
       bundle.editManifest((m) => {
-        m.calibration = {
-          split: 'validation',
-          examples: 1000,
-          method: 'histogram-binning',
-          edges: [0.25, 0.5, 0.75, 1],
-          counts: [100, 300, 600],
-          accuracy: [0.4, 0.7, 0.95],
-        };
+        delete m.calibration;
       });
     });
     afterAll(() => bundle.remove());
 
-    it('adds the estimated-accuracy alert, which fires below its floor and stays quiet above it', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-calibrated-'));
+    it('leaves out the estimated-accuracy alert and says why', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-uncalibrated-'));
       dirs.push(dir);
       const result = shipshape(['alerts', '--bundle', bundle.dir, '--out', dir]);
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(
-        '| ShipshapeEstimatedAccuracyLow | ticket | estimated accuracy < 0.841',
+        'Not generated: ShipshapeEstimatedAccuracyLow: the bundle has no calibration section, so the monitor cannot estimate accuracy.',
       );
-      const all = parse(readFileSync(join(dir, RULES_TEST_FILE), 'utf8')) as RuleTestFile;
-      const estimated = all.tests.filter(
-        (t) => t.alert_rule_test[0]?.alertname === 'ShipshapeEstimatedAccuracyLow',
-      );
-      expect(estimated).toHaveLength(3);
-      writeFileSync(join(dir, 'estimated.test.yml'), stringify({ ...all, tests: estimated }));
-      const proof = promtool(['test', 'rules', join(dir, 'estimated.test.yml')]);
-      expect(proof.output).toContain('SUCCESS');
-      expect(proof.code).toBe(0);
+      expect(readFileSync(join(dir, RULES_FILE), 'utf8')).not.toContain('ShipshapeEstimatedAccuracyLow');
     });
   });
 });
