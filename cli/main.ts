@@ -4,6 +4,7 @@ import { isShipshapeError } from '../runtime/errors.ts';
 import { registerAlerts } from './commands/alerts.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerGate } from './commands/gate.ts';
+import { registerHealth } from './commands/health.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerPredict } from './commands/predict.ts';
@@ -18,6 +19,7 @@ export function createProgram(): Command {
   registerAlerts(program);
   registerBench(program);
   registerGate(program);
+  registerHealth(program);
   registerInspect(program);
   registerPredict(program);
   registerTokenize(program);

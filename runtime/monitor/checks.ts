@@ -25,6 +25,8 @@ export interface CheckInputs {
 }
 
 const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
+/** Rates to 6 decimals: a count ratio needs no more, and sums of calibrated probabilities carry float noise. */
+const rate = (value: number | null): number | null => (value === null ? null : round(value, 6));
 const percent = (value: number): string => `${round(value * 100, 2)}%`;
 
 interface Verdict {
@@ -96,7 +98,7 @@ export function runChecks(
     threshold: t.minAccuracy,
     samples: feedback,
     minSamples: t.minFeedback,
-    value: accuracy,
+    value: rate(accuracy),
     breaks: accuracyBound < t.minAccuracy,
     ...(feedback === 0
       ? {
@@ -119,7 +121,7 @@ export function runChecks(
     threshold: t.minEstimatedAccuracy,
     samples: quality.texts,
     minSamples: t.minTexts,
-    value: inputs.hasCalibration ? estimate : null,
+    value: inputs.hasCalibration ? rate(estimate) : null,
     breaks: estimate !== null && estimate < t.minEstimatedAccuracy,
     ...(inputs.hasCalibration
       ? {}
@@ -162,7 +164,7 @@ export function runChecks(
     threshold: t.maxErrorRate,
     samples: latency.requests,
     minSamples: t.minRequests,
-    value: errorRate,
+    value: rate(errorRate),
     breaks: errorRate !== null && errorRate > t.maxErrorRate,
     describe: (status) =>
       `${latency.serverErrors} of ${latency.requests} prediction requests answered 5xx (${latencyWindow}), ceiling ${percent(t.maxErrorRate)}: ${tail(status, latency.requests, t.minRequests, 'requests')}.`,
@@ -177,7 +179,7 @@ export function runChecks(
     threshold: t.maxOovRate,
     samples: quality.texts,
     minSamples: t.minTexts,
-    value: oov,
+    value: rate(oov),
     breaks: oovBound > t.maxOovRate,
     describe: (status) =>
       `Unknown tokens ${percent(oov ?? 0)} of ${quality.tokens} (99% lower bound ${percent(oovBound)}; reference ${percent(inputs.referenceOovRate)}; ${qualityWindow}), ceiling ${percent(t.maxOovRate)}: ${tail(status, quality.texts, t.minTexts, 'texts')}.`,
@@ -197,7 +199,7 @@ export function runChecks(
     threshold: t.maxTruncationRate,
     samples: quality.texts,
     minSamples: t.minTexts,
-    value: truncation,
+    value: rate(truncation),
     breaks: truncationBound > t.maxTruncationRate,
     describe: (status) =>
       `Truncated texts ${percent(truncation ?? 0)} of ${quality.texts} (99% lower bound ${percent(truncationBound)}; reference ${percent(inputs.referenceTruncationRate)}; ${qualityWindow}), ceiling ${percent(t.maxTruncationRate)}: ${tail(status, quality.texts, t.minTexts, 'texts')}.`,
