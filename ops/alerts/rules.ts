@@ -43,8 +43,12 @@ export interface AlertRulesOptions {
   readonly rulesFileName?: string;
 }
 
-/** The prediction routes, as the edge labels them (`RequestRecord.route`). */
-export const INFERENCE_ROUTES = ['/v1/predict', '/v2/models/:name/infer'] as const;
+/** The prediction routes, as the edge labels them (`RequestRecord.route`; edge/health.ts has the same list). */
+export const INFERENCE_ROUTES = [
+  '/v1/predict',
+  '/v2/models/:name/infer',
+  '/v2/models/:name/versions/:version/infer',
+] as const;
 
 /**
  * The SRE workbook's multi-window, multi-burn-rate alerts (chapter 5, table 5-8), for a 30-day budget: an alert
@@ -163,6 +167,8 @@ const JOB = 'shipshape';
 const INSTANCE = '127.0.0.1:8787';
 const TARGET = `job="${JOB}",instance="${INSTANCE}"`;
 const ROUTE_MATCH = `route=~"${INFERENCE_ROUTES.join('|')}"`;
+/** Only POSTs predict: a GET on /v1/predict is a client's mistake (405), as the monitor counts it. */
+const POST_MATCH = `${ROUTE_MATCH},method="POST"`;
 const ROUTE_TEXT = '/v1/predict and v2 infer requests';
 
 /** Rounds away binary noise (1 - 0.999 is 0.0010000000000000009), so expressions and series read as written. */
@@ -245,7 +251,7 @@ export function latencyBucketLabel(ms: number): string {
         '(LATENCY_BOUNDS_MS in runtime/monitor/types.ts).',
     );
   }
-  return String(ms / 1000);
+  return String(clean(ms / 1000));
 }
 
 function ratioRecord(kind: 'errors' | 'slow', window: string): string {
@@ -254,7 +260,7 @@ function ratioRecord(kind: 'errors' | 'slow', window: string): string {
 
 function recordingRules(le: string): RecordingRule[] {
   const requests = (w: string, extra = '') =>
-    `sum by (job) (rate(shipshape_http_requests_total{${ROUTE_MATCH}${extra}}[${w}]))`;
+    `sum by (job) (rate(shipshape_http_requests_total{${POST_MATCH}${extra}}[${w}]))`;
   return [
     ...RATIO_WINDOWS.map((w) => ({
       record: ratioRecord('errors', w),
@@ -363,7 +369,7 @@ function sloAlerts(spec: SloSpec): AlertDefinition[] {
   return BURN_RATE_ALERTS.map((b): AlertDefinition => {
     const alert = `Shipshape${spec.slo === 'availability' ? 'Availability' : 'Latency'}Burn${b.speed}`;
     const threshold = clean(b.burnRate * spec.budget);
-    const guard = `sum by (job) (increase(shipshape_http_requests_total{${ROUTE_MATCH}}[${b.long}])) >= ${spec.minRequests}`;
+    const guard = `sum by (job) (increase(shipshape_http_requests_total{${POST_MATCH}}[${b.long}])) >= ${spec.minRequests}`;
     const { interval, steps, evalTime } = STEPS[b.speed];
     const badShare = clean(BAD_BURN[b.speed] * spec.budget);
     const labels = { job: JOB };

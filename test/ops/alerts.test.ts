@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { RULES_FILE, RULES_TEST_FILE } from '../../cli/commands/alerts.ts';
-import type { AlertingRule, RuleFile, RuleTestFile } from '../../ops/alerts/rules.ts';
+import {
+  INFERENCE_ROUTES,
+  type AlertingRule,
+  type RuleFile,
+  type RuleTestFile,
+} from '../../ops/alerts/rules.ts';
+import { INFERENCE_ROUTES as EDGE_INFERENCE_ROUTES } from '../../edge/health.ts';
 import { copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape, type CliResult } from '../helpers/cli.ts';
 
@@ -56,10 +62,14 @@ describe('shipshape alerts', () => {
     const exprs = alertsOf(rules).map((a) => a.expr);
     const recorded = rules.groups[0]!.rules.map((r) => ('record' in r ? r.expr : '')).join('\n');
     expect(recorded).toContain(
-      'shipshape_http_request_duration_seconds_bucket{route=~"/v1/predict|/v2/models/:name/infer",le="0.1"}[1h]',
+      'shipshape_http_request_duration_seconds_bucket{route=~"/v1/predict|/v2/models/:name/infer|/v2/models/:name/versions/:version/infer",le="0.1"}[1h]',
     );
     // news-bag's reference OOV rate is 0.017445: max(2 x 0.017445, 0.017445 + 0.02) = 0.037445.
     expect(exprs.find((e) => e.includes('shipshape_unknown_tokens_total'))).toContain('> 0.037445');
+  });
+
+  it('selects exactly the routes the edge counts as inference for its latency and error checks', () => {
+    expect(new Set(INFERENCE_ROUTES)).toEqual(EDGE_INFERENCE_ROUTES);
   });
 
   it('gives every alert a severity, a summary and description showing its value, and a runbook with steps', () => {
