@@ -96,6 +96,8 @@ describe('real Prometheus against shipshape serve', () => {
   let requestsSent = 0;
   let p95: { prometheusMs: number; monitorMs: number; requests: number } | undefined;
   let oovAlert: PromVector['data']['result'] = [];
+  let sloAlerts: PromVector['data']['result'] = [];
+  let ratios: { errors: PromVector['data']['result']; slow: PromVector['data']['result'] } | undefined;
   let beforeDrift: { alerts: PromVector['data']['result']; texts: number } | undefined;
 
   const query = async (expr: string): Promise<PromVector['data']['result']> => {
@@ -213,6 +215,11 @@ describe('real Prometheus against shipshape serve', () => {
       const firing = await query('ALERTS{alertname="ShipshapeOovRateHigh",alertstate="firing"}');
       return firing.length > 0 ? firing : undefined;
     });
+    sloAlerts = await query('ALERTS{slo!=""}');
+    ratios = {
+      errors: await query('shipshape:inference_errors:ratio_rate5m'),
+      slow: await query('shipshape:inference_slow:ratio_rate5m'),
+    };
     const [oovRate] = await query(
       'sum(rate(shipshape_unknown_tokens_total[30m])) / sum(rate(shipshape_tokens_total[30m]))',
     );
@@ -247,6 +254,16 @@ describe('real Prometheus against shipshape serve', () => {
   it('keeps the OOV alert quiet on in-distribution traffic past the minimum of 500 texts', () => {
     expect(beforeDrift?.texts).toBeGreaterThanOrEqual(500);
     expect(beforeDrift?.alerts).toEqual([]);
+  });
+
+  it('records the SLO ratios from the live metrics: no 5xx, and (almost) no request over the SLA line', () => {
+    expect(ratios?.errors.map((r) => [r.metric.job, r.value[1]])).toEqual([['shipshape', '0']]);
+    expect(ratios?.slow.map((r) => r.metric.job)).toEqual(['shipshape']);
+    expect(Number(ratios?.slow[0]?.value[1])).toBeLessThan(0.05);
+  });
+
+  it('keeps every SLO burn-rate alert quiet on a service that answers every request fast and without error', () => {
+    expect(sloAlerts).toEqual([]);
   });
 
   it('fires the OOV alert, with its labels, once drifted traffic arrives', () => {
