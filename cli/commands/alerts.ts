@@ -1,15 +1,14 @@
 // `shipshape alerts`: writes Prometheus recording and alerting rules for a bundle, and the promtool unit tests that
 // prove each alert, from the same thresholds the service's monitor uses.
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { stringify } from 'yaml';
-import { matchesScenario, readSla, type Sla } from '../../bench/sla.ts';
 import { createAlertRules, type AlertRules } from '../../ops/alerts/rules.ts';
-import { ShipshapeError } from '../../runtime/errors.ts';
-import { defaultThresholds, parseThresholds } from '../../runtime/monitor/index.ts';
+import { defaultThresholds } from '../../runtime/monitor/index.ts';
 import { DEFAULT_BUNDLE, loadBundleDir } from '../bundle-arg.ts';
 import { DEFAULT_SLA } from './gate.ts';
+import { readHealthConfig, slaLatencyMs } from './serve.ts';
 
 export const RULES_FILE = 'shipshape.rules.yml';
 export const RULES_TEST_FILE = 'shipshape.rules.test.yml';
@@ -28,29 +27,6 @@ function parseObjective(value: string): number {
   if (!(n >= 0.95 && n < 1))
     throw new InvalidArgumentError('Should be a share from 0.95 up to 1, e.g. 0.999.');
   return n;
-}
-
-/**
- * The SLA's p95 line for requests over HTTP: the `maxP95Ms` of the first rule matching the open-loop scenarios
- * (`http-open/*`), the load most like production traffic. Undefined when the SLA has none.
- */
-export function slaP95LatencyMs(sla: Sla): number | undefined {
-  // A pattern matches the literal id `http-open/*` exactly when it matches every open-loop scenario id.
-  return sla.scenarios.find(
-    (rule) => rule.maxP95Ms !== undefined && matchesScenario(rule.match, 'http-open/*'),
-  )?.maxP95Ms;
-}
-
-async function readHealthConfig(path: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as unknown;
-  } catch (error) {
-    throw new ShipshapeError(
-      'INPUT_INVALID',
-      `--health-config ${path}: cannot read it as JSON (${(error as Error).message}). Give a JSON object of thresholds.`,
-      { cause: error },
-    );
-  }
 }
 
 const YAML_OPTIONS = { lineWidth: 0 } as const;
@@ -106,15 +82,9 @@ export function registerAlerts(program: Command): void {
     )
     .action(async (flags: AlertsFlags) => {
       const bundle = await loadBundleDir(flags.bundle, { verify: 'serving' });
-      const sla = await readSla(flags.sla);
-      const maxP95LatencyMs = slaP95LatencyMs(sla);
-      const overrides =
-        flags.healthConfig === undefined
-          ? {}
-          : parseThresholds(
-              await readHealthConfig(flags.healthConfig),
-              `--health-config ${flags.healthConfig}`,
-            );
+      // The SLA's line and the config file, read as `shipshape serve` reads them, so rules and monitor agree.
+      const maxP95LatencyMs = await slaLatencyMs(flags.sla);
+      const overrides = flags.healthConfig === undefined ? {} : await readHealthConfig(flags.healthConfig);
       const thresholds = {
         ...defaultThresholds(bundle.manifest, maxP95LatencyMs === undefined ? {} : { maxP95LatencyMs }),
         ...overrides,
