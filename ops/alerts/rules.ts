@@ -258,6 +258,14 @@ function ratioRecord(kind: 'errors' | 'slow', window: string): string {
   return `shipshape:inference_${kind}:ratio_rate${window}`;
 }
 
+/**
+ * The matcher of the bucket `le`. Prometheus 3 normalizes classic-histogram `le` values to floats when it ingests
+ * them (`le="1"` is stored as `le="1.0"`), Prometheus 2 keeps them as written: a whole number of seconds matches both.
+ */
+export function bucketMatcher(le: string): string {
+  return /^\d+$/.test(le) ? `le=~"${le}|${le}[.]0"` : `le="${le}"`;
+}
+
 function recordingRules(le: string): RecordingRule[] {
   const requests = (w: string, extra = '') =>
     `sum by (job) (rate(shipshape_http_requests_total{${POST_MATCH}${extra}}[${w}]))`;
@@ -270,7 +278,7 @@ function recordingRules(le: string): RecordingRule[] {
     ...RATIO_WINDOWS.map((w) => ({
       record: ratioRecord('slow', w),
       expr:
-        `1 - (\n  sum by (job) (rate(shipshape_http_request_duration_seconds_bucket{${ROUTE_MATCH},le="${le}"}[${w}]))\n` +
+        `1 - (\n  sum by (job) (rate(shipshape_http_request_duration_seconds_bucket{${ROUTE_MATCH},${bucketMatcher(le)}}[${w}]))\n` +
         `  / sum by (job) (rate(shipshape_http_request_duration_seconds_count{${ROUTE_MATCH}}[${w}]))\n)`,
     })),
   ];

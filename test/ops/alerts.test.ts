@@ -133,6 +133,23 @@ describe('shipshape alerts', () => {
     expect(result.stderr).toContain('Use a bound: 80 or 100 ms');
   });
 
+  it('matches a whole-second latency line as Prometheus 2 and 3 store it (le="1" and le="1.0")', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-1s-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'health.json'), JSON.stringify({ maxP95LatencyMs: 1000 }));
+    const result = shipshape(['alerts', '--out', dir, '--health-config', join(dir, 'health.json')]);
+    expect(result.code).toBe(0);
+    const all = parse(readFileSync(join(dir, RULES_TEST_FILE), 'utf8')) as RuleTestFile;
+    const fast = all.tests.filter((t) => t.alert_rule_test[0]?.alertname === 'ShipshapeLatencyBurnFast');
+    const text = stringify({ ...all, tests: fast });
+    expect(text).toContain('le="1"');
+    writeFileSync(join(dir, 'v2.test.yml'), text);
+    writeFileSync(join(dir, 'v3.test.yml'), text.replaceAll('le="1"', 'le="1.0"'));
+    const proof = promtool(['test', 'rules', join(dir, 'v2.test.yml'), join(dir, 'v3.test.yml')]);
+    expect(proof.output).not.toContain('FAILED');
+    expect(proof.code).toBe(0);
+  });
+
   describe('for a bundle without calibration data', () => {
     let bundle: BundleCopy;
     beforeAll(() => {
