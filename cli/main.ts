@@ -1,6 +1,7 @@
 // The `shipshape` command line: one subcommand per module under cli/commands/.
 import { Command, CommanderError } from 'commander';
 import { isShipshapeError } from '../runtime/errors.ts';
+import { registerAlerts } from './commands/alerts.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerGate } from './commands/gate.ts';
 import { registerHealth } from './commands/health.ts';
@@ -15,6 +16,7 @@ export function createProgram(): Command {
     .description('Ship a PyTorch text model to production: browser, Node and Cloudflare Workers.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerAlerts(program);
   registerBench(program);
   registerGate(program);
   registerHealth(program);
