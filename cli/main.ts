@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isShipshapeError } from '../runtime/errors.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerGate } from './commands/gate.ts';
+import { registerHealth } from './commands/health.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerPredict } from './commands/predict.ts';
@@ -16,6 +17,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerBench(program);
   registerGate(program);
+  registerHealth(program);
   registerInspect(program);
   registerPredict(program);
   registerTokenize(program);

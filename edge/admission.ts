@@ -12,6 +12,13 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { setMetric, type TimingVariables } from 'hono/timing';
 import { EdgeError } from './errors.ts';
 
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** ms from the request's arrival to its admission, once admitted (the health monitor's queue wait). */
+    queueWaitMs: number;
+  }
+}
+
 export interface AdmissionOptions {
   /**
    * Most texts in service at once. A request with more texts than this is admitted only when nothing else is in
@@ -340,6 +347,7 @@ export function admitRequest<T>(
   return admission.run(
     texts,
     async ({ waitedMs }) => {
+      c.set('queueWaitMs', waitedMs);
       const timed = c as Context<{ Variables: TimingVariables }>;
       if (timed.get('metric') !== undefined) setMetric(timed, 'queue', waitedMs, 'admission queue wait');
       return work();

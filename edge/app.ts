@@ -5,6 +5,14 @@ import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { timing } from 'hono/timing';
 import { ShipshapeError, isShipshapeError } from '../runtime/errors.ts';
+import { webhookSink } from '../runtime/monitor/index.ts';
+import type {
+  AlertSink,
+  FeedbackResult,
+  HealthMonitor,
+  HealthReport,
+  Thresholds,
+} from '../runtime/monitor/types.ts';
 import type { Prediction, Predictor } from '../runtime/types.ts';
 import { accessLog, notePredictor, noteTexts, timeInference } from './access-log.ts';
 import {
@@ -19,10 +27,19 @@ import { DEFAULT_CONFIG, limitsWarning, type EdgeConfig } from './config.ts';
 import { limitBody, settleRequestBody } from './body.ts';
 import { EdgeError, errorResponse } from './errors.ts';
 import { excerpt } from './excerpt.ts';
+import {
+  alertLogSink,
+  createHealthMonitors,
+  localHealthStore,
+  recordRequests,
+  type HealthMonitors,
+} from './health.ts';
+import type { HealthStore } from './health-store.ts';
 import { createLog, type Log } from './log.ts';
+import { EXPOSITION_CONTENT_TYPE, renderEdgeMetrics } from './metrics.ts';
 import { createModelSlot, type ModelSlot, type ModelSwap } from './model-slot.ts';
 import { OIP_ROUTES, registerOpenInference } from './oip.ts';
-import { predictRequestSchema, readJson } from './schemas.ts';
+import { feedbackRequestSchema, MAX_FEEDBACK_ITEMS, predictRequestSchema, readJson } from './schemas.ts';
 
 export const SERVER_NAME = 'shipshape';
 export const SERVER_VERSION = '0.1.0';
@@ -51,6 +68,22 @@ export interface CreateAppOptions {
    * woken by the request that frees a place, and admitted work starts at once.
    */
   readonly admission?: Pick<AdmissionOptions, 'yieldBeforeWork' | 'pollMs'>;
+  /**
+   * Where `/metrics`, `/v1/health` and `/v1/feedback` read from. Default `localHealthStore()`: this process's own
+   * monitor (a Worker passes a store that aggregates its isolates).
+   */
+  readonly health?: HealthStore;
+  /**
+   * Threshold overrides for every model's monitor, over those it derives from the bundle. Default
+   * `config.healthThresholds` (env `SHIPSHAPE_HEALTH_THRESHOLDS`); when given, it replaces that (`shipshape serve`
+   * merges the SLA file, the environment and `--health-config` into it).
+   */
+  readonly thresholds?: Partial<Thresholds>;
+  /**
+   * Where alert events go. Default: one log line per event (`alertLogSink`), plus a webhook when
+   * `config.alertWebhook` is set.
+   */
+  readonly alertSinks?: readonly AlertSink[];
 }
 
 /** Longest `X-Request-Id` taken from a client (letters, digits, `_`, `-`, `=`); others are replaced by a UUID. */
@@ -64,6 +97,13 @@ export interface EdgeApp {
   readonly log: Log;
   /** The admission gate in front of every prediction (`stats()` for metrics). */
   readonly admission: Admission;
+  /** The health monitors of the served models (`current()` is the serving model's). */
+  readonly monitors: HealthMonitors;
+  /**
+   * Checks the serving model's health now (alerts fire from here too) through the health store; undefined before
+   * a model is loaded. `shipshape serve` calls it on a timer so alerts fire without anyone reading.
+   */
+  checkHealth(): Promise<HealthReport | undefined>;
   /** Loads and warms up the model now (Node servers call it at startup; Workers load on the first request). */
   warmUp(): Promise<void>;
   /** Starts the drain: `/readyz` and the v2 readiness probes answer "not ready" from now on. */
@@ -77,6 +117,9 @@ const V1_ROUTES: readonly (readonly [string, readonly string[]])[] = [
   ['/readyz', ['GET']],
   ['/v1/models', ['GET']],
   ['/v1/predict', ['POST']],
+  ['/v1/health', ['GET']],
+  ['/v1/feedback', ['POST']],
+  ['/metrics', ['GET']],
 ];
 
 function methodNotAllowed(path: string, methods: readonly string[]) {
@@ -100,15 +143,62 @@ function checkModelName(requested: string | undefined, predictor: Predictor): vo
   }
 }
 
-const wirePrediction = ({ label, scores }: Prediction) => ({ label, scores });
+/** A prediction as answered: with the id `POST /v1/feedback` takes for its ground truth. */
+const wirePrediction = (monitor: HealthMonitor, { label, scores }: Prediction) => ({
+  id: monitor.remember(label),
+  label,
+  scores,
+});
 
-async function predictMany(predictor: Predictor, texts: readonly string[], batchSize: number) {
+async function predictMany(
+  predictor: Predictor,
+  monitor: HealthMonitor,
+  texts: readonly string[],
+  batchSize: number,
+) {
   const items = await predictor.predictBatch(texts, { batchSize });
-  return items.map((item, i) => {
+  // Every item first: no id is remembered for a request answered with an error.
+  for (const [i, item] of items.entries()) {
     if (item.status === 'error')
       throw new ShipshapeError(item.error.code, `texts.${i}: ${item.error.message}`);
-    return wirePrediction(item);
-  });
+  }
+  return items.flatMap((item) => (item.status === 'ok' ? [wirePrediction(monitor, item)] : []));
+}
+
+/** The answer to one feedback item, or the error it is refused with. */
+function feedbackOutcome(id: string, label: string, result: FeedbackResult) {
+  switch (result.status) {
+    case 'recorded':
+      return { id, status: 'recorded' as const, correct: result.correct };
+    case 'unknown_id':
+      return {
+        id,
+        error: new ShipshapeError(
+          'PREDICTION_NOT_FOUND',
+          `No prediction with id ${excerpt(id)}: ids are those /v1/predict and v2 infer answered, kept for the ` +
+            'serving model only (a restart or a model swap forgets them; the oldest are forgotten first).',
+          { subject: 'id' },
+        ),
+      };
+    case 'duplicate':
+      return {
+        id,
+        error: new ShipshapeError(
+          'FEEDBACK_DUPLICATE',
+          `Prediction ${excerpt(id)} already has its feedback; each prediction takes one.`,
+          { subject: 'id' },
+        ),
+      };
+    case 'unknown_label':
+      return {
+        id,
+        error: new ShipshapeError(
+          'INPUT_INVALID',
+          `label ${excerpt(label)} is not one of the model's labels: ${result.labels.join(', ')}.`,
+          { subject: 'label' },
+        ),
+      };
+  }
 }
 
 /** Starts the model load on a Worker's first request without holding that request up (`waitUntil`). */
@@ -163,12 +253,32 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   const app = new Hono();
   const limits = limitsWarning(config);
   if (limits !== undefined) log.warn(limits);
+  const store = options.health ?? localHealthStore();
+  const monitors = createHealthMonitors(slot, {
+    thresholds: options.thresholds ?? config.healthThresholds,
+    sinks: options.alertSinks ?? [
+      alertLogSink(log),
+      ...(config.alertWebhook === undefined ? [] : [webhookSink(config.alertWebhook)]),
+    ],
+    log,
+  });
+  const notReady = (): never => {
+    // The code, never the message: a bundle error names server paths.
+    const code = isShipshapeError(slot.failure) ? ` (${slot.failure.code})` : '';
+    throw new EdgeError(
+      'NOT_READY',
+      slot.state === 'failed'
+        ? `The model failed to load${code}; the next model request retries it, and the server log has the cause.`
+        : 'The model is loading; retry shortly.',
+    );
+  };
 
   // First: admission's queue-wait deadline counts from when the request reached the app.
   app.use('*', noteArrival());
   // Then, so every answer (errors from the middleware below included) carries the id and is logged.
   app.use('*', requestId({ limitLength: MAX_REQUEST_ID_CHARS }));
   if (config.accessLog) app.use('*', accessLog(log));
+  app.use('*', recordRequests(monitors, store));
   // Server-Timing: `total`, `queue` (admitRequest) and `infer` around the prediction (timeInference).
   app.use('*', timing({ totalDescription: 'total' }));
   app.use('*', kickOff(slot));
@@ -192,6 +302,8 @@ export function createApp(options: CreateAppOptions): EdgeApp {
       c.req.path.startsWith('/v2/health/') ? next() : auth(c, next);
     app.use('/v2/*', authExceptHealth);
     app.use('/v2', auth);
+    // Metrics tell traffic, labels and drift: private unless the operator opens them for a scraper.
+    if (!config.metricsPublic) app.use('/metrics', auth);
   }
   app.use('*', limitBody(config.maxBodyBytes));
 
@@ -201,16 +313,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     if (slot.draining) {
       throw new EdgeError('NOT_READY', 'The server is shutting down; send requests to another instance.');
     }
-    if (predictor === undefined) {
-      // The code, never the message: a bundle error names server paths.
-      const code = isShipshapeError(slot.failure) ? ` (${slot.failure.code})` : '';
-      throw new EdgeError(
-        'NOT_READY',
-        slot.state === 'failed'
-          ? `The model failed to load${code}; the next model request retries it, and the server log has the cause.`
-          : 'The model is loading; retry shortly.',
-      );
-    }
+    if (predictor === undefined) return notReady();
     const { name, version } = predictor.bundle.manifest;
     return c.json({ status: 'ready', model: { name, version }, backend: predictor.backend.backend });
   });
@@ -242,18 +345,75 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     return slot.use(async (predictor) => {
       notePredictor(c, predictor);
       checkModelName(body.model, predictor);
+      const monitor = monitors.of(predictor);
       const predictions =
         'text' in body
           ? [
               wirePrediction(
+                monitor,
                 await admitRequest(c, admission, 1, () => timeInference(c, predictor.predict(body.text))),
               ),
             ]
           : await admitRequest(c, admission, body.texts.length, () =>
-              timeInference(c, predictMany(predictor, body.texts, config.batchSize)),
+              timeInference(c, predictMany(predictor, monitor, body.texts, config.batchSize)),
             );
       const { name, version } = predictor.bundle.manifest;
       return c.json({ model: { name, version }, backend: predictor.backend.backend, predictions });
+    });
+  });
+
+  app.get('/metrics', async (c) => {
+    const monitor = monitors.current();
+    const predictor = slot.current;
+    const memoryBytes = predictor?.memory().wasmHeapBytes;
+    const edgeGauges = renderEdgeMetrics({
+      admission: admission.stats(),
+      ...(predictor === undefined || memoryBytes === undefined
+        ? {}
+        : {
+            engine: {
+              model: predictor.bundle.manifest.name,
+              backend: predictor.backend.backend,
+              memoryBytes,
+            },
+          }),
+    });
+    const modelMetrics = monitor === undefined ? '' : await store.metrics(monitor);
+    return c.body(modelMetrics + edgeGauges, 200, { 'Content-Type': EXPOSITION_CONTENT_TYPE });
+  });
+
+  app.get('/v1/health', async (c) => {
+    const monitor = monitors.current();
+    if (monitor === undefined) return notReady();
+    const report = await store.report(monitor);
+    return c.json(report, report.status === 'failing' ? 503 : 200);
+  });
+
+  app.post('/v1/feedback', async (c) => {
+    const body = await readJson(c, feedbackRequestSchema, config);
+    const items = 'feedback' in body ? body.feedback : [body];
+    if (items.length > MAX_FEEDBACK_ITEMS) {
+      throw new EdgeError(
+        'PAYLOAD_TOO_LARGE',
+        `feedback holds ${items.length} items; send at most ${MAX_FEEDBACK_ITEMS} per request.`,
+      );
+    }
+    const monitor = monitors.current();
+    if (monitor === undefined) return notReady();
+    const outcomes = [];
+    for (const { id, label } of items) {
+      outcomes.push(feedbackOutcome(id, label, await store.feedback(monitor, id, label)));
+    }
+    if (!('feedback' in body)) {
+      const [outcome] = outcomes;
+      if (outcome !== undefined && 'error' in outcome) throw outcome.error;
+      return c.json(outcome);
+    }
+    return c.json({
+      recorded: outcomes.filter((outcome) => !('error' in outcome)).length,
+      feedback: outcomes.map((outcome) =>
+        'error' in outcome ? { id: outcome.id, status: 'refused', error: outcome.error.toJSON() } : outcome,
+      ),
     });
   });
 
@@ -270,6 +430,7 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     slot,
     config,
     admission,
+    monitors,
     serverName: SERVER_NAME,
     serverVersion: SERVER_VERSION,
   });
@@ -309,10 +470,18 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     model: slot,
     log,
     admission,
+    monitors,
+    async checkHealth() {
+      const monitor = monitors.current();
+      return monitor === undefined ? undefined : store.report(monitor);
+    },
     async warmUp() {
       await slot.load();
     },
     drain: () => slot.drain(),
-    dispose: () => slot.dispose(),
+    async dispose() {
+      monitors.dispose();
+      await slot.dispose();
+    },
   };
 }

@@ -1,5 +1,6 @@
 // The edge's settings: one typed object, read from environment variables (Node) or Worker vars and secrets.
 import { z } from 'zod';
+import { thresholdsSchema, type Thresholds } from '../runtime/monitor/index.ts';
 
 export interface EdgeConfig {
   /** Bearer token that protects the API; undefined leaves it open. Env `SHIPSHAPE_TOKEN`. Default: unset. */
@@ -60,6 +61,22 @@ export interface EdgeConfig {
    * `true`/`false`). Default false.
    */
   readonly skipParity: boolean;
+  /**
+   * Serve `GET /metrics` without the bearer token (for a scraper inside the network). Env `SHIPSHAPE_METRICS_PUBLIC`
+   * (`1`/`0`, or `true`/`false`). Default false: `/metrics` needs `SHIPSHAPE_TOKEN` like the model endpoints.
+   */
+  readonly metricsPublic: boolean;
+  /**
+   * Overrides of the health thresholds the monitor derives from the bundle (`defaultThresholds`): a JSON object
+   * with any fields of `Thresholds`, e.g. `{"minTexts":100,"maxOovRate":0.1}`. Env `SHIPSHAPE_HEALTH_THRESHOLDS`.
+   * Default `{}`.
+   */
+  readonly healthThresholds: Partial<Thresholds>;
+  /**
+   * URL that receives every alert event as a JSON POST (timeout 2 s, 2 retries), besides the log line. Env
+   * `SHIPSHAPE_ALERT_WEBHOOK` (http or https). Default: unset.
+   */
+  readonly alertWebhook: string | undefined;
 }
 
 export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
@@ -76,6 +93,9 @@ export const DEFAULT_CONFIG: EdgeConfig = Object.freeze({
   maxQueuedTexts: 256,
   maxQueueWaitMs: 100,
   skipParity: false,
+  metricsPublic: false,
+  healthThresholds: Object.freeze({}),
+  alertWebhook: undefined,
 });
 
 /** The environment variables (Worker vars / secrets) the edge reads. */
@@ -93,6 +113,9 @@ export const CONFIG_VARIABLES = [
   'SHIPSHAPE_MAX_QUEUED_TEXTS',
   'SHIPSHAPE_MAX_QUEUE_WAIT_MS',
   'SHIPSHAPE_SKIP_PARITY',
+  'SHIPSHAPE_METRICS_PUBLIC',
+  'SHIPSHAPE_HEALTH_THRESHOLDS',
+  'SHIPSHAPE_ALERT_WEBHOOK',
 ] as const;
 
 const positiveInteger = (name: string) =>
@@ -118,8 +141,42 @@ const bearerToken = (name: string) =>
     .optional()
     .or(z.literal('').transform(() => undefined));
 
-/** Variables whose values are secrets: never echoed in an error. */
-const SECRETS: readonly string[] = ['SHIPSHAPE_TOKEN', 'SHIPSHAPE_ADMIN_TOKEN'];
+const switchFlag = (name: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine(
+      (value) => ['1', 'true', '0', 'false', ''].includes(value),
+      `${name} must be "1" or "0" (or "true" or "false")`,
+    )
+    .transform((value) => value === '1' || value === 'true');
+
+/** A JSON object of threshold overrides; the message names the variable and the field at fault. */
+const thresholdsJson = (name: string) =>
+  z.string().transform((text, ctx): Partial<Thresholds> => {
+    if (text.trim() === '') return {};
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${name} is not valid JSON (${(error as Error).message})` });
+      return z.NEVER;
+    }
+    const parsed = thresholdsSchema.safeParse(json);
+    if (!parsed.success) {
+      const why = parsed.error.issues
+        .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(value)'}: ${issue.message}`)
+        .join('; ');
+      ctx.addIssue({ code: 'custom', message: `${name} is not a thresholds object (${why})` });
+      return z.NEVER;
+    }
+    // JSON has no undefined, so every present field is a number.
+    return Object.freeze(parsed.data) as Partial<Thresholds>;
+  });
+
+/** Variables whose values are secrets: never echoed in an error. A webhook URL often carries its own token. */
+const SECRETS: readonly string[] = ['SHIPSHAPE_TOKEN', 'SHIPSHAPE_ADMIN_TOKEN', 'SHIPSHAPE_ALERT_WEBHOOK'];
 
 const envSchema = z.object({
   SHIPSHAPE_TOKEN: bearerToken('SHIPSHAPE_TOKEN'),
@@ -134,15 +191,17 @@ const envSchema = z.object({
   SHIPSHAPE_MAX_INFLIGHT_TEXTS: positiveInteger('SHIPSHAPE_MAX_INFLIGHT_TEXTS').optional(),
   SHIPSHAPE_MAX_QUEUED_TEXTS: positiveInteger('SHIPSHAPE_MAX_QUEUED_TEXTS').optional(),
   SHIPSHAPE_MAX_QUEUE_WAIT_MS: positiveInteger('SHIPSHAPE_MAX_QUEUE_WAIT_MS').optional(),
-  SHIPSHAPE_SKIP_PARITY: z
+  SHIPSHAPE_SKIP_PARITY: switchFlag('SHIPSHAPE_SKIP_PARITY').optional(),
+  SHIPSHAPE_METRICS_PUBLIC: switchFlag('SHIPSHAPE_METRICS_PUBLIC').optional(),
+  SHIPSHAPE_HEALTH_THRESHOLDS: thresholdsJson('SHIPSHAPE_HEALTH_THRESHOLDS').optional(),
+  SHIPSHAPE_ALERT_WEBHOOK: z
     .string()
     .trim()
-    .toLowerCase()
     .refine(
-      (value) => ['1', 'true', '0', 'false', ''].includes(value),
-      'SHIPSHAPE_SKIP_PARITY must be "1" or "0" (or "true" or "false")',
+      (value) => value === '' || (URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)),
+      'SHIPSHAPE_ALERT_WEBHOOK must be an http or https URL',
     )
-    .transform((value) => value === '1' || value === 'true')
+    .transform((value) => (value === '' ? undefined : value))
     .optional(),
 });
 
@@ -194,6 +253,9 @@ export function readConfig(env: Readonly<Record<string, unknown>>): EdgeConfig {
     maxQueuedTexts: v.SHIPSHAPE_MAX_QUEUED_TEXTS ?? DEFAULT_CONFIG.maxQueuedTexts,
     maxQueueWaitMs: v.SHIPSHAPE_MAX_QUEUE_WAIT_MS ?? DEFAULT_CONFIG.maxQueueWaitMs,
     skipParity: v.SHIPSHAPE_SKIP_PARITY ?? DEFAULT_CONFIG.skipParity,
+    metricsPublic: v.SHIPSHAPE_METRICS_PUBLIC ?? DEFAULT_CONFIG.metricsPublic,
+    healthThresholds: v.SHIPSHAPE_HEALTH_THRESHOLDS ?? DEFAULT_CONFIG.healthThresholds,
+    alertWebhook: v.SHIPSHAPE_ALERT_WEBHOOK,
   });
 }
 

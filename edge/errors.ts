@@ -85,11 +85,14 @@ const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.fre
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
+  PREDICTION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   // A refused swap is no fault of the server (the old model serves on) nor of the request's syntax: the bundle on
   // disk conflicts with serving, and the operator can fix it and retry (RFC 9110 15.5.10).
   SWAP_REFUSED: 409,
   SWAP_IN_PROGRESS: 409,
+  // The prediction already has its ground truth; a second answer would count it twice.
+  FEEDBACK_DUPLICATE: 409,
   PAYLOAD_TOO_LARGE: 413,
   TOO_MANY_TEXTS: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

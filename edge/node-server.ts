@@ -9,7 +9,8 @@ import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
-import { isShipshapeError } from '../runtime/errors.ts';
+import { isShipshapeError, messageOf } from '../runtime/errors.ts';
+import type { Thresholds } from '../runtime/monitor/types.ts';
 import { createPredictor, createPredictorPool, loadBundle } from '../runtime/node.ts';
 import type { Predictor, PredictorOptions } from '../runtime/types.ts';
 import { createApp, type AssetStore, type EdgeApp } from './app.ts';
@@ -28,6 +29,9 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 
 /** Where `npm run build:web` writes the demo page and its files. */
 export const WEB_DIR = resolve(import.meta.dirname, '../dist/web');
+
+/** How often the server checks its health by itself, so alerts fire when nobody reads `/v1/health` or `/metrics`. */
+export const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
 
 export interface NodeServerOptions {
   /** The bundle directory. */
@@ -57,6 +61,16 @@ export interface NodeServerOptions {
   readonly waitReady?: boolean;
   /** The access log and warnings. Default: `createLog()` (JSON lines on the console). */
   readonly log?: Log;
+  /**
+   * Health threshold overrides (see `CreateAppOptions.thresholds`). Default `config.healthThresholds` (env
+   * `SHIPSHAPE_HEALTH_THRESHOLDS`).
+   */
+  readonly thresholds?: Partial<Thresholds>;
+  /**
+   * Checks health (and so fires alerts) every this many ms, on a timer that does not keep the process alive. Default
+   * `DEFAULT_HEALTH_INTERVAL_MS`; 0 turns it off.
+   */
+  readonly healthIntervalMs?: number;
 }
 
 /** What a shutdown did with the requests in flight when it began, and with those that came on open connections. */
@@ -192,6 +206,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     reload: (slot) => slot.swap(loadProven),
     ...(webDir === false ? {} : { assets: folderAssets(webDir) }),
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.thresholds === undefined ? {} : { thresholds: options.thresholds }),
   });
   // We pass no createServer: @hono/node-server makes a plain node:http server.
   const server = await new Promise<Server>((resolveServer, reject) => {
@@ -203,6 +218,15 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   });
 
   server.on('clientError', answerClientError(edge.log));
+  const healthIntervalMs = options.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS;
+  const healthTimer =
+    healthIntervalMs > 0
+      ? setInterval(() => {
+          edge.checkHealth().catch((error: unknown) => {
+            edge.log.error('health check failed', { reason: messageOf(error) });
+          });
+        }, healthIntervalMs).unref()
+      : undefined;
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let completed = 0;
@@ -225,6 +249,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const shutdown = ({ deadlineMs = DEFAULT_SHUTDOWN_TIMEOUT_MS }: { deadlineMs?: number } = {}) => {
     stopping ??= (async () => {
       draining = true;
+      clearInterval(healthTimer);
       edge.drain();
       for (const response of inFlight) {
         if (!response.headersSent) response.setHeader('Connection', 'close');

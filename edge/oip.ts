@@ -8,6 +8,7 @@ import type { EdgeConfig } from './config.ts';
 import { notePredictor, noteTexts, timeInference } from './access-log.ts';
 import { EdgeError } from './errors.ts';
 import { excerpt } from './excerpt.ts';
+import type { HealthMonitors } from './health.ts';
 import type { ModelSlot } from './model-slot.ts';
 import {
   BLANK_TEXT_MESSAGE,
@@ -21,6 +22,13 @@ import {
 /** The model's one input and one output, as the protocol's model metadata names them. */
 export const INPUT_NAME = 'text';
 export const OUTPUT_NAME = 'probabilities';
+/**
+ * A second output: one prediction id per input row, for `POST /v1/feedback`. An output tensor (BYTES, [N]) rather
+ * than a response `parameters` entry, because the protocol's parameter values are scalars; a request that names only
+ * `probabilities` in `outputs` gets only that.
+ */
+export const ID_OUTPUT_NAME = 'prediction_id';
+const OUTPUT_NAMES: readonly string[] = [OUTPUT_NAME, ID_OUTPUT_NAME];
 const PLATFORM = 'onnxruntime_onnx';
 
 export interface OipOptions {
@@ -28,6 +36,8 @@ export interface OipOptions {
   readonly config: EdgeConfig;
   /** The gate every infer passes (shared with /v1/predict). */
   readonly admission: Admission;
+  /** Where predictions are remembered for feedback. */
+  readonly monitors: HealthMonitors;
   readonly serverName: string;
   readonly serverVersion: string;
 }
@@ -123,12 +133,18 @@ function textsOf(request: InferRequest, config: EdgeConfig): string[] {
   });
 }
 
-function checkRequestedOutputs(request: InferRequest): void {
-  for (const [i, output] of (request.outputs ?? []).entries()) {
-    if (output.name !== OUTPUT_NAME) {
-      throw invalid(`outputs.${i}.name is ${excerpt(output.name)}; the model's output is "${OUTPUT_NAME}".`);
+/** The outputs to answer, in the model's order: those the request names, or all when it names none. */
+function requestedOutputs(request: InferRequest): ReadonlySet<string> {
+  if (request.outputs === undefined || request.outputs.length === 0) return new Set(OUTPUT_NAMES);
+  for (const [i, output] of request.outputs.entries()) {
+    if (!OUTPUT_NAMES.includes(output.name)) {
+      throw invalid(
+        `outputs.${i}.name is ${excerpt(output.name)}; the model's outputs are "${OUTPUT_NAME}" and ` +
+          `"${ID_OUTPUT_NAME}".`,
+      );
     }
   }
+  return new Set(request.outputs.map((output) => output.name));
 }
 
 /** Registers `/v2`, `/v2/health/*` and `/v2/models/{name}[/versions/{version}][/ready|/infer]`. */
@@ -153,7 +169,10 @@ export function registerOpenInference(app: Hono, options: OipOptions): void {
           versions: [manifest.version],
           platform: PLATFORM,
           inputs: [{ name: INPUT_NAME, datatype: 'BYTES', shape: [-1] }],
-          outputs: [{ name: OUTPUT_NAME, datatype: 'FP32', shape: [-1, manifest.labels.length] }],
+          outputs: [
+            { name: OUTPUT_NAME, datatype: 'FP32', shape: [-1, manifest.labels.length] },
+            { name: ID_OUTPUT_NAME, datatype: 'BYTES', shape: [-1] },
+          ],
         });
       }),
     );
@@ -167,8 +186,9 @@ export function registerOpenInference(app: Hono, options: OipOptions): void {
       return model(c, async (predictor) => {
         const texts = textsOf(request, config);
         noteTexts(c, texts.length);
-        checkRequestedOutputs(request);
+        const wanted = requestedOutputs(request);
         const { labels, name, version } = predictor.bundle.manifest;
+        const monitor = options.monitors.of(predictor);
         const items = await admitRequest(c, admission, texts.length, () =>
           timeInference(c, predictor.predictBatch(texts, { batchSize: config.batchSize })),
         );
@@ -179,11 +199,19 @@ export function registerOpenInference(app: Hono, options: OipOptions): void {
           }
           for (const label of labels) data.push(Math.fround(item.scores[label] ?? 0));
         }
+        const outputs: { name: string; shape: number[]; datatype: string; data: (number | string)[] }[] = [];
+        if (wanted.has(OUTPUT_NAME)) {
+          outputs.push({ name: OUTPUT_NAME, shape: [texts.length, labels.length], datatype: 'FP32', data });
+        }
+        if (wanted.has(ID_OUTPUT_NAME)) {
+          const ids = items.map((item) => (item.status === 'ok' ? monitor.remember(item.label) : ''));
+          outputs.push({ name: ID_OUTPUT_NAME, shape: [texts.length], datatype: 'BYTES', data: ids });
+        }
         return c.json({
           model_name: name,
           model_version: version,
           ...(request.id === undefined ? {} : { id: request.id }),
-          outputs: [{ name: OUTPUT_NAME, shape: [texts.length, labels.length], datatype: 'FP32', data }],
+          outputs,
         });
       });
     });

@@ -33,6 +33,25 @@ export function predictRequestSchema(config: EdgeConfig) {
   ]);
 }
 
+/** Most feedback items in one `POST /v1/feedback`. */
+export const MAX_FEEDBACK_ITEMS = 1_000;
+
+/** One piece of ground truth: the id a prediction was answered with, and the true label. */
+const feedbackItemSchema = z.strictObject({
+  id: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+  label: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+});
+
+/**
+ * `POST /v1/feedback`: `{ "id", "label" }`, or `{ "feedback": [{ "id", "label" }, ...] }`. The item count is checked
+ * by the route (413 past `MAX_FEEDBACK_ITEMS`), not here: the schema's array bound would be reported as texts.
+ */
+export const feedbackRequestSchema = z.union([
+  feedbackItemSchema,
+  z.strictObject({ feedback: z.array(feedbackItemSchema).min(1, 'must hold at least one item') }),
+]);
+export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
+
 /** One tensor of an Open Inference Protocol request. */
 const requestInputSchema = z.object({
   name: z.string(),

@@ -21,7 +21,11 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'BACKEND_FAILED'
   | 'OVERLOADED'
-  | 'DISPOSED';
+  | 'DISPOSED'
+  // Feedback (POST /v1/feedback): an id no prediction of the serving model has (or one forgotten), and an id that
+  // already has its ground truth.
+  | 'PREDICTION_NOT_FOUND'
+  | 'FEEDBACK_DUPLICATE';
 
 export interface ShipshapeErrorOptions {
   /** The underlying error, passed through untouched. */

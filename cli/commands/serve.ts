@@ -1,10 +1,20 @@
 // `shipshape serve`: the edge API and the demo page on Node; SIGHUP swaps the model, SIGINT or SIGTERM drain and stop.
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { readSla } from '../../bench/sla.ts';
+import { readConfig } from '../../edge/config.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, startNodeServer, type NodeServer } from '../../edge/node-server.ts';
+import { parseThresholds } from '../../runtime/monitor/index.ts';
+import type { Thresholds } from '../../runtime/monitor/types.ts';
 import type { BackendChoice } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE, resolveBundleDir } from '../bundle-arg.ts';
+
+/** The SLA `serve` takes its latency threshold from when `--sla` is not given (if the file exists). */
+export const DEFAULT_SERVE_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
 
 interface ServeFlags {
   bundle: string;
@@ -14,6 +24,56 @@ interface ServeFlags {
   shutdownTimeout: number | undefined;
   workers: number;
   skipParity?: true;
+  healthConfig?: string;
+  sla?: string;
+}
+
+/**
+ * The latency threshold of an SLA file: the strictest `maxP95Ms` of its `http-open/...` rules (the open-loop HTTP
+ * scenarios are what a served request is). Undefined when it has none.
+ * @throws SlaError when the file is missing or invalid.
+ */
+export async function slaLatencyMs(path: string): Promise<number | undefined> {
+  const sla = await readSla(path);
+  const limits = sla.scenarios.flatMap((rule) =>
+    rule.match.startsWith('http-open/') && rule.maxP95Ms !== undefined ? [rule.maxP95Ms] : [],
+  );
+  return limits.length === 0 ? undefined : Math.min(...limits);
+}
+
+/**
+ * Reads a health config file: a JSON object with any fields of `Thresholds` (the schema of
+ * `SHIPSHAPE_HEALTH_THRESHOLDS`).
+ * @throws Error when the file cannot be read as JSON; ShipshapeError INPUT_INVALID naming the field at fault.
+ */
+export async function readHealthConfig(path: string): Promise<Partial<Thresholds>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`--health-config ${path}: cannot read it as JSON (${(error as Error).message}).`, {
+      cause: error,
+    });
+  }
+  return parseThresholds(json, `--health-config ${path}`);
+}
+
+/**
+ * The thresholds `serve` hands the monitor, each source over the one before: the SLA's latency (`--sla`, default
+ * bench/sla.json when present), then `SHIPSHAPE_HEALTH_THRESHOLDS`, then `--health-config`. Fields none of them sets
+ * keep the defaults the monitor derives from the bundle.
+ */
+export async function serveThresholds(
+  flags: Pick<ServeFlags, 'healthConfig' | 'sla'>,
+  env: NodeJS.ProcessEnv,
+): Promise<Partial<Thresholds>> {
+  const slaPath = flags.sla ?? (existsSync(DEFAULT_SERVE_SLA) ? DEFAULT_SERVE_SLA : undefined);
+  const latency = slaPath === undefined ? undefined : await slaLatencyMs(slaPath);
+  return {
+    ...(latency === undefined ? {} : { maxP95LatencyMs: latency }),
+    ...readConfig(env).healthThresholds,
+    ...(flags.healthConfig === undefined ? {} : await readHealthConfig(flags.healthConfig)),
+  };
 }
 
 /** The environment variable behind `--shutdown-timeout`. */
@@ -114,6 +174,14 @@ export function registerServe(program: Command): void {
       (value: string) => parseMilliseconds(value),
     )
     .option(
+      '--health-config <file>',
+      'JSON file of health threshold overrides (fields of Thresholds, as SHIPSHAPE_HEALTH_THRESHOLDS; the file wins)',
+    )
+    .option(
+      '--sla <file>',
+      'SLA file whose http-open maxP95Ms is the p95 latency threshold (default bench/sla.json when present)',
+    )
+    .option(
       '--skip-parity',
       'serve without the load-time parity proof (emergencies only; every load logs a warning; ' +
         'env SHIPSHAPE_SKIP_PARITY=1 does the same)',
@@ -123,7 +191,10 @@ export function registerServe(program: Command): void {
       '\nConfiguration from the environment: SHIPSHAPE_TOKEN, SHIPSHAPE_CORS_ORIGINS, SHIPSHAPE_MAX_BODY_BYTES,\n' +
         'SHIPSHAPE_MAX_TEXTS, SHIPSHAPE_MAX_TEXT_LENGTH, SHIPSHAPE_BATCH_SIZE, SHIPSHAPE_ALLOW_EMPTY_TEXTS,\n' +
         `SHIPSHAPE_ACCESS_LOG, SHIPSHAPE_ADMIN_TOKEN, ${SHUTDOWN_TIMEOUT_VARIABLE}, SHIPSHAPE_WORKERS,\n` +
-        'SHIPSHAPE_SKIP_PARITY (see README.md).\n' +
+        'SHIPSHAPE_SKIP_PARITY, SHIPSHAPE_METRICS_PUBLIC, SHIPSHAPE_HEALTH_THRESHOLDS, SHIPSHAPE_ALERT_WEBHOOK\n' +
+        '(see README.md).\n' +
+        '\nHealth: GET /metrics (Prometheus), GET /v1/health, POST /v1/feedback; health is checked every 10 s and\n' +
+        'on every read, and each alert event is one JSON log line ("msg":"alert").\n' +
         '\nThe bundle serves only once its model reproduced parity.jsonl on the serving backend; a refused bundle\n' +
         'exits 1 with its code.\n' +
         '\nSignals: SIGHUP reloads the bundle directory (verified, then swapped in without dropping requests);\n' +
@@ -132,7 +203,9 @@ export function registerServe(program: Command): void {
     )
     .action(async (flags: ServeFlags) => {
       const deadlineMs = shutdownTimeout(flags.shutdownTimeout, process.env);
+      const thresholds = await serveThresholds(flags, process.env);
       const server = await startNodeServer({
+        thresholds,
         bundle: resolveBundleDir(flags.bundle),
         port: flags.port,
         host: flags.host,

@@ -34,14 +34,18 @@ const CHUNK = 128;
 interface V1Answer {
   readonly model: { readonly name: string; readonly version: string };
   readonly backend: string;
-  readonly predictions: readonly { readonly label: string; readonly scores: Record<string, number> }[];
+  readonly predictions: readonly {
+    readonly id: string;
+    readonly label: string;
+    readonly scores: Record<string, number>;
+  }[];
 }
 
 interface InferAnswer {
   readonly model_name: string;
   readonly model_version?: string;
   readonly id?: string;
-  readonly outputs: readonly { name: string; shape: number[]; datatype: string; data: number[] }[];
+  readonly outputs: readonly { name: string; shape: number[]; datatype: string; data: (number | string)[] }[];
 }
 
 interface BadInput {
@@ -412,9 +416,12 @@ export function describeApiContract(
         expect(response.body.predictions).toHaveLength(chunk.length);
         response.body.predictions.forEach((prediction, i) => {
           const expected = chunk[i]!;
+          expect(Object.keys(prediction)).toEqual(['id', 'label', 'scores']);
           expect(prediction.label, `case ${expected.id}`).toBe(expected.label);
           expectScores(prediction.scores, expected, labels);
         });
+        // Each prediction has its own id, for POST /v1/feedback.
+        expect(new Set(response.body.predictions.map((p) => p.id)).size).toBe(chunk.length);
       }
     });
 
@@ -443,16 +450,15 @@ export function describeApiContract(
         expect(response.status).toBe(200);
         const { outputs, ...rest } = response.body;
         expect(rest).toEqual({ model_name: 'news-bag', model_version: '1.0.0', id: `chunk-${start}` });
-        expect(outputs).toHaveLength(1);
-        const [output] = outputs;
-        expect({ name: output!.name, shape: output!.shape, datatype: output!.datatype }).toEqual({
-          name: 'probabilities',
-          shape: [chunk.length, labels.length],
-          datatype: 'FP32',
-        });
+        expect(outputs.map((o) => ({ name: o.name, shape: o.shape, datatype: o.datatype }))).toEqual([
+          { name: 'probabilities', shape: [chunk.length, labels.length], datatype: 'FP32' },
+          { name: 'prediction_id', shape: [chunk.length], datatype: 'BYTES' },
+        ]);
+        const [output, ids] = outputs;
+        expect(new Set(ids!.data).size).toBe(chunk.length);
         chunk.forEach((expected, row) => {
           const scores = Object.fromEntries(
-            labels.map((label, i) => [label, output!.data[row * labels.length + i]!]),
+            labels.map((label, i) => [label, output!.data[row * labels.length + i] as number]),
           );
           expectScores(scores, expected, labels);
         });
@@ -470,7 +476,10 @@ export function describeApiContract(
       );
       expect(response.status).toBe(200);
       expect(Object.keys(response.body)).toEqual(['model_name', 'model_version', 'outputs']);
-      expect(response.body.outputs[0]!.shape).toEqual([3, labels.length]);
+      // Only the output asked for: no prediction_id.
+      expect(response.body.outputs.map((o) => [o.name, o.shape])).toEqual([
+        ['probabilities', [3, labels.length]],
+      ]);
     });
 
     it('describes the model as Open Inference Protocol metadata', async () => {
@@ -479,7 +488,10 @@ export function describeApiContract(
         versions: ['1.0.0'],
         platform: 'onnxruntime_onnx',
         inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }],
-        outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, labels.length] }],
+        outputs: [
+          { name: 'probabilities', datatype: 'FP32', shape: [-1, labels.length] },
+          { name: 'prediction_id', datatype: 'BYTES', shape: [-1] },
+        ],
       };
       for (const path of ['/v2/models/news-bag', '/v2/models/news-bag/versions/1.0.0']) {
         const response = await request(url(path), { headers: AUTH });

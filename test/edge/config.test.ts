@@ -20,6 +20,9 @@ describe('readConfig', () => {
       maxQueuedTexts: 256,
       maxQueueWaitMs: 100,
       skipParity: false,
+      metricsPublic: false,
+      healthThresholds: {},
+      alertWebhook: undefined,
     });
   });
 
@@ -53,6 +56,9 @@ describe('readConfig', () => {
         SHIPSHAPE_MAX_QUEUED_TEXTS: '48',
         SHIPSHAPE_MAX_QUEUE_WAIT_MS: '250',
         SHIPSHAPE_SKIP_PARITY: '1',
+        SHIPSHAPE_METRICS_PUBLIC: 'true',
+        SHIPSHAPE_HEALTH_THRESHOLDS: '{"minTexts":100,"maxOovRate":0.1}',
+        SHIPSHAPE_ALERT_WEBHOOK: 'https://hooks.example/T0/abc',
         UNRELATED: 'ignored',
       }),
     ).toEqual({
@@ -69,6 +75,9 @@ describe('readConfig', () => {
       maxQueuedTexts: 48,
       maxQueueWaitMs: 250,
       skipParity: true,
+      metricsPublic: true,
+      healthThresholds: { minTexts: 100, maxOovRate: 0.1 },
+      alertWebhook: 'https://hooks.example/T0/abc',
     });
   });
 
@@ -76,6 +85,39 @@ describe('readConfig', () => {
     expect(() => readConfig({ SHIPSHAPE_SKIP_PARITY: 'yes' })).toThrow(
       'Invalid shipshape edge configuration: SHIPSHAPE_SKIP_PARITY must be "1" or "0" (or "true" or "false") ' +
         '(got "yes").',
+    );
+  });
+
+  it('reads SHIPSHAPE_HEALTH_THRESHOLDS given as a JSON object in wrangler.toml [vars]', () => {
+    expect(readConfig({ SHIPSHAPE_HEALTH_THRESHOLDS: { minFeedback: 10 } }).healthThresholds).toEqual({
+      minFeedback: 10,
+    });
+  });
+
+  it('refuses SHIPSHAPE_HEALTH_THRESHOLDS that is not JSON, naming the variable', () => {
+    expect(() => readConfig({ SHIPSHAPE_HEALTH_THRESHOLDS: '{minTexts: 5}' })).toThrow(
+      /^Invalid shipshape edge configuration: SHIPSHAPE_HEALTH_THRESHOLDS is not valid JSON \(/,
+    );
+  });
+
+  it('refuses SHIPSHAPE_HEALTH_THRESHOLDS with an unknown or invalid field, naming the field', () => {
+    expect(() => readConfig({ SHIPSHAPE_HEALTH_THRESHOLDS: '{"maxOovRatio":0.1}' })).toThrow(
+      /SHIPSHAPE_HEALTH_THRESHOLDS is not a thresholds object \(.*maxOovRatio/,
+    );
+    expect(() => readConfig({ SHIPSHAPE_HEALTH_THRESHOLDS: '{"minTexts":"many"}' })).toThrow(
+      /SHIPSHAPE_HEALTH_THRESHOLDS is not a thresholds object \(minTexts: /,
+    );
+  });
+
+  it('refuses a SHIPSHAPE_ALERT_WEBHOOK that is not an http(s) URL, without echoing it', () => {
+    let message = '';
+    try {
+      readConfig({ SHIPSHAPE_ALERT_WEBHOOK: 'ftp://hooks.example/secret-path' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(
+      'Invalid shipshape edge configuration: SHIPSHAPE_ALERT_WEBHOOK must be an http or https URL.',
     );
   });
 
