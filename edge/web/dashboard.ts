@@ -21,6 +21,8 @@ const POLL_MS = 2000;
 /** Where the token lives: this tab only, gone when it closes. */
 const TOKEN_KEY = 'shipshape.token';
 const CHART_HEIGHT = 200;
+/** Time-axis tick steps, seconds. */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
 const COLORS = {
   line: ['#2f6fde', '#1f9d6b', '#8e44ad', '#d9822b'],
@@ -131,7 +133,8 @@ function showProblem(word: string, message: string): void {
 function tickFormat(unit: ChartSpec['unit']): (value: number) => string {
   switch (unit) {
     case 'ms':
-      return (value) => `${Number(value.toPrecision(4))} ms`;
+      return (value) =>
+        value >= 1000 ? `${Number((value / 1000).toPrecision(4))} s` : `${Number(value.toPrecision(4))} ms`;
     case 'per_second':
       return (value) => `${Number(value.toPrecision(4))}/s`;
     case 'rate':
@@ -142,12 +145,29 @@ function tickFormat(unit: ChartSpec['unit']): (value: number) => string {
 }
 
 /**
- * The value axis: from zero with room above the highest line (a threshold included), 0..1 before any value; accuracy
- * from a little under its lowest line up to 100 %, so a drop of a few points shows.
+ * The value axis. Latency on a log scale: the percentiles (a few ms) and the SLA's ceiling (100 ms or more) both stay
+ * readable. Accuracy from a little under its lowest line up to 100 %, so a drop of a few points shows. The rest from
+ * zero with room above the highest line (a threshold included), 0..1 before any value.
  */
-function yRange(spec: ChartSpec): uPlot.Scale.Range {
-  if (spec.key === 'accuracy') return (_plot, min) => [Math.max(0, Math.floor((min - 0.05) * 20) / 20), 1];
-  return (_plot, _min, max) => [0, max > 0 ? max * 1.15 : 1];
+function yScale(spec: ChartSpec): uPlot.Scale {
+  if (spec.unit === 'ms') {
+    return {
+      distr: 3,
+      log: 10,
+      range: (_plot, min, max) => {
+        const low = Number.isFinite(min) && min > 0 ? min : 1;
+        return uPlot.rangeLog(low, Number.isFinite(max) && max > low ? max : low * 10, 10, true);
+      },
+    };
+  }
+  if (spec.key === 'accuracy') {
+    return { range: (_plot, min) => [Math.max(0, Math.floor((min - 0.05) * 20) / 20), 1] };
+  }
+  return { range: (_plot, _min, max) => [0, max > 0 ? max * 1.15 : 1] };
+}
+
+function powersOfTen(_plot: uPlot, splits: number[]): (number | null)[] {
+  return splits.map((split) => (Number.isInteger(Math.log10(split)) ? split : null));
 }
 
 interface Chart {
@@ -197,9 +217,24 @@ function createChart(spec: ChartSpec): Chart {
       series,
       scales: {
         x: { time: true },
-        y: { range: yRange(spec) },
+        y: yScale(spec),
       },
-      axes: [{}, { size: 64, values: (_plot, ticks) => ticks.map(format) }],
+      axes: [
+        // Clock times on one line, whole seconds at least (uPlot's default labels :11.500 on a young page and
+        // stacks the date under the first tick of each minute, where labels collide).
+        {
+          incrs: TIME_STEPS,
+          space: 80,
+          values: (_plot, ticks) => ticks.map((tick) => (tick === null ? '' : clock(tick * 1000))),
+        },
+        {
+          size: 72,
+          // A log axis leaves the ticks it does not label as null.
+          values: (_plot, ticks) => ticks.map((tick) => (tick === null ? '' : format(tick))),
+          // On the log axis, grid lines at the powers of ten only: one per split is a grey band.
+          ...(spec.unit === 'ms' ? { grid: { filter: powersOfTen }, ticks: { filter: powersOfTen } } : {}),
+        },
+      ],
       legend: { live: false },
     },
     history.columns(spec),

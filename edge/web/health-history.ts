@@ -148,7 +148,7 @@ export interface ChartSpec {
 export const CHARTS: readonly ChartSpec[] = [
   {
     key: 'latency',
-    title: 'Request latency (prediction routes)',
+    title: 'Request latency, prediction routes (log scale)',
     unit: 'ms',
     series: [
       { field: 'p50LatencyMs', label: 'p50' },
