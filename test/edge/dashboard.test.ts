@@ -203,6 +203,43 @@ describe.runIf(HAS_CHROMIUM)('the health dashboard (Chromium, served by the Node
   });
 });
 
+describe.runIf(HAS_CHROMIUM)('the health dashboard of a failing service (Chromium, Node server)', () => {
+  let server: RunningServer;
+  let opened: Awaited<ReturnType<typeof openDashboard>>;
+  beforeAll(async () => {
+    ensureEdgeBuilt();
+    // A p95 ceiling of 1 µs: every real request is over it, so p95_latency (critical) fails and /v1/health
+    // answers 503 with the report.
+    server = await startNode({
+      SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ minRequests: 5, maxP95LatencyMs: 0.001 }),
+    });
+    for (let i = 0; i < 5; i++) {
+      await request(`${server.url}/v1/predict`, { json: { texts: inDistributionTexts(4) } });
+    }
+    opened = await openDashboard(server.url);
+  });
+  afterAll(async () => {
+    await opened?.context.close();
+    if (opened) rmSync(opened.profile, { recursive: true, force: true });
+    await server?.close();
+  });
+
+  it('shows the 503 report as failing, with its critical alert, rather than as an error', async () => {
+    const { page } = opened;
+    expect((await request(`${server.url}/v1/health`)).status).toBe(503);
+    await page.waitForSelector('[data-testid="status"][data-status="failing"]', { timeout: SHOWN_WITHIN_MS });
+    await page.waitForSelector('[data-testid="alerts"] li[data-check="p95_latency"]', {
+      timeout: SHOWN_WITHIN_MS,
+    });
+    expect(await text(page, '[data-testid="status-word"]')).toBe('failing');
+    expect(await text(page, '[data-testid="alerts"] li[data-check="p95_latency"] .severity-critical')).toBe(
+      'critical',
+    );
+    expect(await text(page, '[data-testid="error"]')).toBe('');
+    expect(opened.pageErrors).toEqual([]);
+  });
+});
+
 describe.runIf(HAS_WORKERD)('the health dashboard on the Worker', () => {
   let server: RunningServer;
   beforeAll(async () => {
