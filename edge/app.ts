@@ -236,8 +236,10 @@ async function serveAsset(assets: AssetStore, request: Request): Promise<Respons
 }
 
 /**
- * Builds the app. Routes: `POST /v1/predict`, `GET /v1/models`, `GET /healthz`, `GET /readyz`, the Open Inference
- * Protocol under `/v2`, and static files for every other GET when `assets` is given.
+ * Builds the app. Routes: `POST /v1/predict`, `GET /v1/models`, `GET /healthz`, `GET /readyz`, `GET /metrics`,
+ * `GET /v1/health`, `POST /v1/feedback`, the Open Inference Protocol under `/v2`, and static files for every other
+ * GET when `assets` is given. Every served model gets a health monitor that every request is recorded into.
+ * @throws Error from `createAdmission` for admission bounds that are not positive integers.
  */
 export function createApp(options: CreateAppOptions): EdgeApp {
   const config = options.config ?? DEFAULT_CONFIG;

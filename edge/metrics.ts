@@ -128,14 +128,14 @@ export const METRIC_FAMILIES = Object.freeze({
     'gauge',
     ['model', 'check'],
     'check unit',
-    "A health check's measured value over its window (absent when there is none).",
+    "A health check's measured value over its window (absent when there is none); p95_latency in seconds.",
   ),
   checkThreshold: family(
     'shipshape_health_check_threshold',
     'gauge',
     ['model', 'check'],
     'check unit',
-    "A health check's threshold.",
+    "A health check's threshold; p95_latency in seconds.",
   ),
   checkOk: family(
     'shipshape_health_check_ok',
@@ -361,10 +361,22 @@ export function renderMonitorMetrics(totals: MonitorTotals, report: HealthReport
   return out.text();
 }
 
+/** Checks measured in ms: their values and thresholds are exposed in seconds, the base unit. */
+const MS_CHECKS: ReadonlySet<CheckName> = new Set(['p95_latency']);
+
 /** The check gauges of a report, in `CHECK_NAMES` order. */
 function renderChecks(out: Exposition, model: string, report: HealthReport): void {
   const f = METRIC_FAMILIES;
-  const checks = CHECK_NAMES.map((name) => report.checks[name]);
+  const checks = CHECK_NAMES.map((name) => {
+    const check = report.checks[name];
+    if (!MS_CHECKS.has(name)) return check;
+    // Division, not `* 0.001`: 0.9 / 1000 is 0.0009, 0.9 * 0.001 is 0.0009000000000000001.
+    return {
+      ...check,
+      value: check.value === null ? null : check.value / 1000,
+      threshold: check.threshold / 1000,
+    };
+  });
   const judged = (name: CheckName) => {
     const status = report.checks[name].status;
     return status === 'ok' || status === 'bad';

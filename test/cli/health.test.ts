@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveThresholds } from '../../cli/commands/serve.ts';
 import { ROOT } from '../helpers/bundle-copy.ts';
 import { shipshape, startServe, type ServeProcess } from '../helpers/cli.ts';
 
@@ -169,5 +170,60 @@ describe('shipshape health without a shipshape service', () => {
     const { code, stderr } = shipshape(['health', '--url', 'not a url']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/^shipshape health: Invalid URL/);
+  });
+});
+
+describe('the thresholds shipshape serve hands its monitors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-thresholds-'));
+  const write = (name: string, json: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify(json));
+    return path;
+  };
+  const sla = write('sla.json', {
+    schemaVersion: 1,
+    scenarios: [
+      { match: 'http-open/*', maxP95Ms: 250 },
+      { match: 'http-open/r50', maxP95Ms: 180 },
+      { match: 'in-process/**', maxP95Ms: 5 },
+    ],
+  });
+
+  it("takes bench/sla.json's http-open p95 by default", async () => {
+    expect(await serveThresholds({}, {})).toEqual({ maxP95LatencyMs: 100 });
+  });
+
+  it("takes the strictest http-open p95 of the --sla file, and none of the other scenarios'", async () => {
+    expect(await serveThresholds({ sla }, {})).toEqual({ maxP95LatencyMs: 180 });
+  });
+
+  it('puts SHIPSHAPE_HEALTH_THRESHOLDS over the SLA, and --health-config over both', async () => {
+    const healthConfig = write('health.json', { minTexts: 50 });
+    const env = { SHIPSHAPE_HEALTH_THRESHOLDS: '{"maxP95LatencyMs":300,"minTexts":200,"maxOovRate":0.2}' };
+    expect(await serveThresholds({ sla }, env)).toEqual({
+      maxP95LatencyMs: 300,
+      minTexts: 200,
+      maxOovRate: 0.2,
+    });
+    expect(await serveThresholds({ sla, healthConfig }, env)).toEqual({
+      maxP95LatencyMs: 300,
+      minTexts: 50,
+      maxOovRate: 0.2,
+    });
+  });
+
+  it('refuses a --health-config with an unknown field, naming the file and the field', async () => {
+    const healthConfig = write('bad.json', { maxOovRatio: 0.2 });
+    await expect(serveThresholds({ healthConfig }, {})).rejects.toThrow(
+      new RegExp(`--health-config ${healthConfig}.*maxOovRatio`),
+    );
+  });
+
+  it('refuses a --health-config that is not JSON, naming the file', async () => {
+    const healthConfig = join(dir, 'broken.json');
+    writeFileSync(healthConfig, '{minTexts: 5');
+    await expect(serveThresholds({ healthConfig }, {})).rejects.toThrow(
+      `--health-config ${healthConfig}: cannot read it as JSON (`,
+    );
   });
 });

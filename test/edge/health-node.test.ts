@@ -1,9 +1,15 @@
 // GET /v1/health and POST /v1/feedback on the real Node server (news-bag): the report, feedback turning the accuracy
 // check, drifted traffic turning the OOV check and firing one alert line, and bad feedback bodies.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readConfig } from '../../edge/config.ts';
 import { createLog } from '../../edge/log.ts';
+import { startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import { CHECK_NAMES, type HealthReport } from '../../runtime/monitor/types.ts';
 import {
+  BUNDLE_DIR,
+  QUIET_VARS,
   readServableGoldenCases,
   request,
   startNode,
@@ -230,13 +236,26 @@ function gibberish(count: number): string[] {
 
 describe('drifted traffic', () => {
   let server: RunningServer;
+  let hook: Server;
   const lines: string[] = [];
+  const posted: { kind: string; alert: { check: string } }[] = [];
   let report: HealthReport;
   let status: number;
 
   beforeAll(async () => {
+    // A real HTTP receiver for SHIPSHAPE_ALERT_WEBHOOK.
+    hook = createServer((incoming, response) => {
+      let body = '';
+      incoming.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      incoming.on('end', () => {
+        posted.push(JSON.parse(body) as (typeof posted)[number]);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
     server = await startNode(
-      { SHIPSHAPE_TOKEN: TOKEN },
+      { SHIPSHAPE_TOKEN: TOKEN, SHIPSHAPE_ALERT_WEBHOOK: hookUrl },
       { log: createLog({ sink: (line) => lines.push(line) }) },
     );
     await predictAll(server.url, gibberish(600));
@@ -250,6 +269,7 @@ describe('drifted traffic', () => {
   });
   afterAll(async () => {
     await server.close();
+    await new Promise((resolve) => hook.close(resolve));
   });
 
   it('turns the OOV check bad', () => {
@@ -273,9 +293,62 @@ describe('drifted traffic', () => {
     );
   });
 
+  it('POSTs each alert event to SHIPSHAPE_ALERT_WEBHOOK once', async () => {
+    const bad = CHECK_NAMES.filter((name) => report.checks[name].status === 'bad');
+    await vi.waitFor(() => expect(posted).toHaveLength(bad.length), { timeout: 10_000, interval: 20 });
+    expect(posted.map(({ kind, alert }) => [kind, alert.check]).sort()).toEqual(
+      bad.map((check) => ['firing', check]).sort(),
+    );
+  });
+
   it('lists the alert as firing in the report', () => {
     expect(report.alerts.filter((alert) => alert.state === 'firing').map((alert) => alert.check)).toContain(
       'oov_rate',
     );
+  });
+});
+
+describe('health on its own timer, and across a model swap', () => {
+  let server: NodeServer;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    server = await startNodeServer({
+      bundle: BUNDLE_DIR,
+      port: 0,
+      config: readConfig({ ...QUIET_VARS, SHIPSHAPE_TOKEN: TOKEN }),
+      webDir: false,
+      log: createLog({ sink: (line) => lines.push(line) }),
+      healthIntervalMs: 50,
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('fires an alert from the timer, with no read of /v1/health or /metrics', async () => {
+    await predictAll(server.url, gibberish(600));
+    await vi.waitFor(
+      () => {
+        expect(
+          lines.some((line) => line.includes('"event":"alert"') && line.includes('"check":"oov_rate"')),
+        ).toBe(true);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+  });
+
+  it('starts a fresh monitor for a swapped-in model: counts from zero, old ids forgotten', async () => {
+    const [old] = await predictAll(server.url, ['The striker scored twice in the final']);
+    await server.reload();
+    const report = (await health(server.url)).body;
+    expect(report.checks.oov_rate.samples).toBe(0);
+    const answer = await feedback<WireError>(server.url, { id: old!.id, label: 'Sports' });
+    expect({ status: answer.status, code: answer.body.error.code }).toEqual({
+      status: 404,
+      code: 'PREDICTION_NOT_FOUND',
+    });
+    const [fresh] = await predictAll(server.url, ['The striker scored twice in the final']);
+    expect((await feedback(server.url, { id: fresh!.id, label: 'Sports' })).body.status).toBe('recorded');
   });
 });

@@ -250,6 +250,22 @@ describe('renderMonitorMetrics', () => {
     ]);
   });
 
+  it('exposes the latency check in seconds', () => {
+    const report = sampleReport();
+    const checks = {
+      ...report.checks,
+      p95_latency: check('p95_latency', { status: 'ok', value: 25, threshold: 100, direction: 'max' }),
+    };
+    const latency = renderMonitorMetrics(sampleTotals(), { ...report, checks })
+      .split('\n')
+      .filter((line) => line.includes('check="p95_latency"') && line.startsWith('shipshape_health_check_'));
+    expect(latency).toEqual([
+      'shipshape_health_check_value{model="news-bag",check="p95_latency"} 0.025',
+      'shipshape_health_check_threshold{model="news-bag",check="p95_latency"} 0.1',
+      'shipshape_health_check_ok{model="news-bag",check="p95_latency"} 1',
+    ]);
+  });
+
   it('exposes drift as JS distance and PSI only for drift checks with a verdict', () => {
     expect(lines.filter((line) => line.startsWith('shipshape_drift_score'))).toEqual([
       'shipshape_drift_score{model="news-bag",check="label_drift",measure="js_distance"} 0.05',
