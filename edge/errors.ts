@@ -32,6 +32,8 @@ export type EdgeErrorCode =
   | 'MODEL_UNAVAILABLE'
   | 'SWAP_REFUSED'
   | 'SWAP_IN_PROGRESS'
+  // Workers: the Durable Object that aggregates every isolate's health cannot be reached right now.
+  | 'HEALTH_UNAVAILABLE'
   // Also a runtime code (the micro-batcher's last-line queue); the edge's admission control sheds with its own
   // Retry-After estimate, which only an EdgeError carries.
   | 'OVERLOADED'
@@ -100,6 +102,7 @@ const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.fre
   OVERLOADED: 503,
   NOT_READY: 503,
   MODEL_UNAVAILABLE: 503,
+  HEALTH_UNAVAILABLE: 503,
   DISPOSED: 503,
   BACKEND_UNAVAILABLE: 503,
   BACKEND_FAILED: 500,

@@ -1,6 +1,7 @@
 // The Cloudflare Workers entry: the edge app over the embedded bundle (or one from static assets or R2), which must
 // pass its parity proof before it serves.
 import type {
+  DurableObjectNamespace,
   ExecutionContext,
   ExportedHandler,
   Fetcher,
@@ -19,8 +20,12 @@ import {
 import { createApp, type EdgeApp } from './app.ts';
 import { DEFAULT_CONFIG, readConfig, type EdgeConfig } from './config.ts';
 import { embeddedBundleFiles } from './embedded-bundle.ts';
+import { createDurableHealthStore } from './health-aggregator.ts';
 import { proveBeforeServing } from './load-proof.ts';
 import { createLog, type Log } from './log.ts';
+
+// The Durable Object class behind wrangler.toml's HEALTH binding: Workers find it among the entry's exports.
+export { HealthAggregator } from './health-aggregator.ts';
 
 /** Bindings and vars of wrangler.toml. */
 export interface Env {
@@ -28,6 +33,11 @@ export interface Env {
   readonly ASSETS: Fetcher;
   /** R2 bucket holding bundles, for SHIPSHAPE_MODEL_SOURCE = "r2". */
   readonly MODELS?: R2Bucket;
+  /**
+   * The HealthAggregator Durable Objects: every isolate's health in one place. Without it, /metrics, /v1/health and
+   * /v1/feedback answer for the isolate that takes the request (and say so).
+   */
+  readonly HEALTH?: DurableObjectNamespace;
   /** Where the model comes from: "embedded" (default), "assets" or "r2". */
   readonly SHIPSHAPE_MODEL_SOURCE?: string;
   /** assets: the bundle's URL path (default "/models/news-bag/"); r2: its key prefix (default "news-bag/"). */
@@ -45,6 +55,9 @@ export interface Env {
   readonly SHIPSHAPE_MAX_QUEUE_WAIT_MS?: string;
   /** "1" serves the bundle without its parity proof (emergencies only; logged on every isolate's load). */
   readonly SHIPSHAPE_SKIP_PARITY?: string;
+  readonly SHIPSHAPE_METRICS_PUBLIC?: string;
+  readonly SHIPSHAPE_HEALTH_THRESHOLDS?: string;
+  readonly SHIPSHAPE_ALERT_WEBHOOK?: string;
 }
 
 export const MODEL_SOURCES = ['embedded', 'assets', 'r2'] as const;
@@ -142,6 +155,10 @@ function edgeFor(env: Env): EdgeApp {
     assets: { fetch: (request) => env.ASSETS.fetch(request as never) as unknown as Promise<Response> },
     loadPredictor: () =>
       configError === undefined ? loadProven(env, config, log) : Promise.reject(configError),
+    // Each isolate counts into its own monitor and sends it to the aggregator, where alerts fire once for the
+    // service; an isolate alerting on its own share would page once per isolate.
+    health: createDurableHealthStore({ namespace: env.HEALTH, log }),
+    ...(env.HEALTH === undefined ? {} : { alertSinks: [] }),
   });
   return edge;
 }

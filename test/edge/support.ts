@@ -66,6 +66,7 @@ interface WranglerWorkerSettings {
   readonly compatibilityFlags?: string[];
   readonly bindings?: Record<string, string>;
   readonly assets?: { directory: string; binding?: string; routerConfig?: { has_user_worker?: boolean } };
+  readonly durableObjects?: Record<string, { className: string; useSQLite?: boolean }>;
 }
 
 /** Vars every test server starts with unless a test overrides them: no access log on the test output. */
@@ -104,8 +105,12 @@ export async function startWorkerd(
     r2?: Readonly<Record<string, Readonly<Record<string, Uint8Array>>>>;
     /** The dry-run output to run. Default dist/worker. */
     workerDir?: string;
+    /** Leave out wrangler.toml's Durable Object bindings (HEALTH), as a deploy without them would. */
+    withoutDurableObjects?: boolean;
+    /** Keep Durable Object storage in this folder, so a second server on it restarts the same objects. */
+    durableObjectsDir?: string;
   } = {},
-): Promise<RunningServer> {
+): Promise<RunningServer & { readonly miniflare: Miniflare }> {
   const workerDir = options.workerDir ?? WORKER_DIR;
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
     workerOptions: WranglerWorkerSettings;
@@ -118,6 +123,9 @@ export async function startWorkerd(
     compatibilityFlags: workerOptions.compatibilityFlags ?? [],
     bindings: { ...(workerOptions.bindings ?? {}), ...QUIET_VARS, ...vars },
     ...(workerOptions.assets === undefined ? {} : { assets: workerOptions.assets }),
+    // In memory unless a folder is given, like R2 below: a test server starts with empty Durable Objects.
+    ...(options.withoutDurableObjects === true ? {} : { durableObjects: workerOptions.durableObjects ?? {} }),
+    ...(options.durableObjectsDir === undefined ? {} : { durableObjectsPersist: options.durableObjectsDir }),
     // Local R2 buckets (in memory), filled before the first request.
     r2Buckets: Object.keys(r2),
     host: '127.0.0.1',
@@ -128,7 +136,66 @@ export async function startWorkerd(
     const bucket = await worker.getR2Bucket(binding);
     for (const [key, bytes] of Object.entries(objects)) await bucket.put(key, bytes);
   }
-  return { url: url.origin, close: () => worker.dispose() };
+  return { url: url.origin, miniflare: worker, close: () => worker.dispose() };
+}
+
+/**
+ * Runs the built Worker as `count` Workers of the same script in one workerd, each its own isolate (own globals,
+ * own model, own monitor) on its own port, all bound to the first one's Durable Objects: what several isolates
+ * of one deployed Worker look like to its Durable Objects. With `durableObjectsScript`, the Durable Objects come
+ * from that module instead (a stand-in exporting the same class names, for faults real ones cannot be made to show).
+ */
+export async function startWorkerdIsolates(
+  count: number,
+  vars: Readonly<Record<string, string>> = {},
+  options: { durableObjectsScript?: string } = {},
+): Promise<{ readonly urls: readonly string[]; close(): Promise<void> }> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
+    workerOptions: WranglerWorkerSettings;
+  };
+  const modules = await workerModules(WORKER_DIR);
+  const names = Array.from({ length: count }, (_, i) => `isolate-${i}`);
+  const owned = workerOptions.durableObjects ?? {};
+  const standIn = options.durableObjectsScript === undefined ? undefined : 'durable-objects-stand-in';
+  const owner = standIn ?? names[0]!;
+  const boundTo = (scriptName: string) =>
+    Object.fromEntries(
+      Object.entries(owned).map(([binding, { className, useSQLite }]) => [
+        binding,
+        { className, scriptName, ...(useSQLite === undefined ? {} : { useSQLite }) },
+      ]),
+    );
+  const worker = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    workers: [
+      ...names.map((name) => ({
+        name,
+        modulesRoot: WORKER_DIR,
+        modules,
+        compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
+        compatibilityFlags: workerOptions.compatibilityFlags ?? [],
+        bindings: { ...(workerOptions.bindings ?? {}), ...QUIET_VARS, ...vars },
+        ...(workerOptions.assets === undefined ? {} : { assets: workerOptions.assets }),
+        durableObjects: name === owner ? owned : boundTo(owner),
+        unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+      })),
+      ...(standIn === undefined
+        ? []
+        : [
+            {
+              name: standIn,
+              modules: true,
+              script: options.durableObjectsScript,
+              compatibilityDate: workerOptions.compatibilityDate ?? '2026-04-20',
+              durableObjects: owned,
+            },
+          ]),
+    ],
+  });
+  await worker.ready;
+  const urls = await Promise.all(names.map(async (name) => (await worker.unsafeGetDirectURL(name)).origin));
+  return { urls, close: () => worker.dispose() };
 }
 
 /** Runs the Node server on a free port with the config read from `vars`, as `shipshape serve` does from env. */
