@@ -8,6 +8,7 @@ import {
   checkRows,
   createHealthHistory,
   describeRefusal,
+  describeScope,
   isHealthReport,
   parseMetrics,
   readCounters,
@@ -38,6 +39,7 @@ function element<T extends HTMLElement = HTMLElement>(selector: string): T {
 const banner = element('[data-testid="status"]');
 const statusWord = element('[data-testid="status-word"]');
 const statusModel = element('[data-testid="status-model"]');
+const statusScope = element('[data-testid="status-scope"]');
 const statusTime = element('[data-testid="status-time"]');
 const errorNote = element('[data-testid="error"]');
 const alertList = element('[data-testid="alerts"]');
@@ -119,6 +121,7 @@ function showReport(report: HealthReport): void {
   banner.dataset.status = report.status;
   statusWord.textContent = report.status;
   statusModel.textContent = `${report.model.name} ${report.model.version}`;
+  statusScope.textContent = describeScope(report);
   statusTime.textContent = `checked ${clock(report.checkedAt)}`;
   showChecks(report);
   showAlerts(report);

@@ -344,6 +344,17 @@ export function describeRefusal(status: number, answer: ErrorAnswer | undefined)
   return `${status} ${code}: ${message}`;
 }
 
+/**
+ * Whose report it is, for the banner: a Worker's `/v1/health` adds `scope`, `service` when the report aggregates
+ * every isolate (the HEALTH Durable Object), `isolate` when the isolate that answered speaks for itself alone. Node's
+ * report has no scope: it is the process's. Empty when there is nothing to say.
+ */
+export function describeScope(report: HealthReport & { readonly scope?: unknown }): string {
+  if (report.scope === 'service') return 'all isolates';
+  if (report.scope === 'isolate') return 'this isolate only (no HEALTH binding)';
+  return '';
+}
+
 /** Whether a parsed answer is a health report (`/v1/health` answers one with 200 and, when failing, 503). */
 export function isHealthReport(body: unknown): body is HealthReport {
   if (typeof body !== 'object' || body === null) return false;

@@ -1,5 +1,6 @@
 // The live health dashboard in real Chromium, served by the real Node server with a real monitor: in-distribution
-// traffic, then German text the model has never seen, with a token on the service. And the Worker serves the page.
+// traffic, then German text the model has never seen, with a token on the service; and on the Worker in workerd,
+// where the page shows the HEALTH Durable Object's aggregate.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -244,7 +245,7 @@ describe.runIf(HAS_WORKERD)('the health dashboard on the Worker', () => {
   let server: RunningServer;
   beforeAll(async () => {
     ensureEdgeBuilt();
-    server = await startWorkerd();
+    server = await startWorkerd({ SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify(THRESHOLDS) });
   });
   afterAll(async () => {
     await server?.close();
@@ -261,6 +262,35 @@ describe.runIf(HAS_WORKERD)('the health dashboard on the Worker', () => {
     for (const path of ['/app/dashboard.js', '/app/dashboard.css']) {
       expect((await fetch(`${server.url}${path}`)).status, path).toBe(200);
     }
+  });
+
+  describe.runIf(HAS_CHROMIUM)('in Chromium', () => {
+    let opened: Awaited<ReturnType<typeof openDashboard>>;
+    beforeAll(async () => {
+      opened = await openDashboard(server.url);
+    });
+    afterAll(async () => {
+      await opened?.context.close();
+      if (opened) rmSync(opened.profile, { recursive: true, force: true });
+    });
+
+    it('shows the aggregate of every isolate, with oov_rate bad after German texts', async () => {
+      const { page } = opened;
+      const german = germanTexts(600);
+      for (let start = 0; start < german.length; start += 64) {
+        const texts = german.slice(start, start + 64);
+        expect((await request(`${server.url}/v1/predict`, { json: { texts } })).status).toBe(200);
+      }
+      await page.waitForSelector('tr[data-check="oov_rate"][data-status="bad"]', {
+        timeout: SHOWN_WITHIN_MS,
+      });
+      expect(await text(page, '[data-testid="status-model"]')).toBe('news-bag 1.0.0');
+      expect(await text(page, '[data-testid="status-scope"]')).toBe('all isolates');
+      await page.waitForSelector('[data-testid="alerts"] li[data-check="oov_rate"]', {
+        timeout: SHOWN_WITHIN_MS,
+      });
+      expect(opened.pageErrors).toEqual([]);
+    });
   });
 });
 

@@ -5,6 +5,7 @@ import {
   checkRows,
   createHealthHistory,
   describeRefusal,
+  describeScope,
   formatCheckValue,
   isHealthReport,
   parseMetrics,
@@ -240,5 +241,13 @@ describe('answers that are not reports', () => {
   it('says the page keeps polling while the model loads', () => {
     const text = describeRefusal(503, { error: { code: 'NOT_READY', message: 'The model is loading.' } });
     expect(text).toBe('503 NOT_READY: The model is loading. The dashboard keeps polling.');
+  });
+});
+
+describe('the banner', () => {
+  it("says whose report a Worker's answer is, and nothing for Node's", () => {
+    expect(describeScope({ ...report(), scope: 'service' })).toBe('all isolates');
+    expect(describeScope({ ...report(), scope: 'isolate' })).toBe('this isolate only (no HEALTH binding)');
+    expect(describeScope(report())).toBe('');
   });
 });
