@@ -295,9 +295,11 @@ async function poll(): Promise<void> {
       showProblem(word, describeRefusal(response.status, refusal));
       return;
     }
+    // A late answer to an older poll (the token changed mid-poll) is not shown over a newer one.
+    const point = history.add({ at, report: body, ...(typeof counters === 'string' ? {} : { counters }) });
+    if (point === undefined) return;
     errorNote.textContent = '';
     showReport(body);
-    history.add({ at, report: body, ...(typeof counters === 'string' ? {} : { counters }) });
     for (const chart of charts) {
       if (chart.spec.unit === 'per_second')
         chart.note.textContent = typeof counters === 'string' ? counters : '';

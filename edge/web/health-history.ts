@@ -250,8 +250,12 @@ export type ChartColumns = [number[], ...(number | null)[][]];
 
 /** The polls of one page session, oldest forgotten first, as chart points. */
 export interface HealthHistory {
-  /** Adds a poll; a poll of another model name or version starts the history again. */
-  add(poll: Poll): HealthPoint;
+  /**
+   * Adds a poll and returns its point; a poll of another model name or version starts the history again. A poll
+   * that started before the last one added (two polls in flight, one answered late) is not added, since the time
+   * axis must only go forward: undefined then.
+   */
+  add(poll: Poll): HealthPoint | undefined;
   readonly points: readonly HealthPoint[];
   /** The columns `chart` draws, in `chart.series` order after the time column. */
   columns(chart: ChartSpec): ChartColumns;
@@ -264,6 +268,7 @@ export function createHealthHistory(capacity = 1800): HealthHistory {
   return {
     points,
     add(poll) {
+      if (previous !== undefined && poll.at <= previous.at) return undefined;
       const { name, version } = poll.report.model;
       if (previous !== undefined) {
         const model = previous.report.model;

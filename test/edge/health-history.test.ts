@@ -115,16 +115,16 @@ describe('the health history', () => {
     const history = createHealthHistory();
     const first = history.add({ at: 10_000, report: report(), counters: { requests: 10, texts: 300 } });
     const second = history.add({ at: 12_000, report: report(), counters: { requests: 30, texts: 940 } });
-    expect([first.requestsPerSecond, first.textsPerSecond]).toEqual([null, null]);
-    expect([second.requestsPerSecond, second.textsPerSecond]).toEqual([10, 320]);
+    expect([first?.requestsPerSecond, first?.textsPerSecond]).toEqual([null, null]);
+    expect([second?.requestsPerSecond, second?.textsPerSecond]).toEqual([10, 320]);
   });
 
   it('leaves a gap instead of a negative rate when the counters went back (a restart)', () => {
     const history = createHealthHistory();
     history.add({ at: 0, report: report(), counters: { requests: 500, texts: 5000 } });
     const after = history.add({ at: 2000, report: report(), counters: { requests: 3, texts: 40 } });
-    expect(after.requestsPerSecond).toBeNull();
-    expect(after.textsPerSecond).toBeNull();
+    expect(after?.requestsPerSecond).toBeNull();
+    expect(after?.textsPerSecond).toBeNull();
   });
 
   it('leaves a gap in throughput for a poll without counters', () => {
@@ -133,7 +133,7 @@ describe('the health history', () => {
     history.add({ at: 2000, report: report() });
     const third = history.add({ at: 4000, report: report(), counters: { requests: 9, texts: 9 } });
     expect(history.points[1]?.requestsPerSecond).toBeNull();
-    expect(third.requestsPerSecond).toBeNull();
+    expect(third?.requestsPerSecond).toBeNull();
   });
 
   it('takes each chart value and its threshold from the checks, and p50/p99 from the latency stats', () => {
@@ -181,6 +181,13 @@ describe('the health history', () => {
     expect(history.columns(chart('drift'))).toHaveLength(1 + chart('drift').series.length);
   });
 
+  it('drops a poll that started before the last one added, so time only goes forward', () => {
+    const history = createHealthHistory();
+    history.add({ at: 4000, report: report(), counters: { requests: 10, texts: 10 } });
+    expect(history.add({ at: 3000, report: report(), counters: { requests: 8, texts: 8 } })).toBeUndefined();
+    expect(history.points.map((point) => point.time)).toEqual([4]);
+  });
+
   it('keeps only the newest polls up to its capacity', () => {
     const history = createHealthHistory(3);
     for (let i = 0; i < 5; i++) history.add({ at: i * 1000, report: report() });
@@ -196,7 +203,7 @@ describe('the health history', () => {
       counters: { requests: 5, texts: 5 },
     });
     expect(history.points).toHaveLength(1);
-    expect(swapped.requestsPerSecond).toBeNull();
+    expect(swapped?.requestsPerSecond).toBeNull();
   });
 });
 
