@@ -1,5 +1,6 @@
-// Builds the static files the Worker's assets binding and the Node server both serve (the demo page, its script,
-// onnxruntime-web's .wasm files, model bundles under /models/) and the bundle the Worker embeds (dist/embedded/).
+// Builds the static files the Worker's assets binding and the Node server both serve (the demo page and the health
+// dashboard with their scripts, onnxruntime-web's .wasm files, model bundles under /models/) and the bundle the
+// Worker embeds (dist/embedded/).
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -161,12 +162,15 @@ export async function buildWeb(options: BuildWebOptions = {}): Promise<WebBuild>
   const app = join(outdir, 'app');
   const build = await buildBrowserRuntime({
     outdir: app,
-    entryPoints: { demo: join(ROOT, 'edge/web/demo.ts') },
+    entryPoints: { demo: join(ROOT, 'edge/web/demo.ts'), dashboard: join(ROOT, 'edge/web/dashboard.ts') },
     minify: options.minify ?? true,
   });
   await gzipOversized(app, [...build.files]);
   for (const file of ['index.html', 'demo.css'])
     await copyFile(join(ROOT, 'edge/web', file), join(outdir, file));
+  // A folder's index.html: the Node server answers /dashboard with it, the Worker's assets redirect to /dashboard/.
+  await mkdir(join(outdir, 'dashboard'), { recursive: true });
+  await copyFile(join(ROOT, 'edge/web/dashboard.html'), join(outdir, 'dashboard/index.html'));
   const seen = new Set<string>();
   for (const dir of copied) {
     if (seen.has(resolve(dir))) continue;
