@@ -8,7 +8,8 @@ The reusable entry point is :func:`export_production_model`. The minimal call is
 It checks every argument, runs the model in torch, exports ONNX, runs the exported graph (onnxruntime-node, through
 ``onnx_run.mjs``) at batch sizes other than the one it was traced with and compares it with torch, and only then
 writes, into ``out_dir``: ``model.onnx``, ``vocab.txt``, ``normalization.json``, ``parity.jsonl`` and, last,
-``manifest.json`` (which hashes the other four). :func:`verify_bundle` checks a bundle again.
+``manifest.json`` (which hashes the other four). :func:`verify_bundle` checks a bundle again. Bundles exported
+before the manifest had a ``calibration`` section get one with ``python3 -m shipshape_train.calibrate BUNDLE``.
 
 The model maps int64 ``input_ids`` [batch, max_len] (and, when its ``forward`` has an ``attention_mask``
 parameter, int64 ``attention_mask`` [batch, max_len], 1 for tokens and 0 for padding) to float32 scores
@@ -37,6 +38,7 @@ import numpy as np
 import onnx
 import torch
 
+from .calibration import check_calibration, compute_calibration, top_probabilities
 from .normalization import cached_normalization, dumps_normalization
 from .parity_cases import HAND_PICKED, build_parity_texts
 from .tokenizer import SUPPORTED_TOKENIZERS, encode, get_tokenizer, vocab_index
@@ -700,20 +702,20 @@ def _generated_parity_texts(
     return cases
 
 
-def _accuracy(
-    model: torch.nn.Module, texts: Sequence[str], label_ids: Sequence[int], tokens: Sequence[str],
-    config: PreprocessingConfig, specials: _Specials, uses_mask: bool, batch_size: int = 256,
-) -> float:
+def _scores(
+    model: torch.nn.Module, texts: Sequence[str], tokens: Sequence[str], config: PreprocessingConfig,
+    specials: _Specials, uses_mask: bool, batch_size: int = 256,
+) -> np.ndarray:
+    """The model's outputs (torch, eval mode) for ``texts``, float32 [len(texts), labels]."""
     tokenize = get_tokenizer(config.tokenizer)
     index = vocab_index(tokens)
-    correct = 0
+    chunks = []
     for start in range(0, len(texts), batch_size):
         tokenized = [tokenize(t) for t in texts[start:start + batch_size]]
         ids = torch.tensor([encode(t, index, config.max_len, specials.unk_id, specials.pad_id) for t in tokenized])
         mask = _masks([len(t) for t in tokenized], config.max_len) if uses_mask else None
-        predicted = _run_torch(model, ids, mask).argmax(dim=1).tolist()
-        correct += sum(int(p == y) for p, y in zip(predicted, label_ids[start:start + batch_size]))
-    return correct / len(texts)
+        chunks.append(_run_torch(model, ids, mask).float().numpy())
+    return np.concatenate(chunks)
 
 
 def export_production_model(
@@ -750,9 +752,12 @@ def export_production_model(
       ``max_len=`` is a shortcut for its ``max_len``.
     - ``labels``: the label names, index = output index. ``validation``: ``(texts, labels)`` with labels as names
       or ids; from it the exporter computes ``metrics`` (accuracy of the torch model, OOV rate; split
-      "validation"), ``reference`` (drift statistics) and, with the built-in edge cases, the parity texts. Passing
+      "validation"), ``reference`` (drift statistics), ``calibration`` (the top label's probability in 10
+      equal-mass bins with the accuracy in each, for estimating accuracy without labels; see
+      :mod:`shipshape_train.calibration`) and, with the built-in edge cases, the parity texts. Passing
       ``metrics``, ``reference`` or ``parity_texts`` (strings, ``(text, tags)`` pairs or ``{"text", "tags"}``
-      mappings; tags from :data:`PARITY_TAGS`) overrides that part.
+      mappings; tags from :data:`PARITY_TAGS`) overrides that part; ``calibration`` always comes from
+      ``validation``, and without ``validation`` the manifest has none (the runtime then says it cannot estimate).
     - ``name``: default the name of ``out_dir`` in lower case; ``version``: default "1.0.0".
     - ``opset``: 17 (the only opset torch 1.13 writes that the runtime reads).
 
@@ -827,15 +832,20 @@ def export_production_model(
         _check_model(model, config, len(tokens), len(labels), specials, uses_mask)
         parity = compute_parity(model, cases, tokens, labels, config)
         role = output_role([row["logits"] for row in parity])
-        if metrics_doc is None:
+        calibration_doc = None
+        if checked is not None:
             texts, label_ids = checked
-            tokenize = get_tokenizer(config.tokenizer)
-            metrics_doc = {
-                "split": "validation",
-                "examples": len(texts),
-                "accuracy": round(_accuracy(model, texts, label_ids, tokens, config, specials, uses_mask), 6),
-                "oovRate": round(oov_rate([tokenize(t) for t in texts], tokens, config.unk_token), 6),
-            }
+            scores = _scores(model, texts, tokens, config, specials, uses_mask)
+            correct = scores.argmax(axis=1) == np.asarray(label_ids)
+            calibration_doc = compute_calibration(top_probabilities(scores, role), correct, "validation")
+            if metrics_doc is None:
+                tokenize = get_tokenizer(config.tokenizer)
+                metrics_doc = {
+                    "split": "validation",
+                    "examples": len(texts),
+                    "accuracy": round(int(correct.sum()) / len(texts), 6),
+                    "oovRate": round(oov_rate([tokenize(t) for t in texts], tokens, config.unk_token), 6),
+                }
         with tempfile.TemporaryDirectory(prefix="shipshape-export-") as scratch:
             onnx_path = os.path.join(scratch, "model.onnx")
             _export_onnx(model, onnx_path, config.max_len, opset, specials, uses_mask, role)
@@ -895,6 +905,8 @@ def export_production_model(
         "reference": reference_doc,
         "parity": {"file": "parity.jsonl", "cases": len(parity), "atol": atol},
     }
+    if calibration_doc is not None:
+        manifest["calibration"] = calibration_doc
     tmp = manifest_path + ".tmp"
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
@@ -910,9 +922,9 @@ def export_production_model(
 
 
 def verify_bundle(bundle_dir: Union[str, os.PathLike], model: torch.nn.Module | None = None) -> Dict[str, Any]:
-    """Check a bundle: hashes and sizes, ONNX checker and I/O, vocab and special ids, parity rows; with ``model``,
-    recompute the parity scores with torch. Returns the manifest; raises AssertionError/ExportError on the first
-    problem."""
+    """Check a bundle: hashes and sizes, ONNX checker and I/O, vocab and special ids, parity rows, the calibration
+    section's shape when there is one; with ``model``, recompute the parity scores with torch. Returns the manifest;
+    raises AssertionError/ExportError/ValueError on the first problem."""
     bundle = os.fspath(bundle_dir)
     with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
@@ -945,6 +957,8 @@ def verify_bundle(bundle_dir: Union[str, os.PathLike], model: torch.nn.Module | 
         assert len(row["logits"]) == len(labels) and all(math.isfinite(v) for v in row["logits"])
         assert row["label"] == labels[int(np.argmax(np.asarray(row["logits"], dtype=np.float32)))]
     assert outputs[0]["role"] == output_role([r["logits"] for r in rows])
+    if "calibration" in manifest:
+        check_calibration(manifest["calibration"])
     if model is not None:
         uses_mask = any(i["role"] == "attention_mask" for i in inputs)
         was_training = model.training

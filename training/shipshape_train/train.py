@@ -211,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference = compute_reference([e.text for e in splits["train"]], [e.label for e in splits["train"]],
                                   vocab, LABELS, config)
     parity_texts = build_parity_texts([e.text for e in splits["test"]], index, MAX_LEN)
+    # The exporter calibrates the model's confidence on it (the manifest's calibration section).
+    validation = ([e.text for e in splits["validation"]], [e.label for e in splits["validation"]])
 
     summary = {}
     for kind in args.only or MODEL_NAMES:
@@ -225,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_production_model(
             model, vocab, config, out_dir,
             name=kind, version=VERSION, labels=LABELS, metrics=metrics, reference=reference,
-            parity_texts=parity_texts,
+            parity_texts=parity_texts, validation=validation,
         )
         verify_bundle(out_dir, model)
         size = os.path.getsize(os.path.join(out_dir, "model.onnx"))
