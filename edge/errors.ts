@@ -113,6 +113,7 @@ const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.fre
   VOCAB_INVALID: 500,
   PREPROCESSING_MISMATCH: 500,
   PARITY_MISMATCH: 500,
+  HEALTH_DELTA_MISMATCH: 500,
   INTERNAL: 500,
 });
 

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'VOCAB_INVALID'
   | 'PREPROCESSING_MISMATCH'
   | 'PARITY_MISMATCH'
+  // A Worker isolate's health delta sent to the aggregator of another model name or version (a deployment bug).
+  | 'HEALTH_DELTA_MISMATCH'
   | 'INPUT_INVALID'
   | 'BACKEND_UNAVAILABLE'
   | 'BACKEND_FAILED'

@@ -27,3 +27,21 @@ export type {
   TensorDtype,
 } from './engine.ts';
 export type * from './types.ts';
+export {
+  createHealthMonitor,
+  defaultThresholds,
+  parseThresholds,
+  thresholdsSchema,
+  logSink,
+  webhookSink,
+  jsDistance,
+  psi,
+  wilsonLowerBound,
+  histogramQuantile,
+  BATCH_SIZE_BOUNDS,
+  CHECK_NAMES,
+  LATENCY_BOUNDS_MS,
+  type SlaLimits,
+  type WebhookSinkOptions,
+} from './monitor/index.ts';
+export type * from './monitor/types.ts';
