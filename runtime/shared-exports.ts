@@ -37,6 +37,7 @@ export {
   jsDistance,
   psi,
   wilsonLowerBound,
+  wilsonUpperBound,
   histogramQuantile,
   BATCH_SIZE_BOUNDS,
   CHECK_NAMES,

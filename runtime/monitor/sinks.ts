@@ -60,12 +60,15 @@ export function webhookSink(url: string, options: WebhookSinkOptions = {}): Aler
   const retries = options.retries ?? 2;
   const backoffMs = options.backoffMs ?? [250, 1000];
   return {
-    name: `webhook ${target.origin}${target.pathname}`,
+    // The origin only: webhook paths often carry a secret (Slack's do), and the name goes into warnings.
+    name: `webhook ${target.origin}`,
     async send(event: AlertEvent): Promise<void> {
       const doFetch = options.fetch ?? fetch;
       const body = JSON.stringify({ kind: event.kind, alert: event.alert });
       let failure = '';
+      let attempts = 0;
       for (let attempt = 0; attempt <= retries; attempt += 1) {
+        attempts += 1;
         if (attempt > 0) await sleep(backoffMs[Math.min(attempt - 1, backoffMs.length - 1)] ?? 0);
         try {
           const response = await doFetch(target, {
@@ -87,7 +90,7 @@ export function webhookSink(url: string, options: WebhookSinkOptions = {}): Aler
         }
       }
       throw new Error(
-        `webhook ${target.origin}${target.pathname} ${failure} (${retries + 1} attempts at most)`,
+        `webhook ${target.origin} ${failure} (${attempts} ${attempts === 1 ? 'attempt' : 'attempts'})`,
       );
     },
   };

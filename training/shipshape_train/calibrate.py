@@ -17,6 +17,7 @@ It prints the bins, the expected calibration error (ECE) on validation and test,
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 
 from .calibration import bin_of, compute_calibration, estimated_accuracy, expected_calibration_error, top_probabilities
-from .corpus import DEFAULT_SEED, LABELS, make_splits
+from .corpus import DEFAULT_SEED, LABELS, Example, make_splits
 from .export import ExportError, run_onnx, verify_bundle
 from .tokenizer import encode, get_tokenizer, vocab_index
 from .vocab import read_vocab
@@ -36,6 +37,8 @@ RUN_BATCH = 256
 # The report's windows: as many texts as the monitor needs for a verdict (minTexts, default 500), drawn this often.
 WINDOW = 500
 WINDOWS = 1000
+# The report's subsets of the test split by token count: a shift in length is a shift in difficulty.
+LENGTH_GROUPS = (("< 16 tokens", 0, 16), ("16-39", 16, 40), (">= 40", 40, 1 << 30))
 
 
 class CalibrationError(ValueError):
@@ -48,10 +51,20 @@ class Outcome:
 
     confidences: np.ndarray
     correct: np.ndarray
+    lengths: np.ndarray  # tokens per text, before truncation
 
     @property
     def accuracy(self) -> float:
         return float(self.correct.mean())
+
+    def part(self, rows: slice) -> "Outcome":
+        return Outcome(self.confidences[rows], self.correct[rows], self.lengths[rows])
+
+
+@functools.lru_cache(maxsize=2)
+def _splits(seed: int) -> Dict[str, List[Example]]:
+    """The corpus splits train.py trains and evaluates on (generating them is most of a calibrate run)."""
+    return make_splits(seed=seed)
 
 
 def _indent_of(text: str) -> int:
@@ -93,7 +106,7 @@ def score_split(bundle: str, manifest: Dict[str, Any], texts: Sequence[str], lab
         raise CalibrationError(f"running {bundle}/model.onnx failed: {failed}")
     scores = np.concatenate([r[output["name"]] for r in runs])
     correct = scores.argmax(axis=1) == np.asarray(labels)
-    return Outcome(top_probabilities(scores, output["role"]), correct)
+    return Outcome(top_probabilities(scores, output["role"]), correct, np.asarray([len(t) for t in tokenized]))
 
 
 def calibrate(bundle_dir: str, seed: int = DEFAULT_SEED, write: bool = True) -> Dict[str, Any]:
@@ -118,17 +131,18 @@ def calibrate(bundle_dir: str, seed: int = DEFAULT_SEED, write: bool = True) -> 
     verify_bundle(bundle)
     if manifest["labels"] != LABELS:
         raise CalibrationError(f"{path} has labels {manifest['labels']}, not the training corpus's {LABELS}")
-    splits = make_splits(seed=seed)
+    splits = _splits(seed)
     metrics = manifest["metrics"]
     if metrics["split"] != "test" or metrics["examples"] != len(splits["test"]):
         raise CalibrationError(
             f"{path} reports metrics on {metrics['examples']} {metrics['split']} examples, not on the corpus's "
             f"{len(splits['test'])} test examples; this module calibrates bundles that train.py made"
         )
-    outcomes = {
-        name: score_split(bundle, manifest, [e.text for e in splits[name]], [e.label for e in splits[name]])
-        for name in ("validation", "test")
-    }
+    # One onnxruntime process for both splits.
+    examples = splits["validation"] + splits["test"]
+    both = score_split(bundle, manifest, [e.text for e in examples], [e.label for e in examples])
+    held_out = len(splits["validation"])
+    outcomes = {"validation": both.part(slice(0, held_out)), "test": both.part(slice(held_out, None))}
     measured = int(outcomes["test"].correct.sum())
     expected = round(metrics["accuracy"] * metrics["examples"])
     if measured != expected:
@@ -188,6 +202,13 @@ def report_lines(name: str, result: Dict[str, Any], status: str) -> List[str]:
         f"  over {len(errors)} seeded windows of {WINDOW} test texts: |estimate - true accuracy| median "
         f"{float(np.median(errors)):.4f}, 95th percentile {float(np.quantile(errors, 0.95)):.4f}"
     )
+    parts = []
+    for label, low, high in LENGTH_GROUPS:
+        inside = (test.lengths >= low) & (test.lengths < high)
+        if inside.any():
+            parts.append(f"{label} {int(inside.sum())} texts {float(test.correct[inside].mean()):.4f} vs "
+                         f"{estimated_accuracy(section, test.confidences[inside]):.4f}")
+    lines.append("  test split by length, true accuracy vs estimate: " + "; ".join(parts))
     lines.append(f"  manifest.json {status}")
     return lines
 

@@ -1,0 +1,79 @@
+// The monitor following a real predictor (news-bag, native onnxruntime) through observe().
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createHealthMonitor,
+  createPredictor,
+  loadBundle,
+  type Bundle,
+  type Predictor,
+} from '../../runtime/node.ts';
+import { bundleDir } from '../helpers/bundle-copy.ts';
+
+const TEXTS = [
+  'Stocks rallied after the earnings report',
+  'The striker scored twice in the final',
+  'NASA launched a new probe to study Mars',
+  'Zyxqvw blorfed the quorple at Gdańsk',
+  'Oil prices rose as OPEC cut output',
+  '',
+  'word '.repeat(100),
+];
+
+describe('a monitor made from a predictor', () => {
+  let bundle: Bundle;
+  let predictor: Predictor;
+
+  beforeAll(async () => {
+    bundle = await loadBundle(bundleDir('news-bag'));
+    predictor = await createPredictor(bundle, { backend: 'native' });
+  });
+
+  afterAll(async () => {
+    await predictor.dispose();
+  });
+
+  it('counts every text, token, unknown token, truncation and predicted label the predictor ran', async () => {
+    const monitor = createHealthMonitor(predictor);
+    const answers = await predictor.predictBatch(TEXTS, { batchSize: 4 });
+    const encodings = TEXTS.map((text) => bundle.tokenizer.encode(text));
+    const byLabel = Object.fromEntries(bundle.manifest.labels.map((label) => [label, 0]));
+    for (const answer of answers)
+      if (answer.status === 'ok') byLabel[answer.label] = (byLabel[answer.label] ?? 0) + 1;
+    const totals = monitor.totals();
+    expect(totals).toMatchObject({
+      model: { name: 'news-bag', version: '1.0.0' },
+      backend: 'native',
+      texts: TEXTS.length,
+      runs: 2,
+      tokens: encodings.reduce((sum, e) => sum + e.tokenCount, 0),
+      unknownTokens: encodings.reduce((sum, e) => sum + e.unknown, 0),
+      truncatedTexts: 1,
+      predictionsByLabel: byLabel,
+    });
+    // Runs of 4 and 3 texts, both in the (2, 4] bucket.
+    expect(totals.batchSize.counts.slice(0, 4)).toEqual([0, 0, 2, 0]);
+    expect(totals.unknownTokens).toBeGreaterThanOrEqual(3);
+    monitor.dispose();
+  });
+
+  it('puts the texts in the quality window the checks read', async () => {
+    const monitor = createHealthMonitor(predictor, { thresholds: { minTexts: 5 } });
+    await predictor.predictBatch(TEXTS);
+    const { checks } = monitor.checkHealth();
+    expect([checks.label_drift.samples, checks.truncation_rate.value]).toEqual([
+      TEXTS.length,
+      1 / TEXTS.length,
+    ]);
+    expect(checks.label_drift.status).not.toBe('insufficient_data');
+    monitor.dispose();
+  });
+
+  it('stops counting once disposed', async () => {
+    const monitor = createHealthMonitor(predictor);
+    await predictor.predict('The striker scored twice in the final');
+    monitor.dispose();
+    monitor.dispose();
+    await predictor.predict('Oil prices rose as OPEC cut output');
+    expect(monitor.totals().texts).toBe(1);
+  });
+});
