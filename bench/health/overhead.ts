@@ -1,0 +1,185 @@
+// What the health monitor costs: predictBatch throughput with the monitor on vs off, one predictor, interleaved rounds.
+// Run: npx tsx bench/health/overhead.ts [--rounds 10] [--round-ms 1000] [--backend native,wasm] [--quick] [--out FILE]
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hrtimeNow } from 'tinybench';
+import {
+  createHealthMonitor,
+  createPredictor,
+  loadBundle,
+  type BackendName,
+  type HealthMonitor,
+  type Predictor,
+} from '../../runtime/node.ts';
+import { bootstrapQuantileRatio, percentileSorted, sortAscending } from '../stats.ts';
+import { table } from '../table.ts';
+import { corpusTexts } from './streams.ts';
+
+const { values } = parseArgs({
+  options: {
+    bundle: { type: 'string', multiple: true },
+    backend: { type: 'string', default: 'native,wasm' },
+    rounds: { type: 'string', default: '10' },
+    'round-ms': { type: 'string', default: '1000' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const ROUNDS = values.quick ? 4 : Number(values.rounds);
+const ROUND_MS = values.quick ? 500 : Number(values['round-ms']);
+for (const [flag, value] of [
+  ['--rounds', ROUNDS],
+  ['--round-ms', ROUND_MS],
+] as const) {
+  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`--${flag} ${value}: give an integer >= 1.`);
+}
+const BATCH = 32;
+/** The issue's limits on throughput loss at batch 32 (with the monitor as serving runs it: ids included). */
+const AIM: Readonly<Record<string, number>> = { 'news-transformer': 0.03, 'news-bag': 0.1 };
+const bundles = values.bundle ?? ['news-transformer', 'news-bag'];
+const backends = values.backend.split(',') as BackendName[];
+
+// In-distribution texts (the corpus generator, an unseen seed): the monitor's work depends on them (tokens, labels).
+const texts = (await corpusTexts({ count: BATCH * 64, seed: 20270201 })).map((t) => t.text);
+const batches = Array.from({ length: 64 }, (_, i) => texts.slice(i * BATCH, (i + 1) * BATCH));
+
+/** What a round runs besides predictBatch. */
+const MODES = ['off', 'monitor', 'monitor+ids'] as const;
+type Mode = (typeof MODES)[number];
+
+/**
+ * One round: predictBatch of 32 texts back to back for ROUND_MS; returns texts per second. `monitor`: every run is
+ * recorded (through observe, as createHealthMonitor(predictor) subscribes) and the round ends with one
+ * `checkHealth()` (the edge checks about once a second: alert evaluation, /v1/health, /metrics scrapes);
+ * `monitor+ids`: also an id per prediction (`remember`, as the edge does for /v1/feedback). All inside the timed span.
+ */
+async function round(
+  predictor: Predictor,
+  monitor: HealthMonitor,
+  mode: Mode,
+  start: number,
+): Promise<number> {
+  const unsubscribe = mode === 'off' ? undefined : predictor.observe((o) => monitor.record(o));
+  const ids = mode === 'monitor+ids';
+  let done = 0;
+  let next = start;
+  const t0 = hrtimeNow();
+  while (hrtimeNow() - t0 < ROUND_MS) {
+    const items = await predictor.predictBatch(batches[next++ % batches.length]!, { batchSize: BATCH });
+    if (ids) for (const item of items) if (item.status === 'ok') monitor.remember(item.label);
+    done += items.length;
+  }
+  if (mode !== 'off') monitor.checkHealth();
+  const elapsed = hrtimeNow() - t0;
+  unsubscribe?.();
+  return (done / elapsed) * 1000;
+}
+
+/** A monitored mode against `off`. */
+interface Comparison {
+  readonly mode: Exclude<Mode, 'off'>;
+  /** Texts per second per round. */
+  readonly rates: readonly number[];
+  readonly median: number;
+  /** 1 - median(mode) / median(off), with a 95% bootstrap interval of the ratio of medians. */
+  readonly loss: number;
+  readonly lossLow: number;
+  readonly lossHigh: number;
+  /** Per round (the modes of one round run back to back): smallest and largest loss. */
+  readonly pairedLossMin: number;
+  readonly pairedLossMax: number;
+}
+
+interface OverheadResult {
+  readonly model: string;
+  readonly backend: string;
+  readonly rounds: number;
+  readonly roundMs: number;
+  readonly off: readonly number[];
+  readonly medianOff: number;
+  readonly compared: readonly Comparison[];
+  /** The issue's limit on the loss, for `monitor+ids` (what serving does). */
+  readonly aim: number | null;
+}
+
+const median = (xs: readonly number[]) => percentileSorted(sortAscending(xs), 0.5);
+const results: OverheadResult[] = [];
+for (const name of bundles) {
+  const bundle = await loadBundle(name.includes('/') ? name : `artifacts/${name}`);
+  for (const backend of backends) {
+    const predictor = await createPredictor(bundle, { backend, batching: false });
+    // One long-lived monitor, as in serving: it follows the predictor only in monitored rounds. Its prediction
+    // ledger starts full (100,000 ids by default), the steady state after a few minutes of traffic.
+    const monitor = createHealthMonitor(bundle.manifest);
+    for (let i = 0; i < 100_000; i++)
+      monitor.remember(bundle.manifest.labels[i % bundle.manifest.labels.length]!);
+    for (const mode of MODES) await round(predictor, monitor, mode, 0); // warm-up
+    const rates: Record<Mode, number[]> = { off: [], monitor: [], 'monitor+ids': [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      // The order rotates, so a slow spell on the shared machine hits every mode alike.
+      for (let k = 0; k < MODES.length; k++) {
+        const mode = MODES[(r + k) % MODES.length]!;
+        rates[mode].push(await round(predictor, monitor, mode, r * 7));
+      }
+    }
+    monitor.dispose();
+    await predictor.dispose();
+    const compared = (['monitor', 'monitor+ids'] as const).map((mode): Comparison => {
+      const interval = bootstrapQuantileRatio(rates.off, rates[mode], 0.5, { seed: 1 });
+      const paired = rates[mode].map((v, i) => 1 - v / rates.off[i]!);
+      return {
+        mode,
+        rates: rates[mode],
+        median: median(rates[mode]),
+        loss: 1 - interval.estimate,
+        lossLow: 1 - interval.high,
+        lossHigh: 1 - interval.low,
+        pairedLossMin: Math.min(...paired),
+        pairedLossMax: Math.max(...paired),
+      };
+    });
+    results.push({
+      model: bundle.manifest.name,
+      backend: predictor.backend.backend,
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+      off: rates.off,
+      medianOff: median(rates.off),
+      compared,
+      aim: AIM[bundle.manifest.name] ?? null,
+    });
+  }
+}
+
+const pct = (v: number) => `${v >= 0 ? '' : '-'}${Math.abs(v * 100).toFixed(1)}%`;
+console.log(
+  `health monitor overhead, predictBatch of ${BATCH} texts, ${ROUNDS} rounds of ${ROUND_MS} ms per mode, modes ` +
+    `interleaved (medians; loss > 0: slower than off; monitor: every run recorded and one checkHealth() a round; ` +
+    `monitor+ids: also an id per prediction, as the edge serves)`,
+);
+console.log(
+  table(
+    ['model', 'backend', 'mode', 'texts/s', 'loss', '95% interval', 'per round', 'aim'],
+    results.flatMap((r) => [
+      [r.model, r.backend, 'off', r.medianOff.toFixed(0), '', '', '', ''],
+      ...r.compared.map((c) => [
+        r.model,
+        r.backend,
+        c.mode,
+        c.median.toFixed(0),
+        pct(c.loss),
+        `${pct(c.lossLow)} .. ${pct(c.lossHigh)}`,
+        `${pct(c.pairedLossMin)} .. ${pct(c.pairedLossMax)}`,
+        r.aim === null || c.mode !== 'monitor+ids'
+          ? ''
+          : `<= ${pct(r.aim)} ${c.loss <= r.aim ? 'ok' : 'OVER'}`,
+      ]),
+    ]),
+  ),
+);
+if (values.out !== undefined) {
+  await mkdir(dirname(values.out), { recursive: true });
+  await writeFile(values.out, JSON.stringify({ kind: 'monitor-overhead', results }, null, 2) + '\n');
+  console.log(`wrote ${values.out}`);
+}
