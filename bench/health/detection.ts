@@ -107,6 +107,24 @@ export interface NoiseWindows {
   readonly checks: Readonly<Partial<Record<CheckName, NoiseSpread>>>;
 }
 
+/**
+ * A shift that starts after a full quality window of in-distribution traffic (the in-distribution stream's runs,
+ * cycled), then the shifted stream's runs, cycled, at the same rate: the window mixes both, so detection takes longer
+ * than on a fresh monitor. Alerts come from the monitor's own evaluation after recording (about once a second), with
+ * no `checkHealth()` calls, as in serving. Replayed observations, so it is fast: no model runs.
+ */
+export interface Onset {
+  readonly model: string;
+  readonly stream: string;
+  readonly expected: readonly string[];
+  /** Per check that fired after the onset: simulated seconds and texts since the onset. */
+  readonly fired: readonly { readonly check: CheckName; readonly seconds: number; readonly texts: number }[];
+  /** Expected checks that had not fired after a full window of shifted traffic. */
+  readonly missed: readonly string[];
+  /** Alerts fired during the in-distribution hour before the onset (false alarms). */
+  readonly firedBefore: readonly CheckName[];
+}
+
 export interface DetectionReport {
   readonly kind: 'drift-detection';
   readonly createdAt: string;
@@ -123,6 +141,7 @@ export interface DetectionReport {
   readonly thresholds: Readonly<Record<string, Thresholds>>;
   readonly results: readonly StreamResult[];
   readonly noise: readonly NoiseWindows[];
+  readonly onsets: readonly Onset[];
   /** Every stream raised its expected alerts and the in-distribution stream none. */
   readonly ok: boolean;
 }
@@ -151,8 +170,10 @@ export async function detectDrift(options: DetectionOptions): Promise<DetectionR
   }
   const results: StreamResult[] = [];
   const noise: NoiseWindows[] = [];
+  const onsets: Onset[] = [];
   const thresholds: Record<string, Thresholds> = {};
   for (const dir of options.bundles) {
+    let good: RunObservation[] = [];
     const bundle = await loadBundle(dir);
     const streams = await buildStreams((text) => bundle.tokenizer.encode(text).tokenCount, {
       inDistribution,
@@ -174,8 +195,13 @@ export async function detectDrift(options: DetectionOptions): Promise<DetectionR
         results.push(result);
         options.onStream?.(result);
         if (plan.name === 'in-distribution') {
+          good = observations;
           noise.push(
             replayWindows(bundle.manifest, observations, feedback, monitorThresholds, textsPerSecond),
+          );
+        } else if (good.length > 0) {
+          onsets.push(
+            replayOnset(bundle.manifest, plan, good, observations, monitorThresholds, textsPerSecond),
           );
         }
       }
@@ -190,7 +216,9 @@ export async function detectDrift(options: DetectionOptions): Promise<DetectionR
     thresholds,
     results,
     noise,
-    ok: results.every((r) => r.ok),
+    onsets,
+    ok:
+      results.every((r) => r.ok) && onsets.every((o) => o.missed.length === 0 && o.firedBefore.length === 0),
   };
 }
 
@@ -310,6 +338,62 @@ async function runStream(
     ok: missed.length === 0 && falseAlarms.length === 0,
   };
   return { result, observations, feedback, monitorThresholds: monitor.thresholds };
+}
+
+/** Replays a shift's onset after a full window of good traffic (see `Onset`). */
+function replayOnset(
+  manifest: Manifest,
+  plan: StreamPlan,
+  good: readonly RunObservation[],
+  shifted: readonly RunObservation[],
+  thresholds: Thresholds,
+  textsPerSecond: number,
+): Onset {
+  let clock = CLOCK_START;
+  let phase: 'before' | 'after' = 'before';
+  let onsetAt = 0;
+  let textsAfter = 0;
+  const firedBefore = new Set<CheckName>();
+  const fired = new Map<CheckName, { check: CheckName; seconds: number; texts: number }>();
+  const monitor = createHealthMonitor(manifest, {
+    now: () => clock,
+    thresholds,
+    sinks: [
+      {
+        name: 'capture',
+        send(event) {
+          if (event.kind !== 'firing') return;
+          const { check } = event.alert;
+          if (phase === 'before') firedBefore.add(check);
+          else if (!fired.has(check))
+            fired.set(check, { check, seconds: (clock - onsetAt) / 1000, texts: textsAfter });
+        },
+      },
+    ],
+  });
+  const feed = (observation: RunObservation) => {
+    clock += (observation.batchSize / textsPerSecond) * 1000;
+    monitor.record(observation);
+  };
+  const windowMs = thresholds.qualityWindowSeconds * 1000;
+  for (let i = 0; clock - CLOCK_START < windowMs; i++) feed(good[i % good.length]!);
+  phase = 'after';
+  onsetAt = clock;
+  const done = () => plan.expected.every((check) => fired.has(check as CheckName));
+  for (let i = 0; clock - onsetAt < windowMs && !done(); i++) {
+    const observation = shifted[i % shifted.length]!;
+    textsAfter += observation.batchSize;
+    feed(observation);
+  }
+  monitor.dispose();
+  return {
+    model: manifest.name,
+    stream: plan.name,
+    expected: plan.expected,
+    fired: [...fired.values()],
+    missed: plan.expected.filter((check) => !fired.has(check as CheckName)),
+    firedBefore: [...firedBefore],
+  };
 }
 
 /** A prediction that got feedback: the predicted label and the true one. */
@@ -463,11 +547,24 @@ export function formatDetection(report: DetectionReport): string {
       }),
     ]),
   );
+  const onsets = table(
+    ['model', 'stream', 'alerts after the onset: check@seconds (texts)', 'missed', 'before the onset'],
+    report.onsets.map((o) => [
+      o.model,
+      o.stream,
+      o.fired.map((f) => `${f.check}@${f.seconds.toFixed(0)} s (${f.texts})`).join(' ') || '(none)',
+      o.missed.join(' ') || '-',
+      o.firedBefore.join(' ') || 'none',
+    ]),
+  );
   return [
     `drift detection: ${settings.backend}, ${settings.batchSize} texts per request, simulated ${settings.textsPerSecond} ` +
       `texts/s, feedback on ${(settings.feedbackShare * 100).toFixed(0)}% of predictions, seed ${settings.seed}; ` +
       `checkHealth() after every request (requests = texts / ${settings.batchSize})`,
     alerts,
+    '',
+    'a shift starting after a full quality window of in-distribution traffic (replayed runs, same rate):',
+    onsets,
     '',
     'values at the end of each stream (! bad, ? insufficient data or unavailable):',
     values,
@@ -483,7 +580,7 @@ export function formatDetection(report: DetectionReport): string {
     ...limits,
     '',
     report.ok
-      ? 'ok: every shifted stream raised its expected alerts, the in-distribution stream none'
+      ? 'ok: every shifted stream raised its expected alerts, also after a window of good traffic; the in-distribution stream none'
       : 'FAILED: see the verdicts above',
   ].join('\n');
 }

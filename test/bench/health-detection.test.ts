@@ -68,6 +68,19 @@ describe('detectDrift, news-bag, 1024 in-distribution and 640 shifted texts', ()
     expect(accuracy.windows).toBe(Math.floor(result('in-distribution').feedback / minFeedback));
   });
 
+  it('replays each shift after a full window of in-distribution traffic without an alert before the onset', () => {
+    expect(report.onsets.map((o) => o.stream)).toEqual(STREAM_NAMES.slice(1));
+    expect(report.onsets.every((o) => o.firedBefore.length === 0)).toBe(true);
+  });
+
+  it('detects the long texts after the onset later than on a fresh monitor, the window still holding good texts', () => {
+    const onset = report.onsets.find((o) => o.stream === 'long-texts')!;
+    const truncation = onset.fired.find((f) => f.check === 'truncation_rate')!;
+    const fresh = result('long-texts').fired.find((d) => d.check === 'truncation_rate')!;
+    expect(truncation.texts).toBeGreaterThan(fresh.texts);
+    expect(truncation.seconds).toBeLessThan(report.thresholds['news-bag']!.qualityWindowSeconds);
+  });
+
   it('prints a row per stream and the thresholds', () => {
     const text = formatDetection(report);
     for (const stream of STREAM_NAMES) expect(text).toContain(stream);
