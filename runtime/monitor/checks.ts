@@ -89,8 +89,8 @@ export function runChecks(
 
   const feedback = quality.feedbackCorrect + quality.feedbackIncorrect;
   const accuracy = feedback > 0 ? quality.feedbackCorrect / feedback : null;
-  // Like the OOV rate, judged with the sample size: 100 answers of a model right 89% of the time fall below 84% by
-  // chance about once in 20; the upper bound falls below only when the accuracy really did.
+  // Like the OOV rate, judged with the sample size: 100 answers of a model right 89% of the time fall below the 84.1%
+  // floor by chance 8% of the time; the upper bound falls below only when the accuracy really did.
   const accuracyBound = wilsonUpperBound(quality.feedbackCorrect, feedback);
   checks.push({
     name: 'accuracy',

@@ -60,11 +60,29 @@ describe('a monitor made from a predictor', () => {
     const monitor = createHealthMonitor(predictor, { thresholds: { minTexts: 5 } });
     await predictor.predictBatch(TEXTS);
     const { checks } = monitor.checkHealth();
-    expect([checks.label_drift.samples, checks.truncation_rate.value]).toEqual([
-      TEXTS.length,
-      1 / TEXTS.length,
-    ]);
+    expect(checks.label_drift.samples).toBe(TEXTS.length);
+    // One overlong text; rates are reported to 6 decimals.
+    expect(checks.truncation_rate.value).toBeCloseTo(1 / TEXTS.length, 6);
     expect(checks.label_drift.status).not.toBe('insufficient_data');
+    monitor.dispose();
+  });
+
+  it('estimates accuracy from the calibration news-bag carries, as the mean of its bins accuracy', async () => {
+    const calibration = bundle.manifest.calibration;
+    expect(calibration).toBeDefined();
+    const monitor = createHealthMonitor(predictor, { thresholds: { minTexts: 5 } });
+    const answers = await predictor.predictBatch(TEXTS);
+    const edges = calibration?.edges ?? [];
+    const expected =
+      answers.reduce((sum, answer) => {
+        if (answer.status !== 'ok') return sum;
+        const confidence = Math.max(...Object.values(answer.scores));
+        const bin = Math.min(edges.filter((edge) => edge <= confidence).length - 1, edges.length - 2);
+        return sum + (calibration?.accuracy[bin] ?? 0);
+      }, 0) / TEXTS.length;
+    const check = monitor.checkHealth().checks.estimated_accuracy;
+    expect(check.status).not.toBe('unavailable');
+    expect(check.value).toBeCloseTo(expected, 6);
     monitor.dispose();
   });
 

@@ -153,7 +153,14 @@ describe('a failing webhook and real predictions (news-bag, native)', () => {
   /** A monitor that alerts on the first texts, on OOV only (any unknown word breaks a ceiling of 0). */
   function alertingMonitor(url: string, warnings: string[]) {
     return createHealthMonitor(predictor, {
-      thresholds: { minTexts: 1, maxOovRate: 0, maxTruncationRate: 1, maxLabelDrift: 1, maxLengthDrift: 1 },
+      thresholds: {
+        minTexts: 1,
+        maxOovRate: 0,
+        maxTruncationRate: 1,
+        maxLabelDrift: 1,
+        maxLengthDrift: 1,
+        minEstimatedAccuracy: 0,
+      },
       sinks: [webhookSink(url, { timeoutMs: 300, retries: 2, backoffMs: [10, 10] })],
       warn: (message) => warnings.push(message),
     });

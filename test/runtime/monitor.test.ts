@@ -275,6 +275,19 @@ describe('feedback', () => {
     expect(check.stats?.upperBound).toBeGreaterThan(0.841);
   });
 
+  it('keeps no more ids waiting for takeDelta than maxTrackedPredictions, the newest ones', () => {
+    let n = 0;
+    const monitor = monitorWith({
+      now: clock().now,
+      maxTrackedPredictions: 4,
+      newId: () => `id-${(n += 1)}`,
+    });
+    for (let i = 0; i < 10; i += 1) monitor.remember('World');
+    const ids = monitor.takeDelta().predictions.map(([id]) => id);
+    expect(ids.length).toBeLessThanOrEqual(4);
+    expect(ids.at(-1)).toBe('id-10');
+  });
+
   it('turns accuracy bad when enough feedback says the model is wrong', () => {
     const monitor = monitorWith({ now: clock().now });
     for (let i = 0; i < 100; i += 1) monitor.feedback(monitor.remember('World'), i < 70 ? 'World' : 'Sports');
