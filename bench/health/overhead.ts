@@ -48,10 +48,14 @@ const batches = Array.from({ length: 64 }, (_, i) => texts.slice(i * BATCH, (i +
 const MODES = ['off', 'monitor', 'monitor+ids'] as const;
 type Mode = (typeof MODES)[number];
 
-/** Texts per second of wall time, and per second of this process's CPU time (user + system, every thread). */
+/**
+ * Texts per second of wall time, and per second of this process's CPU time (user + system, every thread); and the
+ * share of the round's wall time spent inside the monitor's calls (0 when off).
+ */
 interface RoundRate {
   readonly wall: number;
   readonly cpu: number;
+  readonly inMonitor: number;
 }
 
 const cpuMs = () => {
@@ -73,7 +77,15 @@ async function round(
   mode: Mode,
   start: number,
 ): Promise<RoundRate> {
-  const unsubscribe = mode === 'off' ? undefined : predictor.observe((o) => monitor.record(o));
+  let inMonitor = 0;
+  const unsubscribe =
+    mode === 'off'
+      ? undefined
+      : predictor.observe((o) => {
+          const t = hrtimeNow();
+          monitor.record(o);
+          inMonitor += hrtimeNow() - t;
+        });
   const ids = mode === 'monitor+ids';
   let done = 0;
   let next = start;
@@ -81,17 +93,30 @@ async function round(
   const t0 = hrtimeNow();
   while (hrtimeNow() - t0 < ROUND_MS) {
     const items = await predictor.predictBatch(batches[next++ % batches.length]!, { batchSize: BATCH });
-    if (ids) for (const item of items) if (item.status === 'ok') monitor.remember(item.label);
+    if (ids) {
+      const t = hrtimeNow();
+      for (const item of items) if (item.status === 'ok') monitor.remember(item.label);
+      inMonitor += hrtimeNow() - t;
+    }
     done += items.length;
   }
-  if (mode !== 'off') monitor.checkHealth();
+  if (mode !== 'off') {
+    const t = hrtimeNow();
+    monitor.checkHealth();
+    inMonitor += hrtimeNow() - t;
+  }
   const wall = hrtimeNow() - t0;
   const cpu = cpuMs() - cpu0;
   unsubscribe?.();
-  return { wall: (done / wall) * 1000, cpu: (done / cpu) * 1000 };
+  return { wall: (done / wall) * 1000, cpu: (done / cpu) * 1000, inMonitor: inMonitor / wall };
 }
 
-const MEASURES = ['wall', 'cpu'] as const;
+/**
+ * `wall` and `cpu`: throughput against the off rounds. `in-monitor`: the share of the monitored rounds' time spent in
+ * the monitor's own calls, which is the throughput it costs on one thread; both sides of that ratio are stretched
+ * alike when other processes take the CPU, so it is the steadiest of the three on a shared machine.
+ */
+const MEASURES = ['wall', 'cpu', 'in-monitor'] as const;
 type Measure = (typeof MEASURES)[number];
 
 /** A monitored mode against `off`, by one measure. */
@@ -102,11 +127,14 @@ interface Comparison {
   readonly rates: readonly number[];
   readonly median: number;
   readonly medianOff: number;
-  /** 1 - median(mode) / median(off), with a 95% bootstrap interval of the ratio of medians. */
+  /**
+   * 1 - median(mode) / median(off), with a 95% bootstrap interval of the ratio of medians; for `in-monitor`, the
+   * median share of time in the monitor, with a 95% bootstrap interval of that median.
+   */
   readonly loss: number;
   readonly lossLow: number;
   readonly lossHigh: number;
-  /** Per round (the modes of one round run back to back): smallest and largest loss. */
+  /** Per round (the modes of one round run back to back): smallest and largest loss (share, for `in-monitor`). */
   readonly roundLossMin: number;
   readonly roundLossMax: number;
 }
@@ -146,6 +174,23 @@ for (const name of bundles) {
     await predictor.dispose();
     const compared = (['monitor', 'monitor+ids'] as const).flatMap((mode) =>
       MEASURES.map((measure): Comparison => {
+        if (measure === 'in-monitor') {
+          const shares = rates[mode].map((r) => r.inMonitor);
+          // Against a constant 1, the ratio of medians is the median share itself, with its bootstrap interval.
+          const interval = bootstrapQuantileRatio([1], shares, 0.5, { seed: 1 });
+          return {
+            mode,
+            measure,
+            rates: rates[mode].map((r) => r.wall),
+            median: median(rates[mode].map((r) => r.wall)),
+            medianOff: median(rates.off.map((r) => r.wall)),
+            loss: interval.estimate,
+            lossLow: interval.low,
+            lossHigh: interval.high,
+            roundLossMin: Math.min(...shares),
+            roundLossMax: Math.max(...shares),
+          };
+        }
         const off = rates.off.map((r) => r[measure]);
         const on = rates[mode].map((r) => r[measure]);
         const interval = bootstrapQuantileRatio(off, on, 0.5, { seed: 1 });
@@ -180,7 +225,8 @@ const pct = (v: number) => `${v >= 0 ? '' : '-'}${Math.abs(v * 100).toFixed(1)}%
 console.log(
   `health monitor overhead, predictBatch of ${BATCH} texts, ${ROUNDS} rounds of ${ROUND_MS} ms per mode, modes ` +
     `interleaved; medians. monitor: every run recorded, one checkHealth() a round; monitor+ids: also an id per ` +
-    `prediction, as the edge serves. Loss > 0: fewer texts per second (of wall time; of this process's CPU time) than off.`,
+    `prediction, as the edge serves. Loss > 0: fewer texts per second (of wall time; of this process's CPU time) than ` +
+    `off; in-monitor: the share of the monitored rounds' time spent in the monitor's calls (texts/s: wall).`,
 );
 console.log(
   table(
