@@ -21,8 +21,8 @@ export const STREAM_NAMES = [
 ] as const;
 export type StreamName = (typeof STREAM_NAMES)[number];
 
-/** Debian's interpreter: the corpus generator needs nothing beyond the standard library, but `python3` on PATH may differ. */
-const PYTHON = process.env.SHIPSHAPE_PYTHON ?? '/usr/bin/python3';
+/** Debian's interpreter, as the rest of the repository uses: `python3` first on PATH may be another one. */
+const PYTHON = '/usr/bin/python3';
 const CORPUS_SCRIPT = fileURLToPath(new URL('./corpus_stream.py', import.meta.url));
 
 export interface CorpusOptions {
@@ -35,7 +35,7 @@ export interface CorpusOptions {
 
 /**
  * `count` texts from `shipshape_train.corpus.make_text` (the generator the bundles were trained on), through
- * `bench/health/corpus_stream.py` on `/usr/bin/python3` (`SHIPSHAPE_PYTHON` overrides it).
+ * `bench/health/corpus_stream.py` on `/usr/bin/python3`.
  * @throws Error with the script's stderr when Python fails (a bad mix, the training seed, no interpreter).
  */
 export async function corpusTexts(options: CorpusOptions): Promise<StreamText[]> {

@@ -12,7 +12,7 @@ import {
   STREAM_NAMES,
   type StreamText,
 } from '../../bench/health/streams.ts';
-import { TOPICS } from '../../bench/health/languages.ts';
+import { foreignWords, LANGUAGES, TOPICS } from '../../bench/health/languages.ts';
 
 const BAG = join(import.meta.dirname, '../../artifacts/news-bag');
 
@@ -86,6 +86,13 @@ describe('otherLanguageTexts', () => {
     expect(all).toMatch(/\b(der|die|das|und)\b/);
     expect(all).toMatch(/\b(le|les|des|une?)\b/);
     expect(all).toMatch(/\b(el|los|las|por)\b/);
+  });
+
+  it('draws on about 200 words per language', () => {
+    for (const language of LANGUAGES) {
+      expect(foreignWords(language).size).toBeGreaterThan(150);
+      expect(foreignWords(language).size).toBeLessThan(250);
+    }
   });
 
   it('balances the topics', () => {
