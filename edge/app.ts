@@ -143,12 +143,14 @@ function checkModelName(requested: string | undefined, predictor: Predictor): vo
   }
 }
 
-/** A prediction as answered: with the id `POST /v1/feedback` takes for its ground truth. */
-const wirePrediction = (monitor: HealthMonitor, { label, scores }: Prediction) => ({
-  id: monitor.remember(label),
-  label,
-  scores,
-});
+/**
+ * Predictions as answered: each with the id `POST /v1/feedback` takes for its ground truth (one memory entry for the
+ * request, see `HealthMonitor.rememberAll`).
+ */
+function wirePredictions(monitor: HealthMonitor, predictions: readonly Prediction[]) {
+  const ids = monitor.rememberAll(predictions.map((prediction) => prediction.label));
+  return predictions.map(({ label, scores }, i) => ({ id: ids[i] as string, label, scores }));
+}
 
 async function predictMany(
   predictor: Predictor,
@@ -162,7 +164,10 @@ async function predictMany(
     if (item.status === 'error')
       throw new ShipshapeError(item.error.code, `texts.${i}: ${item.error.message}`);
   }
-  return items.flatMap((item) => (item.status === 'ok' ? [wirePrediction(monitor, item)] : []));
+  return wirePredictions(
+    monitor,
+    items.flatMap((item) => (item.status === 'ok' ? [item] : [])),
+  );
 }
 
 /** The answer to one feedback item, or the error it is refused with. */
@@ -350,12 +355,9 @@ export function createApp(options: CreateAppOptions): EdgeApp {
       const monitor = monitors.of(predictor);
       const predictions =
         'text' in body
-          ? [
-              wirePrediction(
-                monitor,
-                await admitRequest(c, admission, 1, () => timeInference(c, predictor.predict(body.text))),
-              ),
-            ]
+          ? wirePredictions(monitor, [
+              await admitRequest(c, admission, 1, () => timeInference(c, predictor.predict(body.text))),
+            ])
           : await admitRequest(c, admission, body.texts.length, () =>
               timeInference(c, predictMany(predictor, monitor, body.texts, config.batchSize)),
             );

@@ -204,7 +204,8 @@ export function registerOpenInference(app: Hono, options: OipOptions): void {
           outputs.push({ name: OUTPUT_NAME, shape: [texts.length, labels.length], datatype: 'FP32', data });
         }
         if (wanted.has(ID_OUTPUT_NAME)) {
-          const ids = items.map((item) => (item.status === 'ok' ? monitor.remember(item.label) : ''));
+          // Every item is ok here (an item's error failed the request above).
+          const ids = monitor.rememberAll(items.map((item) => (item.status === 'ok' ? item.label : '')));
           outputs.push({ name: ID_OUTPUT_NAME, shape: [texts.length], datatype: 'BYTES', data: ids });
         }
         return c.json({

@@ -289,9 +289,10 @@ async function runStream(
         batch.map((t) => t.text),
         { batchSize },
       );
-      items.forEach((item, i) => {
-        if (item.status !== 'ok') return;
-        const id = monitor.remember(item.label);
+      const ok = items.flatMap((item, i) => (item.status === 'ok' ? [{ item, i }] : []));
+      const ids = monitor.rememberAll(ok.map(({ item }) => item.label));
+      ok.forEach(({ item, i }, k) => {
+        const id = ids[k] as string;
         if (feedbackRng() < run.feedbackShare) {
           monitor.feedback(id, batch[i]!.label);
           feedback.push([item.label, batch[i]!.label]);

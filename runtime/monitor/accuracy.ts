@@ -1,57 +1,96 @@
 // Accuracy two ways: a bounded memory of prediction ids for delayed feedback, and the confidence-based estimate (CBPE).
 import type { Manifest } from '../bundle/manifest.ts';
 
-/** Marks an id whose feedback was counted (label indices are >= 0). */
+/** Marks a prediction whose feedback was counted (label indices are >= 0). */
 const ANSWERED = -1;
 
+/** The id of prediction `index` of a group of `size` remembered under `key`: the key alone for a group of one. */
+export function predictionId(key: string, index: number, size: number): string {
+  return size === 1 ? key : `${key}.${index}`;
+}
+
 /**
- * The predictions feedback can still name: id -> top label index, the oldest forgotten once `capacity` are held.
- * Insertion order lives in a ring of `capacity` ids, so eviction is O(1). Not the Map's own order: V8 leaves a hole
- * for each deleted key until the table is rebuilt, and `keys().next()` on a Map evicted from the front scans them
- * (12 to 50 µs per id at 100,000 ids on the shared 2-core machine, against 0.5 to 3 µs with the ring; that cost made
- * news-bag serve several times slower with ids, bench/health/overhead.ts). Feedback is counted once per id: the id
- * stays, marked answered, so a repeat is told apart from an unknown id.
+ * The predictions feedback can still name, remembered a group (one request's predictions) at a time: group key ->
+ * each prediction's top label index, the oldest groups forgotten once more than `capacity` predictions are held.
+ * One map entry per request, not per prediction: with 100,000 ids held, a map entry per prediction cost about 1 µs
+ * each (hashing, insert, evict), 14% of news-bag's throughput at batch 32 (bench/health/overhead.ts); a group of 32
+ * costs about as much as one. The ids are `KEY.INDEX` (`KEY` for a group of one).
+ *
+ * Insertion order lives in a ring, so eviction is O(1): not the Map's own order, since V8 leaves a hole for each
+ * deleted key until the table is rebuilt and `keys().next()` on a Map evicted from the front scans them (12 to 50 µs
+ * per id at 100,000 ids). Feedback is counted once per prediction: it stays, marked answered, so a repeat is told
+ * apart from an unknown id.
  */
 export class PredictionLedger {
-  private readonly labels = new Map<string, number>();
-  /** Ids in insertion order; the slot written next holds the oldest. */
+  private readonly groups = new Map<string, Int32Array>();
+  /** Group keys in insertion order and their sizes; `head` is the oldest, `count` the groups in the ring. */
   private readonly order: (string | undefined)[];
-  private next = 0;
-  /** Ids remembered again while held: how many of their older ring slots eviction must pass over. */
+  private readonly sizes: Uint32Array;
+  private head = 0;
+  private count = 0;
+  private held = 0;
+  /** Keys remembered again while held: how many of their older ring entries eviction must pass over. */
   private readonly repeats = new Map<string, number>();
 
   constructor(readonly capacity: number) {
-    this.order = new Array<string | undefined>(Math.max(0, capacity)).fill(undefined);
+    const slots = Math.max(0, capacity);
+    this.order = new Array<string | undefined>(slots).fill(undefined);
+    this.sizes = new Uint32Array(slots);
   }
 
+  /** Predictions held. */
   get size(): number {
-    return this.labels.size;
+    return this.held;
   }
 
-  /** Remembers a prediction (a known id gets its new label and counts as newest). */
-  remember(id: string, labelIndex: number): void {
-    if (this.order.length === 0) return;
-    const oldest = this.order[this.next];
-    if (oldest !== undefined) {
-      const repeats = this.repeats.get(oldest);
-      if (repeats === undefined) this.labels.delete(oldest);
-      else if (repeats > 1) this.repeats.set(oldest, repeats - 1);
-      else this.repeats.delete(oldest);
-    }
-    if (this.labels.has(id)) this.repeats.set(id, (this.repeats.get(id) ?? 0) + 1);
-    this.labels.set(id, labelIndex);
-    this.order[this.next] = id;
-    this.next = (this.next + 1) % this.order.length;
+  /**
+   * Remembers one request's predictions under `key` (a key remembered again gets its new labels and counts as
+   * newest). A group larger than `capacity` is not remembered.
+   */
+  remember(key: string, labelIndices: readonly number[]): void {
+    const size = labelIndices.length;
+    if (size === 0 || size > this.capacity) return;
+    while (this.held + size > this.capacity) this.evictOldest();
+    if (this.groups.has(key)) this.repeats.set(key, (this.repeats.get(key) ?? 0) + 1);
+    this.groups.set(key, Int32Array.from(labelIndices));
+    const slot = (this.head + this.count) % this.order.length;
+    this.order[slot] = key;
+    this.sizes[slot] = size;
+    this.count += 1;
+    this.held += size;
+  }
+
+  private evictOldest(): void {
+    const key = this.order[this.head] as string;
+    this.held -= this.sizes[this.head] as number;
+    this.order[this.head] = undefined;
+    this.head = (this.head + 1) % this.order.length;
+    this.count -= 1;
+    const repeats = this.repeats.get(key);
+    if (repeats === undefined) this.groups.delete(key);
+    else if (repeats > 1) this.repeats.set(key, repeats - 1);
+    else this.repeats.delete(key);
   }
 
   /** The predicted label of `id` and marks it answered; `unknown` for an id never seen or forgotten. */
   answer(
     id: string,
   ): { status: 'unknown' } | { status: 'duplicate' } | { status: 'found'; labelIndex: number } {
-    const labelIndex = this.labels.get(id);
-    if (labelIndex === undefined) return { status: 'unknown' };
+    let group = this.groups.get(id);
+    let index = 0;
+    if (group === undefined || group.length !== 1) {
+      const dot = id.lastIndexOf('.');
+      if (dot < 0) return { status: 'unknown' };
+      const suffix = id.slice(dot + 1);
+      index = Number(suffix);
+      // Only the canonical spelling (`7`, not `07` or `7.0`): each prediction has one id.
+      if (!Number.isInteger(index) || index < 0 || String(index) !== suffix) return { status: 'unknown' };
+      group = this.groups.get(id.slice(0, dot));
+      if (group === undefined || group.length === 1 || index >= group.length) return { status: 'unknown' };
+    }
+    const labelIndex = group[index] as number;
     if (labelIndex === ANSWERED) return { status: 'duplicate' };
-    this.labels.set(id, ANSWERED);
+    group[index] = ANSWERED;
     return { status: 'found', labelIndex };
   }
 }

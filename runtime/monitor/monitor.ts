@@ -2,7 +2,7 @@
 import type { Manifest } from '../bundle/manifest.ts';
 import { ShipshapeError } from '../errors.ts';
 import type { Predictor, RunObservation } from '../types.ts';
-import { ConfidenceCalibration, PredictionLedger } from './accuracy.ts';
+import { ConfidenceCalibration, PredictionLedger, predictionId } from './accuracy.ts';
 import { AlertBook } from './alerts.ts';
 import { runChecks, type CheckInputs } from './checks.ts';
 import { defaultThresholds, parseThresholds } from './thresholds.ts';
@@ -64,6 +64,28 @@ function flatUuid(): string {
   const id = crypto.randomUUID();
   id.charCodeAt(0);
   return id;
+}
+
+/** Groups of predictions remembered since the last delta: a key, its size and time per group; labels flat. */
+interface Pending {
+  keys: string[];
+  sizes: number[];
+  labels: number[];
+  at: number[];
+}
+
+function emptyPending(): Pending {
+  return { keys: [], sizes: [], labels: [], at: [] };
+}
+
+function groupsOf(pending: Pending): MonitorDelta['predictions'] {
+  let offset = 0;
+  return pending.keys.map((key, i) => {
+    const size = pending.sizes[i] as number;
+    const group = [key, pending.labels.slice(offset, offset + size), pending.at[i] as number] as const;
+    offset += size;
+    return group;
+  });
 }
 
 function isPredictor(source: Predictor | Manifest): source is Predictor {
@@ -144,8 +166,9 @@ export function createHealthMonitor(
   let taken: Counts = emptyCounts(labels.length);
   const maxTracked = options.maxTrackedPredictions ?? DEFAULT_MAX_TRACKED_PREDICTIONS;
   const ledger = new PredictionLedger(maxTracked);
-  // Ids remembered since the last takeDelta(), in three flat arrays (a tuple per id would cost 3 times the memory).
-  let pending = { ids: [] as string[], labels: [] as number[], at: [] as number[] };
+  // Groups of ids remembered since the last takeDelta(), in flat arrays (a tuple per group would cost more memory).
+  let pending = emptyPending();
+  let pendingPredictions = 0;
   let deltaFrom: number | undefined;
   let deltaTo: number | undefined;
   let backend: string = predictor?.backend.backend ?? 'unknown';
@@ -242,20 +265,25 @@ export function createHealthMonitor(
     maybeEvaluate(at);
   }
 
-  function track(id: string, label: number, at: number): void {
-    ledger.remember(id, label);
-    pending.ids.push(id);
-    pending.labels.push(label);
+  function track(key: string, labelIndices: readonly number[], at: number): void {
+    ledger.remember(key, labelIndices);
+    pending.keys.push(key);
+    pending.sizes.push(labelIndices.length);
+    for (const label of labelIndices) pending.labels.push(label);
     pending.at.push(at);
+    pendingPredictions += labelIndices.length;
     // Nobody may be taking deltas (Node): keep the pending list as bounded as the ledger (dropping the older half at
-    // once, so the cost per id stays constant).
-    if (pending.ids.length > maxTracked) {
-      const keep = -Math.ceil(maxTracked / 2);
+    // once, so the cost per group stays constant).
+    if (pendingPredictions > maxTracked) {
+      const keep = Math.floor(pending.keys.length / 2);
+      const dropped = pending.sizes.slice(0, keep).reduce((sum, size) => sum + size, 0);
       pending = {
-        ids: pending.ids.slice(keep),
-        labels: pending.labels.slice(keep),
+        keys: pending.keys.slice(keep),
+        sizes: pending.sizes.slice(keep),
+        labels: pending.labels.slice(dropped),
         at: pending.at.slice(keep),
       };
+      pendingPredictions -= dropped;
     }
   }
 
@@ -295,18 +323,25 @@ export function createHealthMonitor(
     record,
     recordRequest,
     remember(label: string): string {
-      const index = labelIndex.get(label);
-      if (index === undefined) {
-        throw new ShipshapeError(
-          'INPUT_INVALID',
-          `Unknown label "${label}" for ${model.name}. Should be one of: ${labels.join(', ')}.`,
-        );
-      }
+      return monitor.rememberAll([label])[0] as string;
+    },
+    rememberAll(predicted: readonly string[]): string[] {
+      const indices = predicted.map((label) => {
+        const index = labelIndex.get(label);
+        if (index === undefined) {
+          throw new ShipshapeError(
+            'INPUT_INVALID',
+            `Unknown label "${label}" for ${model.name}. Should be one of: ${labels.join(', ')}.`,
+          );
+        }
+        return index;
+      });
+      if (indices.length === 0) return [];
       const at = now();
       touched(at);
-      const id = newId();
-      track(id, index, at);
-      return id;
+      const key = newId();
+      track(key, indices, at);
+      return indices.map((_, i) => predictionId(key, i, indices.length));
     },
     feedback(id: string, trueLabel: string): FeedbackResult {
       const truth = labelIndex.get(trueLabel);
@@ -366,13 +401,12 @@ export function createHealthMonitor(
         from: deltaFrom ?? at,
         to: deltaTo ?? at,
         buckets: [...latencyRing.takeChanges(), ...qualityRing.takeChanges()],
-        predictions: pending.ids.map(
-          (id, i) => [id, pending.labels[i] as number, pending.at[i] as number] as const,
-        ),
+        predictions: groupsOf(pending),
         // Each monitor counts the alerts it fires itself (see addTotals).
         totals: { ...toTotals(change, labels), alertsFired: {} },
       };
-      pending = { ids: [], labels: [], at: [] };
+      pending = emptyPending();
+      pendingPredictions = 0;
       deltaFrom = undefined;
       deltaTo = undefined;
       return delta;
@@ -387,8 +421,10 @@ export function createHealthMonitor(
         if (start < ring.windowStart(at)) continue;
         addBucket(ring.at(start), bucket);
       }
-      for (const [id, label, when] of delta.predictions) {
-        if (label >= 0 && label < labels.length) track(id, label, when);
+      for (const [key, indices, when] of delta.predictions) {
+        if (indices.every((label) => Number.isInteger(label) && label >= 0 && label < labels.length)) {
+          track(key, indices, when);
+        }
       }
       addTotals(counts, delta.totals, labels);
       if (delta.from <= delta.to) {

@@ -207,7 +207,8 @@ export interface MonitorDelta {
   readonly to: number;
   /** Opaque to callers: the per-time-bucket counts and remembered prediction ids. */
   readonly buckets: readonly unknown[];
-  readonly predictions: readonly (readonly [id: string, labelIndex: number, at: number])[];
+  /** Predictions remembered for feedback, a group per request: its key, each prediction's label index, epoch ms. */
+  readonly predictions: readonly (readonly [key: string, labelIndices: readonly number[], at: number])[];
   readonly totals: Omit<MonitorTotals, 'model' | 'backend'>;
 }
 
@@ -220,7 +221,7 @@ export interface HealthMonitorOptions {
   readonly maxTrackedPredictions?: number;
   /** Clock, epoch ms. Default `Date.now`. Tests pass their own. */
   readonly now?: () => number;
-  /** Id generator for predictions. Default `crypto.randomUUID`. */
+  /** Key generator for a request's predictions (ids are `KEY.INDEX`, or `KEY` alone for one). Default a random UUID. */
   readonly newId?: () => string;
   /** Where sink failures are reported. Default `console.warn`. */
   readonly warn?: (message: string) => void;
@@ -239,6 +240,11 @@ export interface HealthMonitor {
   recordRequest(request: RequestRecord): void;
   /** Remembers a prediction for later feedback; returns its id. */
   remember(label: string): string;
+  /**
+   * Remembers one request's predictions (top labels, in order) for later feedback; returns their ids, in order. One
+   * entry for the request, so a batch costs about what one prediction does.
+   */
+  rememberAll(labels: readonly string[]): string[];
   /** Ground truth for a remembered prediction; counted once per id. */
   feedback(id: string, trueLabel: string): FeedbackResult;
   /** The checks now. Also evaluates alerts and sends their events to the sinks (without awaiting them). */

@@ -475,6 +475,21 @@ describe('deltas', () => {
     expect(aggregate.feedback(id, 'Business')).toEqual({ status: 'recorded', correct: true });
   });
 
+  it("remembers a request's predictions under one key, each answerable by its own id, here and in the aggregate", () => {
+    const time = clock();
+    const isolate = monitorWith({ now: time.now, newId: () => 'req-7' });
+    const aggregate = monitorWith({ now: time.now });
+    const ids = isolate.rememberAll(['World', 'Sports', 'Sports']);
+    expect(ids).toEqual(['req-7.0', 'req-7.1', 'req-7.2']);
+    const delta = isolate.takeDelta();
+    expect(delta.predictions).toEqual([['req-7', [0, 1, 1], T0]]);
+    aggregate.mergeDelta(JSON.parse(JSON.stringify(delta)) as typeof delta);
+    expect(aggregate.feedback('req-7.1', 'Sports')).toEqual({ status: 'recorded', correct: true });
+    expect(aggregate.feedback('req-7.2', 'World')).toEqual({ status: 'recorded', correct: false });
+    expect(aggregate.feedback('req-7.1', 'Sports')).toEqual({ status: 'duplicate' });
+    expect(isolate.feedback('req-7.0', 'World')).toEqual({ status: 'recorded', correct: true });
+  });
+
   it('refuses a delta of another model version with HEALTH_DELTA_MISMATCH', () => {
     const other = createHealthMonitor({ ...manifest, version: '2.0.0' }, { now: clock().now });
     other.record(run({ n: 1 }));
