@@ -262,6 +262,8 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   if (limits !== undefined) log.warn(limits);
   const store = options.health ?? localHealthStore();
   const monitors = createHealthMonitors(slot, {
+    // Only a store that flushes (afterRequest) takes deltas; read in place, a monitor keeps no copy of its ids.
+    forwardsDeltas: store.afterRequest !== undefined,
     thresholds: options.thresholds ?? config.healthThresholds,
     sinks: options.alertSinks ?? [
       alertLogSink(log),

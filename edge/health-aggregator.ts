@@ -108,6 +108,8 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
     // The Worker's settings, read as its isolates read them (readConfig throws on a bad one, as they refuse to serve).
     const config = readConfig(this.env as Readonly<Record<string, unknown>>);
     const monitor = createHealthMonitor(manifest, {
+      // Read in place: it takes the isolates' deltas and forwards none.
+      forwardsDeltas: false,
       thresholds: config.healthThresholds,
       sinks: alertSinks(config, this.#log),
       warn: (message) => this.#log.warn(message),

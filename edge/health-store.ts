@@ -15,7 +15,8 @@ export interface HealthStore {
   feedback(local: HealthMonitor, id: string, label: string): Promise<FeedbackResult>;
   /**
    * Called after every answered request with the app's means to outlive it (`waitUntil` on Workers, undefined on
-   * Node): a Worker flushes the isolate's delta now and then. Never throws.
+   * Node): a Worker flushes the isolate's delta now and then. Never throws. A store with it takes the monitors'
+   * deltas, so they keep their remembered prediction ids for them (`forwardsDeltas`); without it they keep none.
    */
   afterRequest?(local: HealthMonitor, waitUntil: ((promise: Promise<unknown>) => void) | undefined): void;
 }

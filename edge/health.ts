@@ -75,6 +75,8 @@ export function alertLogSink(log: Log): AlertSink {
 export interface HealthMonitorsOptions {
   readonly thresholds: Partial<Thresholds>;
   readonly sinks: readonly AlertSink[];
+  /** Whether the store takes the monitors' deltas (a Worker's): `HealthMonitorOptions.forwardsDeltas`. */
+  readonly forwardsDeltas: boolean;
   /** Where sink failures are reported. */
   readonly log: Log;
 }
@@ -101,6 +103,7 @@ export function createHealthMonitors(slot: ModelSlot, options: HealthMonitorsOpt
   let serving: HealthMonitor | undefined;
   const make = (predictor: Predictor) =>
     createHealthMonitor(predictor, {
+      forwardsDeltas: options.forwardsDeltas,
       thresholds: options.thresholds,
       sinks: options.sinks,
       warn: (message) => options.log.warn('alert sink failed', { reason: message }),

@@ -158,7 +158,8 @@ for (const name of bundles) {
     const predictor = await createPredictor(bundle, { backend, batching: false });
     // One long-lived monitor, as in serving: it follows the predictor only in monitored rounds. Its prediction
     // ledger starts full (100,000 ids by default), the steady state after a few minutes of traffic.
-    const monitor = createHealthMonitor(bundle.manifest);
+    // As the Node server makes it: read in place, so no copy of the ids for deltas (a Worker isolate keeps one).
+    const monitor = createHealthMonitor(bundle.manifest, { forwardsDeltas: false });
     const labels = bundle.manifest.labels;
     const request = Array.from({ length: BATCH }, (_, i) => labels[i % labels.length]!);
     for (let i = 0; i < 100_000 / BATCH; i++) monitor.rememberAll(request);

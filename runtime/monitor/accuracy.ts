@@ -22,7 +22,8 @@ export function predictionId(key: string, index: number, size: number): string {
  * apart from an unknown id.
  */
 export class PredictionLedger {
-  private readonly groups = new Map<string, Int32Array>();
+  /** A group of one holds its label index itself: a typed array per single-text request would double the memory. */
+  private readonly groups = new Map<string, number | Int32Array>();
   /** Group keys in insertion order and their sizes; `head` is the oldest, `count` the groups in the ring. */
   private readonly order: (string | undefined)[];
   private readonly sizes: Uint32Array;
@@ -52,7 +53,7 @@ export class PredictionLedger {
     if (size === 0 || size > this.capacity) return;
     while (this.held + size > this.capacity) this.evictOldest();
     if (this.groups.has(key)) this.repeats.set(key, (this.repeats.get(key) ?? 0) + 1);
-    this.groups.set(key, Int32Array.from(labelIndices));
+    this.groups.set(key, size === 1 ? (labelIndices[0] as number) : Int32Array.from(labelIndices));
     const slot = (this.head + this.count) % this.order.length;
     this.order[slot] = key;
     this.sizes[slot] = size;
@@ -76,18 +77,20 @@ export class PredictionLedger {
   answer(
     id: string,
   ): { status: 'unknown' } | { status: 'duplicate' } | { status: 'found'; labelIndex: number } {
-    let group = this.groups.get(id);
-    let index = 0;
-    if (group === undefined || group.length !== 1) {
-      const dot = id.lastIndexOf('.');
-      if (dot < 0) return { status: 'unknown' };
-      const suffix = id.slice(dot + 1);
-      index = Number(suffix);
-      // Only the canonical spelling (`7`, not `07` or `7.0`): each prediction has one id.
-      if (!Number.isInteger(index) || index < 0 || String(index) !== suffix) return { status: 'unknown' };
-      group = this.groups.get(id.slice(0, dot));
-      if (group === undefined || group.length === 1 || index >= group.length) return { status: 'unknown' };
+    const single = this.groups.get(id);
+    if (typeof single === 'number') {
+      if (single === ANSWERED) return { status: 'duplicate' };
+      this.groups.set(id, ANSWERED);
+      return { status: 'found', labelIndex: single };
     }
+    const dot = id.lastIndexOf('.');
+    if (dot < 0) return { status: 'unknown' };
+    const suffix = id.slice(dot + 1);
+    const index = Number(suffix);
+    // Only the canonical spelling (`7`, not `07` or `7.0`): each prediction has one id.
+    if (!Number.isInteger(index) || index < 0 || String(index) !== suffix) return { status: 'unknown' };
+    const group = this.groups.get(id.slice(0, dot));
+    if (typeof group !== 'object' || index >= group.length) return { status: 'unknown' };
     const labelIndex = group[index] as number;
     if (labelIndex === ANSWERED) return { status: 'duplicate' };
     group[index] = ANSWERED;

@@ -169,6 +169,7 @@ export function createHealthMonitor(
   // Groups of ids remembered since the last takeDelta(), in flat arrays (a tuple per group would cost more memory).
   let pending = emptyPending();
   let pendingPredictions = 0;
+  const forwardsDeltas = options.forwardsDeltas ?? true;
   let deltaFrom: number | undefined;
   let deltaTo: number | undefined;
   let backend: string = predictor?.backend.backend ?? 'unknown';
@@ -267,6 +268,7 @@ export function createHealthMonitor(
 
   function track(key: string, labelIndices: readonly number[], at: number): void {
     ledger.remember(key, labelIndices);
+    if (!forwardsDeltas) return;
     pending.keys.push(key);
     pending.sizes.push(labelIndices.length);
     for (const label of labelIndices) pending.labels.push(label);

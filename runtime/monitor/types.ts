@@ -223,6 +223,12 @@ export interface HealthMonitorOptions {
   readonly now?: () => number;
   /** Key generator for a request's predictions (ids are `KEY.INDEX`, or `KEY` alone for one). Default a random UUID. */
   readonly newId?: () => string;
+  /**
+   * Whether `takeDelta()` will carry this monitor's remembered predictions to an aggregator (a Worker isolate). A
+   * monitor read in place (the Node server, an aggregator) passes `false` and keeps no copy of them for deltas.
+   * Default true.
+   */
+  readonly forwardsDeltas?: boolean;
   /** Where sink failures are reported. Default `console.warn`. */
   readonly warn?: (message: string) => void;
 }

@@ -84,13 +84,18 @@ describe('GET /v1/health and POST /v1/feedback', () => {
     expect(answer.body.checks.accuracy.minSamples).toBe(MIN_FEEDBACK);
   });
 
-  it('gives every prediction its own id', async () => {
-    const ids = await predictAll(
-      server.url,
-      golden.slice(0, 3).map((c) => c.text),
-    );
-    expect(ids.map(({ id }) => UUID.test(id))).toEqual([true, true, true]);
-    expect(new Set(ids.map(({ id }) => id)).size).toBe(3);
+  it("gives every prediction its own id: the request's random key and the prediction's index", async () => {
+    const ids = (
+      await predictAll(
+        server.url,
+        golden.slice(0, 3).map((c) => c.text),
+      )
+    ).map(({ id }) => id);
+    const key = ids[0]!.split('.')[0]!;
+    expect(UUID.test(key)).toBe(true);
+    expect(ids).toEqual([`${key}.0`, `${key}.1`, `${key}.2`]);
+    const [single] = await predictAll(server.url, [golden[0]!.text]);
+    expect(UUID.test(single!.id)).toBe(true);
   });
 
   it('records feedback once: 200 with the verdict, then 409 FEEDBACK_DUPLICATE', async () => {
