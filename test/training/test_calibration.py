@@ -19,11 +19,12 @@ from shipshape_train.calibration import (
     expected_calibration_error,
     top_probabilities,
 )
-from shipshape_train.corpus import LABELS, make_splits
+from shipshape_train.corpus import LABELS
 from shipshape_train.export import export_production_model, verify_bundle
 from shipshape_train.models import NewsBag
 from shipshape_train.tokenizer import basic_english, encode, vocab_index
-from shipshape_train.vocab import build_vocab, read_vocab
+from shipshape_train.vocab import read_vocab
+from tiny_models import train_tiny_bag
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_LEN = 72
@@ -103,21 +104,7 @@ def test_a_confidence_above_one_is_refused():
 @pytest.fixture(scope="module")
 def trained(normalization_doc):
     """A NewsBag trained a little on a small corpus, and its validation split with label ids."""
-    torch.manual_seed(0)
-    splits = make_splits({"train": 800, "validation": 300, "test": 100}, seed=5)
-    tokenized = [basic_english(e.text) for e in splits["train"]]
-    vocab = build_vocab(tokenized, min_freq=3)
-    index = vocab_index(vocab)
-    ids = torch.tensor([encode(t, index, MAX_LEN, 0, 1) for t in tokenized])
-    labels = torch.tensor([e.label for e in splits["train"]])
-    model = NewsBag(len(vocab), len(LABELS), dim=8)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    for step in range(30):
-        sl = slice((step * 64) % 768, (step * 64) % 768 + 64)
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(ids[sl]), labels[sl]).backward()
-        optimizer.step()
-    model.eval()
+    model, vocab, _, splits = train_tiny_bag({"train": 800, "validation": 300, "test": 100}, seed=5, steps=30)
     validation = ([e.text for e in splits["validation"]], [e.label for e in splits["validation"]])
     return model, vocab, validation, normalization_doc
 

@@ -9,7 +9,7 @@ import onnx
 import pytest
 import torch
 
-from shipshape_train.corpus import LABELS, make_splits
+from shipshape_train.corpus import LABELS
 from shipshape_train.export import (
     BUNDLE_FILES,
     PARITY_TAGS,
@@ -23,7 +23,7 @@ from shipshape_train.export import (
 from shipshape_train.models import NewsBag, NewsTransformer
 from shipshape_train.parity_cases import build_parity_texts
 from shipshape_train.tokenizer import basic_english, encode, vocab_index
-from shipshape_train.vocab import build_vocab
+from tiny_models import train_tiny_bag
 
 MAX_LEN = 72
 TRAINING = os.path.join(os.path.dirname(__file__), "..", "..", "training")
@@ -32,21 +32,7 @@ TRAINING = os.path.join(os.path.dirname(__file__), "..", "..", "training")
 @pytest.fixture(scope="module")
 def small(normalization_doc):
     """A tiny vocabulary and a NewsBag trained for a few steps on a small corpus."""
-    torch.manual_seed(0)
-    splits = make_splits({"train": 800, "validation": 100, "test": 300}, seed=3)
-    tokenized = [basic_english(e.text) for e in splits["train"]]
-    vocab = build_vocab(tokenized, min_freq=3)
-    index = vocab_index(vocab)
-    ids = torch.tensor([encode(t, index, MAX_LEN, 0, 1) for t in tokenized])
-    labels = torch.tensor([e.label for e in splits["train"]])
-    model = NewsBag(len(vocab), len(LABELS), dim=8)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    for step in range(20):
-        sl = slice((step * 64) % 768, (step * 64) % 768 + 64)
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(ids[sl]), labels[sl]).backward()
-        optimizer.step()
-    model.eval()
+    model, vocab, index, splits = train_tiny_bag({"train": 800, "validation": 100, "test": 300}, seed=3, steps=20)
     test_texts = [e.text for e in splits["test"]]
     kwargs = dict(
         name="tiny-bag",
