@@ -164,6 +164,8 @@ export function recordRequests(monitors: HealthMonitors, store: HealthStore): Mi
       ...(errorCode === undefined ? {} : { errorCode }),
     };
     monitor.recordRequest(record);
+    // Node has no execution context, and Hono's getter throws there: no error built and caught per request.
+    if (store.afterRequest === undefined) return;
     let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
     try {
       const context = c.executionCtx;

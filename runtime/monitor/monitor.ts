@@ -199,8 +199,11 @@ export function createHealthMonitor(
     return result;
   }
 
+  // Evaluating without a sink would only build checks nobody hears of (a Worker isolate whose aggregator alerts);
+  // `checkHealth()` still evaluates on every read.
+  const hasSinks = (options.sinks ?? []).length > 0;
   function maybeEvaluate(at: number): void {
-    if (at - evaluatedAt >= EVALUATE_EVERY_MS) evaluate(at);
+    if (hasSinks && at - evaluatedAt >= EVALUATE_EVERY_MS) evaluate(at);
   }
 
   function record(observation: RunObservation): void {

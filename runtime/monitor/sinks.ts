@@ -81,7 +81,8 @@ export function webhookSink(url: string, options: WebhookSinkOptions = {}): Aler
           await response.body?.cancel();
           if (response.ok) return;
           failure = `answered ${response.status}`;
-          if (response.status < 500) break;
+          // A 4xx is final, except 408 and 429: the receiver was slow or rate-limiting (Slack-style webhooks do).
+          if (response.status < 500 && response.status !== 408 && response.status !== 429) break;
         } catch (error) {
           failure =
             error instanceof Error && error.name === 'TimeoutError'

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import type { Manifest } from '../bundle/manifest.ts';
 import { describeIssues } from '../bundle/manifest.ts';
 import { ShipshapeError } from '../errors.ts';
-import type { CheckName, Thresholds } from './types.ts';
+import { LATENCY_BOUNDS_MS, type CheckName, type Thresholds } from './types.ts';
 
 /**
  * Jensen-Shannon distance ceilings for the label and token-length distributions. Sampling noise alone puts a
@@ -38,7 +38,12 @@ export const thresholdsSchema = z
   .strictObject({
     minAccuracy: rate,
     minEstimatedAccuracy: rate,
-    maxP95LatencyMs: z.number().positive(),
+    // The top latency bucket bound: a p95 above it reads as the bound (histogram_quantile's rule), so a higher
+    // ceiling could never be crossed.
+    maxP95LatencyMs: z
+      .number()
+      .positive()
+      .max(LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1] as number),
     maxErrorRate: rate,
     maxOovRate: rate,
     maxTruncationRate: rate,

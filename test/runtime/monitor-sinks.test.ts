@@ -118,6 +118,13 @@ describe('webhookSink', () => {
     expect(error.message).toBe(`webhook ${new URL(hook.url).origin} answered 500 (3 attempts)`);
   });
 
+  it('retries a 429 (a rate-limiting receiver) like a 5xx', async () => {
+    const hook = await receiver(429);
+    const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
+    expect(hook.bodies).toHaveLength(3);
+    expect(error.message).toMatch(/answered 429 \(3 attempts\)$/);
+  });
+
   it('does not retry a 4xx', async () => {
     const hook = await receiver(404);
     const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));

@@ -7,6 +7,7 @@ import { hasErrorCode } from '../../runtime/errors.ts';
 import {
   createHealthMonitor,
   defaultThresholds,
+  parseThresholds,
   type AlertEvent,
   type AlertSink,
   type HealthMonitor,
@@ -508,6 +509,20 @@ describe('deltas', () => {
 });
 
 describe('thresholds', () => {
+  it('refuses a p95 ceiling above the top latency bucket (10 s), which no measured p95 could cross', () => {
+    expect(parseThresholds({ maxP95LatencyMs: 10_000 })).toEqual({ maxP95LatencyMs: 10_000 });
+    let thrown: unknown;
+    try {
+      parseThresholds({ maxP95LatencyMs: 20_000 }, 'SHIPSHAPE_HEALTH_THRESHOLDS');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(hasErrorCode(thrown, 'INPUT_INVALID')).toBe(true);
+    expect((thrown as Error).message).toMatch(
+      /^Invalid health thresholds in SHIPSHAPE_HEALTH_THRESHOLDS: maxP95LatencyMs: /,
+    );
+  });
+
   it('derives news-bag defaults from its manifest and the SLA', () => {
     expect(defaultThresholds(manifest, { maxP95LatencyMs: 80 })).toMatchObject({
       minAccuracy: 0.841,
