@@ -7,13 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { RULES_FILE, RULES_TEST_FILE } from '../../cli/commands/alerts.ts';
-import {
-  INFERENCE_ROUTES,
-  type AlertingRule,
-  type RuleFile,
-  type RuleTestFile,
-} from '../../ops/alerts/rules.ts';
-import { INFERENCE_ROUTES as EDGE_INFERENCE_ROUTES } from '../../edge/health.ts';
+import type { AlertingRule, RuleFile, RuleTestFile } from '../../ops/alerts/rules.ts';
+import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import { copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape, type CliResult } from '../helpers/cli.ts';
 
@@ -69,7 +64,10 @@ describe('shipshape alerts', () => {
   });
 
   it('selects exactly the routes the edge counts as inference for its latency and error checks', () => {
-    expect(new Set(INFERENCE_ROUTES)).toEqual(EDGE_INFERENCE_ROUTES);
+    const recorded = rules.groups[0]!.rules.map((r) => ('record' in r ? r.expr : '')).join('\n');
+    const matchers = new Set([...recorded.matchAll(/route=~"([^"]*)"/g)].map((m) => m[1]));
+    expect([...matchers]).toHaveLength(1);
+    expect(new Set([...matchers][0]?.split('|'))).toEqual(INFERENCE_ROUTES);
   });
 
   it('gives every alert a severity, a summary and description showing its value, and a runbook with steps', () => {
