@@ -119,6 +119,34 @@ describe('shipshape alerts', () => {
     expect(result.output).toMatch(/alertname: ShipshapeOovRateHigh[\s\S]*exp:[\s\S]*got:\s*\[\]/);
   });
 
+  it('takes the OOV ceiling from SHIPSHAPE_HEALTH_THRESHOLDS, as serve does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-env-'));
+    dirs.push(dir);
+    const result = shipshape(['alerts', '--out', dir], '', {
+      SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ maxOovRate: 0.25 }),
+    });
+    expect(result.code).toBe(0);
+    const oov = alertsOf(parse(readFileSync(join(dir, RULES_FILE), 'utf8')) as RuleFile).find(
+      (a) => a.alert === 'ShipshapeOovRateHigh',
+    );
+    expect(oov?.expr).toContain('> 0.25');
+    expect(oov?.expr).not.toContain('0.037445');
+  });
+
+  it('lets --health-config win over SHIPSHAPE_HEALTH_THRESHOLDS, as serve does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-env-config-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'health.json'), JSON.stringify({ maxOovRate: 0.3 }));
+    const result = shipshape(['alerts', '--out', dir, '--health-config', join(dir, 'health.json')], '', {
+      SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ maxOovRate: 0.25 }),
+    });
+    expect(result.code).toBe(0);
+    const oov = alertsOf(parse(readFileSync(join(dir, RULES_FILE), 'utf8')) as RuleFile).find(
+      (a) => a.alert === 'ShipshapeOovRateHigh',
+    );
+    expect(oov?.expr).toContain('> 0.3');
+  });
+
   it('refuses a latency threshold that is not a bucket bound, naming the bounds around it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-config-'));
     dirs.push(dir);
