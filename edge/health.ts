@@ -9,13 +9,7 @@ import type { HealthStore } from './health-store.ts';
 import type { Log } from './log.ts';
 import type { ModelSlot } from './model-slot.ts';
 import { renderMonitorMetrics } from './metrics.ts';
-
-/** The prediction routes: only their POSTs count for the latency and error-rate checks. */
-export const INFERENCE_ROUTES: ReadonlySet<string> = new Set([
-  '/v1/predict',
-  '/v2/models/:name/infer',
-  '/v2/models/:name/versions/:version/infer',
-]);
+import { INFERENCE_ROUTES } from './routes.ts';
 
 /** Methods recorded by name; any other is recorded as `other`, so a client cannot grow the label set. */
 const KNOWN_METHODS: ReadonlySet<string> = new Set([

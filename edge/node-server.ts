@@ -16,6 +16,7 @@ import type { Predictor, PredictorOptions } from '../runtime/types.ts';
 import { createApp, type AssetStore, type EdgeApp } from './app.ts';
 import { readConfig, type EdgeConfig } from './config.ts';
 import { isEdgeError, statusOf, type EdgeErrorCode } from './errors.ts';
+import type { HealthStore } from './health-store.ts';
 import { proveBeforeServing } from './load-proof.ts';
 import type { Log } from './log.ts';
 import type { ModelSwap } from './model-slot.ts';
@@ -71,6 +72,11 @@ export interface NodeServerOptions {
    * `DEFAULT_HEALTH_INTERVAL_MS`; 0 turns it off.
    */
   readonly healthIntervalMs?: number;
+  /**
+   * Where `/metrics`, `/v1/health`, `/v1/feedback` and the health timer read from (see `CreateAppOptions.health`).
+   * Default `localHealthStore()`: this process's own monitor.
+   */
+  readonly health?: HealthStore;
 }
 
 /** What a shutdown did with the requests in flight when it began, and with those that came on open connections. */
@@ -207,6 +213,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     ...(webDir === false ? {} : { assets: folderAssets(webDir) }),
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.thresholds === undefined ? {} : { thresholds: options.thresholds }),
+    ...(options.health === undefined ? {} : { health: options.health }),
   });
   // We pass no createServer: @hono/node-server makes a plain node:http server.
   const server = await new Promise<Server>((resolveServer, reject) => {

@@ -7,8 +7,7 @@ import { stringify } from 'yaml';
 import { createAlertRules, type AlertRules } from '../../ops/alerts/rules.ts';
 import { defaultThresholds } from '../../runtime/monitor/index.ts';
 import { DEFAULT_BUNDLE, loadBundleDir } from '../bundle-arg.ts';
-import { DEFAULT_SLA } from './gate.ts';
-import { readHealthConfig, slaLatencyMs } from './serve.ts';
+import { serveThresholds } from './serve.ts';
 
 export const RULES_FILE = 'shipshape.rules.yml';
 export const RULES_TEST_FILE = 'shipshape.rules.test.yml';
@@ -16,7 +15,7 @@ export const RULES_TEST_FILE = 'shipshape.rules.test.yml';
 interface AlertsFlags {
   bundle: string;
   out: string;
-  sla: string;
+  sla?: string;
   healthConfig?: string;
   availabilityObjective: number;
   latencyObjective: number;
@@ -63,10 +62,13 @@ export function registerAlerts(program: Command): void {
       DEFAULT_BUNDLE,
     )
     .requiredOption('-o, --out <dir>', `folder for ${RULES_FILE} and ${RULES_TEST_FILE}`)
-    .option('--sla <file>', "SLA file: its http-open p95 line is the latency SLO's", DEFAULT_SLA)
+    .option(
+      '--sla <file>',
+      "SLA file: its http-open p95 line is the latency SLO's (default bench/sla.json when present, as serve)",
+    )
     .option(
       '--health-config <file>',
-      'JSON thresholds overriding the defaults (as `shipshape serve` takes them)',
+      'JSON thresholds overriding the defaults and SHIPSHAPE_HEALTH_THRESHOLDS (as `shipshape serve` takes them)',
     )
     .option(
       '--availability-objective <share>',
@@ -82,12 +84,11 @@ export function registerAlerts(program: Command): void {
     )
     .action(async (flags: AlertsFlags) => {
       const bundle = await loadBundleDir(flags.bundle, { verify: 'serving' });
-      // The SLA's line and the config file, read as `shipshape serve` reads them, so rules and monitor agree.
-      const maxP95LatencyMs = await slaLatencyMs(flags.sla);
-      const overrides = flags.healthConfig === undefined ? {} : await readHealthConfig(flags.healthConfig);
+      // The SLA, then SHIPSHAPE_HEALTH_THRESHOLDS, then the config file, by serve's own function, so the rules
+      // and the monitor of a `shipshape serve` given the same flags and environment agree.
       const thresholds = {
-        ...defaultThresholds(bundle.manifest, maxP95LatencyMs === undefined ? {} : { maxP95LatencyMs }),
-        ...overrides,
+        ...defaultThresholds(bundle.manifest),
+        ...(await serveThresholds(flags, process.env)),
       };
       const rules = createAlertRules({
         manifest: bundle.manifest,

@@ -1,6 +1,7 @@
 // What the health dashboard keeps between polls: reports and counters over time, as the columns its charts draw.
 // No DOM here, so the page's arithmetic (rates, thresholds, formatting) is tested in Node.
 import type { CheckName, HealthCheck, HealthReport } from '../../runtime/monitor/types.ts';
+import { INFERENCE_ROUTES } from '../routes.ts';
 
 /** One sample of the Prometheus text exposition: a metric name, its labels and its value. */
 export interface MetricSample {
@@ -80,12 +81,9 @@ export function sumSamples(
   return sum;
 }
 
-/** The prediction routes (`RequestRecord.inference`): the requests the requests/s chart counts. */
-export const INFERENCE_ROUTES: readonly string[] = ['/v1/predict', '/v2/models/:name/infer'];
-
 /** The cumulative counters the throughput charts turn into rates. */
 export interface Counters {
-  /** Prediction requests answered (every status). */
+  /** Prediction requests answered: POSTs to the inference routes, every status. */
   readonly requests: number | null;
   /** Texts classified. */
   readonly texts: number | null;
@@ -94,8 +92,11 @@ export interface Counters {
 /** Reads the throughput counters out of a `/metrics` answer. */
 export function readCounters(samples: readonly MetricSample[]): Counters {
   return {
-    requests: sumSamples(samples, 'shipshape_http_requests_total', (labels) =>
-      INFERENCE_ROUTES.includes(labels.route ?? ''),
+    // As the monitor counts them (`RequestRecord.inference`): a 405 GET or an OPTIONS preflight predicts nothing.
+    requests: sumSamples(
+      samples,
+      'shipshape_http_requests_total',
+      (labels) => labels.method === 'POST' && INFERENCE_ROUTES.has(labels.route ?? ''),
     ),
     texts: sumSamples(samples, 'shipshape_texts_total'),
   };

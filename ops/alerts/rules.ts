@@ -1,6 +1,7 @@
 // Prometheus recording and alerting rules for one bundle, each alert with the promtool unit tests that prove it fires
 // on a bad series and stays quiet on a good one.
 import type { Manifest } from '../../runtime/bundle/manifest.ts';
+import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import { ShipshapeError } from '../../runtime/errors.ts';
 import {
   CHECK_NAMES,
@@ -42,13 +43,6 @@ export interface AlertRulesOptions {
   /** The rules file's name, which the unit test file refers to. Default `shipshape.rules.yml`. */
   readonly rulesFileName?: string;
 }
-
-/** The prediction routes, as the edge labels them (`RequestRecord.route`; edge/health.ts has the same list). */
-export const INFERENCE_ROUTES = [
-  '/v1/predict',
-  '/v2/models/:name/infer',
-  '/v2/models/:name/versions/:version/infer',
-] as const;
 
 /**
  * The SRE workbook's multi-window, multi-burn-rate alerts (chapter 5, table 5-8), for a 30-day budget: an alert
@@ -166,7 +160,7 @@ interface AlertDefinition {
 const JOB = 'shipshape';
 const INSTANCE = '127.0.0.1:8787';
 const TARGET = `job="${JOB}",instance="${INSTANCE}"`;
-const ROUTE_MATCH = `route=~"${INFERENCE_ROUTES.join('|')}"`;
+const ROUTE_MATCH = `route=~"${[...INFERENCE_ROUTES].join('|')}"`;
 /** Only POSTs predict: a GET on /v1/predict is a client's mistake (405), as the monitor counts it. */
 const POST_MATCH = `${ROUTE_MATCH},method="POST"`;
 const ROUTE_TEXT = '/v1/predict and v2 infer requests';

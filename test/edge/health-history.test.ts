@@ -105,6 +105,25 @@ describe('readCounters', () => {
     expect(readCounters(parseMetrics(METRICS))).toEqual({ requests: 50, texts: 1200 });
   });
 
+  it('counts POSTs only: a 405 GET and an OPTIONS preflight on a prediction route are not requests', () => {
+    const exposition = [
+      'shipshape_http_requests_total{route="/v1/predict",method="POST",status="200"} 5',
+      'shipshape_http_requests_total{route="/v1/predict",method="GET",status="405"} 3',
+      'shipshape_http_requests_total{route="/v1/predict",method="OPTIONS",status="204"} 7',
+      'shipshape_http_requests_total{route="/v2/models/:name/infer",method="OPTIONS",status="204"} 11',
+    ].join('\n');
+    expect(readCounters(parseMetrics(exposition)).requests).toBe(5);
+  });
+
+  it('counts the versioned infer route with the other prediction routes', () => {
+    const exposition = [
+      'shipshape_http_requests_total{route="/v1/predict",method="POST",status="200"} 5',
+      'shipshape_http_requests_total{route="/v2/models/:name/versions/:version/infer",method="POST",status="200"} 4',
+      'shipshape_http_requests_total{route="/v2/models/:name/versions/:version/infer",method="POST",status="404"} 1',
+    ].join('\n');
+    expect(readCounters(parseMetrics(exposition)).requests).toBe(10);
+  });
+
   it('says null for a counter the exposition does not have yet', () => {
     expect(readCounters(parseMetrics('# nothing yet\n'))).toEqual({ requests: null, texts: null });
   });

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../edge/app.ts';
 import { readConfig } from '../../edge/config.ts';
 import { createLog } from '../../edge/log.ts';
+import { defaultThresholds } from '../../runtime/monitor/index.ts';
+import { CHECK_NAMES, type CheckName } from '../../runtime/monitor/types.ts';
 import { createPredictor, loadBundle } from '../../runtime/node.ts';
 import { promtoolProblems } from './promtool.ts';
 import { BUNDLE_DIR, QUIET_VARS, request, startNode, type RunningServer, type WireError } from './support.ts';
@@ -102,10 +104,29 @@ describe('GET /metrics on the Node server', () => {
     expect(sample(text, 'shipshape_queued_texts')).toBe(0);
   });
 
-  it('gives a threshold gauge for every health check', () => {
-    expect(
-      sample(text, 'shipshape_health_check_threshold{model="news-bag",check="oov_rate"}'),
-    ).toBeGreaterThan(0);
+  it("gives every health check a threshold gauge: the bundle's defaults, p95 latency in seconds", async () => {
+    const t = defaultThresholds((await loadBundle(BUNDLE_DIR)).manifest);
+    const expected: Record<CheckName, number> = {
+      accuracy: t.minAccuracy,
+      estimated_accuracy: t.minEstimatedAccuracy,
+      // The server's 100 ms, exposed in the base unit.
+      p95_latency: 0.1,
+      error_rate: t.maxErrorRate,
+      oov_rate: t.maxOovRate,
+      truncation_rate: t.maxTruncationRate,
+      label_drift: t.maxLabelDrift,
+      length_drift: t.maxLengthDrift,
+    };
+    const exposed = Object.fromEntries(
+      CHECK_NAMES.map((check) => [
+        check,
+        sample(text, `shipshape_health_check_threshold{model="news-bag",check="${check}"}`),
+      ]),
+    );
+    expect(exposed).toEqual(expected);
+  });
+
+  it('has an alert gauge at 0 for a check that is not firing', () => {
     expect(text).toContain('shipshape_alert_firing{model="news-bag",check="label_drift"} 0\n');
   });
 

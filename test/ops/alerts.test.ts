@@ -7,13 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { RULES_FILE, RULES_TEST_FILE } from '../../cli/commands/alerts.ts';
-import {
-  INFERENCE_ROUTES,
-  type AlertingRule,
-  type RuleFile,
-  type RuleTestFile,
-} from '../../ops/alerts/rules.ts';
-import { INFERENCE_ROUTES as EDGE_INFERENCE_ROUTES } from '../../edge/health.ts';
+import type { AlertingRule, RuleFile, RuleTestFile } from '../../ops/alerts/rules.ts';
+import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import { copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape, type CliResult } from '../helpers/cli.ts';
 
@@ -69,7 +64,10 @@ describe('shipshape alerts', () => {
   });
 
   it('selects exactly the routes the edge counts as inference for its latency and error checks', () => {
-    expect(new Set(INFERENCE_ROUTES)).toEqual(EDGE_INFERENCE_ROUTES);
+    const recorded = rules.groups[0]!.rules.map((r) => ('record' in r ? r.expr : '')).join('\n');
+    const matchers = new Set([...recorded.matchAll(/route=~"([^"]*)"/g)].map((m) => m[1]));
+    expect([...matchers]).toHaveLength(1);
+    expect(new Set([...matchers][0]?.split('|'))).toEqual(INFERENCE_ROUTES);
   });
 
   it('gives every alert a severity, a summary and description showing its value, and a runbook with steps', () => {
@@ -119,6 +117,34 @@ describe('shipshape alerts', () => {
     const result = promtool(['test', 'rules', join(broken, RULES_TEST_FILE)]);
     expect(result.code).toBe(1);
     expect(result.output).toMatch(/alertname: ShipshapeOovRateHigh[\s\S]*exp:[\s\S]*got:\s*\[\]/);
+  });
+
+  it('takes the OOV ceiling from SHIPSHAPE_HEALTH_THRESHOLDS, as serve does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-env-'));
+    dirs.push(dir);
+    const result = shipshape(['alerts', '--out', dir], '', {
+      SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ maxOovRate: 0.25 }),
+    });
+    expect(result.code).toBe(0);
+    const oov = alertsOf(parse(readFileSync(join(dir, RULES_FILE), 'utf8')) as RuleFile).find(
+      (a) => a.alert === 'ShipshapeOovRateHigh',
+    );
+    expect(oov?.expr).toContain('> 0.25');
+    expect(oov?.expr).not.toContain('0.037445');
+  });
+
+  it('lets --health-config win over SHIPSHAPE_HEALTH_THRESHOLDS, as serve does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-alerts-env-config-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'health.json'), JSON.stringify({ maxOovRate: 0.3 }));
+    const result = shipshape(['alerts', '--out', dir, '--health-config', join(dir, 'health.json')], '', {
+      SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ maxOovRate: 0.25 }),
+    });
+    expect(result.code).toBe(0);
+    const oov = alertsOf(parse(readFileSync(join(dir, RULES_FILE), 'utf8')) as RuleFile).find(
+      (a) => a.alert === 'ShipshapeOovRateHigh',
+    );
+    expect(oov?.expr).toContain('> 0.3');
   });
 
   it('refuses a latency threshold that is not a bucket bound, naming the bounds around it', () => {
