@@ -21,7 +21,7 @@ import type {
 import { readConfig, type EdgeConfig } from './config.ts';
 import { EdgeError } from './errors.ts';
 import { alertLogSink } from './health.ts';
-import type { HealthStore } from './health-store.ts';
+import type { FeedbackItem, HealthStore } from './health-store.ts';
 import { createLog, type Log } from './log.ts';
 import { renderMonitorMetrics } from './metrics.ts';
 
@@ -33,8 +33,11 @@ export interface HealthAggregatorEnv {
   readonly SHIPSHAPE_ALERT_WEBHOOK?: string;
 }
 
-/** The operations of the aggregator, each `POST /<op>` with an `AggregatorCall` body. */
-export const AGGREGATOR_OPS = ['ingest', 'report', 'snapshot', 'feedback'] as const;
+/**
+ * The operations of the aggregator, each `POST /<op>` with an `AggregatorCall` body. `feedback` (one item) is what
+ * isolates of the previous release send during a deploy; isolates now send `feedback-list`.
+ */
+export const AGGREGATOR_OPS = ['ingest', 'report', 'snapshot', 'feedback', 'feedback-list'] as const;
 export type AggregatorOp = (typeof AGGREGATOR_OPS)[number];
 
 /** What an isolate sends with every call: its bundle's manifest and what its monitor counted since the last call. */
@@ -44,6 +47,8 @@ export interface AggregatorCall {
   /** `feedback` only. */
   readonly id?: string;
   readonly label?: string;
+  /** `feedback-list` only: the items, answered as a `FeedbackResult[]` in the same order. */
+  readonly items?: readonly FeedbackItem[];
 }
 
 /** What `snapshot` answers: everything `/metrics` shows. */
@@ -162,24 +167,7 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
         ? errorAnswer(409, 'HEALTH_DELTA_MISMATCH', messageOf(error))
         : errorAnswer(500, 'INTERNAL', messageOf(error));
     }
-    let answer: Response;
-    switch (op) {
-      case 'ingest':
-        answer = new Response(null, { status: 204 });
-        break;
-      case 'report':
-        answer = Response.json(monitor.checkHealth());
-        break;
-      case 'snapshot': {
-        // The report first: it may fire an alert, which the totals then count.
-        const report = monitor.checkHealth();
-        answer = Response.json({ totals: monitor.totals(), report } satisfies AggregateSnapshot);
-        break;
-      }
-      case 'feedback':
-        answer = Response.json(monitor.feedback(String(call.id), String(call.label)));
-        break;
-    }
+    const answer = answerOp(op, call, monitor);
     await this.#persist(monitor);
     return answer;
   }
@@ -201,6 +189,36 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
     if (this.#monitor === undefined) return;
     this.#persistedAt = Date.now();
     await this.ctx.storage.put(TOTALS_KEY, this.#monitor.totals());
+  }
+}
+
+/**
+ * The answer to `op` from the merged monitor.
+ * @throws ShipshapeError INPUT_INVALID when a `feedback-list` call carries no list.
+ */
+function answerOp(op: AggregatorOp, call: AggregatorCall, monitor: HealthMonitor): Response {
+  switch (op) {
+    case 'ingest':
+      return new Response(null, { status: 204 });
+    case 'report':
+      return Response.json(monitor.checkHealth());
+    case 'snapshot': {
+      // The report first: it may fire an alert, which the totals then count.
+      const report = monitor.checkHealth();
+      return Response.json({ totals: monitor.totals(), report } satisfies AggregateSnapshot);
+    }
+    case 'feedback':
+      return Response.json(monitor.feedback(String(call.id), String(call.label)));
+    case 'feedback-list': {
+      if (!Array.isArray(call.items)) {
+        throw new ShipshapeError('INPUT_INVALID', 'A feedback-list call carries items: [{ id, label }].');
+      }
+      return Response.json(
+        call.items.map(({ id, label }) =>
+          monitor.feedback(String(id), String(label)),
+        ) satisfies FeedbackResult[],
+      );
+    }
   }
 }
 
@@ -270,7 +288,7 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
     local: HealthMonitor,
     ns: DurableObjectNamespace,
     op: AggregatorOp,
-    extra: { id?: string; label?: string } = {},
+    extra: { items?: readonly FeedbackItem[] } = {},
   ): Promise<Response> {
     const delta = local.takeDelta();
     lastFlushAt = now();
@@ -341,12 +359,24 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
       return renderMonitorMetrics({ ...totals, backend: local.totals().backend }, report);
     },
 
-    async feedback(local, id, label) {
+    async feedbackAll(local, items) {
       if (namespace === undefined) {
         noteMissing();
-        return local.feedback(id, label);
+        return items.map(({ id, label }) => local.feedback(id, label));
       }
-      return (await (await call(local, namespace, 'feedback', { id, label })).json()) as FeedbackResult;
+      // The whole list in one call: one round trip, not one per item.
+      const results = (await (
+        await call(local, namespace, 'feedback-list', {
+          items: items.map(({ id, label }) => ({ id, label })),
+        })
+      ).json()) as FeedbackResult[];
+      if (!Array.isArray(results) || results.length !== items.length) {
+        throw new EdgeError(
+          'HEALTH_UNAVAILABLE',
+          `The health aggregate answered ${Array.isArray(results) ? results.length : 'no'} feedback results for ${items.length} items; retry shortly.`,
+        );
+      }
+      return results;
     },
 
     afterRequest(local, waitUntil) {

@@ -31,6 +31,17 @@ const PER_ISOLATE_METRICS_COMMENT =
 
 const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
 
+/** `POST /v1/feedback`'s answer to a list. */
+interface FeedbackListAnswer {
+  readonly recorded: number;
+  readonly feedback: readonly {
+    readonly id: string;
+    readonly status: string;
+    readonly correct?: boolean;
+    readonly error?: { readonly code: string };
+  }[];
+}
+
 /** A verdict after 50 texts instead of 500, so one request of German texts can turn the OOV check bad. */
 const THRESHOLDS = { SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ minTexts: 50 }) };
 
@@ -100,6 +111,40 @@ describe.runIf(HAS_WORKERD)('the Worker with the HEALTH Durable Object', () => {
       status: 404,
       code: 'PREDICTION_NOT_FOUND',
     });
+  });
+
+  it('answers a feedback list item by item, in order, and counts its one recorded item once', async () => {
+    const correct = 'shipshape_feedback_total{model="news-bag",outcome="correct"}';
+    const incorrect = 'shipshape_feedback_total{model="news-bag",outcome="incorrect"}';
+    const before = await (await fetch(`${server.url}/metrics`)).text();
+    const answer = await predict(server.url, ['Stocks rallied after the earnings report']);
+    const [prediction] = answer.body.predictions;
+    const response = await request<FeedbackListAnswer>(`${server.url}/v1/feedback`, {
+      json: {
+        feedback: [
+          { id: prediction!.id, label: prediction!.label },
+          { id: prediction!.id, label: prediction!.label },
+          { id: 'no-such-prediction', label: 'Sports' },
+        ],
+      },
+    });
+    expect(response.status).toBe(200);
+    expect({
+      recorded: response.body.recorded,
+      items: response.body.feedback.map((item) => [item.id, item.status, item.correct ?? item.error?.code]),
+    }).toEqual({
+      recorded: 1,
+      items: [
+        [prediction!.id, 'recorded', true],
+        [prediction!.id, 'refused', 'FEEDBACK_DUPLICATE'],
+        ['no-such-prediction', 'refused', 'PREDICTION_NOT_FOUND'],
+      ],
+    });
+    const after = await (await fetch(`${server.url}/metrics`)).text();
+    expect([
+      (metricValue(after, correct) ?? 0) - (metricValue(before, correct) ?? 0),
+      (metricValue(after, incorrect) ?? 0) - (metricValue(before, incorrect) ?? 0),
+    ]).toEqual([1, 0]);
   });
 
   it('turns oov_rate bad in /v1/health (scope "service") once German texts pass minTexts', async () => {
