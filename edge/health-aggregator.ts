@@ -51,6 +51,12 @@ export interface AggregatorCall {
   readonly items?: readonly FeedbackItem[];
 }
 
+/**
+ * The header on an error answer given after the caller's delta was merged: the isolate must not merge it back and
+ * send it again (it would count twice).
+ */
+export const DELTA_MERGED_HEADER = 'Shipshape-Delta-Merged';
+
 /** What `snapshot` answers: everything `/metrics` shows. */
 export interface AggregateSnapshot {
   readonly totals: MonitorTotals;
@@ -62,8 +68,13 @@ const TOTALS_KEY = 'totals';
 /** The totals are written at most this often (and by an alarm when changes are pending): ms. */
 const PERSIST_EVERY_MS = 1_000;
 
-function errorAnswer(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
+function errorAnswer(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return Response.json({ error: { code, message } }, { status, headers });
 }
 
 /**
@@ -162,25 +173,50 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
       monitor = this.#monitorFor(call.manifest);
       if (call.delta !== undefined) monitor.mergeDelta(call.delta);
     } catch (error) {
-      // Another model version under this name is the caller's to fix; anything else is ours.
-      return hasErrorCode(error, 'HEALTH_DELTA_MISMATCH')
-        ? errorAnswer(409, 'HEALTH_DELTA_MISMATCH', messageOf(error))
-        : errorAnswer(500, 'INTERNAL', messageOf(error));
+      // Another model version under this name is the caller's to fix; anything else is ours. mergeDelta refuses a
+      // delta (HEALTH_DELTA_MISMATCH) before counting any of it, so any other error from it came after the counting
+      // began: the caller must not send that delta again.
+      if (hasErrorCode(error, 'HEALTH_DELTA_MISMATCH')) {
+        return errorAnswer(409, 'HEALTH_DELTA_MISMATCH', messageOf(error));
+      }
+      const merged = this.#monitor !== undefined && call.delta !== undefined;
+      this.#log.error('the health aggregator failed a call', { op, merged, error: messageOf(error) });
+      return errorAnswer(500, 'INTERNAL', messageOf(error), merged ? { [DELTA_MERGED_HEADER]: '1' } : {});
     }
-    const answer = answerOp(op, call, monitor);
+    // From here on the delta is counted: whatever goes wrong, the answer says so, or the caller would send it again.
+    let answer: Response;
+    try {
+      answer = answerOp(op, call, monitor);
+    } catch (error) {
+      this.#log.error('the health aggregator failed after merging a delta', { op, error: messageOf(error) });
+      return errorAnswer(500, 'INTERNAL', messageOf(error), { [DELTA_MERGED_HEADER]: '1' });
+    }
     await this.#persist(monitor);
     return answer;
   }
 
-  /** Writes the totals now, or by an alarm at most `PERSIST_EVERY_MS` after the last write. */
+  /**
+   * Writes the totals now, or by an alarm at most `PERSIST_EVERY_MS` after the last write. Never throws: it runs
+   * after the delta was merged and the answer made, so a failed write is logged and the next call writes again (the
+   * counts stay in memory meanwhile; only an eviction before a good write loses them).
+   */
   async #persist(monitor: HealthMonitor): Promise<void> {
     const at = Date.now();
-    if (at - this.#persistedAt >= PERSIST_EVERY_MS) {
-      this.#persistedAt = at;
-      await this.ctx.storage.put(TOTALS_KEY, monitor.totals());
-    } else if (!this.#alarmSet) {
-      this.#alarmSet = true;
-      await this.ctx.storage.setAlarm(this.#persistedAt + PERSIST_EVERY_MS);
+    try {
+      if (at - this.#persistedAt >= PERSIST_EVERY_MS) {
+        this.#persistedAt = at;
+        await this.ctx.storage.put(TOTALS_KEY, monitor.totals());
+      } else if (!this.#alarmSet) {
+        this.#alarmSet = true;
+        await this.ctx.storage.setAlarm(this.#persistedAt + PERSIST_EVERY_MS);
+      }
+    } catch (error) {
+      // The next call writes at once and may set the alarm again.
+      this.#persistedAt = Number.NEGATIVE_INFINITY;
+      this.#alarmSet = false;
+      this.#log.error('the health aggregator could not store its totals; the next call tries again', {
+        error: messageOf(error),
+      });
     }
   }
 
@@ -312,9 +348,11 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
     }
     if (response.ok) return response;
     const detail = await response.text();
-    // A 4xx (another model version under this name) cannot succeed later: the delta is dropped, not retried.
-    if (response.status >= 500) local.mergeDelta(delta);
-    log.error('the health aggregator refused a call', { op, status: response.status, detail });
+    // A 4xx (another model version under this name) cannot succeed later: the delta is dropped, not retried. A 5xx
+    // given after the merge (DELTA_MERGED_HEADER) counted it already.
+    const merged = response.headers.get(DELTA_MERGED_HEADER) !== null;
+    if (response.status >= 500 && !merged) local.mergeDelta(delta);
+    log.error('the health aggregator refused a call', { op, status: response.status, merged, detail });
     throw new EdgeError(
       'HEALTH_UNAVAILABLE',
       `The health aggregate answered ${response.status}; retry shortly. The server log has the details.`,
@@ -325,7 +363,9 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
     return call(local, ns, 'ingest').then(
       () => undefined,
       (error: unknown) =>
-        log.warn('health flush failed; its counts go with the next one', { error: messageOf(error) }),
+        log.warn('health flush failed; counts the aggregator did not take go with the next one', {
+          error: messageOf(error),
+        }),
     );
   }
 

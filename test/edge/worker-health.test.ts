@@ -278,6 +278,49 @@ describe.runIf(HAS_WORKERD)('the Worker with an aggregator that fails (a stand-i
   });
 });
 
+/**
+ * A HealthAggregator that counts the texts of every delta it is sent, answers each call but `report` 500 with the
+ * header that says the delta was merged anyway (a failure after the merge, which a real one cannot be made into), and
+ * answers `report` with the count.
+ */
+const MERGED_THEN_FAILING_AGGREGATOR = `
+export class HealthAggregator {
+  textsReceived = 0;
+  async fetch(request) {
+    const call = await request.json();
+    this.textsReceived += call.delta?.totals?.texts ?? 0;
+    if (new URL(request.url).pathname === '/report') {
+      return Response.json({ status: 'ok', checks: {}, alerts: [], textsReceived: this.textsReceived });
+    }
+    return Response.json(
+      { error: { code: 'INTERNAL', message: 'failed after the merge' } },
+      { status: 500, headers: { 'Shipshape-Delta-Merged': '1' } },
+    );
+  }
+}
+export default { fetch: () => new Response('') };
+`;
+
+describe.runIf(HAS_WORKERD)('the Worker with an aggregator that fails after merging (a stand-in)', () => {
+  let isolates: Awaited<ReturnType<typeof startWorkerdIsolates>> | undefined;
+  let url: string;
+  beforeAll(async () => {
+    ensureEdgeBuilt();
+    isolates = await startWorkerdIsolates(1, {}, { durableObjectsScript: MERGED_THEN_FAILING_AGGREGATOR });
+    url = isolates.urls[0]!;
+  });
+  afterAll(async () => {
+    await isolates?.close();
+  });
+
+  it('sends each text once: a delta answered as merged is not sent again', async () => {
+    expect((await predict(url, ['Stocks rallied after the earnings report'])).status).toBe(200);
+    expect((await predict(url, ['The striker scored twice in the final'])).status).toBe(200);
+    const health = await request<{ textsReceived: number }>(`${url}/v1/health`);
+    expect(health.body.textsReceived).toBe(2);
+  });
+});
+
 describe.runIf(!HAS_WORKERD && IN_CI)('Worker health without workerd', () => {
   it('fails in CI because workerd is missing', () => {
     throw new Error('workerd is not installed (node_modules/@cloudflare/workerd-*); run npm ci.');
