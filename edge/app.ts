@@ -406,10 +406,8 @@ export function createApp(options: CreateAppOptions): EdgeApp {
     }
     const monitor = monitors.current();
     if (monitor === undefined) return notReady();
-    const outcomes = [];
-    for (const { id, label } of items) {
-      outcomes.push(feedbackOutcome(id, label, await store.feedback(monitor, id, label)));
-    }
+    const results = await store.feedbackAll(monitor, items);
+    const outcomes = items.map(({ id, label }, index) => feedbackOutcome(id, label, results[index]!));
     if (!('feedback' in body)) {
       const [outcome] = outcomes;
       if (outcome !== undefined && 'error' in outcome) throw outcome.error;

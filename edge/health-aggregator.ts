@@ -21,7 +21,7 @@ import type {
 import { readConfig, type EdgeConfig } from './config.ts';
 import { EdgeError } from './errors.ts';
 import { alertLogSink } from './health.ts';
-import type { HealthStore } from './health-store.ts';
+import type { FeedbackItem, HealthStore } from './health-store.ts';
 import { createLog, type Log } from './log.ts';
 import { renderMonitorMetrics } from './metrics.ts';
 
@@ -33,8 +33,11 @@ export interface HealthAggregatorEnv {
   readonly SHIPSHAPE_ALERT_WEBHOOK?: string;
 }
 
-/** The operations of the aggregator, each `POST /<op>` with an `AggregatorCall` body. */
-export const AGGREGATOR_OPS = ['ingest', 'report', 'snapshot', 'feedback'] as const;
+/**
+ * The operations of the aggregator, each `POST /<op>` with an `AggregatorCall` body. `feedback` (one item) is what
+ * isolates of the previous release send during a deploy; isolates now send `feedback-list`.
+ */
+export const AGGREGATOR_OPS = ['ingest', 'report', 'snapshot', 'feedback', 'feedback-list'] as const;
 export type AggregatorOp = (typeof AGGREGATOR_OPS)[number];
 
 /** What an isolate sends with every call: its bundle's manifest and what its monitor counted since the last call. */
@@ -44,7 +47,15 @@ export interface AggregatorCall {
   /** `feedback` only. */
   readonly id?: string;
   readonly label?: string;
+  /** `feedback-list` only: the items, answered as a `FeedbackResult[]` in the same order. */
+  readonly items?: readonly FeedbackItem[];
 }
+
+/**
+ * The header on an error answer given after the caller's delta was merged: the isolate must not merge it back and
+ * send it again (it would count twice).
+ */
+export const DELTA_MERGED_HEADER = 'Shipshape-Delta-Merged';
 
 /** What `snapshot` answers: everything `/metrics` shows. */
 export interface AggregateSnapshot {
@@ -57,8 +68,13 @@ const TOTALS_KEY = 'totals';
 /** The totals are written at most this often (and by an alarm when changes are pending): ms. */
 const PERSIST_EVERY_MS = 1_000;
 
-function errorAnswer(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
+function errorAnswer(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return Response.json({ error: { code, message } }, { status, headers });
 }
 
 /**
@@ -157,42 +173,50 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
       monitor = this.#monitorFor(call.manifest);
       if (call.delta !== undefined) monitor.mergeDelta(call.delta);
     } catch (error) {
-      // Another model version under this name is the caller's to fix; anything else is ours.
-      return hasErrorCode(error, 'HEALTH_DELTA_MISMATCH')
-        ? errorAnswer(409, 'HEALTH_DELTA_MISMATCH', messageOf(error))
-        : errorAnswer(500, 'INTERNAL', messageOf(error));
-    }
-    let answer: Response;
-    switch (op) {
-      case 'ingest':
-        answer = new Response(null, { status: 204 });
-        break;
-      case 'report':
-        answer = Response.json(monitor.checkHealth());
-        break;
-      case 'snapshot': {
-        // The report first: it may fire an alert, which the totals then count.
-        const report = monitor.checkHealth();
-        answer = Response.json({ totals: monitor.totals(), report } satisfies AggregateSnapshot);
-        break;
+      // Another model version under this name is the caller's to fix; anything else is ours. mergeDelta refuses a
+      // delta (HEALTH_DELTA_MISMATCH) before counting any of it, so any other error from it came after the counting
+      // began: the caller must not send that delta again.
+      if (hasErrorCode(error, 'HEALTH_DELTA_MISMATCH')) {
+        return errorAnswer(409, 'HEALTH_DELTA_MISMATCH', messageOf(error));
       }
-      case 'feedback':
-        answer = Response.json(monitor.feedback(String(call.id), String(call.label)));
-        break;
+      const merged = this.#monitor !== undefined && call.delta !== undefined;
+      this.#log.error('the health aggregator failed a call', { op, merged, error: messageOf(error) });
+      return errorAnswer(500, 'INTERNAL', messageOf(error), merged ? { [DELTA_MERGED_HEADER]: '1' } : {});
+    }
+    // From here on the delta is counted: whatever goes wrong, the answer says so, or the caller would send it again.
+    let answer: Response;
+    try {
+      answer = answerOp(op, call, monitor);
+    } catch (error) {
+      this.#log.error('the health aggregator failed after merging a delta', { op, error: messageOf(error) });
+      return errorAnswer(500, 'INTERNAL', messageOf(error), { [DELTA_MERGED_HEADER]: '1' });
     }
     await this.#persist(monitor);
     return answer;
   }
 
-  /** Writes the totals now, or by an alarm at most `PERSIST_EVERY_MS` after the last write. */
+  /**
+   * Writes the totals now, or by an alarm at most `PERSIST_EVERY_MS` after the last write. Never throws: it runs
+   * after the delta was merged and the answer made, so a failed write is logged and the next call writes again (the
+   * counts stay in memory meanwhile; only an eviction before a good write loses them).
+   */
   async #persist(monitor: HealthMonitor): Promise<void> {
     const at = Date.now();
-    if (at - this.#persistedAt >= PERSIST_EVERY_MS) {
-      this.#persistedAt = at;
-      await this.ctx.storage.put(TOTALS_KEY, monitor.totals());
-    } else if (!this.#alarmSet) {
-      this.#alarmSet = true;
-      await this.ctx.storage.setAlarm(this.#persistedAt + PERSIST_EVERY_MS);
+    try {
+      if (at - this.#persistedAt >= PERSIST_EVERY_MS) {
+        this.#persistedAt = at;
+        await this.ctx.storage.put(TOTALS_KEY, monitor.totals());
+      } else if (!this.#alarmSet) {
+        this.#alarmSet = true;
+        await this.ctx.storage.setAlarm(this.#persistedAt + PERSIST_EVERY_MS);
+      }
+    } catch (error) {
+      // The next call writes at once and may set the alarm again.
+      this.#persistedAt = Number.NEGATIVE_INFINITY;
+      this.#alarmSet = false;
+      this.#log.error('the health aggregator could not store its totals; the next call tries again', {
+        error: messageOf(error),
+      });
     }
   }
 
@@ -201,6 +225,36 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
     if (this.#monitor === undefined) return;
     this.#persistedAt = Date.now();
     await this.ctx.storage.put(TOTALS_KEY, this.#monitor.totals());
+  }
+}
+
+/**
+ * The answer to `op` from the merged monitor.
+ * @throws ShipshapeError INPUT_INVALID when a `feedback-list` call carries no list.
+ */
+function answerOp(op: AggregatorOp, call: AggregatorCall, monitor: HealthMonitor): Response {
+  switch (op) {
+    case 'ingest':
+      return new Response(null, { status: 204 });
+    case 'report':
+      return Response.json(monitor.checkHealth());
+    case 'snapshot': {
+      // The report first: it may fire an alert, which the totals then count.
+      const report = monitor.checkHealth();
+      return Response.json({ totals: monitor.totals(), report } satisfies AggregateSnapshot);
+    }
+    case 'feedback':
+      return Response.json(monitor.feedback(String(call.id), String(call.label)));
+    case 'feedback-list': {
+      if (!Array.isArray(call.items)) {
+        throw new ShipshapeError('INPUT_INVALID', 'A feedback-list call carries items: [{ id, label }].');
+      }
+      return Response.json(
+        call.items.map(({ id, label }) =>
+          monitor.feedback(String(id), String(label)),
+        ) satisfies FeedbackResult[],
+      );
+    }
   }
 }
 
@@ -270,7 +324,7 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
     local: HealthMonitor,
     ns: DurableObjectNamespace,
     op: AggregatorOp,
-    extra: { id?: string; label?: string } = {},
+    extra: { items?: readonly FeedbackItem[] } = {},
   ): Promise<Response> {
     const delta = local.takeDelta();
     lastFlushAt = now();
@@ -294,9 +348,11 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
     }
     if (response.ok) return response;
     const detail = await response.text();
-    // A 4xx (another model version under this name) cannot succeed later: the delta is dropped, not retried.
-    if (response.status >= 500) local.mergeDelta(delta);
-    log.error('the health aggregator refused a call', { op, status: response.status, detail });
+    // A 4xx (another model version under this name) cannot succeed later: the delta is dropped, not retried. A 5xx
+    // given after the merge (DELTA_MERGED_HEADER) counted it already.
+    const merged = response.headers.get(DELTA_MERGED_HEADER) !== null;
+    if (response.status >= 500 && !merged) local.mergeDelta(delta);
+    log.error('the health aggregator refused a call', { op, status: response.status, merged, detail });
     throw new EdgeError(
       'HEALTH_UNAVAILABLE',
       `The health aggregate answered ${response.status}; retry shortly. The server log has the details.`,
@@ -307,7 +363,9 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
     return call(local, ns, 'ingest').then(
       () => undefined,
       (error: unknown) =>
-        log.warn('health flush failed; its counts go with the next one', { error: messageOf(error) }),
+        log.warn('health flush failed; counts the aggregator did not take go with the next one', {
+          error: messageOf(error),
+        }),
     );
   }
 
@@ -341,12 +399,24 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
       return renderMonitorMetrics({ ...totals, backend: local.totals().backend }, report);
     },
 
-    async feedback(local, id, label) {
+    async feedbackAll(local, items) {
       if (namespace === undefined) {
         noteMissing();
-        return local.feedback(id, label);
+        return items.map(({ id, label }) => local.feedback(id, label));
       }
-      return (await (await call(local, namespace, 'feedback', { id, label })).json()) as FeedbackResult;
+      // The whole list in one call: one round trip, not one per item.
+      const results = (await (
+        await call(local, namespace, 'feedback-list', {
+          items: items.map(({ id, label }) => ({ id, label })),
+        })
+      ).json()) as FeedbackResult[];
+      if (!Array.isArray(results) || results.length !== items.length) {
+        throw new EdgeError(
+          'HEALTH_UNAVAILABLE',
+          `The health aggregate answered ${Array.isArray(results) ? results.length : 'no'} feedback results for ${items.length} items; retry shortly.`,
+        );
+      }
+      return results;
     },
 
     afterRequest(local, waitUntil) {

@@ -31,7 +31,7 @@ export function localHealthStore(): HealthStore {
       const report = local.checkHealth();
       return Promise.resolve(renderMonitorMetrics(local.totals(), report));
     },
-    feedback: (local, id, label) => Promise.resolve(local.feedback(id, label)),
+    feedbackAll: (local, items) => Promise.resolve(items.map(({ id, label }) => local.feedback(id, label))),
   };
 }
 

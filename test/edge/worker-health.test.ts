@@ -31,6 +31,17 @@ const PER_ISOLATE_METRICS_COMMENT =
 
 const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
 
+/** `POST /v1/feedback`'s answer to a list. */
+interface FeedbackListAnswer {
+  readonly recorded: number;
+  readonly feedback: readonly {
+    readonly id: string;
+    readonly status: string;
+    readonly correct?: boolean;
+    readonly error?: { readonly code: string };
+  }[];
+}
+
 /** A verdict after 50 texts instead of 500, so one request of German texts can turn the OOV check bad. */
 const THRESHOLDS = { SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ minTexts: 50 }) };
 
@@ -100,6 +111,40 @@ describe.runIf(HAS_WORKERD)('the Worker with the HEALTH Durable Object', () => {
       status: 404,
       code: 'PREDICTION_NOT_FOUND',
     });
+  });
+
+  it('answers a feedback list item by item, in order, and counts its one recorded item once', async () => {
+    const correct = 'shipshape_feedback_total{model="news-bag",outcome="correct"}';
+    const incorrect = 'shipshape_feedback_total{model="news-bag",outcome="incorrect"}';
+    const before = await (await fetch(`${server.url}/metrics`)).text();
+    const answer = await predict(server.url, ['Stocks rallied after the earnings report']);
+    const [prediction] = answer.body.predictions;
+    const response = await request<FeedbackListAnswer>(`${server.url}/v1/feedback`, {
+      json: {
+        feedback: [
+          { id: prediction!.id, label: prediction!.label },
+          { id: prediction!.id, label: prediction!.label },
+          { id: 'no-such-prediction', label: 'Sports' },
+        ],
+      },
+    });
+    expect(response.status).toBe(200);
+    expect({
+      recorded: response.body.recorded,
+      items: response.body.feedback.map((item) => [item.id, item.status, item.correct ?? item.error?.code]),
+    }).toEqual({
+      recorded: 1,
+      items: [
+        [prediction!.id, 'recorded', true],
+        [prediction!.id, 'refused', 'FEEDBACK_DUPLICATE'],
+        ['no-such-prediction', 'refused', 'PREDICTION_NOT_FOUND'],
+      ],
+    });
+    const after = await (await fetch(`${server.url}/metrics`)).text();
+    expect([
+      (metricValue(after, correct) ?? 0) - (metricValue(before, correct) ?? 0),
+      (metricValue(after, incorrect) ?? 0) - (metricValue(before, incorrect) ?? 0),
+    ]).toEqual([1, 0]);
   });
 
   it('turns oov_rate bad in /v1/health (scope "service") once German texts pass minTexts', async () => {
@@ -230,6 +275,49 @@ describe.runIf(HAS_WORKERD)('the Worker with an aggregator that fails (a stand-i
       status: 503,
       code: 'HEALTH_UNAVAILABLE',
     });
+  });
+});
+
+/**
+ * A HealthAggregator that counts the texts of every delta it is sent, answers each call but `report` 500 with the
+ * header that says the delta was merged anyway (a failure after the merge, which a real one cannot be made into), and
+ * answers `report` with the count.
+ */
+const MERGED_THEN_FAILING_AGGREGATOR = `
+export class HealthAggregator {
+  textsReceived = 0;
+  async fetch(request) {
+    const call = await request.json();
+    this.textsReceived += call.delta?.totals?.texts ?? 0;
+    if (new URL(request.url).pathname === '/report') {
+      return Response.json({ status: 'ok', checks: {}, alerts: [], textsReceived: this.textsReceived });
+    }
+    return Response.json(
+      { error: { code: 'INTERNAL', message: 'failed after the merge' } },
+      { status: 500, headers: { 'Shipshape-Delta-Merged': '1' } },
+    );
+  }
+}
+export default { fetch: () => new Response('') };
+`;
+
+describe.runIf(HAS_WORKERD)('the Worker with an aggregator that fails after merging (a stand-in)', () => {
+  let isolates: Awaited<ReturnType<typeof startWorkerdIsolates>> | undefined;
+  let url: string;
+  beforeAll(async () => {
+    ensureEdgeBuilt();
+    isolates = await startWorkerdIsolates(1, {}, { durableObjectsScript: MERGED_THEN_FAILING_AGGREGATOR });
+    url = isolates.urls[0]!;
+  });
+  afterAll(async () => {
+    await isolates?.close();
+  });
+
+  it('sends each text once: a delta answered as merged is not sent again', async () => {
+    expect((await predict(url, ['Stocks rallied after the earnings report'])).status).toBe(200);
+    expect((await predict(url, ['The striker scored twice in the final'])).status).toBe(200);
+    const health = await request<{ textsReceived: number }>(`${url}/v1/health`);
+    expect(health.body.textsReceived).toBe(2);
   });
 });
 
