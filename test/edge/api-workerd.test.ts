@@ -1,9 +1,9 @@
 // The edge API contract over real HTTP against the built Worker (dist/worker) running in real workerd.
 import { describe, it } from 'vitest';
 import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
-import { IN_CI, ensureEdgeBuilt, hasComponent, startWorkerd, workerdPresent } from './support.ts';
+import { IN_CI, ensureEdgeBuilt, hasWorkerd, startWorkerd } from './support.ts';
 
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_WORKERD = hasWorkerd();
 
 describe.runIf(HAS_WORKERD)('Worker', () => {
   describeApiContract(

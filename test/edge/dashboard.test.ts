@@ -15,20 +15,16 @@ import {
   IN_CI,
   ROOT,
   ensureEdgeBuilt,
-  hasComponent,
+  hasChromium,
+  hasWorkerd,
   request,
   startNode,
   startWorkerd,
-  workerdPresent,
   type RunningServer,
 } from './support.ts';
 
-const HAS_CHROMIUM = hasComponent(
-  'Chromium',
-  existsSync(CHROMIUM),
-  `apt-get install chromium, or set SHIPSHAPE_CHROMIUM`,
-);
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_CHROMIUM = hasChromium();
+const HAS_WORKERD = hasWorkerd();
 /** Where the screenshot for a human look goes (dist/ is not committed). */
 const SCREENSHOT = join(ROOT, 'dist/dashboard.png');
 const TOKEN = 'dashboard-test-token';

@@ -1,6 +1,6 @@
 // The demo page in real Chromium, served by the Worker in real workerd: the browser runtime on WebGPU (SwiftShader)
 // or WASM, next to the edge API.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -10,19 +10,15 @@ import {
   IN_CI,
   ROOT,
   ensureEdgeBuilt,
-  hasComponent,
+  hasChromium,
+  hasWorkerd,
   startWorkerd,
-  workerdPresent,
   type RunningServer,
 } from './support.ts';
 import { CHROMIUM_ARGS } from '../../scripts/chromium.ts';
 
-const HAS_CHROMIUM = hasComponent(
-  'Chromium',
-  existsSync(CHROMIUM),
-  `apt-get install chromium, or set SHIPSHAPE_CHROMIUM`,
-);
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_CHROMIUM = hasChromium();
+const HAS_WORKERD = hasWorkerd();
 /** Where the screenshot for a human look goes (dist/ is not committed). */
 const SCREENSHOT = join(ROOT, 'dist/demo-page.png');
 const SPORTS = 'The striker scored twice and the champions won the derby in extra time';

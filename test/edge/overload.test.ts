@@ -4,17 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
   ensureEdgeBuilt,
-  hasComponent,
+  hasWorkerd,
   request,
   startNode,
   startWorkerd,
-  workerdPresent,
   type JsonResponse,
   type RunningServer,
   type WireError,
 } from './support.ts';
 
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_WORKERD = hasWorkerd();
 
 /**
  * One request of 8 texts fills the service and one more may wait; with the flood in flight at once, every request

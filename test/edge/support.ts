@@ -17,6 +17,7 @@ export const IN_CI = Boolean(process.env.CI);
 export const BUNDLE_DIR = join(ROOT, 'artifacts/news-bag');
 export const WEB_DIR = join(ROOT, 'dist/web');
 export const WORKER_DIR = join(ROOT, 'dist/worker');
+import { CHROMIUM_PATH } from '../../scripts/chromium.ts';
 export { CHROMIUM_PATH as CHROMIUM } from '../../scripts/chromium.ts';
 
 /**
@@ -27,6 +28,20 @@ export function hasComponent(name: string, present: boolean, howToGet: string): 
   if (!present && !IN_CI)
     console.warn(`${name} is missing, so its edge tests are skipped (${howToGet}). In CI they fail.`);
   return present;
+}
+
+/** Whether workerd is installed (warns when not, outside CI); the edge tests that start it run only if so. */
+export function hasWorkerd(): boolean {
+  return hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+}
+
+/** Whether Chromium is where `CHROMIUM` says (warns when not, outside CI). */
+export function hasChromium(): boolean {
+  return hasComponent(
+    'Chromium',
+    existsSync(CHROMIUM_PATH),
+    'apt-get install chromium, or set SHIPSHAPE_CHROMIUM',
+  );
 }
 
 export function workerdPresent(): boolean {

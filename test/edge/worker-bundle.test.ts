@@ -11,17 +11,16 @@ import {
   ROOT,
   WEB_DIR,
   ensureEdgeBuilt,
-  hasComponent,
+  hasWorkerd,
   readLabels,
   readServableGoldenCases,
   request,
   startWorkerd,
-  workerdPresent,
   type RunningServer,
   type WireError,
 } from './support.ts';
 
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_WORKERD = hasWorkerd();
 const TRANSFORMER_DIR = join(ROOT, 'artifacts/news-transformer');
 /** The Worker built with `npm run build:web -- --bundle <absolute path to news-transformer>`. */
 const CUSTOM_BUILD = join(ROOT, 'dist/test-embed-news-transformer');

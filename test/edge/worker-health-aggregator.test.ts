@@ -14,13 +14,12 @@ import {
   BUNDLE_DIR,
   IN_CI,
   ensureEdgeBuilt,
-  hasComponent,
+  hasWorkerd,
   startWorkerd,
-  workerdPresent,
   type RunningServer,
 } from './support.ts';
 
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_WORKERD = hasWorkerd();
 
 const manifest = JSON.parse(readFileSync(join(BUNDLE_DIR, 'manifest.json'), 'utf8')) as Manifest;
 

@@ -4,15 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
   ensureEdgeBuilt,
-  hasComponent,
+  hasWorkerd,
   readServableGoldenCases,
   request,
   startWorkerdIsolates,
-  workerdPresent,
 } from './support.ts';
 import { metricValue, predict, waitForMetric, type HealthAnswer } from './worker-health-support.ts';
 
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_WORKERD = hasWorkerd();
 
 const TEXTS = 'shipshape_texts_total{model="news-bag"}';
 

@@ -7,12 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
   ensureEdgeBuilt,
-  hasComponent,
+  hasWorkerd,
   readServableGoldenCases,
   request,
   startWorkerd,
   startWorkerdIsolates,
-  workerdPresent,
   type RunningServer,
   type WireError,
 } from './support.ts';
@@ -29,7 +28,7 @@ import {
 const PER_ISOLATE_METRICS_COMMENT =
   '# shipshape: per-isolate metrics (no HEALTH Durable Object binding; each isolate counts for itself)';
 
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_WORKERD = hasWorkerd();
 
 /** `POST /v1/feedback`'s answer to a list. */
 interface FeedbackListAnswer {

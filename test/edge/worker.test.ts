@@ -9,17 +9,16 @@ import {
   IN_CI,
   WORKER_DIR,
   ensureEdgeBuilt,
-  hasComponent,
+  hasWorkerd,
   readServableGoldenCases,
   request,
   softmax,
   startWorkerd,
-  workerdPresent,
   type RunningServer,
   type WireError,
 } from './support.ts';
 
-const HAS_WORKERD = hasComponent('workerd', workerdPresent(), 'npm ci installs it with wrangler/miniflare');
+const HAS_WORKERD = hasWorkerd();
 
 interface V1Answer {
   readonly backend: string;
