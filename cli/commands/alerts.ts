@@ -4,13 +4,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { stringify } from 'yaml';
-import { createAlertRules, type AlertRules } from '../../ops/alerts/rules.ts';
+import { RULES_FILE, RULES_TEST_FILE, createAlertRules, type AlertRules } from '../../ops/alerts/rules.ts';
 import { defaultThresholds } from '../../runtime/monitor/index.ts';
 import { DEFAULT_BUNDLE, loadBundleDir } from '../bundle-arg.ts';
 import { serveThresholds } from './serve.ts';
 
-export const RULES_FILE = 'shipshape.rules.yml';
-export const RULES_TEST_FILE = 'shipshape.rules.test.yml';
+export { RULES_FILE, RULES_TEST_FILE };
 
 interface AlertsFlags {
   bundle: string;

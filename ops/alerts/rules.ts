@@ -12,6 +12,10 @@ import {
 import { formatGoG, humanizePercentage } from './go-format.ts';
 import { RUNBOOKS } from './runbooks.ts';
 
+/** The file names `shipshape alerts` writes, and the deployment checklist looks for, in its output folder. */
+export const RULES_FILE = 'shipshape.rules.yml';
+export const RULES_TEST_FILE = 'shipshape.rules.test.yml';
+
 /** The thresholds the rules use; the CLI derives them exactly as the monitor does (`defaultThresholds`). */
 export type RuleThresholds = Pick<
   Thresholds,
@@ -785,7 +789,7 @@ export function createAlertRules(options: AlertRulesOptions): AlertRules {
     label: (name) => `{{ $labels.${name} }}`,
   });
   const recording = recordingRules(le);
-  const rulesFileName = options.rulesFileName ?? 'shipshape.rules.yml';
+  const rulesFileName = options.rulesFileName ?? RULES_FILE;
   return {
     rules: {
       groups: [
