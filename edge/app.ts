@@ -261,14 +261,19 @@ export function createApp(options: CreateAppOptions): EdgeApp {
   const limits = limitsWarning(config);
   if (limits !== undefined) log.warn(limits);
   const store = options.health ?? localHealthStore();
+  const sinks = options.alertSinks ?? [
+    alertLogSink(log),
+    ...(config.alertWebhook === undefined ? [] : [webhookSink(config.alertWebhook)]),
+  ];
+  // One structured line says where alerts go, so a fresh service's log shows alert logging is set up before any
+  // alert fires (the deployment checklist's logging item reads it). A sink's name never holds a secret. None on a
+  // Worker's isolates: their aggregator alerts for them and says so.
+  if (sinks.length > 0) log.info('alert sinks', { alertSinks: sinks.map((sink) => sink.name) });
   const monitors = createHealthMonitors(slot, {
     // Only a store that flushes (afterRequest) takes deltas; read in place, a monitor keeps no copy of its ids.
     forwardsDeltas: store.afterRequest !== undefined,
     thresholds: options.thresholds ?? config.healthThresholds,
-    sinks: options.alertSinks ?? [
-      alertLogSink(log),
-      ...(config.alertWebhook === undefined ? [] : [webhookSink(config.alertWebhook)]),
-    ],
+    sinks,
     log,
   });
   const notReady = (): never => {

@@ -123,11 +123,17 @@ export class HealthAggregator extends DurableObject<HealthAggregatorEnv> {
     }
     // The Worker's settings, read as its isolates read them (readConfig throws on a bad one, as they refuse to serve).
     const config = readConfig(this.env as Readonly<Record<string, unknown>>);
+    const sinks = alertSinks(config, this.#log);
+    // The isolates send their counts here and alert nowhere themselves: this is where the Worker's alerts go.
+    this.#log.info('alert sinks', {
+      alertSinks: sinks.map((sink) => sink.name),
+      model: aggregatorName(manifest),
+    });
     const monitor = createHealthMonitor(manifest, {
       // Read in place: it takes the isolates' deltas and forwards none.
       forwardsDeltas: false,
       thresholds: config.healthThresholds,
-      sinks: alertSinks(config, this.#log),
+      sinks,
       warn: (message) => this.#log.warn(message),
     });
     const restored = this.#restored;
