@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isShipshapeError } from '../runtime/errors.ts';
 import { registerAlerts } from './commands/alerts.ts';
 import { registerBench } from './commands/bench.ts';
+import { registerChecklist } from './commands/checklist.ts';
 import { registerGate } from './commands/gate.ts';
 import { registerHealth } from './commands/health.ts';
 import { registerInspect } from './commands/inspect.ts';
@@ -18,6 +19,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerAlerts(program);
   registerBench(program);
+  registerChecklist(program);
   registerGate(program);
   registerHealth(program);
   registerInspect(program);
