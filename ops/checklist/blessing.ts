@@ -1,0 +1,202 @@
+// The blessing: a checklist run's verdicts bound to the exact bundle, report and SLA it judged, for `npm run deploy`.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { formatIssues } from '../../bench/report.ts';
+import { messageOf } from '../../runtime/errors.ts';
+import { ITEM_IDS, type ChecklistOptions, type ChecklistResult } from './checklist.ts';
+
+export const DEFAULT_BLESSING = 'out/blessing.json';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const hashedFile = z.object({ path: z.string(), sha256 }).strict();
+
+export const blessingSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    tool: z.literal('shipshape-checklist'),
+    /** True only when every item passed. */
+    blessed: z.boolean(),
+    createdAt: z.iso.datetime(),
+    shipshapeVersion: z.string(),
+    bundle: z
+      .object({
+        dir: z.string(),
+        name: z.string().nullable(),
+        version: z.string().nullable(),
+        /** sha256 of manifest.json's bytes: it holds every other file's sha256, so it names the whole bundle. */
+        manifestSha256: sha256.nullable(),
+      })
+      .strict(),
+    report: hashedFile.nullable(),
+    sla: hashedFile.nullable(),
+    baseline: hashedFile.nullable(),
+    target: z.enum(['node', 'workers']),
+    backend: z.object({ name: z.enum(['native', 'wasm', 'webgpu']), source: z.string() }).strict(),
+    url: z.string(),
+    items: z.array(
+      z
+        .object({
+          id: z.enum(ITEM_IDS),
+          title: z.string(),
+          verdict: z.enum(['pass', 'fail']),
+          evidence: z.string(),
+          detail: z.string(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export type Blessing = z.infer<typeof blessingSchema>;
+
+/** The sha256 of bytes, as 64 lowercase hex digits. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function hashFile(path: string | undefined): Promise<{ path: string; sha256: string } | null> {
+  if (path === undefined) return null;
+  try {
+    return { path, sha256: sha256Hex(await readFile(path)) };
+  } catch {
+    return null;
+  }
+}
+
+function shipshapeVersion(): Promise<string> {
+  return readFile(new URL('../../package.json', import.meta.url), 'utf8').then(
+    (text) => (JSON.parse(text) as { version: string }).version,
+  );
+}
+
+/**
+ * The blessing of a checklist run: the hashes of the bundle's manifest.json, the report, the SLA (and the baseline)
+ * as they are now, the time, the shipshape version and every verdict. Made whether or not every item passed
+ * (`blessed` says), so a refused deploy can name the item that failed. A file that cannot be read is recorded as
+ * null, which no deploy accepts.
+ */
+export async function createBlessing(result: ChecklistResult, options: ChecklistOptions): Promise<Blessing> {
+  const manifest = await hashFile(join(options.bundleDir, 'manifest.json'));
+  return {
+    schemaVersion: 1,
+    tool: 'shipshape-checklist',
+    blessed: result.passed && result.items.length === ITEM_IDS.length,
+    createdAt: result.checkedAt,
+    shipshapeVersion: await shipshapeVersion(),
+    bundle: {
+      dir: options.bundleDir,
+      name: result.bundle?.name ?? null,
+      version: result.bundle?.version ?? null,
+      manifestSha256: manifest?.sha256 ?? null,
+    },
+    report: await hashFile(options.report),
+    sla: await hashFile(options.sla),
+    baseline: await hashFile(options.baseline),
+    target: options.target ?? 'node',
+    backend: result.backend,
+    url: result.url,
+    items: result.items.map(({ id, title, verdict, evidence, detail }) => ({
+      id,
+      title,
+      verdict,
+      evidence,
+      detail,
+    })),
+  };
+}
+
+/** Writes a blessing as pretty JSON, creating its folder. */
+export async function writeBlessing(path: string, blessing: Blessing): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(blessing, null, 2)}\n`);
+}
+
+/** A deploy's judgement of a blessing: go, or the one reason it refuses. */
+export type BlessingCheck =
+  { readonly ok: true; readonly summary: string } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Whether `path` blesses the bundle whose manifest.json bytes are `manifest` (the one the Worker embeds): the file
+ * is a valid blessing, its manifest hash is this manifest's, the report and SLA it judged still hash as they did
+ * (relative paths from the working directory, as the checklist was given them), and every item passed. The first
+ * failure is the reason, naming the file or the item.
+ */
+export async function checkBlessing(
+  path: string,
+  manifest: { readonly bytes: Uint8Array; readonly describe: string },
+): Promise<BlessingCheck> {
+  const refuse = (reason: string): BlessingCheck => ({ ok: false, reason });
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return refuse(
+      `No blessing at ${path}: run \`npx shipshape checklist --bundle DIR --report out/report.json --sla ` +
+        `bench/sla.json --url URL --logs FILE --bless ${path}\` on the bundle first.`,
+    );
+  }
+  let parsed;
+  try {
+    parsed = blessingSchema.safeParse(JSON.parse(text));
+  } catch (error) {
+    return refuse(`${path} is not JSON (${messageOf(error)}); run the checklist with --bless again.`);
+  }
+  if (!parsed.success) {
+    return refuse(`${path} is not a blessing:\n${formatIssues(parsed.error)}`);
+  }
+  const blessing = parsed.data;
+  const actual = sha256Hex(manifest.bytes);
+  const bundle = `${blessing.bundle.name ?? '?'} ${blessing.bundle.version ?? '?'} (${blessing.bundle.dir})`;
+  if (blessing.bundle.manifestSha256 !== actual) {
+    return refuse(
+      `${path} blesses ${bundle} with manifest.json sha256 ${blessing.bundle.manifestSha256 ?? 'unknown'}, but the ` +
+        `Worker embeds ${manifest.describe} with sha256 ${actual}: the blessing is not for this bundle. Run the ` +
+        'checklist on the bundle the Worker embeds (SHIPSHAPE_BUNDLE / build:web --bundle).',
+    );
+  }
+  for (const [role, file] of [
+    ['report', blessing.report],
+    ['SLA', blessing.sla],
+    ['baseline', blessing.baseline],
+  ] as const) {
+    if (file === null) {
+      if (role === 'baseline') continue;
+      return refuse(
+        `${path} records no ${role} hash (it could not be read when blessed); run the checklist again.`,
+      );
+    }
+    let now: string;
+    try {
+      now = sha256Hex(await readFile(file.path));
+    } catch {
+      return refuse(
+        `The ${role} ${file.path} that ${path} was blessed with is gone, so the blessing cannot be checked; run the ` +
+          'checklist again.',
+      );
+    }
+    if (now !== file.sha256) {
+      return refuse(
+        `The ${role} ${file.path} changed since ${path} was made (sha256 ${now}, blessed ${file.sha256}): the ` +
+          'blessing is older than it. Run the checklist again.',
+      );
+    }
+  }
+  const failed = blessing.items.filter((item) => item.verdict === 'fail');
+  if (!blessing.blessed || failed.length > 0) {
+    const named = failed.map((item) => `${item.id} (${item.title}): ${item.detail}`).join('\n  ');
+    return refuse(
+      `${path} does not bless ${bundle}: ` +
+        (failed.length > 0
+          ? `${failed.length} item(s) failed:\n  ${named}`
+          : `it ran ${blessing.items.length} of ${ITEM_IDS.length} items.`),
+    );
+  }
+  return {
+    ok: true,
+    summary:
+      `${path} blesses ${bundle}: ${blessing.items.length} items passed on ${blessing.backend.name} at ` +
+      `${blessing.url}, ${blessing.createdAt}`,
+  };
+}
