@@ -1,6 +1,6 @@
 // `shipshape checklist`: the deployment checklist against a running candidate, with evidence; optionally a blessing.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createBlessing, DEFAULT_BLESSING, writeBlessing } from '../../ops/checklist/blessing.ts';
 import { runChecklist, type ChecklistOptions, type Target } from '../../ops/checklist/checklist.ts';
@@ -32,6 +32,12 @@ function parseBatchSize(value: string): number {
     throw new InvalidArgumentError(`expected an integer >= 1, got "${value}".`);
   }
   return Number(value);
+}
+
+/** A path as a person reads it: relative to the working directory when inside it (the blessing keeps it so). */
+function shown(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
 }
 
 async function writeOut(path: string, text: string): Promise<void> {
@@ -94,9 +100,9 @@ export function registerChecklist(program: Command): void {
     )
     .action(async (flags: ChecklistFlags) => {
       const options: ChecklistOptions = {
-        bundleDir: resolveBundleDir(flags.bundle),
+        bundleDir: shown(resolveBundleDir(flags.bundle)),
         report: flags.report,
-        sla: flags.sla,
+        sla: shown(flags.sla),
         url: flags.url,
         rules: flags.rules,
         target: flags.target,

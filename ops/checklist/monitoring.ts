@@ -72,11 +72,11 @@ export function createProbe(url: string, prefix: string, token?: string): Probe 
       }
       return { ok: true, value: { status: response.status, body, requestId } };
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason =
         (error as Error).name === 'TimeoutError'
           ? `no answer within ${PROBE_TIMEOUT_MS} ms`
-          : (cause ?? messageOf(error));
+          : (cause?.code ?? cause?.message ?? messageOf(error));
       return { ok: false, reason: `GET ${base}${path}: ${reason}` };
     }
   };
@@ -230,12 +230,15 @@ function lastLine(output: string): string {
 export async function checkAlerts(context: ChecklistContext): Promise<Finding> {
   const given = context.options.rules;
   const kind = await exists(given);
-  const rulesFile = kind === 'dir' ? join(given, RULES_FILE) : given;
-  const testFile = join(kind === 'dir' ? given : dirname(given), RULES_TEST_FILE);
+  // A folder (`shipshape alerts --out`), or the rules file itself; a path that is not there is read as a folder
+  // unless it names a YAML file.
+  const folder = kind === 'dir' || (kind === undefined && !/\.ya?ml$/i.test(given)) ? given : dirname(given);
+  const rulesFile = folder === given ? join(given, RULES_FILE) : given;
+  const testFile = join(folder, RULES_TEST_FILE);
   const bundle = context.bundle.ok ? context.bundle.value.manifest : undefined;
   const generate =
     `npx shipshape alerts --bundle ${context.options.bundleDir} --sla ${context.options.sla} ` +
-    `--out ${kind === 'file' ? dirname(given) : given}`;
+    `--out ${folder}`;
   if ((await exists(rulesFile)) !== 'file') {
     return fail(
       `${rulesFile}: missing`,

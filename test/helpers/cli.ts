@@ -1,5 +1,6 @@
 // Runs the real `shipshape` CLI in a child process from the repository root: one-shot commands and `serve`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './bundle-copy.ts';
 
@@ -50,12 +51,13 @@ export interface ServeProcess {
 /**
  * Starts `shipshape serve --host 127.0.0.1 ...args` as its own process and waits until it serves; on a free port
  * (`--port 0`, placed before `args`, which may override it) unless `env.PORT` is given. `options.cwd` is its working
- * directory (default the repository root).
+ * directory (default the repository root); `options.logFile`, when given, receives all its output as it comes, as a
+ * supervisor capturing stdout and stderr would.
  */
 export async function startServe(
   args: readonly string[],
   env: Record<string, string> = {},
-  options: { readonly cwd?: string } = {},
+  options: { readonly cwd?: string; readonly logFile?: string } = {},
 ): Promise<ServeProcess> {
   const port = env.PORT === undefined ? ['--port', '0'] : [];
   const child = spawn(
@@ -77,6 +79,7 @@ export async function startServe(
   );
   const collect = (chunk: Buffer) => {
     output += chunk.toString();
+    if (options.logFile !== undefined) appendFileSync(options.logFile, chunk);
     for (const watch of watchers) watch();
   };
   child.stdout.on('data', collect);

@@ -1,0 +1,255 @@
+// The deployment checklist's items against a real `shipshape serve` (its output captured to a file as a supervisor
+// would), the shipped bundles and copies of them, and the committed bench baseline as the report: a real quick
+// report of this code that passes bench/sla.json. Each failure case runs only the items it is about, so the suite
+// does not pay for `promtool test rules` (about 30 s) more than once; test/cli/checklist.test.ts runs every item.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ITEM_IDS,
+  runChecklist,
+  type ChecklistOptions,
+  type ChecklistResult,
+  type ItemId,
+} from '../../ops/checklist/checklist.ts';
+import { hasComponent } from '../edge/support.ts';
+import { bundleDir, copyBundle, ROOT, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
+import { shipshape, startServe, type ServeProcess } from '../helpers/cli.ts';
+
+const PROMTOOL = '/usr/bin/promtool';
+const HAS_PROMTOOL = hasComponent('promtool', existsSync(PROMTOOL), 'apt-get install prometheus');
+
+/** A loopback port nothing listens on: one the system just handed out and took back. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function verdicts(result: ChecklistResult): Record<string, string> {
+  return Object.fromEntries(result.items.map((item) => [item.id, item.verdict]));
+}
+
+function item(result: ChecklistResult, id: ItemId) {
+  const found = result.items.find((candidate) => candidate.id === id);
+  if (found === undefined) throw new Error(`no item ${id} in ${JSON.stringify(verdicts(result))}`);
+  return found;
+}
+
+describe('the deployment checklist against a running news-bag service', () => {
+  let scratch = '';
+  let serve: ServeProcess;
+  let base: ChecklistOptions;
+  const copies: BundleCopy[] = [];
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'shipshape-checklist-'));
+    const logs = join(scratch, 'serve.log');
+    const rules = join(scratch, 'alerts');
+    serve = await startServe(['--bundle', 'artifacts/news-bag', '--workers', '1'], {}, { logFile: logs });
+    const alerts = shipshape([
+      'alerts',
+      '--bundle',
+      'artifacts/news-bag',
+      '--sla',
+      'bench/sla.json',
+      '--out',
+      rules,
+    ]);
+    if (alerts.code !== 0) throw new Error(`shipshape alerts failed: ${alerts.stderr}`);
+    base = {
+      bundleDir: bundleDir('news-bag'),
+      report: join(ROOT, 'bench/baseline.json'),
+      sla: join(ROOT, 'bench/sla.json'),
+      url: serve.url,
+      logs,
+      rules,
+      promtool: PROMTOOL,
+    };
+  });
+  afterAll(async () => {
+    await serve?.stop();
+    for (const copy of copies) copy.remove();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  describe('with every item but alerts (test/cli/checklist.test.ts runs alerts with the rest)', () => {
+    let result: ChecklistResult;
+    beforeAll(async () => {
+      result = await runChecklist({ ...base, items: ITEM_IDS.filter((id) => id !== 'alerts') });
+    });
+
+    it('passes every item on the default bundle with a passing report', () => {
+      expect(verdicts(result)).toEqual({
+        vocabulary: 'pass',
+        configs: 'pass',
+        preprocessing: 'pass',
+        batching: 'pass',
+        memory: 'pass',
+        latency: 'pass',
+        'health-checks': 'pass',
+        logging: 'pass',
+      });
+      expect(result.passed).toBe(true);
+    });
+
+    it('judges the backend the service names in GET /v1/models', () => {
+      expect(result.backend).toEqual({ name: 'native', source: `GET ${serve.url}/v1/models` });
+      expect(item(result, 'preprocessing').evidence).toMatch(
+        / on native .*tokenizer 278\/278 cases; 256 of 278 cases/,
+      );
+    });
+
+    it('compares the vocabulary with the embedding rows of the graph', () => {
+      expect(item(result, 'vocabulary').evidence).toContain(
+        'embedding.weight 4421 rows; vocab.txt: 4421 tokens',
+      );
+    });
+
+    it('shows the batching gain of the largest batch over batch 1 from the report', () => {
+      expect(item(result, 'batching').evidence).toMatch(/b1 [\d,]+ items\/s; b16 .*\(\d+\.\d\dx\), b64/);
+    });
+
+    it("finds an access-log line of its own request id and the startup line of the service's alert sinks", () => {
+      const evidence = item(result, 'logging').evidence;
+      expect(evidence).toContain(`access-log line for ${result.requestIdPrefix}-`);
+      expect(evidence).toContain('startup line "alert sinks" ["log"]');
+    });
+  });
+
+  it('fails preprocessing, naming the label order, when the labels of the bundle are reordered', async () => {
+    const copy = copyBundle('news-bag');
+    copies.push(copy);
+    tamper.reorderLabels(copy);
+    const result = await runChecklist({
+      ...base,
+      bundleDir: copy.dir,
+      items: ['vocabulary', 'configs', 'preprocessing'],
+    });
+    expect(verdicts(result)).toEqual({ vocabulary: 'pass', configs: 'pass', preprocessing: 'fail' });
+    expect(item(result, 'preprocessing').detail).toMatch(
+      /^The parity proof failed: PARITY_MISMATCH: label order:/,
+    );
+  });
+
+  it('fails configs and vocabulary when a label is missing from the manifest', async () => {
+    const copy = copyBundle('news-bag');
+    copies.push(copy);
+    copy.editManifest((manifest) => {
+      manifest.labels = (manifest.labels as string[]).slice(0, 3);
+    });
+    const result = await runChecklist({ ...base, bundleDir: copy.dir, items: ['vocabulary', 'configs'] });
+    expect(verdicts(result)).toEqual({ vocabulary: 'fail', configs: 'fail' });
+    expect(item(result, 'configs').detail).toContain('lists 3 labels but the model outputs 4 classes');
+    expect(item(result, 'vocabulary').detail).toMatch(/^The bundle did not load: BUNDLE_MODEL_MISMATCH/);
+  });
+
+  it('fails alerts, saying how to generate them, when the rules are missing', async () => {
+    const missing = join(scratch, 'no-alerts');
+    const result = await runChecklist({ ...base, rules: missing, items: ['alerts'] });
+    expect(item(result, 'alerts')).toMatchObject({
+      verdict: 'fail',
+      evidence: `${join(missing, 'shipshape.rules.yml')}: missing`,
+    });
+    expect(item(result, 'alerts').detail).toContain(`npx shipshape alerts --bundle ${base.bundleDir}`);
+  });
+
+  it('fails alerts, saying how to install promtool, when promtool is not there', async () => {
+    const result = await runChecklist({ ...base, promtool: join(scratch, 'no-promtool'), items: ['alerts'] });
+    expect(item(result, 'alerts').verdict).toBe('fail');
+    expect(item(result, 'alerts').detail).toContain('apt-get install prometheus');
+  });
+
+  it('fails latency, naming the failing gate check, when the SLA cannot be met', async () => {
+    const sla = JSON.parse(readFileSync(join(ROOT, 'bench/sla.json'), 'utf8')) as { scenarios: object[] };
+    sla.scenarios.push({ match: 'http-open/*', maxP95Ms: 0.001 });
+    const impossible = join(scratch, 'impossible-sla.json');
+    writeFileSync(impossible, JSON.stringify(sla));
+    const result = await runChecklist({ ...base, sla: impossible, items: ['latency'] });
+    expect(item(result, 'latency').verdict).toBe('fail');
+    expect(item(result, 'latency').detail).toMatch(
+      /^The gate fails: http-open\/r20 p95 latency .* \(limit <= 0\.001/,
+    );
+  });
+
+  it('fails memory, naming the largest batch that fits, when the serving batch outgrows the budget', async () => {
+    const result = await runChecklist({ ...base, batchSize: 100_000, items: ['memory'] });
+    expect(item(result, 'memory').verdict).toBe('fail');
+    expect(item(result, 'memory').detail).toMatch(
+      /^At batch 100000 the planned peak .* exceeds the 512\.0 MiB budget/,
+    );
+  });
+
+  it('fails logging, saying what to pass, without the service output', async () => {
+    const withoutLogs = { ...base };
+    delete withoutLogs.logs;
+    const result = await runChecklist({ ...withoutLogs, items: ['logging'] });
+    expect(item(result, 'logging')).toMatchObject({ verdict: 'fail', evidence: 'no --logs' });
+    expect(item(result, 'logging').detail).toContain('pass --logs FILE');
+  });
+
+  it('fails logging when the output given is not the service’s (no access-log line of the checklist)', async () => {
+    const other = join(scratch, 'other.log');
+    writeFileSync(
+      other,
+      readFileSync(base.logs!, 'utf8')
+        .split('\n')
+        .filter((l) => !l.includes('"msg":"request"'))
+        .join('\n'),
+    );
+    const result = await runChecklist({ ...base, logs: other, logWaitMs: 500, items: ['logging'] });
+    expect(item(result, 'logging').verdict).toBe('fail');
+    expect(item(result, 'logging').detail).toMatch(/^no JSON access-log line for the checklist's requests/);
+  });
+
+  it('fails health-checks when the service serves another bundle than the one checked', async () => {
+    const result = await runChecklist({
+      ...base,
+      bundleDir: bundleDir('news-transformer'),
+      items: ['health-checks'],
+    });
+    expect(item(result, 'health-checks').verdict).toBe('fail');
+    expect(item(result, 'health-checks').detail).toContain(
+      'the service serves news-bag 1.0.0, not the bundle checked (news-transformer 1.0.0)',
+    );
+  });
+
+  it('fails health-checks and judges the default backend when nothing answers at the URL', async () => {
+    const port = await closedPort();
+    const result = await runChecklist({ ...base, url: `http://127.0.0.1:${port}`, items: ['health-checks'] });
+    expect(item(result, 'health-checks').verdict).toBe('fail');
+    expect(item(result, 'health-checks').detail).toContain(
+      `GET http://127.0.0.1:${port}/healthz: ECONNREFUSED`,
+    );
+    expect(result.backend).toEqual({ name: 'native', source: 'the default for --target node' });
+  });
+
+  it.runIf(HAS_PROMTOOL)(
+    'fails alerts, quoting promtool, when promtool check rules refuses the rules',
+    async () => {
+      const broken = join(scratch, 'broken-alerts');
+      const made = shipshape([
+        'alerts',
+        '--bundle',
+        'artifacts/news-bag',
+        '--sla',
+        'bench/sla.json',
+        '--out',
+        broken,
+      ]);
+      expect(made.code).toBe(0);
+      const rulesFile = join(broken, 'shipshape.rules.yml');
+      writeFileSync(rulesFile, readFileSync(rulesFile, 'utf8').replace('> 0.037445', '> > 0.037445'));
+      const result = await runChecklist({ ...base, rules: broken, items: ['alerts'] });
+      expect(item(result, 'alerts')).toMatchObject({
+        verdict: 'fail',
+        evidence: `promtool check rules ${rulesFile}: exit 1`,
+      });
+      expect(item(result, 'alerts').detail).toMatch(/^promtool refuses the rules: /);
+    },
+  );
+});
