@@ -32,6 +32,29 @@ export function shipshape(
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * `shipshape ...args` like `shipshape`, without blocking this process: for a command that talks to a service whose
+ * output this process is collecting (`startServe` with a `logFile`), which a synchronous spawn would hold back.
+ */
+export function shipshapeAsync(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/shipshape.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export interface ServeProcess {
   /** The "shipshape serving ... at URL" line. */
   readonly banner: string;
