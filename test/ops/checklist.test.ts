@@ -2,7 +2,7 @@
 // would), the shipped bundles and copies of them, and the committed bench baseline as the report: a real quick
 // report of this code that passes bench/sla.json. Each failure case runs only the items it is about, so the suite
 // does not pay for `promtool test rules` (about 30 s) more than once; test/cli/checklist.test.ts runs every item.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +174,43 @@ describe('the deployment checklist against a running news-bag service', () => {
     expect(item(result, 'latency').detail).toMatch(
       /^The gate fails: http-open\/r20 p95 latency .* \(limit <= 0\.001/,
     );
+  });
+
+  describe('with a re-measurement that `shipshape gate --remeasure` wrote next to the report', () => {
+    let impossible = '';
+    let report = '';
+    let remeasured = '';
+    beforeAll(() => {
+      // The SLA's http-open line is under the report's p95; the re-measurement of http-open/r20 meets it.
+      const sla = JSON.parse(readFileSync(join(ROOT, 'bench/sla.json'), 'utf8')) as { scenarios: object[] };
+      sla.scenarios.push({ match: 'http-open/*', maxP95Ms: 0.001 });
+      impossible = join(scratch, 'remeasure-sla.json');
+      writeFileSync(impossible, JSON.stringify(sla));
+      const baseline = readFileSync(join(ROOT, 'bench/baseline.json'), 'utf8');
+      report = join(scratch, 'report.json');
+      writeFileSync(report, baseline);
+      const again = JSON.parse(baseline) as { scenarios: { id: string; latency?: any }[] };
+      again.scenarios = again.scenarios.filter((s) => s.id === 'http-open/r20');
+      again.scenarios[0]!.latency.percentiles.p95.ms = 0.0005;
+      remeasured = join(scratch, 'report-remeasure-1.json');
+      writeFileSync(remeasured, JSON.stringify(again));
+    });
+
+    it('passes latency when the re-measurement did not reproduce the failure, as the gate does', async () => {
+      const result = await runChecklist({ ...base, report, sla: impossible, items: ['latency'] });
+      expect(item(result, 'latency').verdict).toBe('pass');
+      expect(item(result, 'latency').evidence).toContain(
+        `1 warnings (with the re-measurements ${remeasured})`,
+      );
+    });
+
+    it('ignores a re-measurement older than the report', async () => {
+      const older = new Date(statSync(report).mtimeMs - 60_000);
+      utimesSync(remeasured, older, older);
+      const result = await runChecklist({ ...base, report, sla: impossible, items: ['latency'] });
+      expect(item(result, 'latency').verdict).toBe('fail');
+      expect(item(result, 'latency').evidence).not.toContain('re-measurements');
+    });
   });
 
   it('fails memory, naming the largest batch that fits, when the serving batch outgrows the budget', async () => {
