@@ -265,6 +265,35 @@ describe('the deployment checklist against a running news-bag service', () => {
     expect(result.backend).toEqual({ name: 'native', source: 'the default for --target node' });
   });
 
+  describe('against a service that needs a bearer token', () => {
+    let guarded: ServeProcess;
+    beforeAll(async () => {
+      guarded = await startServe(['--bundle', 'artifacts/news-bag', '--workers', '0'], {
+        SHIPSHAPE_TOKEN: 'sesame',
+      });
+    });
+    afterAll(async () => {
+      await guarded?.stop();
+    });
+
+    it('passes health-checks and asks the backend with the token', async () => {
+      const result = await runChecklist({
+        ...base,
+        url: guarded.url,
+        token: 'sesame',
+        items: ['health-checks'],
+      });
+      expect(item(result, 'health-checks').verdict).toBe('pass');
+      expect(result.backend.source).toBe(`GET ${guarded.url}/v1/models`);
+    });
+
+    it('fails health-checks naming the 401 of /v1/models without the token', async () => {
+      const result = await runChecklist({ ...base, url: guarded.url, items: ['health-checks'] });
+      expect(item(result, 'health-checks').verdict).toBe('fail');
+      expect(item(result, 'health-checks').detail).toContain(`GET ${guarded.url}/v1/models answered 401`);
+    });
+  });
+
   it.runIf(HAS_PROMTOOL)(
     'fails alerts, quoting promtool, when promtool check rules refuses the rules',
     async () => {
