@@ -317,7 +317,7 @@ export async function checkLogging(context: ChecklistContext): Promise<Finding> 
     return fail(
       'no --logs',
       "A URL alone cannot show a service's logs: pass --logs FILE, the service's captured output (stdout and " +
-        'stderr, e.g. `shipshape serve ... > serve.log 2>&1`, or `wrangler tail` for a Worker).',
+        "stderr, e.g. `shipshape serve ... > serve.log 2>&1`, or `npm start`'s for the Worker in local workerd).",
     );
   }
   // The health item's requests are the checklist's own; ask once more in case it did not run.
