@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../../bench/report.ts';
 import { messageOf } from '../../runtime/errors.ts';
-import { ITEM_IDS, type ChecklistOptions, type ChecklistResult } from './checklist.ts';
+import type { BackendName } from '../../runtime/types.ts';
+import { ITEM_IDS, type ChecklistOptions, type ChecklistResult, type Target } from './checklist.ts';
 
 export const DEFAULT_BLESSING = 'out/blessing.json';
 
@@ -32,6 +33,9 @@ export const blessingSchema = z
     report: hashedFile.nullable(),
     sla: hashedFile.nullable(),
     baseline: hashedFile.nullable(),
+    /** The re-measurement reports (`shipshape gate --remeasure`) the latency item read beside the report. */
+    remeasurements: z.array(hashedFile),
+    /** Where the checklist was told the service deploys (`--target`), and the backend it judged. */
     target: z.enum(['node', 'workers']),
     backend: z.object({ name: z.enum(['native', 'wasm', 'webgpu']), source: z.string() }).strict(),
     url: z.string(),
@@ -79,6 +83,11 @@ function shipshapeVersion(): Promise<string> {
  */
 export async function createBlessing(result: ChecklistResult, options: ChecklistOptions): Promise<Blessing> {
   const manifest = await hashFile(join(options.bundleDir, 'manifest.json'));
+  const remeasured = result.items.flatMap((item) => item.reads ?? []);
+  // A report gone since the latency item read it gets a hash no file has, so no deploy accepts the blessing.
+  const remeasurements = await Promise.all(
+    remeasured.map(async (path) => (await hashFile(path)) ?? { path, sha256: '0'.repeat(64) }),
+  );
   return {
     schemaVersion: 1,
     tool: 'shipshape-checklist',
@@ -94,6 +103,7 @@ export async function createBlessing(result: ChecklistResult, options: Checklist
     report: await hashFile(options.report),
     sla: await hashFile(options.sla),
     baseline: await hashFile(options.baseline),
+    remeasurements,
     target: options.target ?? 'node',
     backend: result.backend,
     url: result.url,
@@ -117,25 +127,31 @@ export async function writeBlessing(path: string, blessing: Blessing): Promise<v
 export type BlessingCheck =
   { readonly ok: true; readonly summary: string } | { readonly ok: false; readonly reason: string };
 
+/** What the deploy ships, which the blessing must have been made for. */
+export interface DeployTarget {
+  /** The manifest.json bytes of the bundle it carries, and how to name it in a refusal. */
+  readonly manifest: { readonly bytes: Uint8Array; readonly describe: string };
+  /** Where it runs and the backend that serves there: `npm run deploy` ships the Worker, on wasm. */
+  readonly target: Target;
+  readonly backend: BackendName;
+  /** The command that makes the right blessing, for the refusal of one made elsewhere. */
+  readonly howToBless: string;
+}
+
 /**
- * Whether `path` blesses the bundle whose manifest.json bytes are `manifest` (the one the Worker embeds): the file
- * is a valid blessing, its manifest hash is this manifest's, the report and SLA it judged still hash as they did
- * (relative paths from the working directory, as the checklist was given them), and every item passed. The first
- * failure is the reason, naming the file or the item.
+ * Whether `path` blesses what `deploying` ships: the file is a valid blessing, its manifest hash is this manifest's,
+ * it was made for this target and judged this backend, the report, SLA, baseline and re-measurements it judged still
+ * hash as they did (relative paths from the working directory, as the checklist was given them), and every item
+ * passed. The first failure is the reason, naming the file, the target or the item.
  */
-export async function checkBlessing(
-  path: string,
-  manifest: { readonly bytes: Uint8Array; readonly describe: string },
-): Promise<BlessingCheck> {
+export async function checkBlessing(path: string, deploying: DeployTarget): Promise<BlessingCheck> {
+  const { manifest } = deploying;
   const refuse = (reason: string): BlessingCheck => ({ ok: false, reason });
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    return refuse(
-      `No blessing at ${path}: run \`npx shipshape checklist --bundle DIR --report out/report.json --sla ` +
-        `bench/sla.json --url URL --logs FILE --bless ${path}\` on the bundle first.`,
-    );
+    return refuse(`No blessing at ${path}: make one: ${deploying.howToBless}`);
   }
   let parsed;
   try {
@@ -156,10 +172,19 @@ export async function checkBlessing(
         'checklist on the bundle the Worker embeds (SHIPSHAPE_BUNDLE / build:web --bundle).',
     );
   }
+  if (blessing.target !== deploying.target || blessing.backend.name !== deploying.backend) {
+    return refuse(
+      `${path} was made for --target ${blessing.target} and judged backend ${blessing.backend.name} ` +
+        `(${blessing.backend.source}), but this deploy ships --target ${deploying.target}, which serves on ` +
+        `${deploying.backend}: the parity proof, batching and memory plan it judged are not this deployment's. ` +
+        `Make the blessing against it: ${deploying.howToBless}`,
+    );
+  }
   for (const [role, file] of [
     ['report', blessing.report],
     ['SLA', blessing.sla],
     ['baseline', blessing.baseline],
+    ...blessing.remeasurements.map((r) => ['re-measurement', r] as const),
   ] as const) {
     if (file === null) {
       if (role === 'baseline') continue;

@@ -29,6 +29,11 @@ export interface Finding {
   readonly verdict: 'pass' | 'fail';
   readonly evidence: string;
   readonly detail: string;
+  /**
+   * Files the item read besides the options' own (the latency item's re-measurement reports), so the blessing can
+   * bind the verdict to them too.
+   */
+  readonly reads?: readonly string[];
 }
 
 export interface ItemResult extends Finding {

@@ -59,6 +59,20 @@ function wranglerDeploy(args: readonly string[]): Promise<number> {
   });
 }
 
+/**
+ * The commands that bless what this deploy ships: the Worker as `npm start` runs it (local workerd, the same build),
+ * then the checklist against it with `--target workers`, its output as the logs. `.ci/run` does exactly this.
+ */
+export function workerBlessingCommand(blessing: string, bundle: string | undefined): string {
+  return (
+    '`PORT=8787 npm start > out/worker.log 2>&1 &`, then `npx shipshape checklist ' +
+    `${bundle === undefined ? '' : `--bundle ${bundle} `}--target workers --url http://127.0.0.1:8787 ` +
+    `--logs out/worker.log --report out/report.json --sla bench/sla.json --bless ${blessing}\` ` +
+    '(the report from `npx shipshape bench --quick --serve --out out/report.json`, the rules from `npx shipshape ' +
+    'alerts --out out/alerts`).'
+  );
+}
+
 /** The wrapper: refuses (exit 1, one reason on stderr) or runs wrangler and returns its exit code. */
 export async function deploy(argv: readonly string[]): Promise<number> {
   let args: DeployArgs;
@@ -80,13 +94,20 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     return 1;
   }
   let describe = manifestPath;
+  let name: string | undefined;
   try {
     const manifest = JSON.parse(new TextDecoder().decode(bytes)) as { name?: string; version?: string };
     describe = `${manifest.name ?? '?'} ${manifest.version ?? '?'} (${manifestPath})`;
+    name = manifest.name;
   } catch {
     // The hash decides; a manifest that does not parse cannot match a blessing anyway.
   }
-  const verdict = await checkBlessing(args.blessing, { bytes, describe });
+  const verdict = await checkBlessing(args.blessing, {
+    manifest: { bytes, describe },
+    target: 'workers',
+    backend: 'wasm',
+    howToBless: workerBlessingCommand(args.blessing, name),
+  });
   if (!verdict.ok) {
     process.stderr.write(`deploy: refused: ${verdict.reason}\n`);
     return 1;

@@ -188,16 +188,20 @@ export async function checkLatency(context: ChecklistContext): Promise<Finding> 
   const evidence =
     `${command}: ${result.checks.length} checks, ${failed.length} failed, ${warned} warnings` +
     (rounds.length === 0 ? '' : ` (with the re-measurements ${rounds.map((r) => r.path).join(', ')})`);
+  const reads = rounds.map((round) => round.path);
   if (failed.length > 0) {
     const named = failed
       .slice(0, 5)
       .map((c) => `${c.scenario} ${c.metric} ${c.value} (limit ${c.limit})`)
       .join('; ');
-    return fail(
-      evidence,
-      `The gate fails: ${named}${failed.length > 5 ? `; and ${failed.length - 5} more` : ''}. Make it faster, or ` +
-        'change the SLA with the people it was promised to.',
-    );
+    return {
+      ...fail(
+        evidence,
+        `The gate fails: ${named}${failed.length > 5 ? `; and ${failed.length - 5} more` : ''}. Make it faster, ` +
+          'or change the SLA with the people it was promised to.',
+      ),
+      reads,
+    };
   }
-  return pass(evidence);
+  return { ...pass(evidence), reads };
 }

@@ -94,7 +94,7 @@ describe.runIf(HAS_PROMTOOL)('shipshape checklist on the default deployment', ()
     expect(json.items.map((item) => item.id)).toEqual([...ITEM_IDS]);
   });
 
-  it('blesses the bundle, recording the hashes of its manifest, the report and the SLA, and every verdict', () => {
+  it('blesses the bundle, recording the hashes of its manifest, the report and the SLA, where it was made, and every verdict', () => {
     const blessing = readBlessing(files.blessing);
     expect(blessing.blessed).toBe(true);
     expect(blessing.bundle).toEqual({
@@ -108,6 +108,9 @@ describe.runIf(HAS_PROMTOOL)('shipshape checklist on the default deployment', ()
       sha256: sha256(join(ROOT, 'bench/baseline.json')),
     });
     expect(blessing.sla).toEqual({ path: 'bench/sla.json', sha256: sha256(join(ROOT, 'bench/sla.json')) });
+    expect(blessing.remeasurements).toEqual([]);
+    expect(blessing.target).toBe('node');
+    expect(blessing.backend).toEqual({ name: 'native', source: `GET ${serve.url}/v1/models` });
     expect(blessing.items.map((item) => [item.id, item.verdict])).toEqual(ITEM_IDS.map((id) => [id, 'pass']));
     expect(blessing.shipshapeVersion).toBe(
       (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,

@@ -1,6 +1,7 @@
 // `npm run deploy`'s guard (ops/checklist/deploy.ts, what the script runs after `npm run build:web`): it refuses
 // without a blessing of the bundle the Worker embeds (dist/embedded, built by ensureEdgeBuilt), with a blessing of
-// another bundle, one older than its report, or one with a failed item, and runs the real `wrangler deploy` with the
+// another bundle, one made for Node (`--target node`, or a backend other than wasm), one older than its report or a
+// re-measurement it judged, or one with a failed item, and runs the real `wrangler deploy` with the
 // remaining arguments (`--dry-run --outdir`, so nothing is published) for a matching one. The blessings are written
 // here as data, in the schema `shipshape checklist --bless` writes (test/cli/checklist.test.ts covers that writer).
 import { spawnSync } from 'node:child_process';
@@ -32,7 +33,10 @@ describe('npm run deploy', () => {
   let sla = '';
   let embeddedSha = '';
 
-  /** A blessing of the embedded news-bag, every item passed, against this test's copies of the report and SLA. */
+  /**
+   * A blessing of the embedded news-bag made against the Worker (wasm), every item passed, against this test's copies
+   * of the report and SLA.
+   */
   function blessing(overrides: Partial<Blessing> = {}): Blessing {
     return {
       schemaVersion: 1,
@@ -44,8 +48,9 @@ describe('npm run deploy', () => {
       report: { path: report, sha256: sha256(readFileSync(report)) },
       sla: { path: sla, sha256: sha256(readFileSync(sla)) },
       baseline: null,
-      target: 'node',
-      backend: { name: 'native', source: 'GET http://127.0.0.1:8787/v1/models' },
+      remeasurements: [],
+      target: 'workers',
+      backend: { name: 'wasm', source: 'GET http://127.0.0.1:8787/v1/models' },
       url: 'http://127.0.0.1:8787',
       items: ITEM_IDS.map((id) => ({
         id,
@@ -79,7 +84,42 @@ describe('npm run deploy', () => {
     const missing = join(scratch, 'no-blessing.json');
     const run = deploy(['--blessing', missing, '--dry-run']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`deploy: refused: No blessing at ${missing}: run \`npx shipshape checklist`);
+    expect(run.stderr).toContain(`deploy: refused: No blessing at ${missing}: make one:`);
+    expect(run.stderr).toContain('`npx shipshape checklist --bundle news-bag --target workers');
+  });
+
+  it('refuses a blessing made for --target node, naming the command that blesses the Worker', () => {
+    const path = write(
+      'node.json',
+      blessing({
+        target: 'node',
+        backend: { name: 'native', source: 'GET http://127.0.0.1:43853/v1/models' },
+      }),
+    );
+    const run = deploy(['--blessing', path, '--dry-run']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `deploy: refused: ${path} was made for --target node and judged backend native ` +
+        '(GET http://127.0.0.1:43853/v1/models), but this deploy ships --target workers, which serves on wasm',
+    );
+    expect(run.stderr).toContain(
+      '`PORT=8787 npm start > out/worker.log 2>&1 &`, then `npx shipshape checklist --bundle news-bag ' +
+        `--target workers --url http://127.0.0.1:8787 --logs out/worker.log --report out/report.json --sla ` +
+        `bench/sla.json --bless ${path}\``,
+    );
+  });
+
+  it('refuses a blessing for --target workers that judged a backend other than wasm', () => {
+    const path = write(
+      'native.json',
+      blessing({ backend: { name: 'native', source: 'GET http://127.0.0.1:43853/v1/models' } }),
+    );
+    const run = deploy(['--blessing', path, '--dry-run']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `${path} was made for --target workers and judged backend native (GET http://127.0.0.1:43853/v1/models)`,
+    );
+    expect(run.stderr).toContain('--target workers --url http://127.0.0.1:8787');
   });
 
   it('refuses a blessing of another bundle, naming the bundle the Worker embeds', () => {
@@ -113,6 +153,21 @@ describe('npm run deploy', () => {
     expect(run.stderr).toContain(`deploy: refused: The report ${report} changed since ${path} was made`);
   });
 
+  it('refuses a blessing older than a re-measurement it judged, naming the re-measurement', () => {
+    const remeasured = join(scratch, 'report-remeasure-1.json');
+    writeFileSync(remeasured, '{"a":1}');
+    const path = write(
+      'remeasured.json',
+      blessing({ remeasurements: [{ path: remeasured, sha256: sha256(readFileSync(remeasured)) }] }),
+    );
+    writeFileSync(remeasured, '{"a":2}');
+    const run = deploy(['--blessing', path, '--dry-run']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `deploy: refused: The re-measurement ${remeasured} changed since ${path} was made`,
+    );
+  });
+
   it('refuses a blessing with a failed item, naming the item and what to do', () => {
     const path = write(
       'failed.json',
@@ -144,7 +199,7 @@ describe('npm run deploy', () => {
     expect(run.stderr).not.toContain('refused');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `deploy: ${path} blesses news-bag 1.0.0 (artifacts/news-bag): 9 items passed`,
+      `deploy: ${path} blesses news-bag 1.0.0 (artifacts/news-bag): 9 items passed on wasm`,
     );
     expect(run.stdout).toContain('--dry-run: exiting now.');
     expect(existsSync(join(outdir, 'worker.js'))).toBe(true);

@@ -7,6 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBlessing, sha256Hex } from '../../ops/checklist/blessing.ts';
 import {
   ITEM_IDS,
   runChecklist,
@@ -202,6 +203,17 @@ describe('the deployment checklist against a running news-bag service', () => {
       expect(item(result, 'latency').evidence).toContain(
         `1 warnings (with the re-measurements ${remeasured})`,
       );
+    });
+
+    it('blesses the re-measurement the latency item read, by path and sha256, with the target and backend', async () => {
+      const options = { ...base, report, sla: impossible, items: ['latency'] as ItemId[] };
+      const result = await runChecklist(options);
+      const blessing = await createBlessing(result, options);
+      expect(blessing.remeasurements).toEqual([
+        { path: remeasured, sha256: sha256Hex(readFileSync(remeasured)) },
+      ]);
+      expect(blessing.target).toBe('node');
+      expect(blessing.backend.name).toBe('native');
     });
 
     it('ignores a re-measurement older than the report', async () => {
