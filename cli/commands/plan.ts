@@ -189,13 +189,17 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
     return;
   }
   if (flags.peakRps === undefined)
-    throw new InvalidArgumentError('--peak-rps is required (or --memory alone).');
+    return usage('--peak-rps is required for a full plan (or give --memory alone).');
   if (flags.out === undefined) return usage('--out is required for a full plan.');
   const [nodePricing, workersPricing] = await Promise.all([
     readNodePricing(flags.nodePricing),
     readWorkersPricing(flags.workersPricing),
   ]);
-  process.stderr.write('shipshape plan: simulating the queue (sustainable rate, then the chart)...\n');
+  // Progress only for a person watching: the simulations take a few seconds; scripts get the summary alone.
+  const progress = (message: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`shipshape plan: ${message}\n`);
+  };
+  progress('simulating the queue (the sustainable rate, then the chart)');
   const plan = buildPlan({
     report,
     reportPath: relative(process.cwd(), flags.report) || flags.report,
@@ -219,7 +223,7 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
       prometheusUrl: flags.prometheusUrl,
     },
     seed: flags.seed,
-    onProgress: (message) => process.stderr.write(`shipshape plan: ${message}\n`),
+    onProgress: progress,
   });
   const written = await writePlan(plan, flags.out);
   process.stdout.write(describePlan(written, flags.out));
