@@ -86,25 +86,17 @@ export function p95Limit(sla: Sla | null, flag: number | undefined): { p95Ms: nu
   return { p95Ms: rule.maxP95Ms, source: `SLA rule "${rule.match}" maxP95Ms` };
 }
 
-/** The service's measured peak RSS and the planned point's CPU from an `http-capacity` section, read defensively. */
+/** The service's measured peak RSS and the planned point's CPU from the capacity self-check, when the report has it. */
 function capacityExtras(report: Report): { peakRssBytes?: number; cpuMsPerRequest?: number; id?: string } {
-  for (const s of report.scenarios) {
-    if ((s.kind as string) !== 'http-capacity') continue;
-    const section = (s as unknown as { capacity?: Record<string, unknown> }).capacity;
-    if (section === undefined) continue;
-    const num = (v: unknown): number | undefined =>
-      typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
-    const planned = section.planned as Record<string, unknown> | undefined;
-    const memory = section.serviceMemory as Record<string, unknown> | undefined;
-    const peakRss = num(section.servicePeakRssBytes) ?? num(memory?.peakRssBytes);
-    const cpu = num(planned?.cpuMsPerRequest);
-    return {
-      id: s.id,
-      ...(peakRss === undefined ? {} : { peakRssBytes: peakRss }),
-      ...(cpu === undefined ? {} : { cpuMsPerRequest: cpu }),
-    };
-  }
-  return {};
+  const scenario = report.scenarios.find((s) => s.kind === 'http-capacity' && s.capacity !== undefined);
+  const section = scenario?.capacity;
+  if (scenario === undefined || section === undefined) return {};
+  const cpu = section.planned.cpuPerRequestMs;
+  return {
+    id: scenario.id,
+    ...(section.peakRssBytes === null ? {} : { peakRssBytes: section.peakRssBytes }),
+    ...(cpu === null || cpu === 0 ? {} : { cpuMsPerRequest: cpu }),
+  };
 }
 
 /** CPU ms per request for the Node replica: the capacity check's planned point, else the saturated closed loop. */

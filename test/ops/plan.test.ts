@@ -17,7 +17,7 @@ import {
   type WorkersPricing,
 } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
-import { makeReport } from '../bench/fixtures.ts';
+import { capacityPoint, capacityScenario, makeReport } from '../bench/fixtures.ts';
 
 const MIB = 1024 * 1024;
 const report: Report = parseReport(
@@ -143,6 +143,20 @@ describe('buildPlan on a real quick report (news-bag, 2 cores)', () => {
 
   it('fits one news-bag isolate in 128 MiB at batch 32', () => {
     expect(plan.memory.isolate?.fits).toBe(true);
+  });
+});
+
+describe('buildPlan on a report with the capacity self-check', () => {
+  it('takes the CPU per request measured at the planned rate and the service’s peak RSS', () => {
+    const check = capacityScenario(
+      'http-capacity/news-bag',
+      capacityPoint(600, 20),
+      capacityPoint(1200, 150),
+    );
+    const plan = buildPlan({ ...base, report: { ...report, scenarios: [...report.scenarios, check] } });
+    expect(plan.profile.capacityRps).toBe(820);
+    expect(plan.node?.resources.cpuPerRequestMs).toBe(1.2);
+    expect(plan.memory.replica?.minimumBytes).toBe(300 * MIB);
   });
 });
 
