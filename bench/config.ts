@@ -89,8 +89,11 @@ const capacitySchema = z
     enabled: z.boolean().default(true),
     /** The p95 the plan is made for, ms. Default 100: the SLA's `http-open/*` maxP95Ms (the gate checks it is not looser). */
     p95Ms: z.number().positive().default(100),
-    /** Largest fraction of requests the model may shed at the sustainable rate. Default 0: the SLA's `maxErrorPct: 0`. */
-    maxShedFraction: z.number().min(0).max(1).default(0),
+    /**
+     * Largest fraction of requests the model may shed at the sustainable rate. Default: the model's own
+     * (`DEFAULT_MAX_SHED_FRACTION`, 0.1%), as `shipshape plan` uses. The measured points still allow no shed at all.
+     */
+    maxShedFraction: z.number().min(0).max(1).optional(),
     /** Fraction of the sustainable rate kept in reserve: planned = sustainable x (1 - headroom). Default 0.25. */
     headroom: z.number().min(0).lt(1).default(0.25),
     /** The clearly higher rate, as a multiple of the model's sustainable rate. Default 1.5. */

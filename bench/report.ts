@@ -223,6 +223,12 @@ export const capacitySchema = z
     aboveRatePerSecond: nonNegative,
     planned: capacityPointSchema,
     above: capacityPointSchema,
+    /**
+     * Successful requests per second, closed loop as for `profile.capacityRps`, measured again right after the planned
+     * point: when the two differ by more than the stability tolerance the machine changed under the check, and the
+     * scenario is `unstable`.
+     */
+    capacityAfterRps: nonNegative,
     /** The service process's resident-set high-water mark, or null when not readable (a service by --url). */
     peakRssBytes: nonNegative.nullable(),
     verdict: z.enum(['pass', 'fail']),

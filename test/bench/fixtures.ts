@@ -214,6 +214,7 @@ export function capacityScenario(
       aboveRatePerSecond: above.offeredRatePerSecond,
       planned,
       above,
+      capacityAfterRps: 810,
       peakRssBytes: 300 * 1024 * 1024,
       verdict: options.verdict ?? 'pass',
       detail: options.detail ?? 'constructed',
