@@ -143,8 +143,14 @@ export function describePlan(plan: Plan, outDir: string): string {
   const w = plan.workers;
   if (w !== null) {
     const paid = w.checks.find((c) => c.plan === 'paid');
+    const verdict =
+      w.cpuMsPerRequest === null || w.isolateBytes === null
+        ? 'not judged (the report has no in-process WASM scenario or WASM memory plan for the bundle)'
+        : w.recommended === null
+          ? 'no plan fits'
+          : `the ${w.recommended} plan fits`;
     lines.push(
-      `Workers: ${w.recommended === null ? 'no plan fits' : `the ${w.recommended} plan fits`}; ` +
+      `Workers: ${verdict}; ` +
         `CPU ${w.cpuMsPerRequest?.toFixed(3) ?? 'n/a'} ms per request, isolate ${mib(w.isolateBytes)} of 128 MiB, ` +
         `upload ${mib(w.uploadGzipBytes)} gzip; Paid at the peak all month $${paid?.monthlyUsd?.toFixed(2) ?? 'n/a'}`,
     );

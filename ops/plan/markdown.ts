@@ -48,7 +48,10 @@ export function memoryMarkdown(plan: Pick<Plan, 'memory'>, heading = '##'): stri
     if (need === null) continue;
     const where = need.where === 'replica' ? 'Node replica' : 'Worker isolate';
     lines.push(
-      `- ${where}: ${need.source}. The memory plan's own check on its held-out batch: ${need.planVerdict}.` +
+      `- ${where}: ${need.source}.` +
+        (need.planVerdict === null
+          ? ''
+          : ` The memory plan's own check on its held-out batch: ${need.planVerdict}.`) +
         (need.naiveWrong === null ? '' : ` Naive formula ${need.naiveWrong}.`),
     );
   }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { profileFromReport, simulateQueue, sustainableRate } from '../../bench/capacity/model.ts';
 import { parseReport, type Report } from '../../bench/report.ts';
+import { plannedBytes } from '../../bench/memory-plan.ts';
 import { readSla } from '../../bench/sla.ts';
 import { isPlanError, type PlanErrorCode } from '../../ops/plan/errors.ts';
 import { countParameters } from '../../ops/plan/memory.ts';
@@ -104,6 +105,12 @@ describe('buildPlan on a real quick report (news-bag, 2 cores)', () => {
     expect(node.resources.cpuLimitMillicores).toBe(2000);
   });
 
+  it('counts the one-session memory plan once per worker when the service’s RSS was not measured', () => {
+    const rssPlan = report.memoryPlans.find((p) => p.bundle === 'news-bag' && p.metric === 'rss');
+    if (rssPlan === undefined) throw new Error('the fixture has a native memory plan');
+    expect(plan.memory.replica?.minimumBytes).toBe(plannedBytes(rssPlan, 32) * 2);
+  });
+
   it('sets the memory limit to the calibrated need x 1.5', () => {
     const need = plan.memory.replica?.minimumBytes ?? 0;
     expect(plan.node?.resources.memoryRequestBytes).toBe(Math.ceil(need / MIB) * MIB);
@@ -156,7 +163,11 @@ describe('buildPlan on a report with the capacity self-check', () => {
     const plan = buildPlan({ ...base, report: { ...report, scenarios: [...report.scenarios, check] } });
     expect(plan.profile.capacityRps).toBe(820);
     expect(plan.node?.resources.cpuPerRequestMs).toBe(1.2);
-    expect(plan.memory.replica?.minimumBytes).toBe(300 * MIB);
+    const rssPlan = report.memoryPlans.find((p) => p.bundle === 'news-bag' && p.metric === 'rss');
+    if (rssPlan === undefined) throw new Error('the fixture has a native memory plan');
+    const estimate = plannedBytes(rssPlan, 32) * 2;
+    expect(plan.memory.replica?.minimumBytes).toBe(Math.max(300 * MIB, estimate));
+    expect(plan.memory.replica?.source).toContain("the service's measured peak RSS 300.0 MiB");
   });
 });
 
