@@ -94,7 +94,7 @@ function nodeMarkdown(plan: Plan): string[] {
       `${p.capacityRps.toFixed(0)}) = ${naive.replicas}, each at ${pct(naive.point.utilisation)} of capacity ` +
       `(the model: p95 ${ms(naive.point.p95Ms)}, ${pct(naive.point.shedFraction)} shed). Throughput is what a ` +
       'replica does with a queue that never empties; an SLA is a percentile of response time, and under random ' +
-      'arrivals the queue, and so the p95, grows without bound as the load nears capacity:',
+      'arrivals the queue, and so the p95, grows steeply as the load nears capacity, until the admission gate sheds:',
     '',
     '| utilisation | p95 | shed |',
     '| ---: | ---: | ---: |',
