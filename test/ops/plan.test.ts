@@ -171,6 +171,33 @@ describe('buildPlan on a report with the capacity self-check', () => {
   });
 });
 
+describe('buildPlan against the bench’s own capacity self-check', () => {
+  // A quick `http-**` run on a busy 2-core machine: its self-check failed (the load generator fell behind), but
+  // the model's numbers on its measured profile are the plan's, whatever the machine did.
+  const measured = parseReport(
+    JSON.parse(
+      readFileSync(new URL('../fixtures/reports/quick-http-capacity.json', import.meta.url), 'utf8'),
+    ),
+    'quick-http-capacity.json',
+  );
+  const section = measured.scenarios.find((s) => s.kind === 'http-capacity')?.capacity;
+
+  it('finds the same sustainable and planned rates as the self-check', () => {
+    if (section === undefined) throw new Error('the fixture has a capacity section');
+    const plan = buildPlan({ ...base, report: measured, parameters: null });
+    expect(plan.node?.sustainableRps).toBe(section.model.sustainableRatePerSecond);
+    expect(plan.node?.plannedRps).toBeCloseTo(section.plannedRatePerSecond, 9);
+  });
+
+  it('sizes the replica’s memory from the service’s measured peak RSS when there is no memory plan', () => {
+    const plan = buildPlan({ ...base, report: measured, parameters: null });
+    expect(plan.memory.replica?.minimumBytes).toBe(section?.peakRssBytes);
+    expect(plan.node?.resources.memoryLimitBytes).toBe(
+      Math.ceil(((section?.peakRssBytes ?? 0) * 1.5) / MIB) * MIB,
+    );
+  });
+});
+
 describe('buildPlan limits and caps', () => {
   it('keeps the replicas at --min-replicas when the peak needs fewer', () => {
     expect(buildPlan({ ...base, peakRps: 10, minReplicas: 3 }).node?.replicasAtPeak).toBe(3);
