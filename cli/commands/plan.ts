@@ -124,7 +124,9 @@ const mib = (bytes: number | null | undefined) => (bytes == null ? 'n/a' : `${(b
 export function describePlan(plan: Plan, outDir: string): string {
   const lines = [
     `Plan for ${plan.inputs.bundle}: peak ${plan.inputs.peakRps} requests/s, p95 <= ${plan.inputs.sla.p95Ms} ms (${plan.inputs.sla.source})`,
-    `Profile: ${plan.profile.servers} workers, ${plan.profile.capacityRps.toFixed(0)} requests/s capacity per replica (${plan.profile.source})`,
+    plan.profile === null
+      ? 'Profile: none (no HTTP measurements in the report): Workers and memory only'
+      : `Profile: ${plan.profile.servers} workers, ${plan.profile.capacityRps.toFixed(0)} requests/s capacity per replica (${plan.profile.source})`,
   ];
   const node = plan.node;
   if (node !== null) {

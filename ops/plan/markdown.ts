@@ -62,8 +62,8 @@ export function memoryMarkdown(plan: Pick<Plan, 'memory'>, heading = '##'): stri
 
 function nodeMarkdown(plan: Plan): string[] {
   const node = plan.node;
-  if (node === null) return [];
   const p = plan.profile;
+  if (node === null || p === null) return [];
   const limit = plan.inputs.sla.p95Ms;
   const knee = node.curve.filter((point) =>
     [0.5, 0.8, 0.9, 0.95, 1, 1.1].some((u) => Math.abs(point.utilisation - u) < 1e-9),
@@ -179,6 +179,23 @@ function workersMarkdown(plan: Plan): string[] {
   ];
 }
 
+function modelMarkdown(p: NonNullable<Plan['profile']>, seed: number): string[] {
+  return [
+    '## The model',
+    '',
+    `Each replica is an M/G/${p.servers} queue: Poisson arrivals, ${p.servers} servers (the worker pool), first come ` +
+      `first served, and a request that would wait more than ${p.maxQueueWaitMs} ms is shed as the admission gate ` +
+      `sheds it. Service times are drawn from the ${p.serviceSamples} measured ones, scaled by ${p.serviceScale.toFixed(3)} ` +
+      `so that ${p.servers} servers over the mean service time give the measured ${rps(p.capacityRps)}: the ` +
+      'one-at-a-time samples alone miss what happens under load, the micro-batcher grouping requests into one ' +
+      'session run (faster) and the workers contending for cores (slower). The simulation is seeded ' +
+      `(seed ${seed}, ${p.simulatedRequests.toLocaleString('en-US')} requests a point after a warm-up) and checked ` +
+      'against Erlang C (M/M/c) in its tests. The sustainable rate is the largest rate whose simulated p95 is within ' +
+      'the limit with at most 0.1% shed, found by bisection.',
+    '',
+  ];
+}
+
 /** The whole plan as Markdown: inputs with sources, the model, Node, Workers, memory and the manifests. */
 export function planMarkdown(plan: Plan): string {
   const p = plan.profile;
@@ -196,22 +213,17 @@ export function planMarkdown(plan: Plan): string {
     `| p95 limit | ${i.sla.p95Ms} ms | ${i.sla.source}${i.sla.path === null ? '' : ` in ${i.sla.path}`} |`,
     `| peak | ${i.peakRps} requests/s | --peak-rps |`,
     `| headroom | ${pct(i.headroom)} | --headroom |`,
-    `| service profile | ${p.serviceSamples} service times (mean ${ms(p.serviceMeanMs)}, p95 ${ms(p.serviceP95Ms)}), ${p.servers} workers, ${rps(p.capacityRps)} capacity | ${p.source} |`,
-    `| admission wait | ${p.maxQueueWaitMs} ms | edge config maxQueueWaitMs |`,
+    ...(p === null
+      ? [
+          `| service profile | none: the report has no HTTP measurements, so no Node plan | ${i.report.path} |`,
+        ]
+      : [
+          `| service profile | ${p.serviceSamples} service times (mean ${ms(p.serviceMeanMs)}, p95 ${ms(p.serviceP95Ms)}), ${p.servers} workers, ${rps(p.capacityRps)} capacity | ${p.source} |`,
+          `| admission wait | ${p.maxQueueWaitMs} ms | edge config maxQueueWaitMs |`,
+        ]),
     `| serving batch size | ${i.batchSize} | edge config batchSize |`,
     '',
-    '## The model',
-    '',
-    `Each replica is an M/G/${p.servers} queue: Poisson arrivals, ${p.servers} servers (the worker pool), first come ` +
-      `first served, and a request that would wait more than ${p.maxQueueWaitMs} ms is shed as the admission gate ` +
-      `sheds it. Service times are drawn from the ${p.serviceSamples} measured ones, scaled by ${p.serviceScale.toFixed(3)} ` +
-      `so that ${p.servers} servers over the mean service time give the measured ${rps(p.capacityRps)}: the ` +
-      'one-at-a-time samples alone miss what happens under load, the micro-batcher grouping requests into one ' +
-      'session run (faster) and the workers contending for cores (slower). The simulation is seeded ' +
-      `(seed ${i.seed}, ${p.simulatedRequests.toLocaleString('en-US')} requests a point after a warm-up) and checked ` +
-      'against Erlang C (M/M/c) in its tests. The sustainable rate is the largest rate whose simulated p95 is within ' +
-      'the limit with at most 0.1% shed, found by bisection.',
-    '',
+    ...(p === null ? [] : modelMarkdown(p, i.seed)),
     ...nodeMarkdown(plan),
     ...workersMarkdown(plan),
     memoryMarkdown(plan),

@@ -194,7 +194,8 @@ export const planSchema = z
         maxQueueWaitMs: nonNegative,
         simulatedRequests: z.number().int().positive(),
       })
-      .strict(),
+      .strict()
+      .nullable(),
     node: nodePlanSchema.nullable(),
     workers: workersPlanSchema.nullable(),
     memory: memoryNeedsSchema,

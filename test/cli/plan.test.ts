@@ -69,6 +69,27 @@ describe('shipshape plan', () => {
     expect(md).toContain('**Apply one autoscaler, not both**');
   });
 
+  it('writes a Workers-only plan without a chart or manifests for --target workers', () => {
+    const dir = tempDir();
+    const result = shipshape([
+      'plan',
+      '--report',
+      REPORT,
+      '--peak-rps',
+      '400',
+      '--target',
+      'workers',
+      '--out',
+      dir,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Workers: the paid plan fits');
+    expect(parsePlan(JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')), 'plan.json').files).toEqual([
+      'plan.md',
+      'plan.json',
+    ]);
+  });
+
   it('prints the memory section alone with --memory', () => {
     const memory = shipshape(['plan', '--memory', '--report', REPORT]);
     expect(memory.code).toBe(0);

@@ -161,7 +161,7 @@ describe('buildPlan on a report with the capacity self-check', () => {
       capacityPoint(1200, 150),
     );
     const plan = buildPlan({ ...base, report: { ...report, scenarios: [...report.scenarios, check] } });
-    expect(plan.profile.capacityRps).toBe(820);
+    expect(plan.profile?.capacityRps).toBe(820);
     expect(plan.node?.resources.cpuPerRequestMs).toBe(1.2);
     const rssPlan = report.memoryPlans.find((p) => p.bundle === 'news-bag' && p.metric === 'rss');
     if (rssPlan === undefined) throw new Error('the fixture has a native memory plan');
@@ -234,6 +234,18 @@ describe('buildPlan limits and caps', () => {
         ),
       ),
     ).toBe('PLAN_NO_P95_LIMIT');
+  });
+
+  it('plans Workers alone from a report without HTTP measurements', () => {
+    const inProcessOnly = {
+      ...report,
+      scenarios: report.scenarios.filter((s) => !s.kind.startsWith('http-')),
+    };
+    const plan = buildPlan({ ...base, report: inProcessOnly, target: 'workers' });
+    expect(plan.profile).toBeNull();
+    expect(plan.node).toBeNull();
+    expect(plan.inputs.bundle).toBe('news-bag');
+    expect(plan.workers?.recommended).toBe('paid');
   });
 
   it('leaves the Node section out for --target workers', () => {
