@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { profileFromReport } from '../../bench/capacity/model.ts';
 import { readReport, type Report } from '../../bench/report.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
@@ -292,8 +292,18 @@ export function registerPlan(program: Command): void {
       "Prometheus for KEDA's trigger (serverAddress)",
       PLAN_DEFAULTS.prometheusUrl,
     )
-    .option('--node-pricing <file>', 'price table for replicas', DEFAULT_PRICING.node)
-    .option('--workers-pricing <file>', 'price table for Cloudflare Workers', DEFAULT_PRICING.workers)
+    .addOption(
+      new Option('--node-pricing <file>', 'price table for replicas').default(
+        DEFAULT_PRICING.node,
+        'ops/pricing/node.json',
+      ),
+    )
+    .addOption(
+      new Option('--workers-pricing <file>', 'price table for Cloudflare Workers').default(
+        DEFAULT_PRICING.workers,
+        'ops/pricing/workers.json',
+      ),
+    )
     .option('--seed <n>', 'seed of the simulation', positiveInteger('--seed'), PLAN_DEFAULTS.seed)
     .option('--memory', 'only the memory needs (minimum and recommended per replica and per isolate)')
     .option('-o, --out <dir>', 'folder for plan.md, plan.json, plan-load.svg and k8s/')
