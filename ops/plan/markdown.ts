@@ -114,7 +114,7 @@ function nodeMarkdown(plan: Plan): string[] {
     '',
     '| | request | limit | from |',
     '| --- | ---: | ---: | --- |',
-    `| CPU | ${r.cpuRequestMillicores}m | ${r.cpuLimitMillicores}m | ${r.cpuPerRequestMs.toFixed(3)} ms CPU per request x ${rps(node.sustainableRps)} (the sustainable rate) = request; limit = the ${plan.inputs.report.cores} cores the capacity was measured on |`,
+    `| CPU | ${r.cpuRequestMillicores}m | ${r.cpuLimitMillicores}m | ${r.cpuPerRequestMs.toFixed(3)} ms CPU per request x ${rps(node.sustainableRps)} (the sustainable rate) = request; at the planned ${rps(node.plannedRps)} it uses ${((r.cpuPerRequestMs * node.plannedRps) / 1000).toFixed(2)} cores, the HPA's ${a.hpaCpuUtilisationPct}%; limit = the ${plan.inputs.report.cores} cores the capacity was measured on (${r.workers} workers and the event loop) |`,
     `| memory | ${mib(r.memoryRequestBytes)} | ${mib(r.memoryLimitBytes)} | the calibrated need at batch ${plan.inputs.batchSize}; limit = need x 1.5 |`,
     '',
     `- CPU per request: ${r.cpuSource}.`,
