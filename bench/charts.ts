@@ -1,4 +1,4 @@
-// SVG charts of a report (vega-lite compiled to vega, rendered headless): latency, throughput and memory.
+// SVG charts of a report (vega-lite compiled to vega, rendered headless): latency, throughput, memory and capacity.
 import { Error as LOG_ERROR, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Report } from './report.ts';
@@ -265,6 +265,75 @@ export function httpSpec(report: Report): TopLevelSpec | null {
   };
 }
 
+/**
+ * The capacity self-check: the model's p95 against the offered rate (a line), the two measured p95s (points) and the
+ * p95 limit (a dashed rule), one panel per capacity scenario. Null when the report has none.
+ */
+export function capacitySpec(report: Report): TopLevelSpec | null {
+  const checks = report.scenarios.flatMap((s) => (s.capacity ? [{ id: s.id, c: s.capacity }] : []));
+  if (checks.length === 0) return null;
+  const values = checks.flatMap(({ id, c }) => [
+    ...c.model.curve.map((p) => ({
+      scenario: id,
+      series: 'model p95',
+      rate: p.ratePerSecond,
+      ms: p.p95Ms,
+      limit: c.p95LimitMs,
+    })),
+    ...(
+      [
+        ['measured p95 at planned', c.planned],
+        ['measured p95 above', c.above],
+      ] as const
+    ).flatMap(([series, p]) =>
+      p.p95Ms === null
+        ? []
+        : [{ scenario: id, series, rate: p.offeredRatePerSecond, ms: p.p95Ms, limit: c.p95LimitMs }],
+    ),
+  ]);
+  const rate = { field: 'rate', type: 'quantitative' as const, title: 'offered requests / s (one replica)' };
+  const ms = { field: 'ms', type: 'quantitative' as const, title: 'p95 latency (ms)' };
+  const color = {
+    field: 'series',
+    type: 'nominal' as const,
+    title: null,
+    scale: {
+      domain: ['model p95', 'measured p95 at planned', 'measured p95 above'],
+      range: ['#4c78a8', '#54a24b', '#e45756'],
+    },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: 'Capacity plan: the model against the measurement, with the p95 limit',
+      subtitle: subtitle(report),
+    },
+    data: { values },
+    facet: { field: 'scenario', type: 'nominal', title: null },
+    spec: {
+      width: 420,
+      height: 240,
+      layer: [
+        {
+          transform: [{ filter: "datum.series === 'model p95'" }],
+          mark: { type: 'line', point: true },
+          encoding: { x: rate, y: ms, color },
+        },
+        {
+          transform: [{ filter: "datum.series !== 'model p95'" }],
+          mark: { type: 'point', filled: true, size: 90 },
+          encoding: { x: rate, y: ms, color },
+        },
+        {
+          mark: { type: 'rule', strokeDash: [6, 4], color: '#888888' },
+          encoding: { y: { aggregate: 'max', field: 'limit', type: 'quantitative' } },
+        },
+      ],
+    },
+    config: baseConfig,
+  };
+}
+
 function subtitle(report: Report): string {
   return `${report.mode} run ${report.createdAt.slice(0, 16)}Z, ${report.machine.cpuModel} x${report.machine.cores}, node ${report.versions.node}`;
 }
@@ -310,6 +379,8 @@ export async function renderCharts(report: Report): Promise<Record<string, strin
   if (report.memoryPlans.length > 0) charts['memory.svg'] = await renderSvg(memorySpec(report));
   const http = httpSpec(report);
   if (http) charts['http.svg'] = await renderSvg(http);
+  const capacity = capacitySpec(report);
+  if (capacity) charts['capacity.svg'] = await renderSvg(capacity);
   return charts;
 }
 

@@ -84,6 +84,45 @@ const overloadSchema = z
   })
   .strict();
 
+const capacitySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** The p95 the plan is made for, ms. Default 100: the SLA's `http-open/*` maxP95Ms (the gate checks it is not looser). */
+    p95Ms: z.number().positive().default(100),
+    /**
+     * Largest fraction of requests the model may shed at the sustainable rate. Default: the model's own
+     * (`DEFAULT_MAX_SHED_FRACTION`, 0.1%), as `shipshape plan` uses. The measured points still allow no shed at all.
+     */
+    maxShedFraction: z.number().min(0).max(1).optional(),
+    /** Fraction of the sustainable rate kept in reserve: planned = sustainable x (1 - headroom). Default 0.25. */
+    headroom: z.number().min(0).lt(1).default(0.25),
+    /** The clearly higher rate, as a multiple of the model's sustainable rate. Default 1.5. */
+    aboveFactor: z.number().gt(1).default(1.5),
+    /** Closed loop at concurrency 1 for the service-time samples, ms. Default 3000. */
+    serviceMs: positiveInt.default(3_000),
+    /** Closed loop at `capacityConcurrencyPerServer` x servers for the capacity, ms. Default 5000. */
+    capacityMs: positiveInt.default(5_000),
+    /** Closed-loop clients per worker while measuring capacity: enough to keep every worker busy. Default 4. */
+    capacityConcurrencyPerServer: positiveInt.default(4),
+    /** Open loop at the planned rate, ms. Default 10,000. */
+    durationMs: positiveInt.default(10_000),
+    /** Open loop at the higher rate, ms. Default 6000. */
+    aboveDurationMs: positiveInt.default(6_000),
+    /**
+     * Worker threads of a service given by `--url` (a started service prints its own). Default: this machine's
+     * cores, `shipshape serve`'s own default.
+     */
+    servers: positiveInt.optional(),
+    /**
+     * The admission gate's longest queue wait, ms; the bench starts its service with it (SHIPSHAPE_MAX_QUEUE_WAIT_MS)
+     * and the model sheds past it. Default 100, the edge's default.
+     */
+    maxQueueWaitMs: positiveInt.default(100),
+    /** Seed of the Poisson schedules and of the model's simulation. */
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
 const httpSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -95,6 +134,11 @@ const httpSchema = z
     openLoop: openLoopSchema.prefault({}),
     /** Capacity closed-loop, then an open-loop overload at `factor` x capacity: admission control must shed. */
     overload: overloadSchema.prefault({}),
+    /**
+     * The capacity plan's self-check: profile the service, plan a per-replica rate with the queueing model, then
+     * check the SLA holds open-loop at that rate and fails at a clearly higher one.
+     */
+    capacity: capacitySchema.prefault({}),
   })
   .strict();
 
@@ -164,8 +208,8 @@ export const benchConfigSchema = z
     browser: sections.browser.prefault({}),
     memory: sections.memory.prefault({}),
     /**
-     * Section overrides applied by `--quick` (per section, key by key; `http.openLoop` and `http.overload` merged one
-     * level deeper).
+     * Section overrides applied by `--quick` (per section, key by key; `http.openLoop`, `http.overload` and
+     * `http.capacity` merged one level deeper).
      */
     quick: quickSchema.prefault({}),
   })
@@ -197,14 +241,20 @@ function applyQuick(config: BenchConfig, source: string): Pick<BenchConfig, Sect
     const override = config.quick[name] ?? {};
     let value: Record<string, unknown> = { ...base, ...override };
     if (name === 'http') {
-      const { openLoop = {}, overload = {} } = override as {
+      const {
+        openLoop = {},
+        overload = {},
+        capacity = {},
+      } = override as {
         openLoop?: Record<string, unknown>;
         overload?: Record<string, unknown>;
+        capacity?: Record<string, unknown>;
       };
       value = {
         ...value,
         openLoop: { ...config.http.openLoop, ...openLoop },
         overload: { ...config.http.overload, ...overload },
+        capacity: { ...config.http.capacity, ...capacity },
       };
     }
     const parsed = sections[name].safeParse(value);

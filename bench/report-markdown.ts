@@ -116,6 +116,45 @@ export function renderReportMarkdown(report: Report, charts: readonly string[] =
     }
     lines.push('');
   }
+  const capacity = measured.filter((s) => s.kind === 'http-capacity' && s.capacity);
+  if (capacity.length > 0) {
+    lines.push(
+      '## Capacity plan self-check',
+      '',
+      'The queueing model turns the measured profile (concurrency-1 service times, saturated throughput, workers) ' +
+        'into the rate one replica sustains within the p95 limit; the plan keeps headroom below it. Open loop ' +
+        '(Poisson, latency from the scheduled send) at the planned rate the SLA must hold; at the higher rate it must not.',
+      '',
+      '| scenario | workers | capacity req/s (before / after planned) | sustainable req/s | point | offered req/s | achieved req/s | p50 | p95 | p95 model | p99 | shed | errors | service CPU ms/req | client lag p95 |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    const num = (value: number | null): string => (value === null ? 'n/a' : formatNumber(value));
+    for (const s of capacity) {
+      const c = s.capacity as NonNullable<Scenario['capacity']>;
+      for (const [name, p] of [
+        ['planned', c.planned],
+        [`${c.aboveFactor}x sustainable`, c.above],
+      ] as const) {
+        lines.push(
+          `| \`${s.id}\` | ${c.profile.servers} | ${formatNumber(c.profile.capacityRps)} / ${formatNumber(c.capacityAfterRps)} | ` +
+            `${formatNumber(c.model.sustainableRatePerSecond)} | ` +
+            `${name} | ${formatNumber(p.offeredRatePerSecond)} | ${formatNumber(p.achievedRatePerSecond)} | ${num(p.p50Ms)} | ${num(p.p95Ms)} | ` +
+            `${formatNumber(p.predictedP95Ms)} | ${num(p.p99Ms)} | ${p.shed} | ${p.errors} | ${num(p.cpuPerRequestMs)} | ${formatNumber(p.clientLagP95Ms)} |`,
+        );
+      }
+    }
+    lines.push(
+      '',
+      ...capacity.map((s) => {
+        const c = s.capacity as NonNullable<Scenario['capacity']>;
+        return (
+          `- \`${s.id}\` (${c.verdict}; p95 limit ${formatNumber(c.p95LimitMs)} ms, headroom ${Math.round(c.headroom * 100)}%, ` +
+          `service peak RSS ${mib(c.peakRssBytes)} MiB): ${c.detail}`
+        );
+      }),
+      '',
+    );
+  }
   if (report.memoryPlans.length > 0) {
     lines.push(
       '## Memory plan',

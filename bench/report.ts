@@ -138,12 +138,112 @@ const httpSchema = z
   })
   .strict();
 
+/** One open-loop Poisson point of the capacity self-check: what was measured at a rate, and what the model said. */
+export const capacityPointSchema = z
+  .object({
+    offeredRatePerSecond: nonNegative,
+    /** Successful requests per second over the sending span. */
+    achievedRatePerSecond: nonNegative,
+    /** Requests sent. */
+    requests: count,
+    /** Failures other than 503 OVERLOADED. */
+    errors: count,
+    /** Requests refused with 503 OVERLOADED (admission control's queue bound or wait limit). */
+    shed: count,
+    /** Of the schedule, requests not sent because the time bound ran out (the client fell behind). */
+    unsent: count,
+    /** Latency of the successful requests from their scheduled send time, ms; null when none succeeded. */
+    p50Ms: nonNegative.nullable(),
+    p95Ms: nonNegative.nullable(),
+    p99Ms: nonNegative.nullable(),
+    /** Whether p95 had the samples the sample-count rule asks for. */
+    p95Status: z.enum(['ok', 'insufficient-samples']),
+    /** The 95th percentile of how late the client sent a request after its scheduled time, ms (its own CPU share). */
+    clientLagP95Ms: nonNegative,
+    /** The service's CPU ms per request sent (its process, /proc), or null when not readable (a service by --url). */
+    cpuPerRequestMs: nonNegative.nullable(),
+    /** The queueing model's p95 and shed fraction at the offered rate. */
+    predictedP95Ms: nonNegative,
+    predictedShedFraction: z.number().min(0).max(1),
+    /** p95 within the limit and nothing failed or shed: the SLA's `maxErrorPct: 0`. */
+    meetsSla: z.boolean(),
+  })
+  .strict();
+
+/**
+ * The capacity plan's self-check (`http-capacity/<bundle>`): the service profile measured, the queueing model's
+ * sustainable rate within the p95 limit, and two open-loop points: at the planned per-replica rate the SLA must hold,
+ * at a clearly higher one it must not. The field names of `profile` are those of `ServiceProfile`
+ * (bench/capacity/model.ts), so a plan can be made from it as it stands.
+ */
+export const capacitySchema = z
+  .object({
+    bundle: z.string(),
+    textsPerRequest: z.number().int().positive(),
+    profile: z
+      .object({
+        /** Closed-loop concurrency-1 latencies, ms (at most `statistics.retainSamples`, evenly spaced order statistics). */
+        serviceMs: z.array(nonNegative).min(1),
+        /** The service's worker threads (its `--workers`; 1 when the model runs on the event loop). */
+        servers: z.number().int().positive(),
+        /** Successful requests per second, closed loop at `capacityConcurrency`. */
+        capacityRps: z.number().positive(),
+        /** The admission gate's longest queue wait, ms. */
+        maxQueueWaitMs: z.number().positive(),
+        capacityConcurrency: z.number().int().positive(),
+        /** Where `servers` and `maxQueueWaitMs` came from (the started service's banner, or the config for --url). */
+        source: z.string(),
+      })
+      .strict(),
+    p95LimitMs: z.number().positive(),
+    maxShedFraction: z.number().min(0).max(1),
+    /** Fraction of the sustainable rate kept in reserve: planned = sustainable x (1 - headroom). */
+    headroom: z.number().min(0).lt(1),
+    /** The higher point's rate, as a multiple of the sustainable rate. */
+    aboveFactor: z.number().gt(1),
+    model: z
+      .object({
+        /** The largest rate whose simulated p95 and shed fraction are within the limits. */
+        sustainableRatePerSecond: nonNegative,
+        /** The factor applied to the measured service times so that servers / mean = capacityRps. */
+        serviceScale: z.number().positive(),
+        /** The model's p95 (and shed fraction) against the offered rate, for the chart. */
+        curve: z.array(
+          z
+            .object({
+              ratePerSecond: nonNegative,
+              p95Ms: nonNegative,
+              shedFraction: z.number().min(0).max(1),
+            })
+            .strict(),
+        ),
+      })
+      .strict(),
+    plannedRatePerSecond: nonNegative,
+    aboveRatePerSecond: nonNegative,
+    planned: capacityPointSchema,
+    above: capacityPointSchema,
+    /**
+     * Successful requests per second, closed loop as for `profile.capacityRps`, measured again right after the planned
+     * point: when the two differ by more than the stability tolerance the machine changed under the check, and the
+     * scenario is `unstable`.
+     */
+    capacityAfterRps: nonNegative,
+    /** The service process's resident-set high-water mark, or null when not readable (a service by --url). */
+    peakRssBytes: nonNegative.nullable(),
+    verdict: z.enum(['pass', 'fail']),
+    /** One sentence: what held, or which side of the plan the measurement contradicts and by how much. */
+    detail: z.string(),
+  })
+  .strict();
+
 export const scenarioKinds = [
   'in-process',
   'cold-start',
   'http-closed',
   'http-open',
   'http-overload',
+  'http-capacity',
   'browser',
 ] as const;
 export type ScenarioKind = (typeof scenarioKinds)[number];
@@ -168,6 +268,8 @@ export const scenarioSchema = z
     coldStart: coldStartSchema.optional(),
     http: httpSchema.optional(),
     cpu: cpuSchema.optional(),
+    /** Capacity self-check only: the plan and both measured points (see `capacitySchema`). */
+    capacity: capacitySchema.optional(),
     durationMs: nonNegative,
   })
   .strict();
@@ -246,6 +348,8 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export type MemoryPlan = z.infer<typeof memoryPlanSchema>;
 export type MemoryMeasurement = z.infer<typeof memorySchema>;
 export type UploadSize = z.infer<typeof uploadSizeSchema>;
+export type CapacityCheck = z.infer<typeof capacitySchema>;
+export type CapacityPoint = z.infer<typeof capacityPointSchema>;
 
 /**
  * The scenario that failed to measure: its error's message as the reason, its time so far (0 when `started`, a

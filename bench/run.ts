@@ -12,10 +12,12 @@ import {
   type Scenario,
   type UploadSize,
 } from './report.ts';
+import { availableParallelism } from 'node:os';
+import { runCapacityScenario } from './scenarios/capacity.ts';
 import { runClosedLoopScenario, runOpenLoopScenario } from './scenarios/http.ts';
 import { runOverloadScenario } from './scenarios/overload.ts';
 import { bundleName, runColdStartScenario, runInProcessScenario } from './scenarios/node.ts';
-import { startService, type RunningService } from './scenarios/service.ts';
+import { processMemory, startService, workersFromBanner, type RunningService } from './scenarios/service.ts';
 import { matchesScenario } from './sla.ts';
 import { readBenchTexts } from './texts.ts';
 
@@ -75,6 +77,14 @@ function outcome(s: Scenario): string {
   if (s.latency) parts.push(`p95 ${s.latency.percentiles.p95.ms.toFixed(3)} ms`);
   if (s.throughput) parts.push(`${s.throughput.itemsPerSecond.toFixed(0)} items/s`);
   if (s.coldStart) parts.push(`cold start p50 ${s.coldStart.p50Ms.toFixed(0)} ms`);
+  if (s.capacity) {
+    const c = s.capacity;
+    parts.push(
+      `plan ${c.verdict}: planned ${c.plannedRatePerSecond.toFixed(0)} req/s p95 ${c.planned.p95Ms?.toFixed(1) ?? 'n/a'} ms ` +
+        `(model ${c.planned.predictedP95Ms.toFixed(1)}), ${c.aboveRatePerSecond.toFixed(0)} req/s ` +
+        `${c.above.meetsSla ? 'within the SLA' : 'missed the SLA'}`,
+    );
+  }
   if (s.backend && s.params.backendRequested !== s.backend.backend) parts.push(`ran on ${s.backend.backend}`);
   return parts.join(', ');
 }
@@ -149,12 +159,14 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
     const closedIds = h.concurrency.map((c) => ({ id: `http-closed/c${c}`, concurrency: c }));
     const openIds = h.openLoop.ratesPerSecond.map((r) => ({ id: `http-open/r${r}`, rate: r }));
     const overloadId = `http-overload/x${h.overload.factor}`;
+    const capacityId = `http-capacity/${bundleName(config.bundles[0] as string)}`;
     if (options.url === undefined && !options.serve) {
       const reason = 'no service: pass --serve, or --url http://127.0.0.1:PORT of a running service';
       immediate.push(
         ...closedIds.map(({ id, concurrency }) => skipped(id, 'http-closed', reason, { concurrency })),
         ...openIds.map(({ id, rate }) => skipped(id, 'http-open', reason, { ratePerSecond: rate })),
         ...(h.overload.enabled ? [skipped(overloadId, 'http-overload', reason)] : []),
+        ...(h.capacity.enabled ? [skipped(capacityId, 'http-capacity', reason)] : []),
       );
     } else {
       const firstBundle = config.bundles[0] as string;
@@ -167,7 +179,10 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
         if (fixedUrl !== undefined) return fixedUrl;
         if (!service) {
           detail(`starting shipshape serve on ${bundleName(firstBundle)}`);
-          service = startService(firstBundle);
+          // The capacity check's model sheds where the service does: tell the service the same wait limit.
+          service = startService(firstBundle, {
+            env: { SHIPSHAPE_MAX_QUEUE_WAIT_MS: String(h.capacity.maxQueueWaitMs) },
+          });
         }
         started = await service;
         return started.url;
@@ -213,6 +228,48 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
               onProgress: detail,
               serviceCpuMs,
             }),
+        });
+      }
+      if (h.capacity.enabled) {
+        const c = h.capacity;
+        plan.push({
+          id: capacityId,
+          run: async (detail) => {
+            const url = await getUrl(detail);
+            const servers = started
+              ? workersFromBanner(started.banner)
+              : (c.servers ?? availableParallelism());
+            const pid = started?.pid;
+            return runCapacityScenario({
+              id: capacityId,
+              url,
+              bundle: bundleName(firstBundle),
+              texts: await getTexts(),
+              textsPerRequest: h.textsPerRequest,
+              servers,
+              maxQueueWaitMs: c.maxQueueWaitMs,
+              profileSource: started
+                ? `the service started by the bench: ${started.banner}`
+                : `a service given by --url: servers ${c.servers === undefined ? "(this machine's cores)" : '(config)'} and maxQueueWaitMs from the bench config`,
+              p95Ms: c.p95Ms,
+              ...(c.maxShedFraction === undefined ? {} : { maxShedFraction: c.maxShedFraction }),
+              headroom: c.headroom,
+              aboveFactor: c.aboveFactor,
+              serviceMs: c.serviceMs,
+              capacityMs: c.capacityMs,
+              capacityConcurrencyPerServer: c.capacityConcurrencyPerServer,
+              capacityTolerancePct: config.stability.tolerancePct,
+              durationMs: c.durationMs,
+              aboveDurationMs: c.aboveDurationMs,
+              seed: c.seed,
+              requestTimeoutMs: h.requestTimeoutMs,
+              minTailSamples: stats.minTailSamples,
+              retainSamples: stats.retainSamples,
+              onProgress: detail,
+              serviceCpuMs,
+              servicePeakRssBytes: () => processMemory(pid)?.peakRssBytes,
+            });
+          },
         });
       }
       if (h.overload.enabled) {

@@ -7,6 +7,7 @@ import { registerChecklist } from './commands/checklist.ts';
 import { registerGate } from './commands/gate.ts';
 import { registerHealth } from './commands/health.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerPlan } from './commands/plan.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerTokenize } from './commands/tokenize.ts';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerGate(program);
   registerHealth(program);
   registerInspect(program);
+  registerPlan(program);
   registerPredict(program);
   registerTokenize(program);
   registerServe(program);

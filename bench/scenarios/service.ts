@@ -18,6 +18,16 @@ export interface RunningService {
 }
 
 /**
+ * The worker threads a service runs the model on, from its banner (`... on native (2 workers) at http://...`): the
+ * requests it serves at once. A banner without the count is a service with `--workers 0`, whose model runs on the
+ * event loop's thread: one at a time.
+ */
+export function workersFromBanner(banner: string): number {
+  const match = /\((\d+) workers?\) at /.exec(banner);
+  return match ? Number(match[1]) : 1;
+}
+
+/**
  * CPU ms (user + system) of process `pid` from `/proc/PID/stat`: fields 14 and 15, in clock ticks of 1/100 s
  * (Linux's USER_HZ on every architecture Node supports). Undefined off Linux or once the process is gone.
  */

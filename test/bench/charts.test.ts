@@ -1,10 +1,23 @@
 // The charts render to SVG headless, with the series, the plan and the budget labelled.
 import { describe, expect, it } from 'vitest';
-import { latencySpec, memorySpec, renderCharts, renderSvg, soakSpec } from '../../bench/charts.ts';
+import {
+  capacitySpec,
+  latencySpec,
+  memorySpec,
+  renderCharts,
+  renderSvg,
+  soakSpec,
+} from '../../bench/charts.ts';
 import { createWindowLog } from '../../bench/drift.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
 import { renderReportMarkdown } from '../../bench/report-markdown.ts';
-import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';
+import {
+  capacityPoint,
+  capacityScenario,
+  inProcessScenario,
+  logNormalSamples,
+  makeReport,
+} from './fixtures.ts';
 
 const MIB = 1024 * 1024;
 
@@ -91,7 +104,64 @@ describe('soakSpec', () => {
   });
 });
 
+describe('the capacity chart', () => {
+  const capacityReport = () =>
+    makeReport([
+      capacityScenario(
+        'http-capacity/news-bag',
+        capacityPoint(600, 40),
+        capacityPoint(1200, 400, { shed: 300, predictedP95Ms: 105 }),
+      ),
+    ]);
+
+  it("plots the model's curve and the two measured p95s at their offered rates", () => {
+    const values = (
+      capacitySpec(capacityReport())?.data as { values: { series: string; rate: number; ms: number }[] }
+    ).values;
+    expect(values.map((v) => [v.series, v.rate, v.ms])).toEqual([
+      ['model p95', 400, 5],
+      ['model p95', 800, 90],
+      ['model p95', 1200, 105],
+      ['measured p95 at planned', 600, 40],
+      ['measured p95 above', 1200, 400],
+    ]);
+  });
+
+  it('renders as capacity.svg with its series and the p95 limit', async () => {
+    const svg = (await renderCharts(capacityReport()))['capacity.svg'];
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg).toContain('>measured p95 at planned<');
+    expect(svg).toContain('>model p95<');
+  });
+
+  it('is left out of a report without a capacity scenario', () => {
+    expect(capacitySpec(report())).toBeNull();
+  });
+});
+
 describe('renderReportMarkdown', () => {
+  it('has a capacity table with both points, measured and predicted, and the verdict', () => {
+    const md = renderReportMarkdown(
+      makeReport([
+        capacityScenario(
+          'http-capacity/news-bag',
+          capacityPoint(600, 40),
+          capacityPoint(1200, 400, { shed: 300, predictedP95Ms: 105 }),
+        ),
+      ]),
+    );
+    expect(md).toContain('## Capacity plan self-check');
+    expect(md).toContain(
+      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | planned | 600 | 600 | 13.3 | 40.0 | 10.0 | 60.0 | 0 | 0 | 1.20 | 1.00 |',
+    );
+    expect(md).toContain(
+      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | 1.5x sustainable | 1,200 | 840 | 133 | 400 | 105 | 600 | 300 | 0 | 1.20 | 1.00 |',
+    );
+    expect(md).toContain(
+      '- `http-capacity/news-bag` (pass; p95 limit 100 ms, headroom 25%, service peak RSS 300.0 MiB): constructed',
+    );
+  });
+
   it('has a row per measured scenario and links the charts', () => {
     const md = renderReportMarkdown(report(), ['r-latency.svg']);
     expect(md).toContain('| `in-process/news-bag/wasm/b64` | wasm | ok |');

@@ -1,5 +1,5 @@
 // Constructed reports for the gate's tests: seeded samples, no timing involved.
-import type { Report, Scenario } from '../../bench/report.ts';
+import type { CapacityPoint, Report, Scenario } from '../../bench/report.ts';
 import { REPORT_SCHEMA_VERSION } from '../../bench/report.ts';
 import { createRng, summarizeLatency } from '../../bench/stats.ts';
 
@@ -126,5 +126,99 @@ export function overloadScenario(
       unsent: 0,
     },
     durationMs: seconds * 1000,
+  };
+}
+
+/** One measured capacity point: `p95Ms` measured at `rate`, with `shed` and `errors` of `requests`. */
+export function capacityPoint(
+  rate: number,
+  p95Ms: number | null,
+  counts: { requests?: number; shed?: number; errors?: number; predictedP95Ms?: number } = {},
+): CapacityPoint {
+  const requests = counts.requests ?? 1000;
+  const shed = counts.shed ?? 0;
+  const errors = counts.errors ?? 0;
+  return {
+    offeredRatePerSecond: rate,
+    achievedRatePerSecond: (rate * (requests - shed - errors)) / requests,
+    requests,
+    errors,
+    shed,
+    unsent: 0,
+    p50Ms: p95Ms === null ? null : p95Ms / 3,
+    p95Ms,
+    p99Ms: p95Ms === null ? null : p95Ms * 1.5,
+    p95Status: 'ok',
+    clientLagP95Ms: 1,
+    cpuPerRequestMs: 1.2,
+    predictedP95Ms: counts.predictedP95Ms ?? 10,
+    predictedShedFraction: 0,
+    meetsSla: p95Ms !== null && p95Ms <= 100 && shed === 0 && errors === 0,
+  };
+}
+
+/**
+ * A capacity self-check scenario on a model that says one replica sustains 800 req/s within p95 100 ms: planned
+ * 600 req/s, the higher point 1200 req/s; `planned` and `above` are what was measured there.
+ */
+export function capacityScenario(
+  id: string,
+  planned: CapacityPoint,
+  above: CapacityPoint,
+  options: { verdict?: 'pass' | 'fail'; detail?: string; p95LimitMs?: number } = {},
+): Scenario {
+  const samples = logNormalSamples(planned.requests, (planned.p95Ms ?? 100) / 2, 7);
+  return {
+    id,
+    kind: 'http-capacity',
+    status: 'ok',
+    params: { url: 'http://127.0.0.1:8787', bundle: 'news-bag', textsPerRequest: 1, servers: 2 },
+    latency: summarizeLatency(samples),
+    throughput: {
+      itemsPerSecond: planned.achievedRatePerSecond,
+      requestsPerSecond: planned.achievedRatePerSecond,
+    },
+    http: {
+      requests: planned.requests,
+      errors: planned.errors + planned.shed,
+      errorSamples: [],
+      offeredRatePerSecond: planned.offeredRatePerSecond,
+      achievedRatePerSecond: planned.achievedRatePerSecond,
+      unsent: 0,
+    },
+    capacity: {
+      bundle: 'news-bag',
+      textsPerRequest: 1,
+      profile: {
+        serviceMs: logNormalSamples(200, 1.5, 3),
+        servers: 2,
+        capacityRps: 820,
+        maxQueueWaitMs: 100,
+        capacityConcurrency: 8,
+        source: 'constructed',
+      },
+      p95LimitMs: options.p95LimitMs ?? 100,
+      maxShedFraction: 0,
+      headroom: 0.25,
+      aboveFactor: 1.5,
+      model: {
+        sustainableRatePerSecond: 800,
+        serviceScale: 0.8,
+        curve: [
+          { ratePerSecond: 400, p95Ms: 5, shedFraction: 0 },
+          { ratePerSecond: 800, p95Ms: 90, shedFraction: 0 },
+          { ratePerSecond: 1200, p95Ms: 105, shedFraction: 0.3 },
+        ],
+      },
+      plannedRatePerSecond: planned.offeredRatePerSecond,
+      aboveRatePerSecond: above.offeredRatePerSecond,
+      planned,
+      above,
+      capacityAfterRps: 810,
+      peakRssBytes: 300 * 1024 * 1024,
+      verdict: options.verdict ?? 'pass',
+      detail: options.detail ?? 'constructed',
+    },
+    durationMs: 20_000,
   };
 }

@@ -1,0 +1,37 @@
+// The errors of `shipshape plan`: a stable code per reason the plan cannot be made, and a message naming the fix.
+
+/** Every code a plan error can carry. Stable: scripts and tests branch on them. */
+export type PlanErrorCode =
+  /** The report has no HTTP measurements to take the service profile from. */
+  | 'PLAN_NO_HTTP_PROFILE'
+  /** The p95 limit is below what one request takes alone: no rate meets it. */
+  | 'PLAN_SLA_UNREACHABLE'
+  /** The replicas the peak needs cost more than `--max-monthly-usd` allows, or exceed `--max-replicas`. */
+  | 'PLAN_OVER_BUDGET'
+  /** A pricing file that is missing or malformed. */
+  | 'PLAN_PRICING_INVALID'
+  /** A generated Kubernetes manifest failed its schema (a bug: nothing is written). */
+  | 'PLAN_MANIFEST_INVALID'
+  /** An SLA without an `http-open/*` p95 line and no `--p95-ms`. */
+  | 'PLAN_NO_P95_LIMIT';
+
+/** A plan that cannot be made from these inputs. `name` is fixed so the type guard survives two bundled copies. */
+export class PlanError extends Error {
+  override readonly name = 'PlanError';
+  readonly code: PlanErrorCode;
+
+  constructor(code: PlanErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True for a plan error, including one from another bundled copy of this module. */
+export function isPlanError(value: unknown): value is PlanError {
+  return (
+    value instanceof PlanError ||
+    (value instanceof Error &&
+      value.name === 'PlanError' &&
+      typeof (value as { code?: unknown }).code === 'string')
+  );
+}

@@ -1,0 +1,394 @@
+// `shipshape plan`'s numbers: replicas, resources and autoscaling for Node, the Workers checks, and memory needs,
+// from one bench report through the capacity model.
+import {
+  DEFAULT_MAX_QUEUE_WAIT_MS,
+  DEFAULT_SIMULATED_REQUESTS,
+  profileFromReport,
+  simulateQueue,
+  sustainableRate,
+  type QueuePoint,
+  type ReportProfile,
+} from '../../bench/capacity/model.ts';
+import { basename } from 'node:path';
+import { mean } from 'simple-statistics';
+import type { Report } from '../../bench/report.ts';
+import { matchesScenario, type Sla } from '../../bench/sla.ts';
+import { percentileSorted, sortAscending } from '../../bench/stats.ts';
+import { INFERENCE_ROUTES } from '../../edge/routes.ts';
+import { PlanError } from './errors.ts';
+import { MEMORY_BUFFER, memoryNeeds, type ParameterCount } from './memory.ts';
+import type { NodePricing, WorkersPricing } from './pricing.ts';
+import { PLAN_SCHEMA_VERSION, parsePlan, type NodePlan, type Plan } from './schema.ts';
+import { workersPlan } from './workers.ts';
+
+export type PlanTarget = 'node' | 'workers' | 'both';
+
+/** Defaults of `shipshape plan`, shared by the command and its help text. */
+export const PLAN_DEFAULTS = {
+  headroom: 0.25,
+  minReplicas: 2,
+  target: 'both' as PlanTarget,
+  name: 'shipshape',
+  namespace: 'default',
+  image: 'shipshape:latest',
+  prometheusUrl: 'http://prometheus.monitoring.svc:9090',
+  /** With neither --max-replicas nor --max-monthly-usd: room for half again the stated peak. */
+  maxReplicasFactor: 1.5,
+  seed: 1,
+  scaleUpStabilisationSeconds: 0,
+  scaleDownStabilisationSeconds: 300,
+} as const;
+
+const MIB = 1024 * 1024;
+
+export interface PlanInputs {
+  readonly report: Report;
+  readonly reportPath: string;
+  /** The SLA file's path (null when only --p95-ms was given) and its rules. */
+  readonly sla: { readonly path: string | null; readonly value: Sla | null };
+  readonly peakRps: number;
+  /** --p95-ms; default the SLA's `http-open/*` maxP95Ms. */
+  readonly p95Ms?: number;
+  readonly target?: PlanTarget;
+  readonly headroom?: number;
+  readonly minReplicas?: number;
+  readonly maxReplicas?: number;
+  readonly maxMonthlyUsd?: number;
+  /** The serving batch size (edge config `batchSize`, default 32). */
+  readonly batchSize: number;
+  readonly parameters: ParameterCount | null;
+  readonly parametersNote?: string;
+  readonly nodePricing: NodePricing;
+  readonly workersPricing: WorkersPricing;
+  readonly deployment?: Partial<Plan['inputs']['deployment']>;
+  /** Requests simulated per point (default the model's 20,000) and the seed (default 1). */
+  readonly requests?: number;
+  readonly seed?: number;
+  /** Reports progress of the slower steps (the chart's simulations). */
+  readonly onProgress?: (message: string) => void;
+  /** The time stamp to record; default now. */
+  readonly now?: Date;
+}
+
+/**
+ * The p95 limit the plan holds each replica to: `--p95-ms`, else the first SLA rule matching `http-open/*` with a
+ * `maxP95Ms` (the open-loop scenarios are the Poisson traffic the model simulates).
+ * @throws PlanError PLAN_NO_P95_LIMIT when neither gives one.
+ */
+export function p95Limit(sla: Sla | null, flag: number | undefined): { p95Ms: number; source: string } {
+  if (flag !== undefined) return { p95Ms: flag, source: '--p95-ms' };
+  const rule = sla?.scenarios.find(
+    (r) => r.maxP95Ms !== undefined && matchesScenario(r.match, 'http-open/r1'),
+  );
+  if (rule?.maxP95Ms === undefined)
+    throw new PlanError(
+      'PLAN_NO_P95_LIMIT',
+      'the SLA has no maxP95Ms for http-open/* scenarios; add one to the SLA or give --p95-ms.',
+    );
+  return { p95Ms: rule.maxP95Ms, source: `SLA rule "${rule.match}" maxP95Ms` };
+}
+
+/** The service's measured peak RSS and the planned point's CPU from the capacity self-check, when the report has it. */
+function capacityExtras(report: Report): { peakRssBytes?: number; cpuMsPerRequest?: number; id?: string } {
+  const scenario = report.scenarios.find((s) => s.kind === 'http-capacity' && s.capacity !== undefined);
+  const section = scenario?.capacity;
+  if (scenario === undefined || section === undefined) return {};
+  const cpu = section.planned.cpuPerRequestMs;
+  return {
+    id: scenario.id,
+    ...(section.peakRssBytes === null ? {} : { peakRssBytes: section.peakRssBytes }),
+    ...(cpu === null || cpu === 0 ? {} : { cpuMsPerRequest: cpu }),
+  };
+}
+
+/** CPU ms per request for the Node replica: the capacity check's planned point, else the saturated closed loop. */
+function nodeCpu(
+  report: Report,
+  extras: ReturnType<typeof capacityExtras>,
+): { ms: number; source: string } | null {
+  if (extras.cpuMsPerRequest !== undefined)
+    return {
+      ms: extras.cpuMsPerRequest,
+      source: `${extras.id ?? 'http-capacity'}: measured at the planned rate (open loop)`,
+    };
+  const closed = report.scenarios
+    .filter((s) => s.kind === 'http-closed' && s.cpu !== undefined && s.throughput !== undefined)
+    .sort((a, b) => (b.throughput?.requestsPerSecond ?? 0) - (a.throughput?.requestsPerSecond ?? 0));
+  const top = closed[0];
+  if (top?.cpu === undefined) return null;
+  return {
+    ms: top.cpu.perRequestMs,
+    source:
+      `${top.id}: ${top.cpu.perRequestMs.toFixed(3)} ms CPU per request at ${top.throughput?.requestsPerSecond.toFixed(0)} requests/s ` +
+      '(closed loop at saturation, where the micro-batcher groups most; at lower rates a request may cost more)',
+  };
+}
+
+function httpCpu(report: Report): number | null {
+  const c1 = report.scenarios.find((s) => s.kind === 'http-closed' && s.params.concurrency === 1);
+  return c1?.cpu?.perRequestMs ?? null;
+}
+
+/** The bundle the report's HTTP scenarios serve (`config.bundles[0]`), else its first memory plan's. */
+function configuredBundle(report: Report): string {
+  const bundles = (report.config as { bundles?: unknown } | null)?.bundles;
+  const first = Array.isArray(bundles) ? (bundles[0] as unknown) : undefined;
+  if (typeof first === 'string') return basename(first);
+  return report.memoryPlans[0]?.bundle ?? 'unknown';
+}
+
+const roundUp = (value: number, step: number): number => Math.ceil(value / step - 1e-9) * step;
+
+/**
+ * Builds the plan: the capacity model's sustainable rate per replica within the p95 limit, the replicas at the
+ * peak with headroom (at least `minReplicas`, at most the cap), resources and autoscaling, the Workers checks, and
+ * the memory needs. Pure apart from the clock; validated against the plan schema before it is returned.
+ * @throws PlanError PLAN_NO_HTTP_PROFILE (no HTTP measurements), PLAN_NO_P95_LIMIT, PLAN_SLA_UNREACHABLE (the limit
+ *   is below one request's own time), PLAN_OVER_BUDGET (the cap cannot cover the peak).
+ */
+export function buildPlan(inputs: PlanInputs): Plan {
+  const { report } = inputs;
+  const target = inputs.target ?? PLAN_DEFAULTS.target;
+  const headroom = inputs.headroom ?? PLAN_DEFAULTS.headroom;
+  const minReplicas = inputs.minReplicas ?? PLAN_DEFAULTS.minReplicas;
+  const seed = inputs.seed ?? PLAN_DEFAULTS.seed;
+  const requests = inputs.requests ?? DEFAULT_SIMULATED_REQUESTS;
+  const simulation = { requests, seed };
+  const deployment = {
+    name: inputs.deployment?.name ?? PLAN_DEFAULTS.name,
+    namespace: inputs.deployment?.namespace ?? PLAN_DEFAULTS.namespace,
+    image: inputs.deployment?.image ?? PLAN_DEFAULTS.image,
+    prometheusUrl: inputs.deployment?.prometheusUrl ?? PLAN_DEFAULTS.prometheusUrl,
+  };
+  const profile = profileFromReport(report);
+  // The Workers checks need no HTTP measurements (in-process WASM, memory plans, upload size); Node needs them.
+  if (profile === undefined && target !== 'workers')
+    throw new PlanError(
+      'PLAN_NO_HTTP_PROFILE',
+      `${inputs.reportPath} has no HTTP measurements to plan from (an http-capacity scenario, or http-closed ones ` +
+        'at concurrency 1 and higher); run `shipshape bench --serve --scenario "http-**"` and plan from its report, ' +
+        'or plan --target workers alone.',
+    );
+  const bundle = profile?.bundle ?? configuredBundle(report);
+  const textsPerRequest = profile?.textsPerRequest ?? 1;
+  const limit = p95Limit(inputs.sla.value, inputs.p95Ms);
+  const extras = capacityExtras(report);
+  const memory = memoryNeeds({
+    report,
+    bundle,
+    batchSize: inputs.batchSize,
+    workers: profile?.servers ?? report.machine.cores,
+    parameters: inputs.parameters,
+    ...(inputs.parametersNote === undefined ? {} : { parametersNote: inputs.parametersNote }),
+    ...(extras.peakRssBytes === undefined ? {} : { servicePeakRssBytes: extras.peakRssBytes }),
+    isolateBudgetBytes: inputs.workersPricing.plans.paid.isolateMemoryBytes,
+  });
+
+  const sustainable =
+    profile === undefined ? undefined : sustainableRate(profile, { p95Ms: limit.p95Ms }, simulation);
+  const node =
+    target === 'workers' || profile === undefined || sustainable === undefined
+      ? null
+      : nodePlan({
+          ...inputs,
+          minReplicas,
+          headroom,
+          profile,
+          limitMs: limit.p95Ms,
+          sustainable,
+          simulation,
+          extras,
+          memory,
+        });
+  const workers =
+    target === 'node'
+      ? null
+      : workersPlan({
+          report,
+          bundle,
+          textsPerRequest,
+          peakRps: inputs.peakRps,
+          isolate: memory.isolate,
+          httpCpuMsPerRequest: httpCpu(report),
+          pricing: inputs.workersPricing,
+        });
+  const plan: Plan = {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    tool: 'shipshape-plan',
+    createdAt: (inputs.now ?? new Date()).toISOString(),
+    inputs: {
+      report: {
+        path: inputs.reportPath,
+        createdAt: report.createdAt,
+        mode: report.mode,
+        machine: report.machine.cpuModel,
+        cores: report.machine.cores,
+      },
+      sla: { path: inputs.sla.path, p95Ms: limit.p95Ms, source: limit.source },
+      peakRps: inputs.peakRps,
+      headroom,
+      target,
+      bundle,
+      textsPerRequest,
+      batchSize: inputs.batchSize,
+      seed,
+      deployment,
+    },
+    profile:
+      profile === undefined || sustainable === undefined
+        ? null
+        : {
+            source: profile.source,
+            servers: profile.servers,
+            capacityRps: profile.capacityRps,
+            serviceSamples: profile.serviceMs.length,
+            serviceMeanMs: mean([...profile.serviceMs]),
+            serviceP95Ms: percentileSorted(sortAscending(profile.serviceMs), 0.95),
+            serviceScale: sustainable.serviceScale,
+            maxQueueWaitMs: profile.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
+            simulatedRequests: requests,
+          },
+    node,
+    workers,
+    memory,
+    files: [],
+  };
+  return parsePlan(plan, 'the plan being built');
+}
+
+function nodePlan(
+  input: PlanInputs & {
+    minReplicas: number;
+    headroom: number;
+    profile: ReportProfile;
+    limitMs: number;
+    sustainable: ReturnType<typeof sustainableRate>;
+    simulation: { requests: number; seed: number };
+    extras: ReturnType<typeof capacityExtras>;
+    memory: ReturnType<typeof memoryNeeds>;
+  },
+): NodePlan {
+  const { profile, sustainable, simulation, peakRps, headroom, minReplicas } = input;
+  if (!sustainable.reachable) {
+    throw new PlanError(
+      'PLAN_SLA_UNREACHABLE',
+      `no rate meets a p95 of ${input.limitMs} ms: one request alone takes ${sustainable.at.p95Ms.toFixed(1)} ms at ` +
+        `p95 (the model at ${sustainable.at.ratePerSecond.toFixed(1)} requests/s, from ${profile.source}). ` +
+        'Raise --p95-ms, or make the service faster (a smaller model, fewer texts per request).',
+    );
+  }
+  const sustainableRps = sustainable.ratePerSecond;
+  const plannedRps = sustainableRps * (1 - headroom);
+  const needed = Math.max(minReplicas, Math.ceil(peakRps / plannedRps - 1e-9));
+  const simulate = (rate: number): QueuePoint => simulateQueue(profile, rate, simulation);
+
+  const cpu = nodeCpu(input.report, input.extras);
+  if (cpu === null)
+    throw new PlanError(
+      'PLAN_NO_HTTP_PROFILE',
+      `${input.reportPath} has no CPU time for the HTTP service; re-run the bench with --serve (it reads the service's CPU from /proc).`,
+    );
+  // Requests sized so that HPA's utilisation target (1 - headroom) is reached exactly at the planned rate.
+  const cpuRequest = Math.max(10, roundUp((cpu.ms * sustainableRps) / 1000, 0.01) * 1000);
+  // The capacity was measured with the report machine's cores available: a smaller limit would cut it.
+  const cpuLimit = Math.max(cpuRequest, input.report.machine.cores * 1000);
+  const memoryNeed = input.memory.replica;
+  const memoryRequest = roundUp(memoryNeed?.minimumBytes ?? 256 * MIB, MIB);
+  const memoryLimit = roundUp((memoryNeed?.minimumBytes ?? 256 * MIB) * MEMORY_BUFFER, MIB);
+  const memorySource =
+    memoryNeed === null
+      ? 'no native memory plan for this bundle in the report: 256 MiB assumed; run the bench with its memory plan'
+      : `${memoryNeed.source}; limit = x${MEMORY_BUFFER} (the seed's 50% buffer)`;
+
+  const pricing = input.nodePricing;
+  const perReplicaMonthly =
+    ((cpuRequest / 1000) * pricing.usdPerVcpuHour + (memoryRequest / 1024 ** 3) * pricing.usdPerGibHour) *
+    pricing.hoursPerMonth;
+  const capped: { value: number; reason: string }[] = [];
+  if (input.maxReplicas !== undefined) capped.push({ value: input.maxReplicas, reason: '--max-replicas' });
+  if (input.maxMonthlyUsd !== undefined)
+    capped.push({
+      value: Math.floor(input.maxMonthlyUsd / perReplicaMonthly + 1e-9),
+      reason: `--max-monthly-usd ${input.maxMonthlyUsd} at $${perReplicaMonthly.toFixed(2)} per replica-month`,
+    });
+  const cap = capped.sort((a, b) => a.value - b.value)[0];
+  const maxReplicas = cap?.value ?? Math.max(needed, Math.ceil(needed * PLAN_DEFAULTS.maxReplicasFactor));
+  const maxReason =
+    cap?.reason ??
+    `no cap given: ${PLAN_DEFAULTS.maxReplicasFactor}x the replicas at the peak, for traffic above it`;
+  if (maxReplicas < needed) {
+    throw new PlanError(
+      'PLAN_OVER_BUDGET',
+      `the peak of ${peakRps} requests/s needs ${needed} replicas (${plannedRps.toFixed(1)} requests/s each), ` +
+        `but ${cap?.reason ?? 'the cap'} allows ${maxReplicas}` +
+        (input.maxMonthlyUsd === undefined
+          ? ''
+          : `; ${needed} replicas cost $${(needed * perReplicaMonthly).toFixed(2)} a month`) +
+        '. Raise the cap, lower --peak-rps, or accept less headroom (--headroom).',
+    );
+  }
+
+  const naiveReplicas = Math.max(1, Math.ceil(peakRps / profile.capacityRps - 1e-9));
+  const naiveRate = peakRps / naiveReplicas;
+  const loadReplicas = [...new Set([Math.max(1, needed - 1), needed, needed + 1, needed + 2])];
+  input.onProgress?.(`simulating p95 against load for ${loadReplicas.join(', ')} replicas`);
+  const highest = Math.max(peakRps * 1.5, plannedRps * (needed + 2) * 1.1);
+  const load = loadReplicas.flatMap((replicas) =>
+    Array.from({ length: 24 }, (_, i) => {
+      const totalRps = (highest * (i + 1)) / 24;
+      const point = simulateQueue(profile, totalRps / replicas, { ...simulation, requests: 5000 });
+      return { replicas, totalRps, p95Ms: point.p95Ms, shedFraction: point.shedFraction };
+    }),
+  );
+  const kedaQuery =
+    `sum(rate(shipshape_http_requests_total{namespace="${input.deployment?.namespace ?? PLAN_DEFAULTS.namespace}",` +
+    `app="${input.deployment?.name ?? PLAN_DEFAULTS.name}",method="POST",route=~"${[...INFERENCE_ROUTES].join('|')}"}[1m]))`;
+  const utilisationPct = Math.round((1 - headroom) * 100);
+  return {
+    sustainableRps,
+    atSustainable: sustainable.at,
+    plannedRps,
+    atPlanned: simulate(plannedRps),
+    replicasAtPeak: needed,
+    atPeak: simulate(peakRps / needed),
+    oneLostAtPeak: needed > 1 ? simulate(peakRps / (needed - 1)) : null,
+    minReplicas,
+    maxReplicas,
+    maxReplicasReason: maxReason,
+    naive: { replicas: naiveReplicas, perReplicaRps: naiveRate, point: simulate(naiveRate) },
+    resources: {
+      workers: profile.servers,
+      cpuPerRequestMs: cpu.ms,
+      cpuSource: cpu.source,
+      cpuRequestMillicores: Math.round(cpuRequest),
+      cpuLimitMillicores: Math.round(cpuLimit),
+      memoryRequestBytes: memoryRequest,
+      memoryLimitBytes: memoryLimit,
+      memorySource,
+    },
+    autoscaling: {
+      hpaCpuUtilisationPct: Math.max(1, Math.min(100, utilisationPct)),
+      kedaThresholdRps: Math.floor(plannedRps * 10) / 10,
+      kedaQuery,
+      scaleUpStabilisationSeconds: PLAN_DEFAULTS.scaleUpStabilisationSeconds,
+      scaleDownStabilisationSeconds: PLAN_DEFAULTS.scaleDownStabilisationSeconds,
+      scaleUp:
+        `at once when the inference requests/s per replica pass ${plannedRps.toFixed(1)} (KEDA) or the CPU ` +
+        `passes ${utilisationPct}% of its request (HPA), by up to 100% or 4 pods per 15 s, whichever is more`,
+      scaleDown:
+        `when the load would fit one replica fewer at ${plannedRps.toFixed(1)} requests/s each, held for ` +
+        `${PLAN_DEFAULTS.scaleDownStabilisationSeconds} s, by at most 1 pod per 60 s, never below ${minReplicas}`,
+    },
+    cost: {
+      perReplicaMonthlyUsd: perReplicaMonthly,
+      atPeakMonthlyUsd: perReplicaMonthly * needed,
+      atMinimumMonthlyUsd: perReplicaMonthly * minReplicas,
+      atMaximumMonthlyUsd: perReplicaMonthly * maxReplicas,
+      provider: pricing.provider,
+      source: pricing.source,
+      retrieved: pricing.retrieved,
+    },
+    curve: [...sustainable.curve],
+    load,
+  };
+}

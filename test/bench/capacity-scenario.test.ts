@@ -1,0 +1,135 @@
+// The capacity self-check for real: runBench starts `shipshape serve` (a child process) on news-bag and runs only
+// `http-capacity/*`, with short phases. Timings vary run to run, so nothing here asserts on a rate or a latency:
+// only that every phase measured and the section holds together.
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
+import type { Progress } from '../../bench/progress.ts';
+import { parseReport, type Report, type Scenario } from '../../bench/report.ts';
+import { runBench } from '../../bench/run.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+describe('the http-capacity scenario against the real Node service', () => {
+  let report: Report;
+  let scenario: Scenario | undefined;
+  const details: string[] = [];
+
+  beforeAll(async () => {
+    const config = effectiveConfig(
+      parseBenchConfig(
+        {
+          bundles: ['artifacts/news-bag'],
+          http: {
+            capacity: { serviceMs: 300, capacityMs: 500, durationMs: 800, aboveDurationMs: 600 },
+          },
+        },
+        'inline',
+      ),
+      { quick: false, baseDir: ROOT },
+    );
+    const progress: Progress = {
+      start: () => undefined,
+      scenarioStarted: () => undefined,
+      detail: (text) => details.push(text),
+      scenarioFinished: () => undefined,
+      stop: () => undefined,
+    };
+    report = await runBench({
+      config,
+      mode: 'quick',
+      serve: true,
+      scenarios: ['http-capacity/*'],
+      progress,
+    });
+    scenario = report.scenarios[0];
+  }, 120_000);
+
+  it('runs only the capacity scenario under --scenario "http-capacity/*", named after the bundle', () => {
+    expect(report.scenarios.map((s) => [s.id, s.kind])).toEqual([
+      ['http-capacity/news-bag', 'http-capacity'],
+    ]);
+  });
+
+  it('measures it (not skipped, not errored)', () => {
+    expect(
+      ['ok', 'unstable', 'insufficient-samples'],
+      `${scenario?.status}: ${scenario?.reason ?? ''}`,
+    ).toContain(scenario?.status);
+  });
+
+  it("records the profile with the started service's worker count, read from its banner", () => {
+    const profile = scenario?.capacity?.profile;
+    expect(profile?.serviceMs.length).toBeGreaterThan(0);
+    expect(profile?.capacityRps).toBeGreaterThan(0);
+    expect(profile?.maxQueueWaitMs).toBe(100);
+    const banner = /\((\d+) workers?\)/.exec(profile?.source ?? '');
+    expect(profile?.servers).toBe(banner ? Number(banner[1]) : 1);
+    expect(profile?.capacityConcurrency).toBe(4 * (profile?.servers ?? 0));
+  });
+
+  it('plans the rate with 25% headroom below the sustainable one and checks 1.5x above it', () => {
+    const c = scenario?.capacity;
+    const sustainable = c?.model.sustainableRatePerSecond ?? Number.NaN;
+    expect(sustainable).toBeGreaterThan(0);
+    expect(c?.plannedRatePerSecond).toBeCloseTo(sustainable * 0.75, 6);
+    expect(c?.aboveRatePerSecond).toBeCloseTo(sustainable * 1.5, 6);
+    expect(c?.model.curve.length).toBeGreaterThan(1);
+  });
+
+  it('measured both points open-loop at their planned rates, with the model prediction and service CPU at each', () => {
+    const c = scenario?.capacity;
+    for (const [point, rate] of [
+      [c?.planned, c?.plannedRatePerSecond],
+      [c?.above, c?.aboveRatePerSecond],
+    ] as const) {
+      expect(point?.offeredRatePerSecond).toBe(rate);
+      expect(point?.requests).toBeGreaterThan(0);
+      expect(point?.predictedP95Ms).toBeGreaterThanOrEqual(0);
+      expect(point?.cpuPerRequestMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('takes its top-level latency, throughput and request counts from the planned point', () => {
+    const c = scenario?.capacity;
+    expect(scenario?.latency?.percentiles.p95.ms).toBe(c?.planned.p95Ms);
+    expect(scenario?.http?.requests).toBe(c?.planned.requests);
+    expect(scenario?.http?.offeredRatePerSecond).toBe(c?.plannedRatePerSecond);
+    expect(scenario?.http?.errors).toBe((c?.planned.errors ?? 0) + (c?.planned.shed ?? 0));
+  });
+
+  it('measures the capacity again after the planned point, and is unstable only when it moved beyond ±15%', () => {
+    const c = scenario?.capacity;
+    expect(c?.capacityAfterRps).toBeGreaterThan(0);
+    const moved = Math.abs((c?.capacityAfterRps ?? 0) / (c?.profile.capacityRps ?? 1) - 1) > 0.15;
+    expect(scenario?.status === 'unstable').toBe(moved);
+  });
+
+  it("reads the service's peak RSS", () => {
+    expect(scenario?.capacity?.peakRssBytes).toBeGreaterThan(0);
+  });
+
+  it('gives a verdict that agrees with the two points it measured, and says why in one sentence', () => {
+    const c = scenario?.capacity;
+    expect(c?.verdict).toBe(c?.planned.meetsSla && !c.above.meetsSla ? 'pass' : 'fail');
+    expect(c?.detail).toMatch(/\.$/);
+  });
+
+  it('writes a report the schema accepts', () => {
+    expect(() => parseReport(JSON.parse(JSON.stringify(report)), 'the run')).not.toThrow();
+  });
+
+  it('reports each phase in progress lines', () => {
+    const phases = details.map(
+      (line) => /^(service time|capacity again|capacity|model|planned|above)[: ]/.exec(line)?.[1],
+    );
+    expect(phases.filter((p) => p !== undefined)).toEqual([
+      'service time',
+      'capacity',
+      'model',
+      'planned',
+      'capacity again',
+      'above',
+    ]);
+  });
+});
