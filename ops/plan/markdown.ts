@@ -132,7 +132,7 @@ function nodeMarkdown(plan: Plan): string[] {
     '### Cost',
     '',
     `${usd(node.cost.perReplicaMonthlyUsd)} per replica-month on the requests (${node.cost.provider}, ` +
-      `[prices](${node.cost.source}) as of ${node.cost.retrieved}): ${usd(node.cost.atMinimumMonthlyUsd)} at ` +
+      `[prices](${node.cost.source}) as of ${node.cost.asOf}): ${usd(node.cost.atMinimumMonthlyUsd)} at ` +
       `${node.minReplicas} replicas, ${usd(node.cost.atPeakMonthlyUsd)} at ${node.replicasAtPeak} held all month, ` +
       `${usd(node.cost.atMaximumMonthlyUsd)} at ${node.maxReplicas}.`,
     '',
@@ -173,7 +173,7 @@ function workersMarkdown(plan: Plan): string[] {
     row('per month at the peak', (c) => (c.fits ? usd(c.monthlyUsd) : 'n/a')),
     '',
     `- CPU per request: ${w.cpuSource}. It leaves out ${w.cpuLeavesOut}. For scale, the Node service's whole HTTP path costs ${w.httpCpuMsPerRequest === null ? 'n/a' : ms(w.httpCpuMsPerRequest)} CPU per request (http-closed/c1, native backend).`,
-    `- Cost: ${w.usdPerMillionRequests === null ? 'n/a' : `$${w.usdPerMillionRequests.toFixed(3)}`} per million requests on Paid past the included amounts; ${Math.round(w.requestsPerMonthAtPeak).toLocaleString('en-US')} requests a month if the peak held all month (an upper bound). [Prices](${w.pricing.source}) as of ${w.pricing.retrieved}.`,
+    `- Cost: ${w.usdPerMillionRequests === null ? 'n/a' : `$${w.usdPerMillionRequests.toFixed(3)}`} per million requests on Paid past the included amounts; ${Math.round(w.requestsPerMonthAtPeak).toLocaleString('en-US')} requests a month if the peak held all month (an upper bound). [Prices](${w.pricing.source}) as of ${w.pricing.asOf}.`,
     `- Recommended plan: ${w.recommended ?? 'none fits'}.`,
     '',
   ];

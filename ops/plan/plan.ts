@@ -386,7 +386,7 @@ function nodePlan(
       atMaximumMonthlyUsd: perReplicaMonthly * maxReplicas,
       provider: pricing.provider,
       source: pricing.source,
-      retrieved: pricing.retrieved,
+      asOf: pricing.asOf,
     },
     curve: [...sustainable.curve],
     load,

@@ -11,7 +11,7 @@ const dated = {
   provider: z.string().min(1),
   /** Where the prices were read: the plan prints it next to every cost. */
   source: z.url(),
-  retrieved: z.iso.date(),
+  asOf: z.iso.date(),
   currency: z.literal('USD'),
   note: z.string().optional(),
 };

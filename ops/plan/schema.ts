@@ -79,7 +79,7 @@ export const workersPlanSchema = z
     usdPerMillionRequests: nullableNumber,
     checks: z.array(workersCheckSchema),
     recommended: z.enum(['free', 'paid']).nullable(),
-    pricing: z.object({ source: z.string(), retrieved: z.string() }).strict(),
+    pricing: z.object({ source: z.string(), asOf: z.string() }).strict(),
     scaling: z.string(),
   })
   .strict();
@@ -134,7 +134,7 @@ export const nodePlanSchema = z
         atMaximumMonthlyUsd: nonNegative,
         provider: z.string(),
         source: z.string(),
-        retrieved: z.string(),
+        asOf: z.string(),
       })
       .strict(),
     /** One replica's simulated points from near 0 to past capacity (the knee the plan explains). */

@@ -36,7 +36,7 @@ export interface WorkersPlan {
   readonly checks: WorkersCheck[];
   /** The cheapest plan that fits, or null when none does. */
   readonly recommended: 'free' | 'paid' | null;
-  readonly pricing: { readonly source: string; readonly retrieved: string };
+  readonly pricing: { readonly source: string; readonly asOf: string };
   readonly scaling: string;
 }
 
@@ -125,7 +125,7 @@ export function workersPlan(input: {
       cpuMs === null ? null : (paid.usdPerMillionRequests ?? 0) + cpuMs * (paid.usdPerMillionCpuMs ?? 0),
     checks,
     recommended: checks.find((c) => c.fits)?.plan ?? null,
-    pricing: { source: pricing.source, retrieved: pricing.retrieved },
+    pricing: { source: pricing.source, asOf: pricing.asOf },
     scaling:
       'Cloudflare runs as many isolates as the traffic needs, in every location, and starts them itself: there is ' +
       'no replica count, autoscaler or manifest to set. What the plan can check is that one request fits the ' +
