@@ -98,6 +98,10 @@ const capacitySchema = z
     headroom: z.number().min(0).lt(1).default(0.25),
     /** The clearly higher rate, as a multiple of the model's sustainable rate. Default 1.5. */
     aboveFactor: z.number().gt(1).default(1.5),
+    /** Least warm-up at full concurrency, ms; it goes on until throughput stops rising, up to `maxWarmupMs`. Default 1000. */
+    warmupMs: z.number().int().nonnegative().default(1_000),
+    /** Most warm-up, ms. Default 10,000. */
+    maxWarmupMs: z.number().int().nonnegative().default(10_000),
     /** Closed loop at concurrency 1 for the service-time samples, ms. Default 3000. */
     serviceMs: positiveInt.default(3_000),
     /** Closed loop at `capacityConcurrencyPerServer` x servers for the capacity, ms. Default 5000. */

@@ -229,6 +229,8 @@ export const capacitySchema = z
      * scenario is `unstable`.
      */
     capacityAfterRps: nonNegative,
+    /** The warm-up at full concurrency before the measurements: how long, and whether throughput stopped rising. */
+    warmup: z.object({ durationMs: nonNegative, plateaued: z.boolean() }).strict(),
     /** The service process's resident-set high-water mark, or null when not readable (a service by --url). */
     peakRssBytes: nonNegative.nullable(),
     verdict: z.enum(['pass', 'fail']),

@@ -255,6 +255,8 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
               ...(c.maxShedFraction === undefined ? {} : { maxShedFraction: c.maxShedFraction }),
               headroom: c.headroom,
               aboveFactor: c.aboveFactor,
+              warmupMs: c.warmupMs,
+              maxWarmupMs: c.maxWarmupMs,
               serviceMs: c.serviceMs,
               capacityMs: c.capacityMs,
               capacityConcurrencyPerServer: c.capacityConcurrencyPerServer,

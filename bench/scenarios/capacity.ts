@@ -10,7 +10,13 @@ import {
 } from '../capacity/model.ts';
 import { formatNumber } from '../gate.ts';
 import { erroredScenario, type CapacityCheck, type CapacityPoint, type Scenario } from '../report.ts';
-import { measurementDoubts, percentileSorted, sortAscending, summarizeLatency } from '../stats.ts';
+import {
+  measurementDoubts,
+  percentileSorted,
+  sortAscending,
+  summarizeLatency,
+  warmUntilPlateau,
+} from '../stats.ts';
 import {
   ErrorTally,
   bodies,
@@ -22,6 +28,7 @@ import {
   serviceCpu,
   type PredictClient,
 } from './http.ts';
+import type { WarmupResult } from '../stats.ts';
 import { SHED_CODE } from './overload.ts';
 
 export interface CapacityOptions {
@@ -43,6 +50,12 @@ export interface CapacityOptions {
   readonly maxShedFraction?: number;
   readonly headroom: number;
   readonly aboveFactor: number;
+  /**
+   * Least warm-up at full concurrency before anything is measured, ms; it goes on until throughput stops rising
+   * (`warmUntilPlateau`), up to `maxWarmupMs`.
+   */
+  readonly warmupMs: number;
+  readonly maxWarmupMs: number;
   /** Closed loop at concurrency 1, ms. */
   readonly serviceMs: number;
   /** Closed loop at `capacityConcurrencyPerServer` x `servers`, ms. */
@@ -67,6 +80,9 @@ export interface CapacityOptions {
   /** The service process's peak RSS in bytes, when the bench started it. */
   readonly servicePeakRssBytes?: () => number | undefined;
 }
+
+/** The warm-up's window, ms: short enough to see the rise, long enough for a few hundred requests. */
+const WARMUP_WINDOW_MS = 250;
 
 /** The SLA at one point: p95 within the limit, nothing failed and nothing shed (`maxErrorPct: 0`). */
 export function meetsSla(
@@ -258,6 +274,7 @@ function pointText(name: string, p: CapacityPoint): string {
 
 /**
  * Runs the self-check against the service at `options.url`:
+ * 0. warm-up at full concurrency until throughput stops rising (`warmupMs` to `maxWarmupMs`);
  * 1. service time: closed loop at concurrency 1 for `serviceMs` (the profile's samples);
  * 2. capacity: closed loop at `capacityConcurrencyPerServer` x `servers` for `capacityMs` (successful requests/s);
  * 3. the model: `sustainableRate` within `p95Ms` and `maxShedFraction`; planned = sustainable x (1 - headroom);
@@ -290,6 +307,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       maxSockets: concurrency,
       timeoutMs: options.requestTimeoutMs,
     });
+    let warmup: WarmupResult;
     let service: { samples: number[]; durationMs: number };
     let capacityRps: number;
     const measureCapacity = async (): Promise<number> => {
@@ -299,8 +317,20 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       return rps;
     };
     try {
-      // A short round at full concurrency opens the connections and warms every worker before either measurement.
-      await closedLoop(closed, payloads, concurrency, Math.min(500, options.capacityMs / 4));
+      // A fresh service (and this client) speeds up for seconds while V8 optimises the hot paths: capacity measured
+      // at once came out 36-87% below the same measurement 10 s later. So warm at full concurrency until the
+      // throughput stops rising, in short windows, before either measurement.
+      warmup = await warmUntilPlateau(
+        async () => {
+          const window = await closedLoop(closed, payloads, concurrency, WARMUP_WINDOW_MS);
+          return { ...window, items: window.samples.length };
+        },
+        { minMs: options.warmupMs, maxMs: options.maxWarmupMs },
+      );
+      progress(
+        `warm-up: ${formatNumber(warmup.durationMs / 1000)} s, ` +
+          `${warmup.plateaued ? 'throughput stopped rising' : 'throughput still rising at the limit'}`,
+      );
       service = await closedLoop(closed, payloads, 1, options.serviceMs);
       if (service.samples.length === 0) throw new Error('service time: no request succeeded');
       progress(
@@ -410,6 +440,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       planned: planned.point,
       above: above.point,
       capacityAfterRps,
+      warmup: { durationMs: warmup.durationMs, plateaued: warmup.plateaued },
       peakRssBytes: options.servicePeakRssBytes?.() ?? null,
       verdict: judged.verdict,
       detail: judged.detail + drift,

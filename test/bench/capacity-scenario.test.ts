@@ -21,7 +21,14 @@ describe('the http-capacity scenario against the real Node service', () => {
         {
           bundles: ['artifacts/news-bag'],
           http: {
-            capacity: { serviceMs: 300, capacityMs: 500, durationMs: 800, aboveDurationMs: 600 },
+            capacity: {
+              warmupMs: 300,
+              maxWarmupMs: 1500,
+              serviceMs: 300,
+              capacityMs: 500,
+              durationMs: 800,
+              aboveDurationMs: 600,
+            },
           },
         },
         'inline',
@@ -105,6 +112,10 @@ describe('the http-capacity scenario against the real Node service', () => {
     expect(scenario?.status === 'unstable').toBe(moved);
   });
 
+  it('records the warm-up it did before measuring', () => {
+    expect(scenario?.capacity?.warmup.durationMs).toBeGreaterThanOrEqual(300);
+  });
+
   it("reads the service's peak RSS", () => {
     expect(scenario?.capacity?.peakRssBytes).toBeGreaterThan(0);
   });
@@ -121,9 +132,10 @@ describe('the http-capacity scenario against the real Node service', () => {
 
   it('reports each phase in progress lines', () => {
     const phases = details.map(
-      (line) => /^(service time|capacity again|capacity|model|planned|above)[: ]/.exec(line)?.[1],
+      (line) => /^(warm-up|service time|capacity again|capacity|model|planned|above)[: ]/.exec(line)?.[1],
     );
     expect(phases.filter((p) => p !== undefined)).toEqual([
+      'warm-up',
       'service time',
       'capacity',
       'model',

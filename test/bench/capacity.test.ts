@@ -150,18 +150,22 @@ describe('the http.capacity configuration', () => {
   it('applies the quick overrides key by key, keeping the rest', async () => {
     const config = await loadBenchConfig(join(BENCH, 'bench.config.json'), { quick: true });
     expect(config.http.capacity).toMatchObject({
+      maxWarmupMs: 6000,
       serviceMs: 1500,
       capacityMs: 2500,
-      durationMs: 6000,
-      aboveDurationMs: 4000,
+      durationMs: 5000,
+      aboveDurationMs: 3000,
+      warmupMs: 1000,
       p95Ms: 100,
       headroom: 0.25,
     });
   });
 
-  it('keeps the quick run of the scenario to at most 15 s of load, its four phases together', async () => {
+  it('keeps the quick run of the scenario to 15 s of load and at most 6 s of warm-up', async () => {
     const c = (await loadBenchConfig(join(BENCH, 'bench.config.json'), { quick: true })).http.capacity;
-    expect(c.serviceMs + c.capacityMs + c.durationMs + c.aboveDurationMs).toBeLessThanOrEqual(15_000);
+    // Service time, capacity, the planned point, capacity again, the higher point.
+    expect(c.serviceMs + 2 * c.capacityMs + c.durationMs + c.aboveDurationMs).toBeLessThanOrEqual(15_000);
+    expect(c.maxWarmupMs).toBeLessThanOrEqual(6_000);
   });
 
   it('fills the defaults when the config has no capacity section', () => {

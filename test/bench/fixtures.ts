@@ -215,6 +215,7 @@ export function capacityScenario(
       planned,
       above,
       capacityAfterRps: 810,
+      warmup: { durationMs: 2000, plateaued: true },
       peakRssBytes: 300 * 1024 * 1024,
       verdict: options.verdict ?? 'pass',
       detail: options.detail ?? 'constructed',
