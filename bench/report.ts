@@ -160,6 +160,12 @@ export const capacityPointSchema = z
     p95Status: z.enum(['ok', 'insufficient-samples']),
     /** The 95th percentile of how late the client sent a request after its scheduled time, ms (its own CPU share). */
     clientLagP95Ms: nonNegative,
+    /**
+     * Cores other processes used meanwhile: the machine's busy time (/proc/stat) less the service's and the bench's
+     * own, over the point's span; null where it cannot be read. Above `http.capacity.maxOtherCores` the scenario is
+     * `unstable`.
+     */
+    otherCores: nonNegative.nullable(),
     /** The service's CPU ms per request sent (its process, /proc), or null when not readable (a service by --url). */
     cpuPerRequestMs: nonNegative.nullable(),
     /** The queueing model's p95 and shed fraction at the offered rate. */

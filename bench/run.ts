@@ -261,6 +261,8 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
               capacityMs: c.capacityMs,
               capacityConcurrencyPerServer: c.capacityConcurrencyPerServer,
               capacityTolerancePct: config.stability.tolerancePct,
+              maxSockets: c.maxSockets,
+              maxOtherCores: c.maxOtherCores,
               durationMs: c.durationMs,
               aboveDurationMs: c.aboveDurationMs,
               seed: c.seed,

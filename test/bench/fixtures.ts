@@ -150,6 +150,7 @@ export function capacityPoint(
     p99Ms: p95Ms === null ? null : p95Ms * 1.5,
     p95Status: 'ok',
     clientLagP95Ms: 1,
+    otherCores: 0.1,
     cpuPerRequestMs: 1.2,
     predictedP95Ms: counts.predictedP95Ms ?? 10,
     predictedShedFraction: 0,
