@@ -168,6 +168,8 @@ export const capacityPointSchema = z
     otherCores: nonNegative.nullable(),
     /** The service's CPU ms per request sent (its process, /proc), or null when not readable (a service by --url). */
     cpuPerRequestMs: nonNegative.nullable(),
+    /** CPU ms this bench (the load generator) spent per request sent. */
+    clientCpuPerRequestMs: nonNegative,
     /** The queueing model's p95 and shed fraction at the offered rate. */
     predictedP95Ms: nonNegative,
     predictedShedFraction: z.number().min(0).max(1),
@@ -197,6 +199,11 @@ export const capacitySchema = z
         /** The admission gate's longest queue wait, ms. */
         maxQueueWaitMs: z.number().positive(),
         capacityConcurrency: z.number().int().positive(),
+        /**
+         * CPU ms this bench (the load generator) spent per request while measuring the capacity. On a machine it
+         * shares with the service, the open loop's own (`planned.clientCpuPerRequestMs`) is CPU the replica lacks.
+         */
+        clientCpuPerRequestMs: nonNegative,
         /** Where `servers` and `maxQueueWaitMs` came from (the started service's banner, or the config for --url). */
         source: z.string(),
       })

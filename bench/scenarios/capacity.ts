@@ -272,6 +272,7 @@ async function openLoopPoint(
         clientLagP95Ms: lags.length > 0 ? percentileSorted(sortAscending(lags), 0.95) : 0,
         otherCores,
         cpuPerRequestMs: cpuMs === undefined || sent === 0 ? null : cpuMs / sent,
+        clientCpuPerRequestMs: sent === 0 ? 0 : (own.user + own.system) / 1000 / sent,
         predictedP95Ms: predicted.p95Ms,
         predictedShedFraction: predicted.shedFraction,
         meetsSla: meetsSla(partial, options.p95Ms),
@@ -330,12 +331,17 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       timeoutMs: options.requestTimeoutMs,
     });
     let warmup: WarmupResult;
+    let clientCpuPerRequestMs = 0;
     let service: { samples: number[]; durationMs: number };
     let capacityRps: number;
+    let capacityClientCpuMs = 0;
     const measureCapacity = async (): Promise<number> => {
+      const ownBefore = process.cpuUsage();
       const capacity = await closedLoop(closed, payloads, concurrency, options.capacityMs);
+      const own = process.cpuUsage(ownBefore);
       const rps = capacity.samples.length / (capacity.durationMs / 1000);
       if (!(rps > 0)) throw new Error('capacity: no request succeeded');
+      capacityClientCpuMs = (own.user + own.system) / 1000 / capacity.samples.length;
       return rps;
     };
     try {
@@ -362,6 +368,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
           `p50 ${formatNumber(percentileSorted(sortAscending(service.samples), 0.5))} ms`,
       );
       capacityRps = await measureCapacity();
+      clientCpuPerRequestMs = capacityClientCpuMs;
       progress(`capacity: ${rate(capacityRps)} at concurrency ${concurrency} (${options.servers} workers)`);
     } catch (error) {
       closed.close();
@@ -461,6 +468,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
         serviceMs,
         maxQueueWaitMs: options.maxQueueWaitMs,
         capacityConcurrency: concurrency,
+        clientCpuPerRequestMs,
         source: options.profileSource,
       },
       p95LimitMs: options.p95Ms,

@@ -73,6 +73,7 @@ describe('the http-capacity scenario against the real Node service', () => {
     const banner = /\((\d+) workers?\)/.exec(profile?.source ?? '');
     expect(profile?.servers).toBe(banner ? Number(banner[1]) : 1);
     expect(profile?.capacityConcurrency).toBe(4 * (profile?.servers ?? 0));
+    expect(profile?.clientCpuPerRequestMs).toBeGreaterThan(0);
   });
 
   it('plans the rate with 25% headroom below the sustainable one and checks 1.5x above it', () => {
@@ -95,6 +96,7 @@ describe('the http-capacity scenario against the real Node service', () => {
       expect(point?.predictedP95Ms).toBeGreaterThanOrEqual(0);
       expect(point?.cpuPerRequestMs).toBeGreaterThan(0);
       expect(point?.otherCores).toBeGreaterThanOrEqual(0);
+      expect(point?.clientCpuPerRequestMs).toBeGreaterThan(0);
     }
   });
 
