@@ -263,17 +263,6 @@ export type ReportProfile = ServiceProfile & {
 
 const isUsable = (s: Scenario): boolean => s.status === 'ok' || s.status === 'unstable';
 
-/** The `capacity` section of an `http-capacity` scenario, read defensively (its schema belongs to the self-check). */
-interface CapacitySection {
-  readonly profile?: {
-    readonly serviceMs?: unknown;
-    readonly servers?: unknown;
-    readonly capacityRps?: unknown;
-    readonly maxQueueWaitMs?: unknown;
-  };
-  readonly servers?: unknown;
-}
-
 function positive(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }
@@ -291,33 +280,24 @@ function textsPerRequest(scenario: Scenario): number {
 }
 
 function fromCapacityScenario(report: Report): ReportProfile | undefined {
-  for (const scenario of report.scenarios) {
-    if ((scenario.kind as string) !== 'http-capacity' || !isUsable(scenario)) continue;
-    const section = (scenario as unknown as { capacity?: CapacitySection }).capacity;
-    const profile = section?.profile;
-    const serviceMs = profile?.serviceMs;
-    const servers = positive(profile?.servers) ?? positive(section?.servers);
-    const capacityRps = positive(profile?.capacityRps);
-    if (
-      !Array.isArray(serviceMs) ||
-      serviceMs.length === 0 ||
-      servers === undefined ||
-      capacityRps === undefined
-    )
-      continue;
-    if (!serviceMs.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) continue;
-    const maxQueueWaitMs = positive(profile?.maxQueueWaitMs);
-    return {
-      serviceMs: serviceMs as number[],
-      servers: Math.round(servers),
-      capacityRps,
-      ...(maxQueueWaitMs === undefined ? {} : { maxQueueWaitMs }),
-      source: `${scenario.id} (its measured profile: ${serviceMs.length} service samples, ${Math.round(servers)} servers, ${capacityRps.toFixed(1)} requests/s at saturation)`,
-      bundle: bundleName(report, scenario),
-      textsPerRequest: textsPerRequest(scenario),
-    };
-  }
-  return undefined;
+  const scenario = report.scenarios.find(
+    (s) => s.kind === 'http-capacity' && isUsable(s) && s.capacity !== undefined,
+  );
+  const section = scenario?.capacity;
+  if (scenario === undefined || section === undefined) return undefined;
+  const { serviceMs, servers, capacityRps, maxQueueWaitMs } = section.profile;
+  return {
+    serviceMs,
+    servers,
+    capacityRps,
+    maxQueueWaitMs,
+    source:
+      `${scenario.id} (its measured profile: ${serviceMs.length} service samples, ${servers} servers from ` +
+      `${section.profile.source}, ${capacityRps.toFixed(1)} requests/s closed loop at concurrency ` +
+      `${section.profile.capacityConcurrency})`,
+    bundle: section.bundle,
+    textsPerRequest: section.textsPerRequest,
+  };
 }
 
 function fromClosedLoop(report: Report): ReportProfile | undefined {

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { profileFromReport } from '../../bench/capacity/model.ts';
 import { readReport, type Report } from '../../bench/report.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
@@ -124,7 +124,9 @@ const mib = (bytes: number | null | undefined) => (bytes == null ? 'n/a' : `${(b
 export function describePlan(plan: Plan, outDir: string): string {
   const lines = [
     `Plan for ${plan.inputs.bundle}: peak ${plan.inputs.peakRps} requests/s, p95 <= ${plan.inputs.sla.p95Ms} ms (${plan.inputs.sla.source})`,
-    `Profile: ${plan.profile.servers} workers, ${plan.profile.capacityRps.toFixed(0)} requests/s capacity per replica (${plan.profile.source})`,
+    plan.profile === null
+      ? 'Profile: none (no HTTP measurements in the report): Workers and memory only'
+      : `Profile: ${plan.profile.servers} workers, ${plan.profile.capacityRps.toFixed(0)} requests/s capacity per replica (${plan.profile.source})`,
   ];
   const node = plan.node;
   if (node !== null) {
@@ -143,8 +145,14 @@ export function describePlan(plan: Plan, outDir: string): string {
   const w = plan.workers;
   if (w !== null) {
     const paid = w.checks.find((c) => c.plan === 'paid');
+    const verdict =
+      w.cpuMsPerRequest === null || w.isolateBytes === null
+        ? 'not judged (the report has no in-process WASM scenario or WASM memory plan for the bundle)'
+        : w.recommended === null
+          ? 'no plan fits'
+          : `the ${w.recommended} plan fits`;
     lines.push(
-      `Workers: ${w.recommended === null ? 'no plan fits' : `the ${w.recommended} plan fits`}; ` +
+      `Workers: ${verdict}; ` +
         `CPU ${w.cpuMsPerRequest?.toFixed(3) ?? 'n/a'} ms per request, isolate ${mib(w.isolateBytes)} of 128 MiB, ` +
         `upload ${mib(w.uploadGzipBytes)} gzip; Paid at the peak all month $${paid?.monthlyUsd?.toFixed(2) ?? 'n/a'}`,
     );
@@ -189,13 +197,17 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
     return;
   }
   if (flags.peakRps === undefined)
-    throw new InvalidArgumentError('--peak-rps is required (or --memory alone).');
+    return usage('--peak-rps is required for a full plan (or give --memory alone).');
   if (flags.out === undefined) return usage('--out is required for a full plan.');
   const [nodePricing, workersPricing] = await Promise.all([
     readNodePricing(flags.nodePricing),
     readWorkersPricing(flags.workersPricing),
   ]);
-  process.stderr.write('shipshape plan: simulating the queue (sustainable rate, then the chart)...\n');
+  // Progress only for a person watching: the simulations take a few seconds; scripts get the summary alone.
+  const progress = (message: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`shipshape plan: ${message}\n`);
+  };
+  progress('simulating the queue (the sustainable rate, then the chart)');
   const plan = buildPlan({
     report,
     reportPath: relative(process.cwd(), flags.report) || flags.report,
@@ -219,7 +231,7 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
       prometheusUrl: flags.prometheusUrl,
     },
     seed: flags.seed,
-    onProgress: (message) => process.stderr.write(`shipshape plan: ${message}\n`),
+    onProgress: progress,
   });
   const written = await writePlan(plan, flags.out);
   process.stdout.write(describePlan(written, flags.out));
@@ -280,8 +292,18 @@ export function registerPlan(program: Command): void {
       "Prometheus for KEDA's trigger (serverAddress)",
       PLAN_DEFAULTS.prometheusUrl,
     )
-    .option('--node-pricing <file>', 'price table for replicas', DEFAULT_PRICING.node)
-    .option('--workers-pricing <file>', 'price table for Cloudflare Workers', DEFAULT_PRICING.workers)
+    .addOption(
+      new Option('--node-pricing <file>', 'price table for replicas').default(
+        DEFAULT_PRICING.node,
+        'ops/pricing/node.json',
+      ),
+    )
+    .addOption(
+      new Option('--workers-pricing <file>', 'price table for Cloudflare Workers').default(
+        DEFAULT_PRICING.workers,
+        'ops/pricing/workers.json',
+      ),
+    )
     .option('--seed <n>', 'seed of the simulation', positiveInteger('--seed'), PLAN_DEFAULTS.seed)
     .option('--memory', 'only the memory needs (minimum and recommended per replica and per isolate)')
     .option('-o, --out <dir>', 'folder for plan.md, plan.json, plan-load.svg and k8s/')

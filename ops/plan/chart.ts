@@ -6,7 +6,8 @@ import type { Plan } from './schema.ts';
 /** The vega-lite spec of plan-load.svg; null for a plan without a Node section. */
 export function planLoadSpec(plan: Plan): TopLevelSpec | null {
   const node = plan.node;
-  if (node === null) return null;
+  const profile = plan.profile;
+  if (node === null || profile === null) return null;
   const values = node.load.map((p) => ({
     replicas: `${p.replicas} replica${p.replicas === 1 ? '' : 's'}${p.replicas === node.replicasAtPeak ? ' (plan)' : ''}`,
     totalRps: p.totalRps,
@@ -27,8 +28,8 @@ export function planLoadSpec(plan: Plan): TopLevelSpec | null {
     title: {
       text: `${plan.inputs.bundle}: simulated p95 against load, per replica count`,
       subtitle:
-        `M/G/c model, ${plan.profile.servers} workers per replica, ${plan.profile.capacityRps.toFixed(0)} requests/s ` +
-        `capacity each, shedding past ${plan.profile.maxQueueWaitMs} ms of queue wait; report ${plan.inputs.report.createdAt.slice(0, 16)}Z`,
+        `M/G/c model, ${profile.servers} workers per replica, ${profile.capacityRps.toFixed(0)} requests/s ` +
+        `capacity each, shedding past ${profile.maxQueueWaitMs} ms of queue wait; report ${plan.inputs.report.createdAt.slice(0, 16)}Z`,
     },
     hconcat: [
       {

@@ -48,7 +48,10 @@ export function memoryMarkdown(plan: Pick<Plan, 'memory'>, heading = '##'): stri
     if (need === null) continue;
     const where = need.where === 'replica' ? 'Node replica' : 'Worker isolate';
     lines.push(
-      `- ${where}: ${need.source}. The memory plan's own check on its held-out batch: ${need.planVerdict}.` +
+      `- ${where}: ${need.source}.` +
+        (need.planVerdict === null
+          ? ''
+          : ` The memory plan's own check on its held-out batch: ${need.planVerdict}.`) +
         (need.naiveWrong === null ? '' : ` Naive formula ${need.naiveWrong}.`),
     );
   }
@@ -59,8 +62,8 @@ export function memoryMarkdown(plan: Pick<Plan, 'memory'>, heading = '##'): stri
 
 function nodeMarkdown(plan: Plan): string[] {
   const node = plan.node;
-  if (node === null) return [];
   const p = plan.profile;
+  if (node === null || p === null) return [];
   const limit = plan.inputs.sla.p95Ms;
   const knee = node.curve.filter((point) =>
     [0.5, 0.8, 0.9, 0.95, 1, 1.1].some((u) => Math.abs(point.utilisation - u) < 1e-9),
@@ -91,7 +94,7 @@ function nodeMarkdown(plan: Plan): string[] {
       `${p.capacityRps.toFixed(0)}) = ${naive.replicas}, each at ${pct(naive.point.utilisation)} of capacity ` +
       `(the model: p95 ${ms(naive.point.p95Ms)}, ${pct(naive.point.shedFraction)} shed). Throughput is what a ` +
       'replica does with a queue that never empties; an SLA is a percentile of response time, and under random ' +
-      'arrivals the queue, and so the p95, grows without bound as the load nears capacity:',
+      'arrivals the queue, and so the p95, grows steeply as the load nears capacity, until the admission gate sheds:',
     '',
     '| utilisation | p95 | shed |',
     '| ---: | ---: | ---: |',
@@ -111,7 +114,7 @@ function nodeMarkdown(plan: Plan): string[] {
     '',
     '| | request | limit | from |',
     '| --- | ---: | ---: | --- |',
-    `| CPU | ${r.cpuRequestMillicores}m | ${r.cpuLimitMillicores}m | ${r.cpuPerRequestMs.toFixed(3)} ms CPU per request x ${rps(node.sustainableRps)} (the sustainable rate) = request; limit = the ${plan.inputs.report.cores} cores the capacity was measured on |`,
+    `| CPU | ${r.cpuRequestMillicores}m | ${r.cpuLimitMillicores}m | ${r.cpuPerRequestMs.toFixed(3)} ms CPU per request x ${rps(node.sustainableRps)} (the sustainable rate) = request; at the planned ${rps(node.plannedRps)} it uses ${((r.cpuPerRequestMs * node.plannedRps) / 1000).toFixed(2)} cores, the HPA's ${a.hpaCpuUtilisationPct}%; limit = the ${plan.inputs.report.cores} cores the capacity was measured on (${r.workers} workers and the event loop) |`,
     `| memory | ${mib(r.memoryRequestBytes)} | ${mib(r.memoryLimitBytes)} | the calibrated need at batch ${plan.inputs.batchSize}; limit = need x 1.5 |`,
     '',
     `- CPU per request: ${r.cpuSource}.`,
@@ -176,6 +179,23 @@ function workersMarkdown(plan: Plan): string[] {
   ];
 }
 
+function modelMarkdown(p: NonNullable<Plan['profile']>, seed: number): string[] {
+  return [
+    '## The model',
+    '',
+    `Each replica is an M/G/${p.servers} queue: Poisson arrivals, ${p.servers} servers (the worker pool), first come ` +
+      `first served, and a request that would wait more than ${p.maxQueueWaitMs} ms is shed as the admission gate ` +
+      `sheds it. Service times are drawn from the ${p.serviceSamples} measured ones, scaled by ${p.serviceScale.toFixed(3)} ` +
+      `so that ${p.servers} servers over the mean service time give the measured ${rps(p.capacityRps)}: the ` +
+      'one-at-a-time samples alone miss what happens under load, the micro-batcher grouping requests into one ' +
+      'session run (faster) and the workers contending for cores (slower). The simulation is seeded ' +
+      `(seed ${seed}, ${p.simulatedRequests.toLocaleString('en-US')} requests a point after a warm-up) and checked ` +
+      'against Erlang C (M/M/c) in its tests. The sustainable rate is the largest rate whose simulated p95 is within ' +
+      'the limit with at most 0.1% shed, found by bisection.',
+    '',
+  ];
+}
+
 /** The whole plan as Markdown: inputs with sources, the model, Node, Workers, memory and the manifests. */
 export function planMarkdown(plan: Plan): string {
   const p = plan.profile;
@@ -193,22 +213,17 @@ export function planMarkdown(plan: Plan): string {
     `| p95 limit | ${i.sla.p95Ms} ms | ${i.sla.source}${i.sla.path === null ? '' : ` in ${i.sla.path}`} |`,
     `| peak | ${i.peakRps} requests/s | --peak-rps |`,
     `| headroom | ${pct(i.headroom)} | --headroom |`,
-    `| service profile | ${p.serviceSamples} service times (mean ${ms(p.serviceMeanMs)}, p95 ${ms(p.serviceP95Ms)}), ${p.servers} workers, ${rps(p.capacityRps)} capacity | ${p.source} |`,
-    `| admission wait | ${p.maxQueueWaitMs} ms | edge config maxQueueWaitMs |`,
+    ...(p === null
+      ? [
+          `| service profile | none: the report has no HTTP measurements, so no Node plan | ${i.report.path} |`,
+        ]
+      : [
+          `| service profile | ${p.serviceSamples} service times (mean ${ms(p.serviceMeanMs)}, p95 ${ms(p.serviceP95Ms)}), ${p.servers} workers, ${rps(p.capacityRps)} capacity | ${p.source} |`,
+          `| admission wait | ${p.maxQueueWaitMs} ms | edge config maxQueueWaitMs |`,
+        ]),
     `| serving batch size | ${i.batchSize} | edge config batchSize |`,
     '',
-    '## The model',
-    '',
-    `Each replica is an M/G/${p.servers} queue: Poisson arrivals, ${p.servers} servers (the worker pool), first come ` +
-      `first served, and a request that would wait more than ${p.maxQueueWaitMs} ms is shed as the admission gate ` +
-      `sheds it. Service times are drawn from the ${p.serviceSamples} measured ones, scaled by ${p.serviceScale.toFixed(3)} ` +
-      `so that ${p.servers} servers over the mean service time give the measured ${rps(p.capacityRps)}: the ` +
-      'one-at-a-time samples alone miss what happens under load, the micro-batcher grouping requests into one ' +
-      'session run (faster) and the workers contending for cores (slower). The simulation is seeded ' +
-      `(seed ${i.seed}, ${p.simulatedRequests.toLocaleString('en-US')} requests a point after a warm-up) and checked ` +
-      'against Erlang C (M/M/c) in its tests. The sustainable rate is the largest rate whose simulated p95 is within ' +
-      'the limit with at most 0.1% shed, found by bisection.',
-    '',
+    ...(p === null ? [] : modelMarkdown(p, i.seed)),
     ...nodeMarkdown(plan),
     ...workersMarkdown(plan),
     memoryMarkdown(plan),

@@ -47,8 +47,8 @@ export interface MemoryNeed {
   readonly fits: boolean | null;
   /** How the minimum was found, in words (the memory plan's fit, the workers, a measured peak). */
   readonly source: string;
-  /** The memory plan's own verdict on its held-out batch size. */
-  readonly planVerdict: MemoryPlan['verdict'];
+  /** The memory plan's own verdict on its held-out batch size; null when only a measured peak was used. */
+  readonly planVerdict: MemoryPlan['verdict'] | null;
   /** The seed's params x layers x 4 bytes, and how far it is from the minimum (minimum / naive). */
   readonly naiveBytes: number | null;
   readonly naiveRatio: number | null;
@@ -72,7 +72,7 @@ const mib = (bytes: number): string => `${(bytes / MIB).toFixed(1)} MiB`;
 
 function naive(
   parameters: ParameterCount | null,
-  plan: MemoryPlan,
+  plan: MemoryPlan | undefined,
   batchSize: number,
   minimum: number,
 ): Pick<MemoryNeed, 'naiveBytes' | 'naiveRatio' | 'naiveWrong'> {
@@ -81,9 +81,14 @@ function naive(
   const ratio = minimum / naiveBytes;
   if (ratio <= 2 && ratio >= 0.5) return { naiveBytes, naiveRatio: ratio, naiveWrong: null };
   const reasons: string[] = [];
-  const activations = plan.bytesPerItem * batchSize;
-  if (ratio > 2) {
-    if (plan.overheadBytes > minimum / 2)
+  if (ratio > 2 && plan === undefined) {
+    reasons.push(
+      'the formula leaves out the runtime and the activations (no memory plan here to split them)',
+    );
+  } else if (ratio > 2 && plan !== undefined) {
+    const activations = plan.bytesPerItem * batchSize;
+    // Judged on one session (the plan's own fit), so the workers' copies do not hide what dominates each.
+    if (plan.overheadBytes > plannedBytes(plan, batchSize) / 2)
       reasons.push(
         `the runtime's own memory dominates: ${mib(plan.overheadBytes)} of overhead (${plan.metric === 'rss' ? 'Node, V8 and onnxruntime' : 'the JS heap, the WASM module and its heap'}) against ${mib(plan.weightsBytes)} of weights`,
       );
@@ -91,8 +96,10 @@ function naive(
       reasons.push(`activations at batch ${batchSize} (${mib(activations)}) outweigh the weights`);
     if (reasons.length === 0) reasons.push('the formula leaves out the runtime and the activations');
   } else {
+    // The naive figure is the larger: it counts every weight once per layer.
     reasons.push(
-      `multiplying by ${parameters.layers} layers counts every weight ${parameters.layers} times; the weights are held once (${mib(plan.weightsBytes)})`,
+      `multiplying by ${parameters.layers} layers counts every weight ${parameters.layers} times; the weights are ` +
+        `held once (${mib(parameters.parameters * 4)} as float32)`,
     );
   }
   return {
@@ -128,21 +135,32 @@ export function memoryNeeds(input: {
   const notes: string[] = [];
   let replica: MemoryNeed | null = null;
   const rssPlan = findPlan(report, bundle, 'rss');
+  const measured = input.servicePeakRssBytes;
   if (rssPlan === undefined) notes.push(`the report has no native (rss) memory plan for ${bundle}`);
-  else {
-    const single = plannedBytes(rssPlan, batchSize);
-    const perExtraWorker = rssPlan.weightsBytes + Math.max(0, rssPlan.bytesPerItem) * batchSize;
-    const pooled = single + Math.max(0, workers - 1) * perExtraWorker;
-    const measured = input.servicePeakRssBytes;
-    const minimum = Math.max(pooled, measured ?? 0);
+  if (measured === undefined)
+    notes.push(
+      "the service's own peak RSS was not measured (the bench's http-capacity scenario measures it); the replica's " +
+        'memory is the memory plan scaled by the workers, an estimate',
+    );
+  // Each worker thread holds its own session, V8 heap and arena: the one-session plan counts once per worker.
+  const estimate =
+    rssPlan === undefined ? undefined : plannedBytes(rssPlan, batchSize) * Math.max(1, workers);
+  if (estimate !== undefined || measured !== undefined) {
+    const minimum = Math.max(estimate ?? 0, measured ?? 0);
     const parts = [
-      `native memory plan at b=${batchSize}: ${mib(single)} (${rssPlan.detail.split(';')[0]})`,
-      workers > 1
-        ? `+ ${workers - 1} more worker session(s) x ${mib(perExtraWorker)} (weights + activations) = ${mib(pooled)}`
-        : '',
+      rssPlan === undefined
+        ? ''
+        : `native memory plan at b=${batchSize}: ${mib(plannedBytes(rssPlan, batchSize))} ` +
+          `(${rssPlan.detail.split(';')[0]})` +
+          (workers > 1 ? ` x ${workers} workers = ${mib(estimate ?? 0)}` : ''),
       measured === undefined
         ? ''
-        : `the service's measured peak RSS ${mib(measured)}${measured >= pooled ? ' (the larger, taken)' : ''}`,
+        : `the service's measured peak RSS ${mib(measured)}` +
+          (estimate === undefined
+            ? ''
+            : measured >= estimate
+              ? ' (the larger, taken)'
+              : ' (below the estimate)'),
     ].filter((p) => p !== '');
     replica = {
       where: 'replica',
@@ -154,7 +172,7 @@ export function memoryNeeds(input: {
       budgetBytes: null,
       fits: null,
       source: parts.join('; '),
-      planVerdict: rssPlan.verdict,
+      planVerdict: rssPlan?.verdict ?? null,
       ...naive(parameters, rssPlan, batchSize, minimum),
     };
   }

@@ -9,6 +9,8 @@ import {
   type QueuePoint,
   type ReportProfile,
 } from '../../bench/capacity/model.ts';
+import { basename } from 'node:path';
+import { mean } from 'simple-statistics';
 import type { Report } from '../../bench/report.ts';
 import { matchesScenario, type Sla } from '../../bench/sla.ts';
 import { percentileSorted, sortAscending } from '../../bench/stats.ts';
@@ -86,25 +88,17 @@ export function p95Limit(sla: Sla | null, flag: number | undefined): { p95Ms: nu
   return { p95Ms: rule.maxP95Ms, source: `SLA rule "${rule.match}" maxP95Ms` };
 }
 
-/** The service's measured peak RSS and the planned point's CPU from an `http-capacity` section, read defensively. */
+/** The service's measured peak RSS and the planned point's CPU from the capacity self-check, when the report has it. */
 function capacityExtras(report: Report): { peakRssBytes?: number; cpuMsPerRequest?: number; id?: string } {
-  for (const s of report.scenarios) {
-    if ((s.kind as string) !== 'http-capacity') continue;
-    const section = (s as unknown as { capacity?: Record<string, unknown> }).capacity;
-    if (section === undefined) continue;
-    const num = (v: unknown): number | undefined =>
-      typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
-    const planned = section.planned as Record<string, unknown> | undefined;
-    const memory = section.serviceMemory as Record<string, unknown> | undefined;
-    const peakRss = num(section.servicePeakRssBytes) ?? num(memory?.peakRssBytes);
-    const cpu = num(planned?.cpuMsPerRequest);
-    return {
-      id: s.id,
-      ...(peakRss === undefined ? {} : { peakRssBytes: peakRss }),
-      ...(cpu === undefined ? {} : { cpuMsPerRequest: cpu }),
-    };
-  }
-  return {};
+  const scenario = report.scenarios.find((s) => s.kind === 'http-capacity' && s.capacity !== undefined);
+  const section = scenario?.capacity;
+  if (scenario === undefined || section === undefined) return {};
+  const cpu = section.planned.cpuPerRequestMs;
+  return {
+    id: scenario.id,
+    ...(section.peakRssBytes === null ? {} : { peakRssBytes: section.peakRssBytes }),
+    ...(cpu === null || cpu === 0 ? {} : { cpuMsPerRequest: cpu }),
+  };
 }
 
 /** CPU ms per request for the Node replica: the capacity check's planned point, else the saturated closed loop. */
@@ -135,6 +129,14 @@ function httpCpu(report: Report): number | null {
   return c1?.cpu?.perRequestMs ?? null;
 }
 
+/** The bundle the report's HTTP scenarios serve (`config.bundles[0]`), else its first memory plan's. */
+function configuredBundle(report: Report): string {
+  const bundles = (report.config as { bundles?: unknown } | null)?.bundles;
+  const first = Array.isArray(bundles) ? (bundles[0] as unknown) : undefined;
+  if (typeof first === 'string') return basename(first);
+  return report.memoryPlans[0]?.bundle ?? 'unknown';
+}
+
 const roundUp = (value: number, step: number): number => Math.ceil(value / step - 1e-9) * step;
 
 /**
@@ -159,29 +161,33 @@ export function buildPlan(inputs: PlanInputs): Plan {
     prometheusUrl: inputs.deployment?.prometheusUrl ?? PLAN_DEFAULTS.prometheusUrl,
   };
   const profile = profileFromReport(report);
-  if (profile === undefined)
+  // The Workers checks need no HTTP measurements (in-process WASM, memory plans, upload size); Node needs them.
+  if (profile === undefined && target !== 'workers')
     throw new PlanError(
       'PLAN_NO_HTTP_PROFILE',
       `${inputs.reportPath} has no HTTP measurements to plan from (an http-capacity scenario, or http-closed ones ` +
-        'at concurrency 1 and higher); run `shipshape bench --serve --scenario "http-*"` and plan from its report.',
+        'at concurrency 1 and higher); run `shipshape bench --serve --scenario "http-**"` and plan from its report, ' +
+        'or plan --target workers alone.',
     );
+  const bundle = profile?.bundle ?? configuredBundle(report);
+  const textsPerRequest = profile?.textsPerRequest ?? 1;
   const limit = p95Limit(inputs.sla.value, inputs.p95Ms);
-  const serviceSorted = sortAscending(profile.serviceMs);
   const extras = capacityExtras(report);
   const memory = memoryNeeds({
     report,
-    bundle: profile.bundle,
+    bundle,
     batchSize: inputs.batchSize,
-    workers: profile.servers,
+    workers: profile?.servers ?? report.machine.cores,
     parameters: inputs.parameters,
     ...(inputs.parametersNote === undefined ? {} : { parametersNote: inputs.parametersNote }),
     ...(extras.peakRssBytes === undefined ? {} : { servicePeakRssBytes: extras.peakRssBytes }),
     isolateBudgetBytes: inputs.workersPricing.plans.paid.isolateMemoryBytes,
   });
 
-  const sustainable = sustainableRate(profile, { p95Ms: limit.p95Ms }, simulation);
+  const sustainable =
+    profile === undefined ? undefined : sustainableRate(profile, { p95Ms: limit.p95Ms }, simulation);
   const node =
-    target === 'workers'
+    target === 'workers' || profile === undefined || sustainable === undefined
       ? null
       : nodePlan({
           ...inputs,
@@ -199,8 +205,8 @@ export function buildPlan(inputs: PlanInputs): Plan {
       ? null
       : workersPlan({
           report,
-          bundle: profile.bundle,
-          textsPerRequest: profile.textsPerRequest,
+          bundle,
+          textsPerRequest,
           peakRps: inputs.peakRps,
           isolate: memory.isolate,
           httpCpuMsPerRequest: httpCpu(report),
@@ -222,23 +228,26 @@ export function buildPlan(inputs: PlanInputs): Plan {
       peakRps: inputs.peakRps,
       headroom,
       target,
-      bundle: profile.bundle,
-      textsPerRequest: profile.textsPerRequest,
+      bundle,
+      textsPerRequest,
       batchSize: inputs.batchSize,
       seed,
       deployment,
     },
-    profile: {
-      source: profile.source,
-      servers: profile.servers,
-      capacityRps: profile.capacityRps,
-      serviceSamples: profile.serviceMs.length,
-      serviceMeanMs: serviceSorted.reduce((a, b) => a + b, 0) / serviceSorted.length,
-      serviceP95Ms: percentileSorted(serviceSorted, 0.95),
-      serviceScale: sustainable.serviceScale,
-      maxQueueWaitMs: profile.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
-      simulatedRequests: requests,
-    },
+    profile:
+      profile === undefined || sustainable === undefined
+        ? null
+        : {
+            source: profile.source,
+            servers: profile.servers,
+            capacityRps: profile.capacityRps,
+            serviceSamples: profile.serviceMs.length,
+            serviceMeanMs: mean([...profile.serviceMs]),
+            serviceP95Ms: percentileSorted(sortAscending(profile.serviceMs), 0.95),
+            serviceScale: sustainable.serviceScale,
+            maxQueueWaitMs: profile.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
+            simulatedRequests: requests,
+          },
     node,
     workers,
     memory,

@@ -35,7 +35,7 @@ const memoryNeedSchema = z
     budgetBytes: nullableNumber,
     fits: z.boolean().nullable(),
     source: z.string(),
-    planVerdict: z.enum(['pass', 'fail', 'insufficient-data']),
+    planVerdict: z.enum(['pass', 'fail', 'insufficient-data']).nullable(),
     naiveBytes: nullableNumber,
     naiveRatio: nullableNumber,
     naiveWrong: z.string().nullable(),
@@ -57,7 +57,7 @@ export const memoryNeedsSchema = z
 const workersCheckSchema = z
   .object({
     plan: z.enum(['free', 'paid']),
-    cpu: z.object({ ok: z.boolean(), limitMs: positive }).strict(),
+    cpu: z.object({ ok: z.boolean().nullable(), limitMs: positive }).strict(),
     memory: z.object({ ok: z.boolean().nullable(), limitBytes: positive }).strict(),
     upload: z.object({ ok: z.boolean().nullable(), limitBytes: positive }).strict(),
     requests: z.object({ ok: z.boolean(), perDay: nonNegative, limitPerDay: nullableNumber }).strict(),
@@ -194,7 +194,8 @@ export const planSchema = z
         maxQueueWaitMs: nonNegative,
         simulatedRequests: z.number().int().positive(),
       })
-      .strict(),
+      .strict()
+      .nullable(),
     node: nodePlanSchema.nullable(),
     workers: workersPlanSchema.nullable(),
     memory: memoryNeedsSchema,

@@ -9,7 +9,7 @@ export const SECONDS_PER_MONTH = 30 * 24 * 3600;
 
 export interface WorkersCheck {
   readonly plan: 'free' | 'paid';
-  readonly cpu: { readonly ok: boolean; readonly limitMs: number };
+  readonly cpu: { readonly ok: boolean | null; readonly limitMs: number };
   readonly memory: { readonly ok: boolean | null; readonly limitBytes: number };
   readonly upload: { readonly ok: boolean | null; readonly limitBytes: number };
   /** Free only: the daily request allowance against the peak sustained for a day. */
@@ -90,13 +90,14 @@ export function workersPlan(input: {
   const requestsPerMonth = peakRps * SECONDS_PER_MONTH;
   const checks = (['free', 'paid'] as const).map((name): WorkersCheck => {
     const plan = pricing.plans[name];
-    const cpuOk = cpuMs !== null && cpuMs <= plan.cpuMsPerRequestLimit;
+    const cpuOk = cpuMs === null ? null : cpuMs <= plan.cpuMsPerRequestLimit;
     const memoryOk = isolateBytes === null ? null : isolateBytes <= plan.isolateMemoryBytes;
     const uploadOk = uploadGzip === null ? null : uploadGzip <= plan.uploadGzipBytesLimit;
     const perDay = peakRps * 86_400;
     const limitPerDay = plan.requestsPerDay ?? null;
     const requestsOk = limitPerDay === null || perDay <= limitPerDay;
-    const fits = cpuOk && memoryOk !== false && uploadOk !== false && requestsOk;
+    // Fits only when measured: an unknown CPU time or isolate size proves nothing.
+    const fits = cpuOk === true && memoryOk === true && uploadOk !== false && requestsOk;
     return {
       plan: name,
       cpu: { ok: cpuOk, limitMs: plan.cpuMsPerRequestLimit },

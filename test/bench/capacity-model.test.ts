@@ -11,7 +11,7 @@ import {
 } from '../../bench/capacity/model.ts';
 import { parseReport, type Scenario } from '../../bench/report.ts';
 import { createRng, exponentialDraw, summarizeLatency } from '../../bench/stats.ts';
-import { logNormalSamples, makeReport } from './fixtures.ts';
+import { capacityPoint, capacityScenario, logNormalSamples, makeReport } from './fixtures.ts';
 
 /** `n` exponential service times of mean `meanMs`, seeded. */
 function exponentialSamples(n: number, meanMs: number, seed: number): number[] {
@@ -201,6 +201,18 @@ describe('profileFromReport', () => {
     expect(read?.bundle).toBe('news-transformer');
     expect(read?.textsPerRequest).toBe(1);
     expect(read?.source).toMatch(/http-closed\/c1 .*http-closed\/c4 \(650\.0 requests\/s/);
+  });
+
+  it('reads the profile from the http-capacity scenario when the report has one', () => {
+    const check = capacityScenario(
+      'http-capacity/news-bag',
+      capacityPoint(600, 20),
+      capacityPoint(1200, 150),
+    );
+    const read = profileFromReport(makeReport([...report.scenarios, check]));
+    expect(read).toMatchObject({ servers: 2, capacityRps: 820, maxQueueWaitMs: 100, bundle: 'news-bag' });
+    expect(read?.serviceMs).toEqual(check.capacity?.profile.serviceMs);
+    expect(read?.source).toMatch(/^http-capacity\/news-bag \(its measured profile/);
   });
 
   it('is undefined for a report without HTTP measurements', () => {

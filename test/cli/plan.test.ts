@@ -1,0 +1,168 @@
+// `shipshape plan` as a child process: the files it writes, the memory section alone, and its exit codes.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePlan } from '../../ops/plan/schema.ts';
+import { makeReport } from '../bench/fixtures.ts';
+import { shipshape, type CliResult } from '../helpers/cli.ts';
+
+const REPORT = 'test/fixtures/reports/ci-quick.json';
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-plan-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('shipshape plan', () => {
+  let out = '';
+  let run: CliResult;
+
+  beforeAll(() => {
+    out = tempDir();
+    run = shipshape([
+      'plan',
+      '--report',
+      REPORT,
+      '--sla',
+      'bench/sla.json',
+      '--peak-rps',
+      '400',
+      '--out',
+      out,
+    ]);
+  });
+
+  it('exits 0 and prints the replicas, the per-replica rates and the files written', () => {
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/requests\/s sustainable per replica .* -> 2 replicas at the peak/);
+    expect(run.stdout).toContain(`Wrote ${join(out, 'plan.md')}, ${join(out, 'plan.json')}`);
+  });
+
+  it('writes plan.json that parses against the plan schema and lists the files', () => {
+    const plan = parsePlan(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')), 'plan.json');
+    expect(plan.files).toEqual([
+      'plan.md',
+      'plan.json',
+      'plan-load.svg',
+      'k8s/deployment.yaml',
+      'k8s/service.yaml',
+      'k8s/hpa.yaml',
+      'k8s/keda-scaledobject.yaml',
+    ]);
+    for (const file of plan.files) expect(existsSync(join(out, file))).toBe(true);
+  });
+
+  it('writes the chart as SVG', () => {
+    expect(readFileSync(join(out, 'plan-load.svg'), 'utf8')).toMatch(/^<svg /);
+  });
+
+  it('writes plan.md with the reasoning: the naive count, Workers, memory, and one autoscaler to apply', () => {
+    const md = readFileSync(join(out, 'plan.md'), 'utf8');
+    expect(md).toContain('### Why dividing the load by the throughput is not enough');
+    expect(md).toContain('## Cloudflare Workers');
+    expect(md).toContain('## Memory for news-bag at batch 32');
+    expect(md).toContain('**Apply one autoscaler, not both**');
+  });
+
+  it('writes a Workers-only plan without a chart or manifests for --target workers', () => {
+    const dir = tempDir();
+    const result = shipshape([
+      'plan',
+      '--report',
+      REPORT,
+      '--peak-rps',
+      '400',
+      '--target',
+      'workers',
+      '--out',
+      dir,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Workers: the paid plan fits');
+    expect(parsePlan(JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')), 'plan.json').files).toEqual([
+      'plan.md',
+      'plan.json',
+    ]);
+  });
+
+  it('prints the memory section alone with --memory', () => {
+    const memory = shipshape(['plan', '--memory', '--report', REPORT]);
+    expect(memory.code).toBe(0);
+    expect(memory.stdout).toMatch(/^# Memory for news-bag at batch 32\n/);
+    expect(memory.stdout).toContain('| Worker isolate | isolate (wasm) |');
+  });
+});
+
+describe('shipshape plan errors', () => {
+  it('refuses --min-replicas 1 as a usage error (exit 2)', () => {
+    const result = shipshape([
+      'plan',
+      '--report',
+      REPORT,
+      '--peak-rps',
+      '400',
+      '--min-replicas',
+      '1',
+      '--out',
+      tempDir(),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--min-replicas is 1; use 2 or more');
+  });
+
+  it('asks for --peak-rps for a full plan (exit 2)', () => {
+    const result = shipshape(['plan', '--report', REPORT, '--out', tempDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--peak-rps is required');
+  });
+
+  it('exits 1 with PLAN_SLA_UNREACHABLE and no stack when the p95 limit is below the service time', () => {
+    const result = shipshape([
+      'plan',
+      '--report',
+      REPORT,
+      '--peak-rps',
+      '400',
+      '--p95-ms',
+      '1',
+      '--out',
+      tempDir(),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^shipshape: PLAN_SLA_UNREACHABLE: no rate meets a p95 of 1 ms/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 1 with PLAN_OVER_BUDGET when the cost cap cannot cover the peak', () => {
+    const result = shipshape([
+      'plan',
+      '--report',
+      REPORT,
+      '--peak-rps',
+      '400',
+      '--max-monthly-usd',
+      '50',
+      '--out',
+      tempDir(),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^shipshape: PLAN_OVER_BUDGET: the peak of 400 requests\/s needs 2 replicas/,
+    );
+  });
+
+  it('exits 1 with PLAN_NO_HTTP_PROFILE for a report without HTTP measurements, writing nothing', () => {
+    const dir = tempDir();
+    const report = join(dir, 'report.json');
+    writeFileSync(report, JSON.stringify(makeReport([])));
+    const result = shipshape(['plan', '--report', report, '--peak-rps', '400', '--out', join(dir, 'plan')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^shipshape: PLAN_NO_HTTP_PROFILE: /);
+    expect(existsSync(join(dir, 'plan'))).toBe(false);
+  });
+});
