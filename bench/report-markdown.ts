@@ -139,7 +139,7 @@ export function renderReportMarkdown(report: Report, charts: readonly string[] =
           `| \`${s.id}\` | ${c.profile.servers} | ${formatNumber(c.profile.capacityRps)} / ${formatNumber(c.capacityAfterRps)} | ` +
             `${formatNumber(c.model.sustainableRatePerSecond)} | ` +
             `${name} | ${formatNumber(p.offeredRatePerSecond)} | ${formatNumber(p.achievedRatePerSecond)} | ${num(p.p50Ms)} | ${num(p.p95Ms)} | ` +
-            `${formatNumber(p.predictedP95Ms)} | ${num(p.p99Ms)} | ${p.shed} | ${p.errors} | ${num(p.cpuPerRequestMs)} | ${formatNumber(p.clientCpuPerRequestMs)} | ${formatNumber(p.clientLagP95Ms)} | ${num(p.otherCores)} |`,
+            `${formatNumber(p.predictedP95Ms)} | ${num(p.p99Ms)} | ${p.shed} | ${p.errors} | ${num(p.cpuPerRequestMs)} | ${num(p.clientCpuPerRequestMs ?? null)} | ${formatNumber(p.clientLagP95Ms)} | ${num(p.otherCores ?? null)} |`,
         );
       }
     }

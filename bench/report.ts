@@ -165,11 +165,11 @@ export const capacityPointSchema = z
      * own, over the point's span; null where it cannot be read. Above `http.capacity.maxOtherCores` the scenario is
      * `unstable`.
      */
-    otherCores: nonNegative.nullable(),
+    otherCores: nonNegative.nullable().optional(),
     /** The service's CPU ms per request sent (its process, /proc), or null when not readable (a service by --url). */
     cpuPerRequestMs: nonNegative.nullable(),
     /** CPU ms this bench (the load generator) spent per request sent. */
-    clientCpuPerRequestMs: nonNegative,
+    clientCpuPerRequestMs: nonNegative.optional(),
     /** The queueing model's p95 and shed fraction at the offered rate. */
     predictedP95Ms: nonNegative,
     predictedShedFraction: z.number().min(0).max(1),
@@ -181,7 +181,8 @@ export const capacityPointSchema = z
 /**
  * The capacity plan's self-check (`http-capacity/<bundle>`): the service profile measured, the queueing model's
  * sustainable rate within the p95 limit, and two open-loop points: at the planned per-replica rate the SLA must hold,
- * at a clearly higher one it must not. The field names of `profile` are those of `ServiceProfile`
+ * at a clearly higher one it must not. `warmup`, `otherCores` and `clientCpuPerRequestMs` came later and are optional, so
+ * reports from before them still parse. The field names of `profile` are those of `ServiceProfile`
  * (bench/capacity/model.ts), so a plan can be made from it as it stands.
  */
 export const capacitySchema = z
@@ -203,7 +204,7 @@ export const capacitySchema = z
          * CPU ms this bench (the load generator) spent per request while measuring the capacity. On a machine it
          * shares with the service, the open loop's own (`planned.clientCpuPerRequestMs`) is CPU the replica lacks.
          */
-        clientCpuPerRequestMs: nonNegative,
+        clientCpuPerRequestMs: nonNegative.optional(),
         /** Where `servers` and `maxQueueWaitMs` came from (the started service's banner, or the config for --url). */
         source: z.string(),
       })
@@ -243,7 +244,7 @@ export const capacitySchema = z
      */
     capacityAfterRps: nonNegative,
     /** The warm-up at full concurrency before the measurements: how long, and whether throughput stopped rising. */
-    warmup: z.object({ durationMs: nonNegative, plateaued: z.boolean() }).strict(),
+    warmup: z.object({ durationMs: nonNegative, plateaued: z.boolean() }).strict().optional(),
     /** The service process's resident-set high-water mark, or null when not readable (a service by --url). */
     peakRssBytes: nonNegative.nullable(),
     verdict: z.enum(['pass', 'fail']),

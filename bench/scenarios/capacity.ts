@@ -291,7 +291,7 @@ function pointText(name: string, p: CapacityPoint): string {
   return (
     `${name} ${rate(p.offeredRatePerSecond)}: ${p95Text(p.p95Ms)} (model ${formatNumber(p.predictedP95Ms)} ms), ` +
     `${p.shed} shed, ${p.errors} failed, client lag p95 ${formatNumber(p.clientLagP95Ms)} ms` +
-    (p.otherCores === null ? '' : `, other processes ${p.otherCores.toFixed(2)} cores`)
+    (typeof p.otherCores === 'number' ? `, other processes ${p.otherCores.toFixed(2)} cores` : '')
   );
 }
 
@@ -435,7 +435,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
         ['planned', planned.point],
         ['above', above.point],
       ] as const
-    ).filter(([, p]) => p.otherCores !== null && p.otherCores > options.maxOtherCores);
+    ).filter(([, p]) => (p.otherCores ?? 0) > options.maxOtherCores);
     const busyText = busy
       .map(([name, p]) => `${(p.otherCores as number).toFixed(2)} cores at the ${name} point`)
       .join(', ');

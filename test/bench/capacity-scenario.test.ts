@@ -117,7 +117,7 @@ describe('the http-capacity scenario against the real Node service', () => {
   });
 
   it('records the warm-up it did before measuring', () => {
-    expect(scenario?.capacity?.warmup.durationMs).toBeGreaterThanOrEqual(300);
+    expect(scenario?.capacity?.warmup?.durationMs).toBeGreaterThanOrEqual(300);
   });
 
   it("reads the service's peak RSS", () => {
