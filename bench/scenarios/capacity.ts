@@ -28,7 +28,6 @@ import {
   serviceCpu,
   type PredictClient,
 } from './http.ts';
-import type { WarmupResult } from '../stats.ts';
 import { SHED_CODE } from './overload.ts';
 import { machineCpuMs } from './service.ts';
 
@@ -321,59 +320,51 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
   };
   const progress = (text: string): void => options.onProgress?.(text);
   const maxShedFraction = options.maxShedFraction ?? DEFAULT_MAX_SHED_FRACTION;
+  let closed: PredictClient | undefined;
   try {
     const endpoint = predictEndpoint(options.url);
     const payloads = bodies(options.texts, options.textsPerRequest);
 
     const concurrency = options.capacityConcurrencyPerServer * options.servers;
-    const closed = createPredictClient(endpoint, {
+    const client = createPredictClient(endpoint, {
       maxSockets: concurrency,
       timeoutMs: options.requestTimeoutMs,
     });
-    let warmup: WarmupResult;
-    let clientCpuPerRequestMs = 0;
-    let service: { samples: number[]; durationMs: number };
-    let capacityRps: number;
-    let capacityClientCpuMs = 0;
-    const measureCapacity = async (): Promise<number> => {
+    closed = client;
+    /** Successful requests/s closed loop at `concurrency`, and this bench's CPU ms per request meanwhile. */
+    const measureCapacity = async (): Promise<{ rps: number; clientCpuPerRequestMs: number }> => {
       const ownBefore = process.cpuUsage();
-      const capacity = await closedLoop(closed, payloads, concurrency, options.capacityMs);
+      const capacity = await closedLoop(client, payloads, concurrency, options.capacityMs);
       const own = process.cpuUsage(ownBefore);
       const rps = capacity.samples.length / (capacity.durationMs / 1000);
       if (!(rps > 0)) throw new Error('capacity: no request succeeded');
-      capacityClientCpuMs = (own.user + own.system) / 1000 / capacity.samples.length;
-      return rps;
+      return { rps, clientCpuPerRequestMs: (own.user + own.system) / 1000 / capacity.samples.length };
     };
-    try {
-      // A fresh service (and this client) speeds up for seconds while V8 optimises the hot paths: from a fresh
-      // `shipshape serve` on news-bag, closed-loop throughput at 8 clients rose from about 400 to about 1,000 req/s
-      // over its first 6-9 s (three runs, in 0.7 s windows, on the shared 2 cores). Measured before that, the plan
-      // is made for a slower replica than the one it is checked on. So warm at full concurrency until throughput
-      // stops rising, and for at least `warmupMs`, before either measurement.
-      warmup = await warmUntilPlateau(
-        async () => {
-          const window = await closedLoop(closed, payloads, concurrency, WARMUP_WINDOW_MS);
-          return { ...window, items: window.samples.length };
-        },
-        { minMs: options.warmupMs, maxMs: options.maxWarmupMs },
-      );
-      progress(
-        `warm-up: ${formatNumber(warmup.durationMs / 1000)} s, ` +
-          `${warmup.plateaued ? 'throughput stopped rising' : 'throughput still rising at the limit'}`,
-      );
-      service = await closedLoop(closed, payloads, 1, options.serviceMs);
-      if (service.samples.length === 0) throw new Error('service time: no request succeeded');
-      progress(
-        `service time: ${service.samples.length} requests at concurrency 1, ` +
-          `p50 ${formatNumber(percentileSorted(sortAscending(service.samples), 0.5))} ms`,
-      );
-      capacityRps = await measureCapacity();
-      clientCpuPerRequestMs = capacityClientCpuMs;
-      progress(`capacity: ${rate(capacityRps)} at concurrency ${concurrency} (${options.servers} workers)`);
-    } catch (error) {
-      closed.close();
-      throw error;
-    }
+
+    // A fresh service (and this client) speeds up for seconds while V8 optimises the hot paths: from a fresh
+    // `shipshape serve` on news-bag, closed-loop throughput at 8 clients rose from about 400 to about 1,000 req/s
+    // over its first 6-9 s (three runs, in 0.7 s windows, on the shared 2 cores). Measured before that, the plan
+    // is made for a slower replica than the one it is checked on. So warm at full concurrency until throughput
+    // stops rising, and for at least `warmupMs`, before either measurement.
+    const warmup = await warmUntilPlateau(
+      async () => {
+        const window = await closedLoop(client, payloads, concurrency, WARMUP_WINDOW_MS);
+        return { ...window, items: window.samples.length };
+      },
+      { minMs: options.warmupMs, maxMs: options.maxWarmupMs },
+    );
+    progress(
+      `warm-up: ${formatNumber(warmup.durationMs / 1000)} s, ` +
+        `${warmup.plateaued ? 'throughput stopped rising' : 'throughput still rising at the limit'}`,
+    );
+    const service = await closedLoop(client, payloads, 1, options.serviceMs);
+    if (service.samples.length === 0) throw new Error('service time: no request succeeded');
+    progress(
+      `service time: ${service.samples.length} requests at concurrency 1, ` +
+        `p50 ${formatNumber(percentileSorted(sortAscending(service.samples), 0.5))} ms`,
+    );
+    const { rps: capacityRps, clientCpuPerRequestMs } = await measureCapacity();
+    progress(`capacity: ${rate(capacityRps)} at concurrency ${concurrency} (${options.servers} workers)`);
 
     const serviceMs = summarizeLatency(service.samples, { retain: options.retainSamples }).samples;
     const profile: ServiceProfile = {
@@ -407,12 +398,8 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     progress(pointText('planned', planned.point));
     // The plan holds for the machine it was made on. Measured again right after the planned point, a capacity that
     // moved tells a machine that got busier (or quieter) under the check from a model that was wrong.
-    let capacityAfterRps: number;
-    try {
-      capacityAfterRps = await measureCapacity();
-    } finally {
-      closed.close();
-    }
+    const { rps: capacityAfterRps } = await measureCapacity();
+    client.close();
     const driftPct = (capacityAfterRps / capacityRps - 1) * 100;
     const drifted = Math.abs(driftPct) > options.capacityTolerancePct;
     progress(
@@ -548,5 +535,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     };
   } catch (error) {
     return erroredScenario(options.id, 'http-capacity', params, error, started);
+  } finally {
+    closed?.close();
   }
 }
