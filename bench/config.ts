@@ -98,12 +98,29 @@ const capacitySchema = z
     headroom: z.number().min(0).lt(1).default(0.25),
     /** The clearly higher rate, as a multiple of the model's sustainable rate. Default 1.5. */
     aboveFactor: z.number().gt(1).default(1.5),
+    /**
+     * Least warm-up at full concurrency, ms; it goes on until throughput stops rising, up to `maxWarmupMs`. Default
+     * 4000: a fresh service's throughput rose for 6-9 s here, and a noisy window can look like a plateau.
+     */
+    warmupMs: z.number().int().nonnegative().default(4_000),
+    /** Most warm-up, ms. Default 10,000. */
+    maxWarmupMs: z.number().int().nonnegative().default(10_000),
     /** Closed loop at concurrency 1 for the service-time samples, ms. Default 3000. */
     serviceMs: positiveInt.default(3_000),
     /** Closed loop at `capacityConcurrencyPerServer` x servers for the capacity, ms. Default 5000. */
     capacityMs: positiveInt.default(5_000),
     /** Closed-loop clients per worker while measuring capacity: enough to keep every worker busy. Default 4. */
     capacityConcurrencyPerServer: positiveInt.default(4),
+    /**
+     * Most connections the open loop keeps to the service (more requests wait in the client, their wait counted).
+     * Default 64, as the soak's: a replica behind a proxy sees a bounded pool, not a connection per request in flight.
+     */
+    maxSockets: positiveInt.default(64),
+    /**
+     * Most cores other processes may use during an open-loop point (the machine's busy time less the service's and
+     * the bench's) before the scenario is `unstable`. Default 0.5.
+     */
+    maxOtherCores: z.number().nonnegative().default(0.5),
     /** Open loop at the planned rate, ms. Default 10,000. */
     durationMs: positiveInt.default(10_000),
     /** Open loop at the higher rate, ms. Default 6000. */

@@ -3,8 +3,11 @@
 // threshold a useful gate can afford, while a slower build stays slower every time it is measured.
 import type { GateCheck, GateResult } from './gate.ts';
 
-/** Checks whose failure a re-measurement can overturn: measured values, not missing scenarios or upload sizes. */
-const REMEASURABLE: ReadonlySet<GateCheck['kind']> = new Set(['sla', 'regression']);
+/**
+ * Checks whose failure a re-measurement can overturn: measured values (a capacity plan's verdict among them), not
+ * missing scenarios, upload sizes or a plan's configured limit.
+ */
+const REMEASURABLE: ReadonlySet<GateCheck['kind']> = new Set(['sla', 'regression', 'capacity-plan']);
 
 function key(check: Pick<GateCheck, 'scenario' | 'metric'>): string {
   return `${check.scenario}\u0000${check.metric}`;
@@ -27,7 +30,7 @@ export interface Remeasurement {
 }
 
 /**
- * The gate's verdict after re-measurement. A failing SLA or regression check stays a failure only when every
+ * The gate's verdict after re-measurement. A failing SLA, regression or capacity-plan check stays a failure only when every
  * re-measurement of its scenario fails the same check again; a check that any re-measurement passes becomes a
  * warning that keeps both values. Failures of other kinds (a missing or errored scenario, the upload size) stand.
  */

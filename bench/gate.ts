@@ -1,11 +1,12 @@
 // The release gate: checks a bench report against the SLA and, noise-aware, against a baseline report.
-import type { Report, Scenario, UploadSize } from './report.ts';
+import type { CapacityPoint, Report, Scenario, UploadSize } from './report.ts';
 import { matchesScenario, policyFor, type RegressionPolicy, type Sla, type SlaRule } from './sla.ts';
 import { bootstrapQuantileRatio, mannWhitneyU, minSamplesFor } from './stats.ts';
 
 /** `warn` marks a finding that does not block a release (e.g. a memory plan that missed); only `fail` does. */
 export type Verdict = 'pass' | 'fail' | 'warn' | 'skipped';
-export type CheckKind = 'sla' | 'presence' | 'regression' | 'upload' | 'memory-plan';
+export type CheckKind =
+  'sla' | 'presence' | 'regression' | 'upload' | 'memory-plan' | 'capacity-plan' | 'capacity-limit';
 
 /** One line of the gate's summary. */
 export interface GateCheck {
@@ -279,6 +280,66 @@ function memoryPlanChecks(report: Report, enforce: boolean): GateCheck[] {
   });
 }
 
+/** A rate and the SLA's outcome at one capacity point, e.g. `612 req/s: p95 49.4 ms (model 11.2 ms)`. */
+function capacityPointText(point: CapacityPoint): string {
+  const failed = point.errors + point.shed;
+  return (
+    `${formatNumber(point.offeredRatePerSecond)} req/s: ` +
+    `p95 ${point.p95Ms === null ? 'n/a' : `${formatNumber(point.p95Ms)} ms`} (model ${formatNumber(point.predictedP95Ms)} ms)` +
+    (failed > 0 && point.requests > 0
+      ? `, ${formatNumber((100 * failed) / point.requests)}% shed or failed`
+      : '')
+  );
+}
+
+/**
+ * The capacity plan's self-checks, two per `http-capacity` scenario: `capacity-plan`, the scenario's own verdict
+ * (the SLA held at the planned per-replica rate and not at the clearly higher one), which a re-measurement may
+ * overturn; and `capacity-limit`, that the plan was made for a p95 no looser than the SLA's rules for that
+ * scenario (a plan for a looser SLA proves nothing about this one), which no re-measurement changes.
+ */
+function capacityChecks(report: Report, rules: readonly SlaRule[]): GateCheck[] {
+  const checks: GateCheck[] = [];
+  for (const scenario of report.scenarios) {
+    const c = scenario.capacity;
+    if (!c || !isMeasured(scenario)) continue;
+    checks.push({
+      kind: 'capacity-plan',
+      scenario: scenario.id,
+      metric: 'plan vs measured',
+      value:
+        `planned ${capacityPointText(c.planned)}; ` +
+        `${c.aboveFactor}x sustainable ${capacityPointText(c.above)}`,
+      limit: `SLA met at planned, missed at ${c.aboveFactor}x`,
+      verdict: c.verdict,
+      detail: c.detail,
+    });
+    const limits = rules
+      .filter((rule) => rule.maxP95Ms !== undefined && matchesScenario(rule.match, scenario.id))
+      .map((rule) => ({ match: rule.match, maxP95Ms: rule.maxP95Ms as number }));
+    const strictest = limits.reduce<(typeof limits)[number] | undefined>(
+      (best, rule) => (best === undefined || rule.maxP95Ms < best.maxP95Ms ? rule : best),
+      undefined,
+    );
+    checks.push({
+      kind: 'capacity-limit',
+      scenario: scenario.id,
+      metric: 'plan p95 limit vs SLA',
+      value: `${formatNumber(c.p95LimitMs)} ms`,
+      limit: strictest === undefined ? 'n/a' : `<= ${formatNumber(strictest.maxP95Ms)} ms`,
+      verdict: strictest === undefined ? 'skipped' : c.p95LimitMs <= strictest.maxP95Ms ? 'pass' : 'fail',
+      detail:
+        strictest === undefined
+          ? `no SLA rule with maxP95Ms matches \`${scenario.id}\`; add one (e.g. \`http-capacity/*\`)`
+          : c.p95LimitMs <= strictest.maxP95Ms
+            ? `the plan is made for the SLA's \`${strictest.match}\` p95 or stricter`
+            : `the plan was made for p95 ${formatNumber(c.p95LimitMs)} ms, looser than the SLA's ` +
+              `${formatNumber(strictest.maxP95Ms)} ms (\`${strictest.match}\`); set http.capacity.p95Ms in the bench config`,
+    });
+  }
+  return checks;
+}
+
 interface Direction {
   readonly metric: string;
   readonly thresholdPct: number;
@@ -444,8 +505,10 @@ function regressionChecks(baseline: Scenario, current: Scenario, policy: Regress
       (worse) => significance(worse, true),
     );
   }
-  // Open-loop throughput is the offered rate (or, overloaded, what admission let through), not a capacity.
-  const windowed = current.kind !== 'http-open' && current.kind !== 'http-overload';
+  // Open-loop throughput is the offered rate (or, overloaded, what admission let through), not a capacity; the
+  // capacity check's is its planned rate, which each run's model sets anew.
+  const windowed =
+    current.kind !== 'http-open' && current.kind !== 'http-overload' && current.kind !== 'http-capacity';
   if (windowed && baseline.throughput && current.throughput) {
     compare(
       {
@@ -562,6 +625,7 @@ export function evaluateGate(input: GateInput): GateResult {
     ...slaChecks(report, sla.scenarios),
     ...uploadCheck(sla, input.uploadSize ?? report.uploadSize),
     ...memoryPlanChecks(report, sla.enforceMemoryPlan),
+    ...capacityChecks(report, sla.scenarios),
   ];
   if (baseline) {
     if (
@@ -635,6 +699,23 @@ export function renderGateSummary(
   if (failed.length > 0) {
     lines.push('### Failed checks', '');
     table(failed);
+  }
+  const capacity = result.checks.filter((c) => c.kind === 'capacity-plan');
+  if (capacity.length > 0) {
+    lines.push(
+      '### Capacity plan',
+      '',
+      'The queueing model plans a per-replica rate within the p95 limit; the bench loads one replica open-loop at ' +
+        'that rate (the SLA must hold) and at a clearly higher one (it must not).',
+      '',
+      // A pass is the value's story; any other verdict says why (or, re-measured, what the re-measurement gave).
+      ...capacity.map(
+        (c) =>
+          `- ${verdictText[c.verdict]} \`${c.scenario}\`: ${c.value}.` +
+          (c.verdict === 'pass' ? '' : ` ${c.detail}`),
+      ),
+      '',
+    );
   }
   lines.push('### All checks', '');
   table(result.checks);

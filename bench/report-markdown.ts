@@ -125,8 +125,8 @@ export function renderReportMarkdown(report: Report, charts: readonly string[] =
         'into the rate one replica sustains within the p95 limit; the plan keeps headroom below it. Open loop ' +
         '(Poisson, latency from the scheduled send) at the planned rate the SLA must hold; at the higher rate it must not.',
       '',
-      '| scenario | workers | capacity req/s (before / after planned) | sustainable req/s | point | offered req/s | achieved req/s | p50 | p95 | p95 model | p99 | shed | errors | service CPU ms/req | client lag p95 |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| scenario | workers | capacity req/s (before / after planned) | sustainable req/s | point | offered req/s | achieved req/s | p50 | p95 | p95 model | p99 | shed | errors | service CPU ms/req | bench CPU ms/req | client lag p95 | other processes, cores |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     const num = (value: number | null): string => (value === null ? 'n/a' : formatNumber(value));
     for (const s of capacity) {
@@ -139,7 +139,7 @@ export function renderReportMarkdown(report: Report, charts: readonly string[] =
           `| \`${s.id}\` | ${c.profile.servers} | ${formatNumber(c.profile.capacityRps)} / ${formatNumber(c.capacityAfterRps)} | ` +
             `${formatNumber(c.model.sustainableRatePerSecond)} | ` +
             `${name} | ${formatNumber(p.offeredRatePerSecond)} | ${formatNumber(p.achievedRatePerSecond)} | ${num(p.p50Ms)} | ${num(p.p95Ms)} | ` +
-            `${formatNumber(p.predictedP95Ms)} | ${num(p.p99Ms)} | ${p.shed} | ${p.errors} | ${num(p.cpuPerRequestMs)} | ${formatNumber(p.clientLagP95Ms)} |`,
+            `${formatNumber(p.predictedP95Ms)} | ${num(p.p99Ms)} | ${p.shed} | ${p.errors} | ${num(p.cpuPerRequestMs)} | ${num(p.clientCpuPerRequestMs ?? null)} | ${formatNumber(p.clientLagP95Ms)} | ${num(p.otherCores ?? null)} |`,
         );
       }
     }

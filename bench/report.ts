@@ -160,8 +160,16 @@ export const capacityPointSchema = z
     p95Status: z.enum(['ok', 'insufficient-samples']),
     /** The 95th percentile of how late the client sent a request after its scheduled time, ms (its own CPU share). */
     clientLagP95Ms: nonNegative,
+    /**
+     * Cores other processes used meanwhile: the machine's busy time (/proc/stat) less the service's and the bench's
+     * own, over the point's span; null where it cannot be read. Above `http.capacity.maxOtherCores` the scenario is
+     * `unstable`.
+     */
+    otherCores: nonNegative.nullable().optional(),
     /** The service's CPU ms per request sent (its process, /proc), or null when not readable (a service by --url). */
     cpuPerRequestMs: nonNegative.nullable(),
+    /** CPU ms this bench (the load generator) spent per request sent. */
+    clientCpuPerRequestMs: nonNegative.optional(),
     /** The queueing model's p95 and shed fraction at the offered rate. */
     predictedP95Ms: nonNegative,
     predictedShedFraction: z.number().min(0).max(1),
@@ -173,7 +181,8 @@ export const capacityPointSchema = z
 /**
  * The capacity plan's self-check (`http-capacity/<bundle>`): the service profile measured, the queueing model's
  * sustainable rate within the p95 limit, and two open-loop points: at the planned per-replica rate the SLA must hold,
- * at a clearly higher one it must not. The field names of `profile` are those of `ServiceProfile`
+ * at a clearly higher one it must not. `warmup`, `otherCores` and `clientCpuPerRequestMs` came later and are optional, so
+ * reports from before them still parse. The field names of `profile` are those of `ServiceProfile`
  * (bench/capacity/model.ts), so a plan can be made from it as it stands.
  */
 export const capacitySchema = z
@@ -191,6 +200,11 @@ export const capacitySchema = z
         /** The admission gate's longest queue wait, ms. */
         maxQueueWaitMs: z.number().positive(),
         capacityConcurrency: z.number().int().positive(),
+        /**
+         * CPU ms this bench (the load generator) spent per request while measuring the capacity. On a machine it
+         * shares with the service, the open loop's own (`planned.clientCpuPerRequestMs`) is CPU the replica lacks.
+         */
+        clientCpuPerRequestMs: nonNegative.optional(),
         /** Where `servers` and `maxQueueWaitMs` came from (the started service's banner, or the config for --url). */
         source: z.string(),
       })
@@ -229,6 +243,8 @@ export const capacitySchema = z
      * scenario is `unstable`.
      */
     capacityAfterRps: nonNegative,
+    /** The warm-up at full concurrency before the measurements: how long, and whether throughput stopped rising. */
+    warmup: z.object({ durationMs: nonNegative, plateaued: z.boolean() }).strict().optional(),
     /** The service process's resident-set high-water mark, or null when not readable (a service by --url). */
     peakRssBytes: nonNegative.nullable(),
     verdict: z.enum(['pass', 'fail']),

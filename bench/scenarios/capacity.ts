@@ -10,7 +10,13 @@ import {
 } from '../capacity/model.ts';
 import { formatNumber } from '../gate.ts';
 import { erroredScenario, type CapacityCheck, type CapacityPoint, type Scenario } from '../report.ts';
-import { measurementDoubts, percentileSorted, sortAscending, summarizeLatency } from '../stats.ts';
+import {
+  measurementDoubts,
+  percentileSorted,
+  sortAscending,
+  summarizeLatency,
+  warmUntilPlateau,
+} from '../stats.ts';
 import {
   ErrorTally,
   bodies,
@@ -23,6 +29,7 @@ import {
   type PredictClient,
 } from './http.ts';
 import { SHED_CODE } from './overload.ts';
+import { machineCpuMs } from './service.ts';
 
 export interface CapacityOptions {
   readonly id: string;
@@ -43,6 +50,12 @@ export interface CapacityOptions {
   readonly maxShedFraction?: number;
   readonly headroom: number;
   readonly aboveFactor: number;
+  /**
+   * Least warm-up at full concurrency before anything is measured, ms; it goes on until throughput stops rising
+   * (`warmUntilPlateau`), up to `maxWarmupMs`.
+   */
+  readonly warmupMs: number;
+  readonly maxWarmupMs: number;
   /** Closed loop at concurrency 1, ms. */
   readonly serviceMs: number;
   /** Closed loop at `capacityConcurrencyPerServer` x `servers`, ms. */
@@ -53,6 +66,16 @@ export interface CapacityOptions {
    * scenario is `unstable` (the machine changed under the check). The bench passes `stability.tolerancePct`.
    */
   readonly capacityTolerancePct: number;
+  /**
+   * Most connections the open loop keeps to the service; requests past them wait in the client, their wait counted
+   * from the scheduled send. A replica behind a proxy or load balancer sees a bounded pool of connections.
+   */
+  readonly maxSockets: number;
+  /**
+   * Most cores other processes may use during an open-loop point before the scenario is `unstable`: on shared
+   * cores an open loop at a fixed rate falls behind whenever another job takes them, however sound the plan.
+   */
+  readonly maxOtherCores: number;
   /** Open loop at the planned rate, ms. */
   readonly durationMs: number;
   /** Open loop at the higher rate, ms. */
@@ -67,6 +90,9 @@ export interface CapacityOptions {
   /** The service process's peak RSS in bytes, when the bench started it. */
   readonly servicePeakRssBytes?: () => number | undefined;
 }
+
+/** The warm-up's window, ms: short enough to see the rise, long enough for a few hundred requests. */
+const WARMUP_WINDOW_MS = 500;
 
 /** The SLA at one point: p95 within the limit, nothing failed and nothing shed (`maxErrorPct: 0`). */
 export function meetsSla(
@@ -184,7 +210,7 @@ async function openLoopPoint(
   predicted: QueuePoint,
 ): Promise<MeasuredPoint> {
   const client = createPredictClient(endpoint, {
-    maxSockets: Number.POSITIVE_INFINITY,
+    maxSockets: options.maxSockets,
     timeoutMs: options.requestTimeoutMs,
   });
   try {
@@ -195,6 +221,8 @@ async function openLoopPoint(
     let shed = 0;
     await client.post(payloads[0] as string);
     const cpuBefore = options.serviceCpuMs?.();
+    const machineBefore = machineCpuMs();
+    const ownBefore = process.cpuUsage();
     // sendOnSchedule takes its own start an instant later, so these lags are a hair long, never short.
     const t0 = performance.now();
     const { sent, durationMs: sentOver } = await sendOnSchedule(
@@ -213,6 +241,13 @@ async function openLoopPoint(
       },
     );
     const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
+    const machineMs = cpuDelta(machineCpuMs, machineBefore);
+    const own = process.cpuUsage(ownBefore);
+    // Whatever the machine did beyond the service and this load generator (other jobs on shared cores).
+    const otherCores =
+      machineMs === undefined || cpuMs === undefined || sentOver <= 0
+        ? null
+        : Math.max(0, machineMs - cpuMs - (own.user + own.system) / 1000) / sentOver;
     const sorted = sortAscending(samples);
     const latency = sorted.length > 0 ? summarizeLatency(sorted, { minTail: options.minTailSamples }) : null;
     const seconds = sentOver / 1000;
@@ -234,7 +269,9 @@ async function openLoopPoint(
         p99Ms: latency?.percentiles.p99.ms ?? null,
         p95Status: latency?.percentiles.p95.status ?? 'insufficient-samples',
         clientLagP95Ms: lags.length > 0 ? percentileSorted(sortAscending(lags), 0.95) : 0,
+        otherCores,
         cpuPerRequestMs: cpuMs === undefined || sent === 0 ? null : cpuMs / sent,
+        clientCpuPerRequestMs: sent === 0 ? 0 : (own.user + own.system) / 1000 / sent,
         predictedP95Ms: predicted.p95Ms,
         predictedShedFraction: predicted.shedFraction,
         meetsSla: meetsSla(partial, options.p95Ms),
@@ -252,12 +289,14 @@ async function openLoopPoint(
 function pointText(name: string, p: CapacityPoint): string {
   return (
     `${name} ${rate(p.offeredRatePerSecond)}: ${p95Text(p.p95Ms)} (model ${formatNumber(p.predictedP95Ms)} ms), ` +
-    `${p.shed} shed, ${p.errors} failed, client lag p95 ${formatNumber(p.clientLagP95Ms)} ms`
+    `${p.shed} shed, ${p.errors} failed, client lag p95 ${formatNumber(p.clientLagP95Ms)} ms` +
+    (typeof p.otherCores === 'number' ? `, other processes ${p.otherCores.toFixed(2)} cores` : '')
   );
 }
 
 /**
  * Runs the self-check against the service at `options.url`:
+ * 0. warm-up at full concurrency until throughput stops rising (`warmupMs` to `maxWarmupMs`);
  * 1. service time: closed loop at concurrency 1 for `serviceMs` (the profile's samples);
  * 2. capacity: closed loop at `capacityConcurrencyPerServer` x `servers` for `capacityMs` (successful requests/s);
  * 3. the model: `sustainableRate` within `p95Ms` and `maxShedFraction`; planned = sustainable x (1 - headroom);
@@ -281,38 +320,51 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
   };
   const progress = (text: string): void => options.onProgress?.(text);
   const maxShedFraction = options.maxShedFraction ?? DEFAULT_MAX_SHED_FRACTION;
+  let closed: PredictClient | undefined;
   try {
     const endpoint = predictEndpoint(options.url);
     const payloads = bodies(options.texts, options.textsPerRequest);
 
     const concurrency = options.capacityConcurrencyPerServer * options.servers;
-    const closed = createPredictClient(endpoint, {
+    const client = createPredictClient(endpoint, {
       maxSockets: concurrency,
       timeoutMs: options.requestTimeoutMs,
     });
-    let service: { samples: number[]; durationMs: number };
-    let capacityRps: number;
-    const measureCapacity = async (): Promise<number> => {
-      const capacity = await closedLoop(closed, payloads, concurrency, options.capacityMs);
+    closed = client;
+    /** Successful requests/s closed loop at `concurrency`, and this bench's CPU ms per request meanwhile. */
+    const measureCapacity = async (): Promise<{ rps: number; clientCpuPerRequestMs: number }> => {
+      const ownBefore = process.cpuUsage();
+      const capacity = await closedLoop(client, payloads, concurrency, options.capacityMs);
+      const own = process.cpuUsage(ownBefore);
       const rps = capacity.samples.length / (capacity.durationMs / 1000);
       if (!(rps > 0)) throw new Error('capacity: no request succeeded');
-      return rps;
+      return { rps, clientCpuPerRequestMs: (own.user + own.system) / 1000 / capacity.samples.length };
     };
-    try {
-      // A short round at full concurrency opens the connections and warms every worker before either measurement.
-      await closedLoop(closed, payloads, concurrency, Math.min(500, options.capacityMs / 4));
-      service = await closedLoop(closed, payloads, 1, options.serviceMs);
-      if (service.samples.length === 0) throw new Error('service time: no request succeeded');
-      progress(
-        `service time: ${service.samples.length} requests at concurrency 1, ` +
-          `p50 ${formatNumber(percentileSorted(sortAscending(service.samples), 0.5))} ms`,
-      );
-      capacityRps = await measureCapacity();
-      progress(`capacity: ${rate(capacityRps)} at concurrency ${concurrency} (${options.servers} workers)`);
-    } catch (error) {
-      closed.close();
-      throw error;
-    }
+
+    // A fresh service (and this client) speeds up for seconds while V8 optimises the hot paths: from a fresh
+    // `shipshape serve` on news-bag, closed-loop throughput at 8 clients rose from about 400 to about 1,000 req/s
+    // over its first 6-9 s (three runs, in 0.7 s windows, on the shared 2 cores). Measured before that, the plan
+    // is made for a slower replica than the one it is checked on. So warm at full concurrency until throughput
+    // stops rising, and for at least `warmupMs`, before either measurement.
+    const warmup = await warmUntilPlateau(
+      async () => {
+        const window = await closedLoop(client, payloads, concurrency, WARMUP_WINDOW_MS);
+        return { ...window, items: window.samples.length };
+      },
+      { minMs: options.warmupMs, maxMs: options.maxWarmupMs },
+    );
+    progress(
+      `warm-up: ${formatNumber(warmup.durationMs / 1000)} s, ` +
+        `${warmup.plateaued ? 'throughput stopped rising' : 'throughput still rising at the limit'}`,
+    );
+    const service = await closedLoop(client, payloads, 1, options.serviceMs);
+    if (service.samples.length === 0) throw new Error('service time: no request succeeded');
+    progress(
+      `service time: ${service.samples.length} requests at concurrency 1, ` +
+        `p50 ${formatNumber(percentileSorted(sortAscending(service.samples), 0.5))} ms`,
+    );
+    const { rps: capacityRps, clientCpuPerRequestMs } = await measureCapacity();
+    progress(`capacity: ${rate(capacityRps)} at concurrency ${concurrency} (${options.servers} workers)`);
 
     const serviceMs = summarizeLatency(service.samples, { retain: options.retainSamples }).samples;
     const profile: ServiceProfile = {
@@ -346,12 +398,8 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     progress(pointText('planned', planned.point));
     // The plan holds for the machine it was made on. Measured again right after the planned point, a capacity that
     // moved tells a machine that got busier (or quieter) under the check from a model that was wrong.
-    let capacityAfterRps: number;
-    try {
-      capacityAfterRps = await measureCapacity();
-    } finally {
-      closed.close();
-    }
+    const { rps: capacityAfterRps } = await measureCapacity();
+    client.close();
     const driftPct = (capacityAfterRps / capacityRps - 1) * 100;
     const drifted = Math.abs(driftPct) > options.capacityTolerancePct;
     progress(
@@ -369,11 +417,28 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     );
     progress(pointText('above', above.point));
 
-    const drift = drifted
-      ? ` The replica's capacity moved from ${rate(capacityRps)} to ${rate(capacityAfterRps)} during the check ` +
-        `(${driftPct >= 0 ? '+' : ''}${driftPct.toFixed(0)}%, beyond ±${options.capacityTolerancePct}%): ` +
-        'the machine changed under it, so re-measure before blaming the model.'
-      : '';
+    const busy = (
+      [
+        ['planned', planned.point],
+        ['above', above.point],
+      ] as const
+    ).filter(([, p]) => (p.otherCores ?? 0) > options.maxOtherCores);
+    const busyText = busy
+      .map(([name, p]) => `${(p.otherCores as number).toFixed(2)} cores at the ${name} point`)
+      .join(', ');
+    const changes = [
+      ...(drifted
+        ? [
+            `its capacity moved from ${rate(capacityRps)} to ${rate(capacityAfterRps)} ` +
+              `(${driftPct >= 0 ? '+' : ''}${driftPct.toFixed(0)}%, beyond ±${options.capacityTolerancePct}%)`,
+          ]
+        : []),
+      ...(busy.length > 0 ? [`other processes used ${busyText} (more than ${options.maxOtherCores})`] : []),
+    ];
+    const caveat =
+      changes.length > 0
+        ? ` The machine changed under the check: ${changes.join('; ')}; re-measure before blaming the model.`
+        : '';
     const judged = judgeCapacity({
       p95LimitMs: options.p95Ms,
       sustainableRatePerSecond: model.ratePerSecond,
@@ -390,6 +455,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
         serviceMs,
         maxQueueWaitMs: options.maxQueueWaitMs,
         capacityConcurrency: concurrency,
+        clientCpuPerRequestMs,
         source: options.profileSource,
       },
       p95LimitMs: options.p95Ms,
@@ -410,9 +476,10 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       planned: planned.point,
       above: above.point,
       capacityAfterRps,
+      warmup: { durationMs: warmup.durationMs, plateaued: warmup.plateaued },
       peakRssBytes: options.servicePeakRssBytes?.() ?? null,
       verdict: judged.verdict,
-      detail: judged.detail + drift,
+      detail: judged.detail + caveat,
     };
 
     if (planned.samples.length === 0) {
@@ -427,6 +494,9 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     const seconds = planned.durationMs / 1000;
     const measuredEnough = planned.point.p95Status === 'ok' && above.point.p95Status === 'ok';
     const reasons = [
+      ...(busy.length > 0
+        ? [`other processes used ${busyText} (more than ${options.maxOtherCores} allowed)`]
+        : []),
       ...(drifted
         ? [
             `capacity moved ${driftPct >= 0 ? '+' : ''}${driftPct.toFixed(0)}% during the check ` +
@@ -442,7 +512,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     return {
       id: options.id,
       kind: 'http-capacity',
-      status: drifted ? 'unstable' : measuredEnough ? 'ok' : 'insufficient-samples',
+      status: drifted || busy.length > 0 ? 'unstable' : measuredEnough ? 'ok' : 'insufficient-samples',
       ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
       params,
       latency,
@@ -465,5 +535,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     };
   } catch (error) {
     return erroredScenario(options.id, 'http-capacity', params, error, started);
+  } finally {
+    closed?.close();
   }
 }

@@ -43,6 +43,23 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU ms the whole machine has spent busy so far, every core together: `/proc/stat`'s first line less idle and
+ * iowait, in clock ticks of 1/100 s. Undefined off Linux.
+ */
+export function machineCpuMs(): number | undefined {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '').trim().split(/\s+/);
+    // cpu user nice system idle iowait irq softirq steal ...
+    const ticks = fields.slice(1, 9).map(Number);
+    if (ticks.length < 8 || ticks.some((t) => !Number.isFinite(t))) return undefined;
+    const total = ticks.reduce((a, b) => a + b, 0);
+    return (total - (ticks[3] as number) - (ticks[4] as number)) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ProcessMemory {
   /** Resident set size now (`VmRSS`), bytes: worker threads of the process included. */
   readonly rssBytes: number;

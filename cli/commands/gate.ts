@@ -43,7 +43,7 @@ interface RemeasureOptions {
 }
 
 /**
- * Re-measures the scenarios with a failing SLA or regression check, up to `rounds` times, with the report's own
+ * Re-measures the scenarios with a failing SLA, regression or capacity-plan check, up to `rounds` times, with the report's own
  * configuration and mode; each round measures only the scenarios that failed every round before it. Each round's
  * report is written next to the first (`report-remeasure-1.json`, ...).
  */
@@ -99,7 +99,7 @@ export function registerGate(program: Command): void {
     )
     .option(
       '--remeasure <rounds>',
-      'measure scenarios with a failing SLA or regression check again, up to this many times (0-5); a failure ' +
+      'measure scenarios with a failing SLA, regression or capacity-plan check again, up to this many times (0-5); a failure ' +
         'that any re-measurement does not reproduce becomes a warning',
       parseCount,
       0,

@@ -10,7 +10,7 @@ import {
   plannedRates,
   type CapacityJudgement,
 } from '../../bench/scenarios/capacity.ts';
-import { workersFromBanner } from '../../bench/scenarios/service.ts';
+import { machineCpuMs, workersFromBanner } from '../../bench/scenarios/service.ts';
 import { capacityPoint, capacityScenario, makeReport } from './fixtures.ts';
 
 const BENCH = join(import.meta.dirname, '../../bench');
@@ -150,18 +150,22 @@ describe('the http.capacity configuration', () => {
   it('applies the quick overrides key by key, keeping the rest', async () => {
     const config = await loadBenchConfig(join(BENCH, 'bench.config.json'), { quick: true });
     expect(config.http.capacity).toMatchObject({
+      maxWarmupMs: 8000,
       serviceMs: 1500,
       capacityMs: 2500,
-      durationMs: 6000,
-      aboveDurationMs: 4000,
+      durationMs: 4000,
+      aboveDurationMs: 3000,
+      warmupMs: 4000,
       p95Ms: 100,
       headroom: 0.25,
     });
   });
 
-  it('keeps the quick run of the scenario to at most 15 s of load, its four phases together', async () => {
+  it('keeps the quick run of the scenario to 15 s of load and at most 8 s of warm-up', async () => {
     const c = (await loadBenchConfig(join(BENCH, 'bench.config.json'), { quick: true })).http.capacity;
-    expect(c.serviceMs + c.capacityMs + c.durationMs + c.aboveDurationMs).toBeLessThanOrEqual(15_000);
+    // Service time, capacity, the planned point, capacity again, the higher point.
+    expect(c.serviceMs + 2 * c.capacityMs + c.durationMs + c.aboveDurationMs).toBeLessThanOrEqual(15_000);
+    expect(c.maxWarmupMs).toBeLessThanOrEqual(8_000);
   });
 
   it('fills the defaults when the config has no capacity section', () => {
@@ -186,5 +190,13 @@ describe('workersFromBanner', () => {
 
   it('counts a service that runs the model on its event loop (no workers in its banner) as one server', () => {
     expect(workersFromBanner('shipshape serving news-bag 1.0.0 on native at http://127.0.0.1:40123')).toBe(1);
+  });
+});
+
+describe('machineCpuMs', () => {
+  it("reads the machine's busy CPU time from /proc/stat, in ms that only grow", () => {
+    const first = machineCpuMs();
+    expect(first).toBeGreaterThan(0);
+    expect(machineCpuMs()).toBeGreaterThanOrEqual(first ?? Number.POSITIVE_INFINITY);
   });
 });

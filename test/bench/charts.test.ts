@@ -152,10 +152,10 @@ describe('renderReportMarkdown', () => {
     );
     expect(md).toContain('## Capacity plan self-check');
     expect(md).toContain(
-      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | planned | 600 | 600 | 13.3 | 40.0 | 10.0 | 60.0 | 0 | 0 | 1.20 | 1.00 |',
+      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | planned | 600 | 600 | 13.3 | 40.0 | 10.0 | 60.0 | 0 | 0 | 1.20 | 0.300 | 1.00 | 0.100 |',
     );
     expect(md).toContain(
-      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | 1.5x sustainable | 1,200 | 840 | 133 | 400 | 105 | 600 | 300 | 0 | 1.20 | 1.00 |',
+      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | 1.5x sustainable | 1,200 | 840 | 133 | 400 | 105 | 600 | 300 | 0 | 1.20 | 0.300 | 1.00 | 0.100 |',
     );
     expect(md).toContain(
       '- `http-capacity/news-bag` (pass; p95 limit 100 ms, headroom 25%, service peak RSS 300.0 MiB): constructed',
