@@ -87,6 +87,19 @@ const overloadSchema = z
 const capacitySchema = z
   .object({
     enabled: z.boolean().default(true),
+    /**
+     * The bundle the plan is checked on, relative to the config file (default `http.overload.bundle`, else the first
+     * of `bundles`). One whose work is inference in the workers, which is what the model's servers are: on news-bag
+     * with 1 text per request a replica is bound by its event loop's HTTP work, and the load generator shares its
+     * cores, so the M/G/c model with c = workers does not describe it. `--serve` starts a service on it (the
+     * overload scenario's, when the bundle is the same). Ignored with `--url`.
+     */
+    bundle: z.string().optional(),
+    /**
+     * Texts per request (one session run per request up to the batch size). Default 32: a few tens of ms of
+     * service on news-transformer, tens of requests/s, so the client's own work is light.
+     */
+    textsPerRequest: positiveInt.default(32),
     /** The p95 the plan is made for, ms. Default 100: the SLA's `http-open/*` maxP95Ms (the gate checks it is not looser). */
     p95Ms: z.number().positive().default(100),
     /**
@@ -233,7 +246,7 @@ export const benchConfigSchema = z
   .strict();
 
 export type BenchConfig = z.infer<typeof benchConfigSchema>;
-/** The configuration as run: quick overrides applied, bundle paths (`http.overload.bundle` too) absolute. */
+/** The configuration as run: quick overrides applied, bundle paths (`http.overload.bundle` and `http.capacity.bundle` too) absolute. */
 export type EffectiveConfig = Omit<BenchConfig, 'quick' | '$schema'>;
 
 export class ConfigError extends Error {
@@ -300,14 +313,18 @@ export function effectiveConfig(
         browser: config.browser,
         memory: config.memory,
       };
-  const { overload } = sectionsAsRun.http;
-  const http =
-    overload.bundle === undefined
-      ? sectionsAsRun.http
-      : {
-          ...sectionsAsRun.http,
-          overload: { ...overload, bundle: resolve(options.baseDir, overload.bundle) },
-        };
+  const { overload, capacity } = sectionsAsRun.http;
+  const http = {
+    ...sectionsAsRun.http,
+    overload:
+      overload.bundle === undefined
+        ? overload
+        : { ...overload, bundle: resolve(options.baseDir, overload.bundle) },
+    capacity:
+      capacity.bundle === undefined
+        ? capacity
+        : { ...capacity, bundle: resolve(options.baseDir, capacity.bundle) },
+  };
   return { bundles: config.bundles.map((b) => resolve(options.baseDir, b)), ...sectionsAsRun, http };
 }
 

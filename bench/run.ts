@@ -98,8 +98,21 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
   const stats = config.statistics;
   const plan: PlannedScenario[] = [];
   const immediate: Scenario[] = [];
-  let service: Promise<RunningService> | undefined;
-  let overloadService: Promise<RunningService> | undefined;
+  // One service per bundle the bench starts (the HTTP scenarios' bundle, the overload and capacity bundle), shared
+  // by the scenarios that serve it. Every one runs with the capacity check's queue-wait limit, so that the model sheds
+  // where the service does (the edge's default, 100 ms, unless the config says otherwise).
+  const services = new Map<string, Promise<RunningService>>();
+  const serviceFor = (bundleDir: string, detail: (text: string) => void): Promise<RunningService> => {
+    let service = services.get(bundleDir);
+    if (service === undefined) {
+      detail(`starting shipshape serve on ${bundleName(bundleDir)}`);
+      service = startService(bundleDir, {
+        env: { SHIPSHAPE_MAX_QUEUE_WAIT_MS: String(config.http.capacity.maxQueueWaitMs) },
+      });
+      services.set(bundleDir, service);
+    }
+    return service;
+  };
 
   if (wants('in-process') && config.inProcess.enabled) {
     for (const bundleDir of config.bundles) {
@@ -159,7 +172,14 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
     const closedIds = h.concurrency.map((c) => ({ id: `http-closed/c${c}`, concurrency: c }));
     const openIds = h.openLoop.ratesPerSecond.map((r) => ({ id: `http-open/r${r}`, rate: r }));
     const overloadId = `http-overload/x${h.overload.factor}`;
-    const capacityId = `http-capacity/${bundleName(config.bundles[0] as string)}`;
+    // The capacity check's bundle: one whose work is inference in the workers (see the config's `capacity.bundle`).
+    // A service given by --url is taken to serve the first bundle, as for every HTTP scenario.
+    const firstConfigured = config.bundles[0] as string;
+    const capacityBundle =
+      options.url === undefined
+        ? (h.capacity.bundle ?? h.overload.bundle ?? firstConfigured)
+        : firstConfigured;
+    const capacityId = `http-capacity/${bundleName(capacityBundle)}`;
     if (options.url === undefined && !options.serve) {
       const reason = 'no service: pass --serve, or --url http://127.0.0.1:PORT of a running service';
       immediate.push(
@@ -177,14 +197,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
       let started: RunningService | undefined;
       const getUrl = async (detail: (text: string) => void): Promise<string> => {
         if (fixedUrl !== undefined) return fixedUrl;
-        if (!service) {
-          detail(`starting shipshape serve on ${bundleName(firstBundle)}`);
-          // The capacity check's model sheds where the service does: tell the service the same wait limit.
-          service = startService(firstBundle, {
-            env: { SHIPSHAPE_MAX_QUEUE_WAIT_MS: String(h.capacity.maxQueueWaitMs) },
-          });
-        }
-        started = await service;
+        started = await serviceFor(firstBundle, detail);
         return started.url;
       };
       const serviceCpuMs = (): number | undefined => started?.cpuMs();
@@ -235,21 +248,26 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
         plan.push({
           id: capacityId,
           run: async (detail) => {
-            const url = await getUrl(detail);
-            const servers = started
-              ? workersFromBanner(started.banner)
+            let url: string;
+            let capacityStarted: RunningService | undefined;
+            if (fixedUrl === undefined) {
+              capacityStarted = await serviceFor(capacityBundle, detail);
+              url = capacityStarted.url;
+            } else url = fixedUrl;
+            const servers = capacityStarted
+              ? workersFromBanner(capacityStarted.banner)
               : (c.servers ?? availableParallelism());
-            const pid = started?.pid;
+            const pid = capacityStarted?.pid;
             return runCapacityScenario({
               id: capacityId,
               url,
-              bundle: bundleName(firstBundle),
-              texts: await getTexts(),
-              textsPerRequest: h.textsPerRequest,
+              bundle: bundleName(capacityBundle),
+              texts: await readBenchTexts(capacityBundle),
+              textsPerRequest: c.textsPerRequest,
               servers,
               maxQueueWaitMs: c.maxQueueWaitMs,
-              profileSource: started
-                ? `the service started by the bench: ${started.banner}`
+              profileSource: capacityStarted
+                ? `the service started by the bench: ${capacityStarted.banner}`
                 : `a service given by --url: servers ${c.servers === undefined ? "(this machine's cores)" : '(config)'} and maxQueueWaitMs from the bench config`,
               p95Ms: c.p95Ms,
               ...(c.maxShedFraction === undefined ? {} : { maxShedFraction: c.maxShedFraction }),
@@ -270,7 +288,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
               minTailSamples: stats.minTailSamples,
               retainSamples: stats.retainSamples,
               onProgress: detail,
-              serviceCpuMs,
+              serviceCpuMs: () => capacityStarted?.cpuMs(),
               servicePeakRssBytes: () => processMemory(pid)?.peakRssBytes,
             });
           },
@@ -286,9 +304,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
           run: async (detail) => {
             let url = fixedUrl;
             if (url === undefined) {
-              detail(`starting shipshape serve on ${bundleName(overloadBundle)}`);
-              overloadService ??= startService(overloadBundle);
-              overloadStarted = await overloadService;
+              overloadStarted = await serviceFor(overloadBundle, detail);
               url = overloadStarted.url;
             }
             return runOverloadScenario({
@@ -367,8 +383,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
       progress.scenarioFinished(planned.id, outcome(scenario));
     }
   } finally {
-    if (service) await (await service.catch(() => undefined))?.stop();
-    if (overloadService) await (await overloadService.catch(() => undefined))?.stop();
+    for (const service of services.values()) await (await service.catch(() => undefined))?.stop();
   }
 
   let chromium: string | null = null;

@@ -1,4 +1,5 @@
-// The capacity self-check for real: runBench starts `shipshape serve` (a child process) on news-bag and runs only
+// The capacity self-check for real: runBench starts `shipshape serve` (a child process) on the check's own bundle
+// (news-transformer, 32 texts per request, beside news-bag for the other HTTP scenarios) and runs only
 // `http-capacity/*`, with short phases. Timings vary run to run, so nothing here asserts on a rate or a latency:
 // only that every phase measured and the section holds together.
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ describe('the http-capacity scenario against the real Node service', () => {
           stability: { tolerancePct: 10 },
           http: {
             capacity: {
+              bundle: 'artifacts/news-transformer',
               warmupMs: 300,
               maxWarmupMs: 1500,
               serviceMs: 300,
@@ -53,10 +55,14 @@ describe('the http-capacity scenario against the real Node service', () => {
     scenario = report.scenarios[0];
   }, 120_000);
 
-  it('runs only the capacity scenario under --scenario "http-capacity/*", named after the bundle', () => {
+  it('runs only the capacity scenario under --scenario "http-capacity/*", named after its own bundle', () => {
     expect(report.scenarios.map((s) => [s.id, s.kind])).toEqual([
-      ['http-capacity/news-bag', 'http-capacity'],
+      ['http-capacity/news-transformer', 'http-capacity'],
     ]);
+  });
+
+  it('records the bundle and the texts per request it checked (32 by default)', () => {
+    expect(scenario?.capacity).toMatchObject({ bundle: 'news-transformer', textsPerRequest: 32 });
   });
 
   it('measures it (not skipped, not errored)', () => {

@@ -142,6 +142,12 @@ describe('the http.capacity configuration', () => {
     });
   });
 
+  it('checks the plan on news-transformer with 32 texts per request, a profile whose work is inference', async () => {
+    const config = await loadBenchConfig(join(BENCH, 'bench.config.json'), { quick: true });
+    expect(config.http.capacity.bundle).toBe(join(import.meta.dirname, '../../artifacts/news-transformer'));
+    expect(config.http.capacity.textsPerRequest).toBe(32);
+  });
+
   it("leaves the model's shed tolerance to the model's default, as shipshape plan does", async () => {
     const config = await loadBenchConfig(join(BENCH, 'bench.config.json'), { quick: false });
     expect(config.http.capacity.maxShedFraction).toBeUndefined();
