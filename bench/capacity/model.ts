@@ -279,9 +279,16 @@ function textsPerRequest(scenario: Scenario): number {
   return positive(scenario.params.textsPerRequest) ?? 1;
 }
 
-function fromCapacityScenario(report: Report): ReportProfile | undefined {
-  const scenario = report.scenarios.find(
+/** The report's usable self-checks (`http-capacity` scenarios with their section), in report order. */
+export function capacityScenarios(report: Report): Scenario[] {
+  return report.scenarios.filter(
     (s) => s.kind === 'http-capacity' && isUsable(s) && s.capacity !== undefined,
+  );
+}
+
+function fromCapacityScenario(report: Report, bundle: string | undefined): ReportProfile | undefined {
+  const scenario = capacityScenarios(report).find(
+    (s) => bundle === undefined || s.capacity?.bundle === bundle,
   );
   const section = scenario?.capacity;
   if (scenario === undefined || section === undefined) return undefined;
@@ -300,9 +307,14 @@ function fromCapacityScenario(report: Report): ReportProfile | undefined {
   };
 }
 
-function fromClosedLoop(report: Report): ReportProfile | undefined {
+function fromClosedLoop(report: Report, bundle: string | undefined): ReportProfile | undefined {
   const closed = report.scenarios.filter(
-    (s) => s.kind === 'http-closed' && isUsable(s) && s.latency !== undefined && s.throughput !== undefined,
+    (s) =>
+      s.kind === 'http-closed' &&
+      isUsable(s) &&
+      s.latency !== undefined &&
+      s.throughput !== undefined &&
+      (bundle === undefined || bundleName(report, s) === bundle),
   );
   const single = closed.find((s) => s.params.concurrency === 1 && (s.latency?.samples.length ?? 0) > 0);
   if (single?.latency === undefined) return undefined;
@@ -332,7 +344,12 @@ function fromClosedLoop(report: Report): ReportProfile | undefined {
 }
 
 /** Where the profile comes from in a report: the `http-capacity/...` scenario's inputs when present, else the
- *  http-closed scenarios (c1 samples, highest closed-loop requests/s). Undefined when the report has neither. */
-export function profileFromReport(report: Report): ReportProfile | undefined {
-  return fromCapacityScenario(report) ?? fromClosedLoop(report);
+ *  http-closed scenarios (c1 samples, highest closed-loop requests/s). Undefined when the report has neither.
+ *  With `options.bundle` (a bundle's name), only scenarios that served that bundle count; without it, the first
+ *  `http-capacity` scenario in the report. */
+export function profileFromReport(
+  report: Report,
+  options: { bundle?: string } = {},
+): ReportProfile | undefined {
+  return fromCapacityScenario(report, options.bundle) ?? fromClosedLoop(report, options.bundle);
 }

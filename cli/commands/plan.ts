@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { profileFromReport } from '../../bench/capacity/model.ts';
 import { readReport, type Report } from '../../bench/report.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
 import { DEFAULT_CONFIG } from '../../edge/config.ts';
@@ -12,7 +11,7 @@ import { isPlanError } from '../../ops/plan/errors.ts';
 import { countParameters, memoryNeeds, type ParameterCount } from '../../ops/plan/memory.ts';
 import { memoryMarkdown } from '../../ops/plan/markdown.ts';
 import { writePlan } from '../../ops/plan/output.ts';
-import { buildPlan, PLAN_DEFAULTS, type PlanTarget } from '../../ops/plan/plan.ts';
+import { buildPlan, chooseProfile, PLAN_DEFAULTS, type PlanTarget } from '../../ops/plan/plan.ts';
 import { DEFAULT_PRICING, readNodePricing, readWorkersPricing } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
 import { resolveBundleDir } from '../bundle-arg.ts';
@@ -120,6 +119,20 @@ async function readParameters(
 const MIB = 1024 * 1024;
 const mib = (bytes: number | null | undefined) => (bytes == null ? 'n/a' : `${(bytes / MIB).toFixed(1)} MiB`);
 
+function selfCheckLines(profile: Plan['profile']): string[] {
+  if (profile === null) return [];
+  const check = profile.selfCheck;
+  return [
+    ...(check === null
+      ? []
+      : [
+          `Self-check: ${check.scenario} in this report, verdict ${check.verdict}` +
+            (check.status === 'ok' ? '' : ` (measurement ${check.status})`),
+        ]),
+    ...(profile.caution === null ? [] : [`WARNING: ${profile.caution}`]),
+  ];
+}
+
 /** The terminal summary: replicas, per-replica rates and resources, the Workers verdict, memory, files. */
 export function describePlan(plan: Plan, outDir: string): string {
   const lines = [
@@ -127,6 +140,7 @@ export function describePlan(plan: Plan, outDir: string): string {
     plan.profile === null
       ? 'Profile: none (no HTTP measurements in the report): Workers and memory only'
       : `Profile: ${plan.profile.servers} workers, ${plan.profile.capacityRps.toFixed(0)} requests/s capacity per replica (${plan.profile.source})`,
+    ...selfCheckLines(plan.profile),
   ];
   const node = plan.node;
   if (node !== null) {
@@ -172,7 +186,8 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
   const report = await readReport(flags.report);
   const slaPath = flags.sla ?? (existsSync(DEFAULT_SLA) ? DEFAULT_SLA : undefined);
   const sla: Sla | null = slaPath === undefined ? null : await readSla(slaPath);
-  const profile = profileFromReport(report);
+  const reportPath = relative(process.cwd(), flags.report) || flags.report;
+  const { profile } = chooseProfile(report, reportPath, flags.bundle);
   const bundle = profile?.bundle ?? report.memoryPlans[0]?.bundle ?? 'unknown';
   const parameters = await readParameters(report, bundle, flags.bundle);
 
@@ -210,7 +225,8 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
   progress('simulating the queue (the sustainable rate, then the chart)');
   const plan = buildPlan({
     report,
-    reportPath: relative(process.cwd(), flags.report) || flags.report,
+    reportPath,
+    ...(flags.bundle === undefined ? {} : { bundle: flags.bundle }),
     sla: { path: slaPath === undefined ? null : relative(process.cwd(), slaPath) || slaPath, value: sla },
     peakRps: flags.peakRps,
     ...(flags.p95Ms === undefined ? {} : { p95Ms: flags.p95Ms }),
@@ -281,8 +297,9 @@ export function registerPlan(program: Command): void {
       DEFAULT_CONFIG.batchSize,
     )
     .option(
-      '-b, --bundle <dir>',
-      "the bundle's folder, for its parameter count (default the report's bundle under artifacts/)",
+      '-b, --bundle <name>',
+      'the bundle to plan for, a name or folder: its profile in the report (default the self-checked one, the ' +
+        "http-capacity scenario's) and its parameter count",
     )
     .option('--image <image>', 'container image that runs `npx shipshape serve`', PLAN_DEFAULTS.image)
     .option('--name <name>', 'Deployment, Service and autoscaler name', PLAN_DEFAULTS.name)

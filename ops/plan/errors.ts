@@ -2,8 +2,10 @@
 
 /** Every code a plan error can carry. Stable: scripts and tests branch on them. */
 export type PlanErrorCode =
-  /** The report has no HTTP measurements to take the service profile from. */
+  /** The report has no HTTP measurements to take the service profile from (for `--bundle`, none for that bundle). */
   | 'PLAN_NO_HTTP_PROFILE'
+  /** The report has self-checks (`http-capacity` scenarios) for several bundles and no `--bundle` chose one. */
+  | 'PLAN_PROFILE_AMBIGUOUS'
   /** The p95 limit is below what one request takes alone: no rate meets it. */
   | 'PLAN_SLA_UNREACHABLE'
   /** The replicas the peak needs cost more than `--max-monthly-usd` allows, or exceed `--max-replicas`. */

@@ -3,6 +3,7 @@
 import {
   DEFAULT_MAX_QUEUE_WAIT_MS,
   DEFAULT_SIMULATED_REQUESTS,
+  capacityScenarios,
   profileFromReport,
   simulateQueue,
   sustainableRate,
@@ -11,7 +12,7 @@ import {
 } from '../../bench/capacity/model.ts';
 import { basename } from 'node:path';
 import { mean } from 'simple-statistics';
-import type { Report } from '../../bench/report.ts';
+import type { Report, Scenario } from '../../bench/report.ts';
 import { matchesScenario, type Sla } from '../../bench/sla.ts';
 import { percentileSorted, sortAscending } from '../../bench/stats.ts';
 import { INFERENCE_ROUTES } from '../../edge/routes.ts';
@@ -56,6 +57,8 @@ export interface PlanInputs {
   readonly maxMonthlyUsd?: number;
   /** The serving batch size (edge config `batchSize`, default 32). */
   readonly batchSize: number;
+  /** `--bundle`: the bundle (name or folder) whose profile to plan from; default the report's self-checked one. */
+  readonly bundle?: string;
   readonly parameters: ParameterCount | null;
   readonly parametersNote?: string;
   readonly nodePricing: NodePricing;
@@ -88,9 +91,104 @@ export function p95Limit(sla: Sla | null, flag: number | undefined): { p95Ms: nu
   return { p95Ms: rule.maxP95Ms, source: `SLA rule "${rule.match}" maxP95Ms` };
 }
 
+/**
+ * Below this mean service time (ms) a request is mostly HTTP work (parsing, dispatch, the answer) on the replica's one
+ * event loop rather than inference in its workers, so the workers the model counts as servers are not what limits it.
+ */
+export const HTTP_BOUND_SERVICE_MS = 5;
+
+/** The profile a plan is made from, and whether the report's bench checked the model on it. */
+export interface ChosenProfile {
+  readonly profile: ReportProfile | undefined;
+  /** The self-check (`http-capacity` scenario) the profile comes from; null when it comes from http-closed. */
+  readonly selfCheck: {
+    readonly scenario: string;
+    readonly status: Scenario['status'];
+    readonly verdict: 'pass' | 'fail';
+    readonly detail: string;
+  } | null;
+  /** Why this plan deserves less trust than a self-checked one that passed; null when it deserves none less. */
+  readonly caution: string | null;
+}
+
+const nameOf = (bundle: string): string => basename(bundle.replace(/[/\\]+$/, ''));
+
+/**
+ * Picks the profile to plan from: the report's `http-capacity` self-check (the profile the bench checked the model
+ * on), or with `bundle` (a name or a folder; its basename counts) that bundle's self-check, else that bundle's
+ * http-closed scenarios, with a caution that the plan was not self-checked (and, for a replica whose requests take
+ * less than `HTTP_BOUND_SERVICE_MS`, why the model fits it less well). Without `bundle` and without a self-check, the
+ * http-closed profile, with the same caution.
+ * @throws PlanError PLAN_PROFILE_AMBIGUOUS (self-checks for several bundles and no `bundle`), PLAN_NO_HTTP_PROFILE
+ *   (`bundle` given and the report has no HTTP measurements for it).
+ */
+export function chooseProfile(report: Report, reportPath: string, bundle?: string): ChosenProfile {
+  const checks = capacityScenarios(report);
+  const wanted = bundle === undefined ? undefined : nameOf(bundle);
+  if (wanted === undefined && new Set(checks.map((s) => s.capacity?.bundle)).size > 1)
+    throw new PlanError(
+      'PLAN_PROFILE_AMBIGUOUS',
+      `${reportPath} has self-checked profiles for several bundles (${checks.map((s) => s.id).join(', ')}); ` +
+        'choose one with --bundle NAME.',
+    );
+  const check = checks.find((s) => wanted === undefined || s.capacity?.bundle === wanted);
+  const profile = profileFromReport(report, wanted === undefined ? {} : { bundle: wanted });
+  if (profile === undefined && wanted !== undefined) {
+    const have = [...new Set(capacityScenarios(report).map((s) => s.capacity?.bundle))];
+    throw new PlanError(
+      'PLAN_NO_HTTP_PROFILE',
+      `${reportPath} has no HTTP measurements of ${wanted} (no http-capacity/${wanted} scenario, and its http-closed ` +
+        `scenarios served ${configuredBundle(report)})` +
+        (have.length > 0 ? `; its self-checks are for ${have.join(', ')}` : '') +
+        `. Run \`shipshape bench --serve\` with ${wanted} in the config, or plan without --bundle.`,
+    );
+  }
+  if (check?.capacity !== undefined && profile !== undefined) {
+    const section = check.capacity;
+    const caution =
+      section.verdict === 'fail'
+        ? `the bench's self-check of this profile FAILED (${check.id}): ${section.detail}`
+        : check.status === 'unstable'
+          ? `the bench's self-check of this profile passed, but its measurement was unstable (${check.reason ?? 'the machine changed under it'})`
+          : null;
+    return {
+      profile,
+      selfCheck: {
+        scenario: check.id,
+        status: check.status,
+        verdict: section.verdict,
+        detail: section.detail,
+      },
+      caution,
+    };
+  }
+  if (profile === undefined) return { profile, selfCheck: null, caution: null };
+  const meanMs = mean([...profile.serviceMs]);
+  const httpBound =
+    meanMs < HTTP_BOUND_SERVICE_MS
+      ? ` And this profile is HTTP-bound: a request of ${profile.textsPerRequest} text(s) takes ` +
+        `${meanMs.toFixed(2)} ms, mostly JSON parsing and dispatch on the replica's one event loop, not inference ` +
+        `in its ${profile.servers} workers, so the M/G/${profile.servers} model (the workers as servers) does not ` +
+        "describe it; where the load generator shares the replica's cores it distorts the measurement too. On " +
+        'news-bag with 1 text per request on 2 shared cores, the measured p95 at 75% of capacity was 13-113 ms ' +
+        "against the model's 3.5-3.8 ms. Plan from a profile whose work is inference (more texts per request, a " +
+        'heavier bundle), or measure the replica on its own machine.'
+      : '';
+  return {
+    profile,
+    selfCheck: null,
+    caution:
+      `this plan was NOT self-checked: ${reportPath} has no http-capacity scenario for ${profile.bundle}, so the ` +
+      `profile comes from its http-closed scenarios and no open-loop run checked the model's rate on it.${httpBound}`,
+  };
+}
+
 /** The service's measured peak RSS and the planned point's CPU from the capacity self-check, when the report has it. */
-function capacityExtras(report: Report): { peakRssBytes?: number; cpuMsPerRequest?: number; id?: string } {
-  const scenario = report.scenarios.find((s) => s.kind === 'http-capacity' && s.capacity !== undefined);
+function capacityExtras(
+  report: Report,
+  selfCheck: ChosenProfile['selfCheck'],
+): { peakRssBytes?: number; cpuMsPerRequest?: number; id?: string } {
+  const scenario = report.scenarios.find((s) => s.id === selfCheck?.scenario && s.capacity !== undefined);
   const section = scenario?.capacity;
   if (scenario === undefined || section === undefined) return {};
   const cpu = section.planned.cpuPerRequestMs;
@@ -143,7 +241,8 @@ const roundUp = (value: number, step: number): number => Math.ceil(value / step 
  * Builds the plan: the capacity model's sustainable rate per replica within the p95 limit, the replicas at the
  * peak with headroom (at least `minReplicas`, at most the cap), resources and autoscaling, the Workers checks, and
  * the memory needs. Pure apart from the clock; validated against the plan schema before it is returned.
- * @throws PlanError PLAN_NO_HTTP_PROFILE (no HTTP measurements), PLAN_NO_P95_LIMIT, PLAN_SLA_UNREACHABLE (the limit
+ * The profile is `chooseProfile`'s (the report's self-checked one by default, `inputs.bundle` to choose).
+ * @throws PlanError PLAN_NO_HTTP_PROFILE (no HTTP measurements), PLAN_PROFILE_AMBIGUOUS, PLAN_NO_P95_LIMIT, PLAN_SLA_UNREACHABLE (the limit
  *   is below one request's own time), PLAN_OVER_BUDGET (the cap cannot cover the peak).
  */
 export function buildPlan(inputs: PlanInputs): Plan {
@@ -160,7 +259,8 @@ export function buildPlan(inputs: PlanInputs): Plan {
     image: inputs.deployment?.image ?? PLAN_DEFAULTS.image,
     prometheusUrl: inputs.deployment?.prometheusUrl ?? PLAN_DEFAULTS.prometheusUrl,
   };
-  const profile = profileFromReport(report);
+  const chosen = chooseProfile(report, inputs.reportPath, inputs.bundle);
+  const { profile } = chosen;
   // The Workers checks need no HTTP measurements (in-process WASM, memory plans, upload size); Node needs them.
   if (profile === undefined && target !== 'workers')
     throw new PlanError(
@@ -172,7 +272,7 @@ export function buildPlan(inputs: PlanInputs): Plan {
   const bundle = profile?.bundle ?? configuredBundle(report);
   const textsPerRequest = profile?.textsPerRequest ?? 1;
   const limit = p95Limit(inputs.sla.value, inputs.p95Ms);
-  const extras = capacityExtras(report);
+  const extras = capacityExtras(report, chosen.selfCheck);
   const memory = memoryNeeds({
     report,
     bundle,
@@ -247,6 +347,8 @@ export function buildPlan(inputs: PlanInputs): Plan {
             serviceScale: sustainable.serviceScale,
             maxQueueWaitMs: profile.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS,
             simulatedRequests: requests,
+            selfCheck: chosen.selfCheck,
+            caution: chosen.caution,
           },
     node,
     workers,

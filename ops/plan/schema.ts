@@ -193,6 +193,18 @@ export const planSchema = z
         serviceScale: positive,
         maxQueueWaitMs: nonNegative,
         simulatedRequests: z.number().int().positive(),
+        /** The bench's self-check of this profile (its http-capacity scenario); null: not self-checked. */
+        selfCheck: z
+          .object({
+            scenario: z.string(),
+            status: z.string(),
+            verdict: z.enum(['pass', 'fail']),
+            detail: z.string(),
+          })
+          .strict()
+          .nullable(),
+        /** Why the plan deserves less trust (not self-checked, a failed or unstable check); null when none. */
+        caution: z.string().nullable(),
       })
       .strict()
       .nullable(),

@@ -98,6 +98,48 @@ describe('shipshape plan', () => {
   });
 });
 
+describe('shipshape plan on a report with a self-check', () => {
+  const SELF_CHECKED = 'test/fixtures/reports/quick-http-news-transformer.json';
+  const plan = (...extra: string[]) => {
+    const out = tempDir();
+    const result = shipshape([
+      'plan',
+      '--report',
+      SELF_CHECKED,
+      '--sla',
+      'bench/sla.json',
+      '--peak-rps',
+      '400',
+      '--out',
+      out,
+      ...extra,
+    ]);
+    return { out, result };
+  };
+
+  it('plans from the self-checked profile and says so, with its verdict, on the terminal and in plan.md', () => {
+    const { out, result } = plan();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Plan for news-transformer: /);
+    expect(result.stdout).toMatch(
+      /^Self-check: http-capacity\/news-transformer in this report, verdict (pass|fail)/m,
+    );
+    expect(readFileSync(join(out, 'plan.md'), 'utf8')).toMatch(
+      /\*\*Self-checked\*\*: the report's `http-capacity\/news-transformer` ran this profile/,
+    );
+  });
+
+  it('with --bundle news-bag plans from http-closed and warns that the plan was not self-checked', () => {
+    const { out, result } = plan('--bundle', 'news-bag');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Plan for news-bag: /);
+    expect(result.stdout).toMatch(/^WARNING: this plan was NOT self-checked: .*HTTP-bound/m);
+    expect(readFileSync(join(out, 'plan.md'), 'utf8')).toMatch(
+      /^> \*\*Warning\*\*: this plan was NOT self-checked/m,
+    );
+  });
+});
+
 describe('shipshape plan errors', () => {
   it('refuses --min-replicas 1 as a usage error (exit 2)', () => {
     const result = shipshape([

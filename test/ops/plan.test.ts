@@ -198,6 +198,99 @@ describe('buildPlan against the bench’s own capacity self-check', () => {
   });
 });
 
+describe('the profile a plan is made from, and whether it was self-checked', () => {
+  // A quick `http-**` run: http-closed on news-bag (1 text per request), the self-check on news-transformer (32).
+  const both = parseReport(
+    JSON.parse(
+      readFileSync(new URL('../fixtures/reports/quick-http-news-transformer.json', import.meta.url), 'utf8'),
+    ),
+    'quick-http-news-transformer.json',
+  );
+  const check = both.scenarios.find((s) => s.id === 'http-capacity/news-transformer');
+
+  it('plans from the self-checked profile by default, and records the check and its verdict', () => {
+    const plan = buildPlan({ ...base, report: both, parameters: null });
+    expect(plan.inputs).toMatchObject({ bundle: 'news-transformer', textsPerRequest: 32 });
+    expect(plan.profile?.selfCheck).toEqual({
+      scenario: 'http-capacity/news-transformer',
+      status: check?.status,
+      verdict: check?.capacity?.verdict,
+      detail: check?.capacity?.detail,
+    });
+  });
+
+  it('plans from the same profile with --bundle naming the self-checked bundle, as a name or a folder', () => {
+    const byName = buildPlan({ ...base, report: both, parameters: null, bundle: 'news-transformer' });
+    const byDir = buildPlan({
+      ...base,
+      report: both,
+      parameters: null,
+      bundle: 'artifacts/news-transformer/',
+    });
+    expect(byName.node?.sustainableRps).toBe(check?.capacity?.model.sustainableRatePerSecond);
+    expect(byDir.node?.sustainableRps).toBe(check?.capacity?.model.sustainableRatePerSecond);
+  });
+
+  it('cautions that a self-check measured on a machine that changed under it was unstable', () => {
+    const plan = buildPlan({ ...base, report: both, parameters: null });
+    expect(check?.status).toBe('unstable');
+    expect(plan.profile?.caution).toMatch(
+      /^the bench's self-check of this profile passed, but its measurement was unstable/,
+    );
+  });
+
+  it('falls back to http-closed for --bundle news-bag, saying loudly it was not self-checked and why news-bag is HTTP-bound', () => {
+    const plan = buildPlan({ ...base, report: both, parameters: null, bundle: 'news-bag' });
+    expect(plan.inputs).toMatchObject({ bundle: 'news-bag', textsPerRequest: 1 });
+    expect(plan.profile?.selfCheck).toBeNull();
+    expect(plan.profile?.source).toMatch(/^http-closed\/c1 /);
+    expect(plan.profile?.caution).toMatch(
+      /^this plan was NOT self-checked: .* no http-capacity scenario for news-bag/,
+    );
+    expect(plan.profile?.caution).toMatch(/HTTP-bound: a request of 1 text\(s\) takes/);
+  });
+
+  it('does not take the CPU or peak RSS of another bundle’s self-check for a fallback plan', () => {
+    const plan = buildPlan({ ...base, report: both, parameters: null, bundle: 'news-bag' });
+    expect(plan.node?.resources.cpuSource).toMatch(/^http-closed\//);
+  });
+
+  it('says a plan from a report without a self-check was not self-checked', () => {
+    const plan = buildPlan(base);
+    expect(plan.profile?.selfCheck).toBeNull();
+    expect(plan.profile?.caution).toMatch(/^this plan was NOT self-checked/);
+  });
+
+  it('refuses to choose between self-checks of two bundles without --bundle, listing them', () => {
+    const twice = {
+      ...both,
+      scenarios: [
+        ...both.scenarios,
+        ...both.scenarios
+          .filter((s) => s.kind === 'http-capacity' && s.capacity !== undefined)
+          .map((s) => ({
+            ...s,
+            id: 'http-capacity/news-bag',
+            capacity: { ...(s.capacity as NonNullable<typeof s.capacity>), bundle: 'news-bag' },
+          })),
+      ],
+    };
+    expect(codeOf(() => buildPlan({ ...base, report: twice, parameters: null }))).toBe(
+      'PLAN_PROFILE_AMBIGUOUS',
+    );
+    expect(
+      buildPlan({ ...base, report: twice, parameters: null, bundle: 'news-bag' }).profile?.selfCheck
+        ?.scenario,
+    ).toBe('http-capacity/news-bag');
+  });
+
+  it('refuses --bundle for a bundle the report has no HTTP measurements of', () => {
+    expect(codeOf(() => buildPlan({ ...base, report: both, parameters: null, bundle: 'news-other' }))).toBe(
+      'PLAN_NO_HTTP_PROFILE',
+    );
+  });
+});
+
 describe('buildPlan limits and caps', () => {
   it('keeps the replicas at --min-replicas when the peak needs fewer', () => {
     expect(buildPlan({ ...base, peakRps: 10, minReplicas: 3 }).node?.replicasAtPeak).toBe(3);
