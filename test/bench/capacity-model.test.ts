@@ -219,6 +219,23 @@ describe('profileFromReport', () => {
     expect(profileFromReport(makeReport([]))).toBeUndefined();
   });
 
+  it('with a bundle, reads only the scenarios that served it: the http-closed ones for the other bundle', () => {
+    const check = capacityScenario(
+      'http-capacity/news-bag',
+      capacityPoint(600, 20),
+      capacityPoint(1200, 150),
+    );
+    const both = makeReport([...report.scenarios, check], {
+      config: { bundles: ['artifacts/news-transformer', 'artifacts/news-bag'] },
+    });
+    expect(profileFromReport(both, { bundle: 'news-bag' })?.source).toMatch(/^http-capacity\/news-bag /);
+    expect(profileFromReport(both, { bundle: 'news-transformer' })?.source).toMatch(/^http-closed\/c1 /);
+  });
+
+  it('with a bundle the report did not serve, is undefined', () => {
+    expect(profileFromReport(report, { bundle: 'news-other' })).toBeUndefined();
+  });
+
   it('reads a real quick report (CI, 2 cores): 500 samples, 2 servers, the c4 throughput', () => {
     const real = parseReport(
       JSON.parse(readFileSync(new URL('../fixtures/reports/ci-quick.json', import.meta.url), 'utf8')),
