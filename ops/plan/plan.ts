@@ -174,12 +174,20 @@ export function chooseProfile(report: Report, reportPath: string, bundle?: strin
         "against the model's 3.5-3.8 ms. Plan from a profile whose work is inference (more texts per request, a " +
         'heavier bundle), or measure the replica on its own machine.'
       : '';
+  // A self-check that ran for this bundle but measured nothing (errored, skipped) is worth naming.
+  const unmeasured = report.scenarios.find(
+    (s) => s.kind === 'http-capacity' && s.id === `http-capacity/${profile.bundle}`,
+  );
+  const why =
+    unmeasured === undefined
+      ? `${reportPath} has no http-capacity scenario for ${profile.bundle}`
+      : `${reportPath}'s ${unmeasured.id} is ${unmeasured.status}${unmeasured.reason === undefined ? '' : ` (${unmeasured.reason})`}`;
   return {
     profile,
     selfCheck: null,
     caution:
-      `this plan was NOT self-checked: ${reportPath} has no http-capacity scenario for ${profile.bundle}, so the ` +
-      `profile comes from its http-closed scenarios and no open-loop run checked the model's rate on it.${httpBound}`,
+      `this plan was NOT self-checked: ${why}, so the profile comes from its http-closed scenarios and no ` +
+      `open-loop run checked the model's rate on it.${httpBound}`,
   };
 }
 

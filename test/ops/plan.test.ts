@@ -261,6 +261,26 @@ describe('the profile a plan is made from, and whether it was self-checked', () 
     expect(plan.profile?.caution).toMatch(/^this plan was NOT self-checked/);
   });
 
+  it('names a self-check that ran but measured nothing when it falls back to http-closed', () => {
+    const errored = {
+      ...report,
+      scenarios: [
+        ...report.scenarios,
+        {
+          id: 'http-capacity/news-bag',
+          kind: 'http-capacity' as const,
+          status: 'errored' as const,
+          reason: 'the model finds no rate within p95 100 ms',
+          params: {},
+          durationMs: 1,
+        },
+      ],
+    };
+    expect(buildPlan({ ...base, report: errored }).profile?.caution).toMatch(
+      /^this plan was NOT self-checked: ci-quick\.json's http-capacity\/news-bag is errored \(the model finds no rate/,
+    );
+  });
+
   it('refuses to choose between self-checks of two bundles without --bundle, listing them', () => {
     const twice = {
       ...both,
