@@ -177,6 +177,30 @@ describe('the deployment checklist against a running news-bag service', () => {
     );
   });
 
+  it('fails latency, asking for the measurement rather than speed, when a scenario the SLA needs is missing', async () => {
+    const sla = JSON.parse(readFileSync(join(ROOT, 'bench/sla.json'), 'utf8')) as { scenarios: object[] };
+    sla.scenarios.push({ match: 'http-open/never-measured', maxP95Ms: 100 });
+    const unmeasured = join(scratch, 'unmeasured-sla.json');
+    writeFileSync(unmeasured, JSON.stringify(sla));
+    const result = await runChecklist({ ...base, sla: unmeasured, items: ['latency'] });
+    expect(item(result, 'latency').verdict).toBe('fail');
+    expect(item(result, 'latency').detail).toBe(
+      'The gate fails: http-open/never-measured present missing (limit measured): no scenario in the report ' +
+        'matches `http-open/never-measured`; run the bench with the scenario enabled or mark the rule ' +
+        '`"optional": true`.',
+    );
+  });
+
+  it('fails latency when the SLA checks no measurement at all', async () => {
+    const sla = JSON.parse(readFileSync(join(ROOT, 'bench/sla.json'), 'utf8')) as { scenarios: object[] };
+    sla.scenarios = [];
+    const empty = join(scratch, 'empty-sla.json');
+    writeFileSync(empty, JSON.stringify(sla));
+    const result = await runChecklist({ ...base, sla: empty, items: ['latency'] });
+    expect(item(result, 'latency').verdict).toBe('fail');
+    expect(item(result, 'latency').detail).toMatch(/^No SLA limit of .*empty-sla\.json was checked/);
+  });
+
   describe('with a re-measurement that `shipshape gate --remeasure` wrote next to the report', () => {
     let impossible = '';
     let report = '';
