@@ -291,6 +291,20 @@ describe('the deployment checklist against a running news-bag service', () => {
     );
   });
 
+  it('fails health-checks when the service serves the same name and version with other labels', async () => {
+    const copy = copyBundle('news-bag');
+    copies.push(copy);
+    copy.editManifest((manifest) => {
+      manifest.labels = ['World', 'Sport', 'Business', 'Sci/Tech'];
+    });
+    const result = await runChecklist({ ...base, bundleDir: copy.dir, items: ['health-checks'] });
+    expect(item(result, 'health-checks').verdict).toBe('fail');
+    expect(item(result, 'health-checks').detail).toContain(
+      'the service serves another news-bag 1.0.0 than the bundle checked (labels ' +
+        '["World","Sports","Business","Sci/Tech"], the bundle checked ["World","Sport","Business","Sci/Tech"])',
+    );
+  });
+
   it('fails health-checks and judges the default backend when nothing answers at the URL', async () => {
     const port = await closedPort();
     const result = await runChecklist({ ...base, url: `http://127.0.0.1:${port}`, items: ['health-checks'] });
