@@ -134,3 +134,22 @@ describe.runIf(!HAS_PROMTOOL && IN_CI)('shipshape checklist without promtool', (
     expect(existsSync(PROMTOOL)).toBe(true);
   });
 });
+
+describe('shipshape checklist given a bad URL', () => {
+  it('exits 2 with a usage error naming the URL when it is not http(s)', () => {
+    const result = shipshape(['checklist', '--url', 'ftp://127.0.0.1:8787']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      "error: option '--url <url>' argument 'ftp://127.0.0.1:8787' is invalid. expected an http(s) URL",
+    );
+  });
+
+  it('exits 2 with a usage error when the URL does not parse', () => {
+    const result = shipshape(['checklist', '--url', '127.0.0.1:8787']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `expected the service's base URL, e.g. http://127.0.0.1:8787, got "127.0.0.1:8787".`,
+    );
+  });
+});
