@@ -10,7 +10,8 @@ import { blessingSchema, type Blessing } from '../../ops/checklist/blessing.ts';
 import { ITEM_IDS } from '../../ops/checklist/checklist.ts';
 import { hasComponent, IN_CI } from '../edge/support.ts';
 import { ROOT } from '../helpers/bundle-copy.ts';
-import { shipshape, shipshapeAsync, startServe, type CliResult, type ServeProcess } from '../helpers/cli.ts';
+import { shipshape, shipshapeAsync, type CliResult, type ServeProcess } from '../helpers/cli.ts';
+import { startCandidate } from '../helpers/deployment.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 const HAS_PROMTOOL = hasComponent('promtool', existsSync(PROMTOOL), 'apt-get install prometheus');
@@ -30,23 +31,13 @@ describe.runIf(HAS_PROMTOOL)('shipshape checklist on the default deployment', ()
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'shipshape-checklist-cli-'));
-    const logs = join(scratch, 'serve.log');
-    const rules = join(scratch, 'alerts');
     files.blessing = join(scratch, 'blessing.json');
     files.markdown = join(scratch, 'checklist.md');
     files.json = join(scratch, 'checklist.json');
     files.failedBlessing = join(scratch, 'failed-blessing.json');
-    serve = await startServe(['--bundle', 'artifacts/news-bag', '--workers', '1'], {}, { logFile: logs });
-    const alerts = shipshape([
-      'alerts',
-      '--bundle',
-      'artifacts/news-bag',
-      '--sla',
-      'bench/sla.json',
-      '--out',
-      rules,
-    ]);
-    if (alerts.code !== 0) throw new Error(`shipshape alerts failed: ${alerts.stderr}`);
+    const candidate = await startCandidate(scratch);
+    serve = candidate.serve;
+    const { logs, rules } = candidate;
     const common = ['checklist', '--bundle', 'artifacts/news-bag', '--report', 'bench/baseline.json'];
     const more = ['--sla', 'bench/sla.json', '--url', serve.url, '--logs', logs, '--promtool', PROMTOOL];
     passing = await shipshapeAsync([

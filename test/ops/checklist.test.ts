@@ -17,7 +17,8 @@ import {
 } from '../../ops/checklist/checklist.ts';
 import { hasComponent } from '../edge/support.ts';
 import { bundleDir, copyBundle, ROOT, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
-import { shipshape, startServe, type ServeProcess } from '../helpers/cli.ts';
+import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { generateRules, startCandidate } from '../helpers/deployment.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 const HAS_PROMTOOL = hasComponent('promtool', existsSync(PROMTOOL), 'apt-get install prometheus');
@@ -49,19 +50,9 @@ describe('the deployment checklist against a running news-bag service', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'shipshape-checklist-'));
-    const logs = join(scratch, 'serve.log');
-    const rules = join(scratch, 'alerts');
-    serve = await startServe(['--bundle', 'artifacts/news-bag', '--workers', '1'], {}, { logFile: logs });
-    const alerts = shipshape([
-      'alerts',
-      '--bundle',
-      'artifacts/news-bag',
-      '--sla',
-      'bench/sla.json',
-      '--out',
-      rules,
-    ]);
-    if (alerts.code !== 0) throw new Error(`shipshape alerts failed: ${alerts.stderr}`);
+    const candidate = await startCandidate(scratch);
+    serve = candidate.serve;
+    const { logs, rules } = candidate;
     base = {
       bundleDir: bundleDir('news-bag'),
       report: join(ROOT, 'bench/baseline.json'),
@@ -348,16 +339,7 @@ describe('the deployment checklist against a running news-bag service', () => {
     'fails alerts, quoting promtool, when promtool check rules refuses the rules',
     async () => {
       const broken = join(scratch, 'broken-alerts');
-      const made = shipshape([
-        'alerts',
-        '--bundle',
-        'artifacts/news-bag',
-        '--sla',
-        'bench/sla.json',
-        '--out',
-        broken,
-      ]);
-      expect(made.code).toBe(0);
+      generateRules(broken);
       const rulesFile = join(broken, 'shipshape.rules.yml');
       writeFileSync(rulesFile, readFileSync(rulesFile, 'utf8').replace('> 0.037445', '> > 0.037445'));
       const result = await runChecklist({ ...base, rules: broken, items: ['alerts'] });
