@@ -9,7 +9,9 @@ import { Service } from 'kubernetes-models/v1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { parseReport } from '../../bench/report.ts';
 import { readSla } from '../../bench/sla.ts';
+import { METRIC_FAMILIES } from '../../edge/metrics.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../edge/node-server.ts';
+import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import {
   buildManifests,
   manifestYaml,
@@ -75,6 +77,46 @@ describe('generated manifests', () => {
     const c = container(manifests['deployment.yaml']);
     expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+  });
+
+  it('hold liveness off with a startup probe on /readyz, since /healthz answers 200 before the bundle is loaded', () => {
+    const c = container(manifests['deployment.yaml']);
+    expect(c.startupProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+  });
+
+  it('select the pods the Deployment labels, in the Deployment and in the Service', () => {
+    const deployment = manifests['deployment.yaml'];
+    const podLabels = deployment.spec?.template.metadata?.labels ?? {};
+    const selected = [deployment.spec?.selector.matchLabels, manifests['service.yaml'].spec?.selector];
+    for (const selector of selected) {
+      expect(Object.keys(selector ?? {}).length).toBeGreaterThan(0);
+      expect(podLabels).toMatchObject(selector ?? { missing: 'selector' });
+    }
+    expect(manifests['service.yaml'].spec?.ports?.[0]?.targetPort).toBe(
+      container(deployment).ports?.[0]?.name,
+    );
+  });
+
+  it('query KEDA by labels the metric has, or that the scrape of the annotated pods adds (namespace, pod labels)', () => {
+    const query = manifests['keda-scaledobject.yaml'].spec.triggers[0]?.metadata.query ?? '';
+    const selector = /shipshape_http_requests_total\{([^}]*)\}/.exec(query)?.[1] ?? '';
+    const labels = [...selector.matchAll(/(\w+)=~?"/g)].map((match) => match[1]);
+    const own = METRIC_FAMILIES.httpRequests.labels;
+    const added = [
+      'namespace',
+      ...Object.keys(manifests['deployment.yaml'].spec?.template.metadata?.labels ?? {}),
+    ];
+    expect(labels.length).toBeGreaterThan(0);
+    for (const label of labels) expect([...own, ...added]).toContain(label);
+    expect(query).toContain(`route=~"${[...INFERENCE_ROUTES].join('|')}"`);
+  });
+
+  it('leave KEDA’s cooldownPeriod unset (it only paces scaling to zero) and pace scaling down by the HPA behaviour', () => {
+    const spec = manifests['keda-scaledobject.yaml'].spec;
+    expect(spec.cooldownPeriod).toBeUndefined();
+    expect(
+      spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.stabilizationWindowSeconds,
+    ).toBe(plan.node?.autoscaling.scaleDownStabilisationSeconds);
   });
 
   it('request and limit the plan’s CPU and memory', () => {
