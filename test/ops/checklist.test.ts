@@ -140,6 +140,35 @@ describe('the deployment checklist against a running news-bag service', () => {
     expect(item(result, 'vocabulary').detail).toMatch(/^The bundle did not load: BUNDLE_MODEL_MISMATCH/);
   });
 
+  describe('with the vocabulary cut short (rehashed, so only its length is wrong)', () => {
+    function cutVocabulary(tokens: number): BundleCopy {
+      const copy = copyBundle('news-bag');
+      copies.push(copy);
+      const lines = readFileSync(join(copy.dir, 'vocab.txt'), 'utf8').split('\n');
+      copy.replaceFile('vocab.txt', `${lines.slice(0, tokens).join('\n')}\n`);
+      return copy;
+    }
+
+    it('fails vocabulary, naming the embedding rows, when the ids of the golden cases still fit', async () => {
+      const copy = cutVocabulary(4400);
+      const result = await runChecklist({ ...base, bundleDir: copy.dir, items: ['vocabulary'] });
+      expect(item(result, 'vocabulary').verdict).toBe('fail');
+      expect(item(result, 'vocabulary').detail).toBe(
+        "vocab.txt has 4400 tokens but the model's embedding embedding.weight has 4421 rows: the vocabulary is " +
+          'not the full one the model was trained with. Export every token.',
+      );
+    });
+
+    it('fails vocabulary, naming the first golden case past its end, when golden ids fall outside', async () => {
+      const copy = cutVocabulary(4000);
+      const result = await runChecklist({ ...base, bundleDir: copy.dir, items: ['vocabulary'] });
+      expect(item(result, 'vocabulary').verdict).toBe('fail');
+      expect(item(result, 'vocabulary').detail).toMatch(
+        /^\d+ golden case\(s\) of parity\.jsonl use token ids past the 4000 tokens of vocab\.txt \(first: case /,
+      );
+    });
+  });
+
   it('fails alerts, saying how to generate them, when the rules are missing', async () => {
     const missing = join(scratch, 'no-alerts');
     const result = await runChecklist({ ...base, rules: missing, items: ['alerts'] });
