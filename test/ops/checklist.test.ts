@@ -269,6 +269,61 @@ describe('the deployment checklist against a running news-bag service', () => {
     });
   });
 
+  describe('with a report edited where batching and the memory plan are read', () => {
+    interface EditableReport {
+      scenarios: { id: string; params: { batchSize?: number }; throughput?: { itemsPerSecond: number } }[];
+      memoryPlans: { bundle: string; backend: string; verdict: string }[];
+    }
+    /** bench/baseline.json with `edit` applied, written to the scratch folder. */
+    function editedReport(file: string, edit: (report: EditableReport) => void): string {
+      const report = JSON.parse(readFileSync(join(ROOT, 'bench/baseline.json'), 'utf8')) as EditableReport;
+      edit(report);
+      const path = join(scratch, file);
+      writeFileSync(path, JSON.stringify(report));
+      return path;
+    }
+
+    it('fails batching when no batch above 1 serves more items/s than batch 1', async () => {
+      const report = editedReport('no-gain.json', (r) => {
+        for (const s of r.scenarios) {
+          if (s.id.startsWith('in-process/news-bag/native/b') && (s.params.batchSize ?? 1) > 1) {
+            if (s.throughput !== undefined) s.throughput.itemsPerSecond = 20_000;
+          }
+        }
+      });
+      const result = await runChecklist({ ...base, report, items: ['batching'] });
+      expect(item(result, 'batching').verdict).toBe('fail');
+      expect(item(result, 'batching').detail).toMatch(
+        /^No batch size serves more items\/s than batch 1 \(best: b\d+ at 0\.73x\)/,
+      );
+    });
+
+    it('fails batching when the report measured batch 1 only', async () => {
+      const report = editedReport('b1-only.json', (r) => {
+        r.scenarios = r.scenarios.filter((s) => !/^in-process\/news-bag\/native\/b(16|64)$/.test(s.id));
+      });
+      const result = await runChecklist({ ...base, report, items: ['batching'] });
+      expect(item(result, 'batching')).toMatchObject({
+        verdict: 'fail',
+        evidence: `${report}: in-process/news-bag/native/* measured at batch 1`,
+      });
+      expect(item(result, 'batching').detail).toMatch(
+        /^The report has no batch size above 1 of news-bag on native/,
+      );
+    });
+
+    it('fails memory when the memory plan did not check itself', async () => {
+      const report = editedReport('plan-failed.json', (r) => {
+        const plan = r.memoryPlans.find((p) => p.bundle === 'news-bag' && p.backend === 'native');
+        if (plan === undefined) throw new Error('the baseline has a native memory plan for news-bag');
+        plan.verdict = 'fail';
+      });
+      const result = await runChecklist({ ...base, report, items: ['memory'] });
+      expect(item(result, 'memory').verdict).toBe('fail');
+      expect(item(result, 'memory').detail).toMatch(/^The memory plan did not check itself \(fail: /);
+    });
+  });
+
   it('fails memory, naming the largest batch that fits, when the serving batch outgrows the budget', async () => {
     const result = await runChecklist({ ...base, batchSize: 100_000, items: ['memory'] });
     expect(item(result, 'memory').verdict).toBe('fail');
