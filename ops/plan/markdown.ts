@@ -125,6 +125,11 @@ function nodeMarkdown(plan: Plan): string[] {
     '',
     `- minReplicas ${node.minReplicas}, maxReplicas ${node.maxReplicas} (${node.maxReplicasReason}).`,
     `- KEDA: a Prometheus trigger on the service's own counter, threshold ${a.kedaThresholdRps} inference requests/s per replica (the planned rate): \`${a.kedaQuery}\`.`,
+    "  The counter's own labels are `route`, `method` and `status`; `namespace` and `app` come from the scrape (the " +
+      "Prometheus Helm chart's `kubernetes-pods` job, which the Deployment's `prometheus.io/*` annotations opt into, " +
+      'adds the namespace and maps the pod labels): with another scrape config, match the labels it adds. The rate ' +
+      "window needs two samples or more: with a scrape interval past 30 s, widen the query's `[1m]`, or KEDA reads " +
+      'an empty result as 0 and never scales up.',
     `- HPA: CPU utilisation target ${a.hpaCpuUtilisationPct}% of the request, which the request is sized to reach at the planned rate.`,
     `- Scale up: ${a.scaleUp}; stabilisation window ${a.scaleUpStabilisationSeconds} s.`,
     `- Scale down: ${a.scaleDown}.`,
