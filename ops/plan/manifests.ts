@@ -88,7 +88,9 @@ export function buildManifests(plan: Plan): PlanManifests {
             {
               name: 'shipshape',
               image,
-              command: ['npx', 'shipshape'],
+              // node itself as PID 1, run in the repository (the image's working directory): SIGTERM reaches serve,
+              // which drains, with no npm (npx) process between to forward it, nor its RSS counted in the limit.
+              command: ['node', 'bin/shipshape.js'],
               args: [
                 'serve',
                 '--bundle',

@@ -144,6 +144,12 @@ describe('generated manifests', () => {
     expect(grace).toBeGreaterThan(PRE_STOP_SECONDS + DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000);
   });
 
+  it('run serve with node itself as the container command, so that SIGTERM reaches it', () => {
+    const c = container(manifests['deployment.yaml']);
+    expect(c.command).toEqual(['node', 'bin/shipshape.js']);
+    expect(c.args?.[0]).toBe('serve');
+  });
+
   it('run the measured number of workers', () => {
     const args = container(manifests['deployment.yaml']).args ?? [];
     expect(args[args.indexOf('--workers') + 1]).toBe(String(plan.node?.resources.workers));
