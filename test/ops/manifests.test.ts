@@ -1,14 +1,11 @@
 // The plan's Kubernetes manifests: each validates against the Kubernetes or KEDA schema (kubernetes-models), a damaged
 // one does not, and probes, resources and the autoscalers' numbers are where the plan says.
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Service } from 'kubernetes-models/v1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
-import { parseReport } from '../../bench/report.ts';
-import { readSla } from '../../bench/sla.ts';
 import { METRIC_FAMILIES } from '../../edge/metrics.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../edge/node-server.ts';
 import { INFERENCE_ROUTES } from '../../edge/routes.ts';
@@ -20,28 +17,18 @@ import {
   type PlanManifests,
 } from '../../ops/plan/manifests.ts';
 import { buildPlan } from '../../ops/plan/plan.ts';
-import { readNodePricing, readWorkersPricing } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
+import { planInputs } from '../helpers/plan-fixture.ts';
 
 let plan: Plan;
 let manifests: PlanManifests;
 
 beforeAll(async () => {
-  const report = parseReport(
-    JSON.parse(readFileSync(new URL('../fixtures/reports/ci-quick.json', import.meta.url), 'utf8')),
-    'ci-quick.json',
+  plan = buildPlan(
+    await planInputs({
+      deployment: { name: 'classifier', namespace: 'ml', image: 'registry.example/shipshape:1.2.3' },
+    }),
   );
-  plan = buildPlan({
-    report,
-    reportPath: 'ci-quick.json',
-    sla: { path: 'bench/sla.json', value: await readSla('bench/sla.json') },
-    peakRps: 400,
-    batchSize: 32,
-    parameters: null,
-    nodePricing: await readNodePricing(),
-    workersPricing: await readWorkersPricing(),
-    deployment: { name: 'classifier', namespace: 'ml', image: 'registry.example/shipshape:1.2.3' },
-  });
   manifests = buildManifests(plan);
 });
 

@@ -1,13 +1,9 @@
 // The plan's memory needs beside the seed's naive formula: no comparison where the formula has nothing to count.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseReport } from '../../bench/report.ts';
 import { memoryNeeds } from '../../ops/plan/memory.ts';
+import { ciQuickReport } from '../helpers/plan-fixture.ts';
 
-const report = parseReport(
-  JSON.parse(readFileSync(new URL('../fixtures/reports/ci-quick.json', import.meta.url), 'utf8')),
-  'ci-quick.json',
-);
+const report = ciQuickReport();
 
 function needs(parameters: { parameters: number; layers: number }) {
   return memoryNeeds({

@@ -1,14 +1,13 @@
 // The Workers side of a plan: a plan fits only on what was measured, the upload size included, and plan.md says what
 // is missing when nothing is proven to fit.
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseReport, type Report } from '../../bench/report.ts';
-import { readSla } from '../../bench/sla.ts';
+import type { Report } from '../../bench/report.ts';
 import { planMarkdown } from '../../ops/plan/markdown.ts';
 import { buildPlan } from '../../ops/plan/plan.ts';
-import { readNodePricing, readWorkersPricing, type WorkersPricing } from '../../ops/plan/pricing.ts';
+import { readWorkersPricing, type WorkersPricing } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
 import { workersPlan } from '../../ops/plan/workers.ts';
+import { ciQuickReport, planInputs } from '../helpers/plan-fixture.ts';
 
 let report: Report;
 let pricing: WorkersPricing;
@@ -16,22 +15,9 @@ let pricing: WorkersPricing;
 let base: Plan;
 
 beforeAll(async () => {
-  report = parseReport(
-    JSON.parse(readFileSync(new URL('../fixtures/reports/ci-quick.json', import.meta.url), 'utf8')),
-    'ci-quick.json',
-  );
+  report = ciQuickReport();
   pricing = await readWorkersPricing();
-  base = buildPlan({
-    report,
-    reportPath: 'ci-quick.json',
-    sla: { path: 'bench/sla.json', value: await readSla('bench/sla.json') },
-    peakRps: 1,
-    batchSize: 32,
-    parameters: null,
-    nodePricing: await readNodePricing(),
-    workersPricing: pricing,
-    target: 'workers',
-  });
+  base = buildPlan(await planInputs({ peakRps: 1, target: 'workers' }));
 });
 
 function plan(from: Report) {
