@@ -34,6 +34,22 @@ function parseBatchSize(value: string): number {
   return Number(value);
 }
 
+/** The service's base URL: http(s) only, so that a typo is a usage error (exit 2) and not nine failed items. */
+function parseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(
+      `expected the service's base URL, e.g. http://127.0.0.1:8787, got "${value}".`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`expected an http(s) URL, e.g. http://127.0.0.1:8787, got "${value}".`);
+  }
+  return value;
+}
+
 /** A path as a person reads it: relative to the working directory when inside it (the blessing keeps it so). */
 function shown(path: string): string {
   const inside = relative(process.cwd(), path);
@@ -63,7 +79,11 @@ export function registerChecklist(program: Command): void {
     .option('--report <file>', 'bench report (shipshape bench --out)', 'out/report.json')
     .option('--sla <file>', 'SLA the gate checks the report against', DEFAULT_SLA)
     .option('--baseline <file>', 'baseline report for the gate’s regression checks (default: the SLA only)')
-    .requiredOption('--url <url>', 'the running service, e.g. http://127.0.0.1:8787')
+    .addOption(
+      new Option('--url <url>', 'the running service, e.g. http://127.0.0.1:8787')
+        .argParser(parseUrl)
+        .makeOptionMandatory(),
+    )
     .addOption(new Option('--token <token>', 'bearer token for the service').env('SHIPSHAPE_TOKEN'))
     .option('--logs <file>', "the service's captured output (stdout and stderr), for the logging item")
     .option(

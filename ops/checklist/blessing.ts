@@ -123,9 +123,19 @@ export async function writeBlessing(path: string, blessing: Blessing): Promise<v
   await writeFile(path, `${JSON.stringify(blessing, null, 2)}\n`);
 }
 
+/** Why a deploy refuses a blessing, as a stable code (scripts match on it; the reason is for people). */
+export type BlessingRefusal =
+  | 'BLESSING_MISSING'
+  | 'BLESSING_INVALID'
+  | 'BLESSING_WRONG_BUNDLE'
+  | 'BLESSING_WRONG_TARGET'
+  | 'BLESSING_STALE'
+  | 'BLESSING_FAILED';
+
 /** A deploy's judgement of a blessing: go, or the one reason it refuses. */
 export type BlessingCheck =
-  { readonly ok: true; readonly summary: string } | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly summary: string }
+  | { readonly ok: false; readonly code: BlessingRefusal; readonly reason: string };
 
 /** What the deploy ships, which the blessing must have been made for. */
 export interface DeployTarget {
@@ -142,31 +152,35 @@ export interface DeployTarget {
  * Whether `path` blesses what `deploying` ships: the file is a valid blessing, its manifest hash is this manifest's,
  * it was made for this target and judged this backend, the report, SLA, baseline and re-measurements it judged still
  * hash as they did (relative paths from the working directory, as the checklist was given them), and every item
- * passed. The first failure is the reason, naming the file, the target or the item.
+ * passed. The first failure is the refusal: its code, and a reason naming the file, the target or the item.
  */
 export async function checkBlessing(path: string, deploying: DeployTarget): Promise<BlessingCheck> {
   const { manifest } = deploying;
-  const refuse = (reason: string): BlessingCheck => ({ ok: false, reason });
+  const refuse = (code: BlessingRefusal, reason: string): BlessingCheck => ({ ok: false, code, reason });
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    return refuse(`No blessing at ${path}: make one: ${deploying.howToBless}`);
+    return refuse('BLESSING_MISSING', `No blessing at ${path}: make one: ${deploying.howToBless}`);
   }
   let parsed;
   try {
     parsed = blessingSchema.safeParse(JSON.parse(text));
   } catch (error) {
-    return refuse(`${path} is not JSON (${messageOf(error)}); run the checklist with --bless again.`);
+    return refuse(
+      'BLESSING_INVALID',
+      `${path} is not JSON (${messageOf(error)}); run the checklist with --bless again.`,
+    );
   }
   if (!parsed.success) {
-    return refuse(`${path} is not a blessing:\n${formatIssues(parsed.error)}`);
+    return refuse('BLESSING_INVALID', `${path} is not a blessing:\n${formatIssues(parsed.error)}`);
   }
   const blessing = parsed.data;
   const actual = sha256Hex(manifest.bytes);
   const bundle = `${blessing.bundle.name ?? '?'} ${blessing.bundle.version ?? '?'} (${blessing.bundle.dir})`;
   if (blessing.bundle.manifestSha256 !== actual) {
     return refuse(
+      'BLESSING_WRONG_BUNDLE',
       `${path} blesses ${bundle} with manifest.json sha256 ${blessing.bundle.manifestSha256 ?? 'unknown'}, but the ` +
         `Worker embeds ${manifest.describe} with sha256 ${actual}: the blessing is not for this bundle. Run the ` +
         'checklist on the bundle the Worker embeds (SHIPSHAPE_BUNDLE / build:web --bundle).',
@@ -174,6 +188,7 @@ export async function checkBlessing(path: string, deploying: DeployTarget): Prom
   }
   if (blessing.target !== deploying.target || blessing.backend.name !== deploying.backend) {
     return refuse(
+      'BLESSING_WRONG_TARGET',
       `${path} was made for --target ${blessing.target} and judged backend ${blessing.backend.name} ` +
         `(${blessing.backend.source}), but this deploy ships --target ${deploying.target}, which serves on ` +
         `${deploying.backend}: the parity proof, batching and memory plan it judged are not this deployment's. ` +
@@ -189,6 +204,7 @@ export async function checkBlessing(path: string, deploying: DeployTarget): Prom
     if (file === null) {
       if (role === 'baseline') continue;
       return refuse(
+        'BLESSING_STALE',
         `${path} records no ${role} hash (it could not be read when blessed); run the checklist again.`,
       );
     }
@@ -197,25 +213,29 @@ export async function checkBlessing(path: string, deploying: DeployTarget): Prom
       now = sha256Hex(await readFile(file.path));
     } catch {
       return refuse(
+        'BLESSING_STALE',
         `The ${role} ${file.path} that ${path} was blessed with is gone, so the blessing cannot be checked; run the ` +
           'checklist again.',
       );
     }
     if (now !== file.sha256) {
       return refuse(
+        'BLESSING_STALE',
         `The ${role} ${file.path} changed since ${path} was made (sha256 ${now}, blessed ${file.sha256}): the ` +
           'blessing is older than it. Run the checklist again.',
       );
     }
   }
   const failed = blessing.items.filter((item) => item.verdict === 'fail');
-  if (!blessing.blessed || failed.length > 0) {
+  const ran = new Set(blessing.items.map((item) => item.id));
+  if (!blessing.blessed || failed.length > 0 || ITEM_IDS.some((id) => !ran.has(id))) {
     const named = failed.map((item) => `${item.id} (${item.title}): ${item.detail}`).join('\n  ');
     return refuse(
+      'BLESSING_FAILED',
       `${path} does not bless ${bundle}: ` +
         (failed.length > 0
           ? `${failed.length} item(s) failed:\n  ${named}`
-          : `it ran ${blessing.items.length} of ${ITEM_IDS.length} items.`),
+          : `it ran ${ran.size} of the ${ITEM_IDS.length} items (not ${ITEM_IDS.filter((id) => !ran.has(id)).join(', ')}).`),
     );
   }
   return {

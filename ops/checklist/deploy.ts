@@ -73,13 +73,16 @@ export function workerBlessingCommand(blessing: string, bundle: string | undefin
   );
 }
 
-/** The wrapper: refuses (exit 1, one reason on stderr) or runs wrangler and returns its exit code. */
+/**
+ * The wrapper: refuses (exit 1, `deploy: refused: CODE: reason` on stderr; exit 2 for a flag without its value) or
+ * runs wrangler and returns its exit code.
+ */
 export async function deploy(argv: readonly string[]): Promise<number> {
   let args: DeployArgs;
   try {
     args = parseDeployArgs(argv);
   } catch (error) {
-    process.stderr.write(`deploy: ${(error as Error).message}\n`);
+    process.stderr.write(`deploy: DEPLOY_USAGE: ${(error as Error).message}\n`);
     return 2;
   }
   const manifestPath = join(resolve(args.embeddedDir), 'manifest.bin');
@@ -88,7 +91,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     bytes = await readFile(manifestPath);
   } catch {
     process.stderr.write(
-      `deploy: refused: ${manifestPath} is missing, so the bundle the Worker embeds is unknown. Run ` +
+      `deploy: refused: DEPLOY_BUNDLE_UNKNOWN: ${manifestPath} is missing, so the bundle the Worker embeds is unknown. Run ` +
         '`npm run build:web` (npm run deploy does) first.\n',
     );
     return 1;
@@ -109,7 +112,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
     howToBless: workerBlessingCommand(args.blessing, name),
   });
   if (!verdict.ok) {
-    process.stderr.write(`deploy: refused: ${verdict.reason}\n`);
+    process.stderr.write(`deploy: refused: ${verdict.code}: ${verdict.reason}\n`);
     return 1;
   }
   process.stdout.write(`deploy: ${verdict.summary}\ndeploy: wrangler deploy ${args.wrangler.join(' ')}\n`);

@@ -25,6 +25,9 @@ export interface ProbeAnswer {
 export interface ServedModel {
   readonly name: string;
   readonly version: string;
+  /** The manifest's export time and labels, when the answer has them: they tell two exports of one version apart. */
+  readonly createdAt: string | undefined;
+  readonly labels: readonly string[] | undefined;
   readonly backend: BackendName | undefined;
 }
 
@@ -85,7 +88,15 @@ export function createProbe(url: string, prefix: string, token?: string): Probe 
     const answer = await get('/v1/models');
     if (!answer.ok) return answer;
     const first = (
-      answer.value.body as { models?: { name?: unknown; version?: unknown; backend?: unknown }[] }
+      answer.value.body as {
+        models?: {
+          name?: unknown;
+          version?: unknown;
+          createdAt?: unknown;
+          labels?: unknown;
+          backend?: unknown;
+        }[];
+      }
     )?.models?.[0];
     if (answer.value.status !== 200 || typeof first?.name !== 'string' || typeof first.version !== 'string') {
       return {
@@ -99,6 +110,11 @@ export function createProbe(url: string, prefix: string, token?: string): Probe 
       value: {
         name: first.name,
         version: first.version,
+        createdAt: typeof first.createdAt === 'string' ? first.createdAt : undefined,
+        labels:
+          Array.isArray(first.labels) && first.labels.every((label) => typeof label === 'string')
+            ? first.labels
+            : undefined,
         backend: backend === 'native' || backend === 'wasm' || backend === 'webgpu' ? backend : undefined,
       },
     };
@@ -120,7 +136,8 @@ interface HealthCheck {
 
 /**
  * Health checks configured: `/healthz` and `/readyz` answer 200, `/v1/health` answers 200 with a status (503
- * `failing` names the failing checks), and `/v1/models` serves the bundle being checked.
+ * `failing` names the failing checks), and `/v1/models` serves the bundle being checked: its name and version, and
+ * its export time and labels when the answer has them (a same-named edit or re-export is another bundle).
  */
 export async function checkHealth(context: ChecklistContext): Promise<Finding> {
   const { probe } = context;
@@ -170,6 +187,21 @@ export async function checkHealth(context: ChecklistContext): Promise<Finding> {
       problems.push(
         `the service serves ${served.name} ${served.version}, not the bundle checked (${bundle.name} ${bundle.version})`,
       );
+    } else if (bundle !== undefined) {
+      // Same name and version, yet another export or edited labels: the items above judged files it does not serve.
+      const differs = [
+        served.createdAt !== undefined && served.createdAt !== bundle.createdAt
+          ? `exported ${served.createdAt}, the bundle checked ${bundle.createdAt}`
+          : undefined,
+        served.labels !== undefined && served.labels.join('\u0000') !== bundle.labels.join('\u0000')
+          ? `labels ${JSON.stringify(served.labels)}, the bundle checked ${JSON.stringify(bundle.labels)}`
+          : undefined,
+      ].filter((text) => text !== undefined);
+      if (differs.length > 0) {
+        problems.push(
+          `the service serves another ${served.name} ${served.version} than the bundle checked (${differs.join('; ')})`,
+        );
+      }
     }
   }
   const evidence = `GET ${probe.base}: ${seen.join(', ') || 'no answer'}`;

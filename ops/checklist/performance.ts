@@ -18,7 +18,7 @@ function reportOf(context: ChecklistContext): Report | Finding {
   if (context.report.ok) return context.report.value;
   return fail(
     context.options.report,
-    `The report cannot be read: ${context.report.reason}. Run \`npx shipshape bench --quick --serve --out ` +
+    `The report cannot be read: ${context.report.reason.replace(/\.$/, '')}. Run \`npx shipshape bench --quick --serve --out ` +
       `${context.options.report}\`.`,
   );
 }
@@ -190,15 +190,31 @@ export async function checkLatency(context: ChecklistContext): Promise<Finding> 
     (rounds.length === 0 ? '' : ` (with the re-measurements ${rounds.map((r) => r.path).join(', ')})`);
   const reads = rounds.map((round) => round.path);
   if (failed.length > 0) {
+    // The gate's own detail says what to do: a scenario missing wants measuring, not a faster service.
     const named = failed
       .slice(0, 5)
-      .map((c) => `${c.scenario} ${c.metric} ${c.value} (limit ${c.limit})`)
+      .map(
+        (c) =>
+          `${c.scenario} ${c.metric} ${c.value} (limit ${c.limit})${c.detail === '' ? '' : `: ${c.detail}`}`,
+      )
       .join('; ');
+    const slow = failed.some((c) => c.kind === 'sla' || c.kind === 'regression');
     return {
       ...fail(
         evidence,
-        `The gate fails: ${named}${failed.length > 5 ? `; and ${failed.length - 5} more` : ''}. Make it faster, ` +
-          'or change the SLA with the people it was promised to.',
+        `The gate fails: ${named}${failed.length > 5 ? `; and ${failed.length - 5} more` : ''}.` +
+          (slow ? ' Make it faster, or change the SLA with the people it was promised to.' : ''),
+      ),
+      reads,
+    };
+  }
+  if (!result.checks.some((c) => c.kind === 'sla' && (c.verdict === 'pass' || c.verdict === 'warn'))) {
+    // A gate whose SLA checks no measurement (no rules, or only optional ones the report lacks) passes anything.
+    return {
+      ...fail(
+        evidence,
+        `No SLA limit of ${options.sla} was checked against a measurement of ${options.report}: the gate ` +
+          'passing proves nothing. Give the SLA its latency rules and measure the scenarios they match.',
       ),
       reads,
     };

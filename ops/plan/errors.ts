@@ -15,7 +15,9 @@ export type PlanErrorCode =
   /** A generated Kubernetes manifest failed its schema (a bug: nothing is written). */
   | 'PLAN_MANIFEST_INVALID'
   /** An SLA without an `http-open/*` p95 line and no `--p95-ms`. */
-  | 'PLAN_NO_P95_LIMIT';
+  | 'PLAN_NO_P95_LIMIT'
+  /** A plan that fails its own schema (plan.json read back, or a bug: nothing is written). */
+  | 'PLAN_INVALID';
 
 /** A plan that cannot be made from these inputs. `name` is fixed so the type guard survives two bundled copies. */
 export class PlanError extends Error {

@@ -50,8 +50,8 @@ function behaviour(node: NodePlan): { scaleUp: IHPAScalingRules; scaleDown: IHPA
 
 /**
  * Builds the manifests of a plan with a Node section. The Deployment runs `shipshape serve` with the plan's
- * workers and batch size, `SHIPSHAPE_METRICS_PUBLIC=1` for the in-cluster scraper, probes on `/healthz` (liveness,
- * and a startup probe while the bundle loads and proves parity) and `/readyz` (readiness), a preStop pause and a
+ * workers and batch size, `SHIPSHAPE_METRICS_PUBLIC=1` for the in-cluster scraper, probes on `/healthz` (liveness)
+ * and `/readyz` (readiness, and a startup probe while the bundle loads and proves parity), a preStop pause and a
  * grace period longer than the pause plus serve's shutdown timeout, so in-flight requests finish before SIGKILL.
  * @throws PlanError PLAN_MANIFEST_INVALID when the plan has no Node section.
  */
@@ -88,7 +88,9 @@ export function buildManifests(plan: Plan): PlanManifests {
             {
               name: 'shipshape',
               image,
-              command: ['npx', 'shipshape'],
+              // node itself as PID 1, run in the repository (the image's working directory): SIGTERM reaches serve,
+              // which drains, with no npm (npx) process between to forward it, nor its RSS counted in the limit.
+              command: ['node', 'bin/shipshape.js'],
               args: [
                 'serve',
                 '--bundle',
@@ -117,8 +119,11 @@ export function buildManifests(plan: Plan): PlanManifests {
                   memory: memory(node.resources.memoryLimitBytes),
                 },
               },
+              // serve listens before it loads the bundle, and /healthz answers 200 from then on: only /readyz (the
+              // bundle loaded and its parity proven) says the start is over. Liveness waits for it, so a slow load is
+              // not killed; a load that fails exits serve, and the container restarts.
               startupProbe: {
-                httpGet: { path: '/healthz', port: 'http' },
+                httpGet: { path: '/readyz', port: 'http' },
                 periodSeconds: 2,
                 failureThreshold: 45,
               },
@@ -134,6 +139,7 @@ export function buildManifests(plan: Plan): PlanManifests {
                 timeoutSeconds: 2,
                 failureThreshold: 2,
               },
+              // The sleep action needs Kubernetes 1.30 or later (PodLifecycleSleepAction); it needs no shell in the image.
               lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
             },
           ],
@@ -175,7 +181,8 @@ export function buildManifests(plan: Plan): PlanManifests {
       minReplicaCount: node.minReplicas,
       maxReplicaCount: node.maxReplicas,
       pollingInterval: 15,
-      cooldownPeriod: node.autoscaling.scaleDownStabilisationSeconds,
+      // No cooldownPeriod: KEDA applies it only to scaling to zero, which minReplicaCount >= 2 rules out; the pace
+      // of scaling down comes from the HPA behaviour below.
       advanced: { horizontalPodAutoscalerConfig: { behavior: behaviour(node) } },
       triggers: [
         {

@@ -125,6 +125,11 @@ function nodeMarkdown(plan: Plan): string[] {
     '',
     `- minReplicas ${node.minReplicas}, maxReplicas ${node.maxReplicas} (${node.maxReplicasReason}).`,
     `- KEDA: a Prometheus trigger on the service's own counter, threshold ${a.kedaThresholdRps} inference requests/s per replica (the planned rate): \`${a.kedaQuery}\`.`,
+    "  The counter's own labels are `route`, `method` and `status`; `namespace` and `app` come from the scrape (the " +
+      "Prometheus Helm chart's `kubernetes-pods` job, which the Deployment's `prometheus.io/*` annotations opt into, " +
+      'adds the namespace and maps the pod labels): with another scrape config, match the labels it adds. The rate ' +
+      "window needs two samples or more: with a scrape interval past 30 s, widen the query's `[1m]`, or KEDA reads " +
+      'an empty result as 0 and never scales up.',
     `- HPA: CPU utilisation target ${a.hpaCpuUtilisationPct}% of the request, which the request is sized to reach at the planned rate.`,
     `- Scale up: ${a.scaleUp}; stabilisation window ${a.scaleUpStabilisationSeconds} s.`,
     `- Scale down: ${a.scaleDown}.`,
@@ -138,6 +143,23 @@ function nodeMarkdown(plan: Plan): string[] {
     '',
   ];
   return lines;
+}
+
+/** What a Workers check could not judge for want of a measurement. */
+function unmeasured(check: WorkersCheck): string[] {
+  return [
+    check.cpu.ok === null ? 'CPU per request (an in-process wasm scenario)' : undefined,
+    check.memory.ok === null ? 'the isolate memory (a wasm memory plan)' : undefined,
+    check.upload.ok === null ? 'the upload size (bench with --upload-size-file)' : undefined,
+  ].filter((what) => what !== undefined);
+}
+
+/** Why no plan is recommended: none fits, or the report lacks what would tell. */
+function recommendNone(checks: readonly WorkersCheck[]): string {
+  const missing = [...new Set(checks.flatMap(unmeasured))];
+  return missing.length === 0
+    ? 'none fits'
+    : `none proven to fit: the report does not measure ${missing.join(', ')}`;
 }
 
 function workersMarkdown(plan: Plan): string[] {
@@ -169,12 +191,12 @@ function workersMarkdown(plan: Plan): string[] {
         ? 'no daily limit'
         : `${c.requests.limitPerDay.toLocaleString('en-US')}: ${yes(c.requests.ok)}`,
     ),
-    row('fits', (c) => (c.fits ? '**yes**' : '**no**')),
+    row('fits', (c) => (c.fits ? '**yes**' : unmeasured(c).length > 0 ? '**not known**' : '**no**')),
     row('per month at the peak', (c) => (c.fits ? usd(c.monthlyUsd) : 'n/a')),
     '',
     `- CPU per request: ${w.cpuSource}. It leaves out ${w.cpuLeavesOut}. For scale, the Node service's whole HTTP path costs ${w.httpCpuMsPerRequest === null ? 'n/a' : ms(w.httpCpuMsPerRequest)} CPU per request (http-closed/c1, native backend).`,
     `- Cost: ${w.usdPerMillionRequests === null ? 'n/a' : `$${w.usdPerMillionRequests.toFixed(3)}`} per million requests on Paid past the included amounts; ${Math.round(w.requestsPerMonthAtPeak).toLocaleString('en-US')} requests a month if the peak held all month (an upper bound). [Prices](${w.pricing.source}) as of ${w.pricing.asOf}.`,
-    `- Recommended plan: ${w.recommended ?? 'none fits'}.`,
+    `- Recommended plan: ${w.recommended ?? recommendNone(w.checks)}.`,
     '',
   ];
 }

@@ -76,8 +76,10 @@ function naive(
   batchSize: number,
   minimum: number,
 ): Pick<MemoryNeed, 'naiveBytes' | 'naiveRatio' | 'naiveWrong'> {
-  if (parameters === null) return { naiveBytes: null, naiveRatio: null, naiveWrong: null };
-  const naiveBytes = parameters.parameters * parameters.layers * 4;
+  const naiveBytes = parameters === null ? 0 : parameters.parameters * parameters.layers * 4;
+  // No weighted layer found (weights held as Constant nodes, say): the formula gives 0, which compares with nothing.
+  if (parameters === null || naiveBytes === 0)
+    return { naiveBytes: null, naiveRatio: null, naiveWrong: null };
   const ratio = minimum / naiveBytes;
   if (ratio <= 2 && ratio >= 0.5) return { naiveBytes, naiveRatio: ratio, naiveWrong: null };
   const reasons: string[] = [];
@@ -115,8 +117,9 @@ function findPlan(report: Report, bundle: string, metric: 'rss' | 'isolate'): Me
 
 /**
  * The seed's `calculate_memory_needs` for the exact bundle: per Node replica, the native memory plan at the serving
- * batch size, plus for each worker beyond the first its own session (weights and activations), raised to the
- * service's measured peak RSS when the report has it; per Worker isolate, the WASM memory plan at the batch size
+ * batch size once per worker (each worker thread holds its own session, V8 heap and arena; counting the process's
+ * shared overhead again for each is the cautious side), raised to the service's measured peak RSS when the report
+ * has it; per Worker isolate, the WASM memory plan at the batch size
  * against the plan's 128 MiB. Recommended = minimum x 1.5. `parameters` (from `countParameters`) adds the naive
  * formula beside each, flagged when it is off by more than 2x.
  */

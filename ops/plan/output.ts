@@ -10,7 +10,7 @@ import { parsePlan, type Plan } from './schema.ts';
 /**
  * Writes the plan into `outDir` and returns it with `files` (relative to `outDir`) filled in. Every manifest is
  * validated, and the plan parsed against its schema, before anything is written: an invalid one writes nothing.
- * @throws PlanError PLAN_MANIFEST_INVALID; Error for a plan that fails its schema.
+ * @throws PlanError PLAN_MANIFEST_INVALID, or PLAN_INVALID for a plan that fails its schema.
  */
 export async function writePlan(plan: Plan, outDir: string): Promise<Plan> {
   const manifests = plan.node === null ? null : buildManifests(plan);

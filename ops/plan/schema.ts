@@ -1,6 +1,7 @@
 // The schema of plan.json (`shipshape plan`'s output for machines): versioned, validated whenever written or read.
 import { z } from 'zod';
 import { formatIssues } from '../../bench/report.ts';
+import { PlanError } from './errors.ts';
 
 /** Bump on any change that an older reader would misread. */
 export const PLAN_SCHEMA_VERSION = 1;
@@ -220,10 +221,12 @@ export type NodePlan = z.infer<typeof nodePlanSchema>;
 
 /**
  * Validates a plan (before it is written, or when read back).
- * @throws Error listing the first invalid fields.
+ * @throws PlanError PLAN_INVALID listing the first invalid fields.
  */
 export function parsePlan(value: unknown, source: string): Plan {
   const result = planSchema.safeParse(value);
-  if (!result.success) throw new Error(`${source}: not a valid plan:\n${formatIssues(result.error)}`);
+  if (!result.success) {
+    throw new PlanError('PLAN_INVALID', `${source}: not a valid plan:\n${formatIssues(result.error)}`);
+  }
   return result.data;
 }

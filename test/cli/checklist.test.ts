@@ -10,7 +10,8 @@ import { blessingSchema, type Blessing } from '../../ops/checklist/blessing.ts';
 import { ITEM_IDS } from '../../ops/checklist/checklist.ts';
 import { hasComponent, IN_CI } from '../edge/support.ts';
 import { ROOT } from '../helpers/bundle-copy.ts';
-import { shipshape, shipshapeAsync, startServe, type CliResult, type ServeProcess } from '../helpers/cli.ts';
+import { shipshape, shipshapeAsync, type CliResult, type ServeProcess } from '../helpers/cli.ts';
+import { startCandidate } from '../helpers/deployment.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 const HAS_PROMTOOL = hasComponent('promtool', existsSync(PROMTOOL), 'apt-get install prometheus');
@@ -30,23 +31,13 @@ describe.runIf(HAS_PROMTOOL)('shipshape checklist on the default deployment', ()
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'shipshape-checklist-cli-'));
-    const logs = join(scratch, 'serve.log');
-    const rules = join(scratch, 'alerts');
     files.blessing = join(scratch, 'blessing.json');
     files.markdown = join(scratch, 'checklist.md');
     files.json = join(scratch, 'checklist.json');
     files.failedBlessing = join(scratch, 'failed-blessing.json');
-    serve = await startServe(['--bundle', 'artifacts/news-bag', '--workers', '1'], {}, { logFile: logs });
-    const alerts = shipshape([
-      'alerts',
-      '--bundle',
-      'artifacts/news-bag',
-      '--sla',
-      'bench/sla.json',
-      '--out',
-      rules,
-    ]);
-    if (alerts.code !== 0) throw new Error(`shipshape alerts failed: ${alerts.stderr}`);
+    const candidate = await startCandidate(scratch);
+    serve = candidate.serve;
+    const { logs, rules } = candidate;
     const common = ['checklist', '--bundle', 'artifacts/news-bag', '--report', 'bench/baseline.json'];
     const more = ['--sla', 'bench/sla.json', '--url', serve.url, '--logs', logs, '--promtool', PROMTOOL];
     passing = await shipshapeAsync([
@@ -132,5 +123,24 @@ describe.runIf(HAS_PROMTOOL)('shipshape checklist on the default deployment', ()
 describe.runIf(!HAS_PROMTOOL && IN_CI)('shipshape checklist without promtool', () => {
   it('needs promtool in CI (apt-get install prometheus)', () => {
     expect(existsSync(PROMTOOL)).toBe(true);
+  });
+});
+
+describe('shipshape checklist given a bad URL', () => {
+  it('exits 2 with a usage error naming the URL when it is not http(s)', () => {
+    const result = shipshape(['checklist', '--url', 'ftp://127.0.0.1:8787']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      "error: option '--url <url>' argument 'ftp://127.0.0.1:8787' is invalid. expected an http(s) URL",
+    );
+  });
+
+  it('exits 2 with a usage error when the URL does not parse', () => {
+    const result = shipshape(['checklist', '--url', '127.0.0.1:8787']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `expected the service's base URL, e.g. http://127.0.0.1:8787, got "127.0.0.1:8787".`,
+    );
   });
 });

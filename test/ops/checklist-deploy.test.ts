@@ -84,7 +84,7 @@ describe('npm run deploy', () => {
     const missing = join(scratch, 'no-blessing.json');
     const run = deploy(['--blessing', missing, '--dry-run']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`deploy: refused: No blessing at ${missing}: make one:`);
+    expect(run.stderr).toContain(`deploy: refused: BLESSING_MISSING: No blessing at ${missing}: make one:`);
     expect(run.stderr).toContain('`npx shipshape checklist --bundle news-bag --target workers');
   });
 
@@ -99,7 +99,7 @@ describe('npm run deploy', () => {
     const run = deploy(['--blessing', path, '--dry-run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `deploy: refused: ${path} was made for --target node and judged backend native ` +
+      `deploy: refused: BLESSING_WRONG_TARGET: ${path} was made for --target node and judged backend native ` +
         '(GET http://127.0.0.1:43853/v1/models), but this deploy ships --target workers, which serves on wasm',
     );
     expect(run.stderr).toContain(
@@ -138,7 +138,8 @@ describe('npm run deploy', () => {
     const run = deploy(['--blessing', path, '--dry-run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `blesses news-transformer 1.0.0 (artifacts/news-transformer) with manifest.json sha256 ${other}`,
+      `deploy: refused: BLESSING_WRONG_BUNDLE: ${path} blesses news-transformer 1.0.0 ` +
+        `(artifacts/news-transformer) with manifest.json sha256 ${other}`,
     );
     expect(run.stderr).toContain(`the Worker embeds news-bag 1.0.0`);
     expect(run.stderr).toContain('the blessing is not for this bundle');
@@ -150,7 +151,9 @@ describe('npm run deploy', () => {
     const run = deploy(['--blessing', path, '--dry-run']);
     copyFileSync(join(ROOT, 'bench/baseline.json'), report);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`deploy: refused: The report ${report} changed since ${path} was made`);
+    expect(run.stderr).toContain(
+      `deploy: refused: BLESSING_STALE: The report ${report} changed since ${path} was made`,
+    );
   });
 
   it('refuses a blessing older than a re-measurement it judged, naming the re-measurement', () => {
@@ -164,7 +167,7 @@ describe('npm run deploy', () => {
     const run = deploy(['--blessing', path, '--dry-run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      `deploy: refused: The re-measurement ${remeasured} changed since ${path} was made`,
+      `deploy: refused: BLESSING_STALE: The re-measurement ${remeasured} changed since ${path} was made`,
     );
   });
 
@@ -186,9 +189,24 @@ describe('npm run deploy', () => {
     );
     const run = deploy(['--blessing', path, '--dry-run']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('does not bless news-bag 1.0.0 (artifacts/news-bag): 1 item(s) failed:');
+    expect(run.stderr).toContain(
+      `deploy: refused: BLESSING_FAILED: ${path} does not bless news-bag 1.0.0 (artifacts/news-bag): 1 item(s) failed:`,
+    );
     expect(run.stderr).toContain(
       'latency (Latency requirements met): The gate fails: http-open/r20 p95 latency 4.60 ms (limit <= 1 ms).',
+    );
+  });
+
+  it('refuses a blessing that ran only some of the items, naming those it did not run', () => {
+    const path = write(
+      'partial.json',
+      blessing({ items: blessing().items.filter((item) => item.id !== 'alerts' && item.id !== 'logging') }),
+    );
+    const run = deploy(['--blessing', path, '--dry-run']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `deploy: refused: BLESSING_FAILED: ${path} does not bless news-bag 1.0.0 (artifacts/news-bag): it ran 7 of ` +
+        'the 9 items (not alerts, logging).',
     );
   });
 

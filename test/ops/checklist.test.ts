@@ -17,7 +17,8 @@ import {
 } from '../../ops/checklist/checklist.ts';
 import { hasComponent } from '../edge/support.ts';
 import { bundleDir, copyBundle, ROOT, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
-import { shipshape, startServe, type ServeProcess } from '../helpers/cli.ts';
+import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { generateRules, startCandidate } from '../helpers/deployment.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 const HAS_PROMTOOL = hasComponent('promtool', existsSync(PROMTOOL), 'apt-get install prometheus');
@@ -49,19 +50,9 @@ describe('the deployment checklist against a running news-bag service', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'shipshape-checklist-'));
-    const logs = join(scratch, 'serve.log');
-    const rules = join(scratch, 'alerts');
-    serve = await startServe(['--bundle', 'artifacts/news-bag', '--workers', '1'], {}, { logFile: logs });
-    const alerts = shipshape([
-      'alerts',
-      '--bundle',
-      'artifacts/news-bag',
-      '--sla',
-      'bench/sla.json',
-      '--out',
-      rules,
-    ]);
-    if (alerts.code !== 0) throw new Error(`shipshape alerts failed: ${alerts.stderr}`);
+    const candidate = await startCandidate(scratch);
+    serve = candidate.serve;
+    const { logs, rules } = candidate;
     base = {
       bundleDir: bundleDir('news-bag'),
       report: join(ROOT, 'bench/baseline.json'),
@@ -149,6 +140,35 @@ describe('the deployment checklist against a running news-bag service', () => {
     expect(item(result, 'vocabulary').detail).toMatch(/^The bundle did not load: BUNDLE_MODEL_MISMATCH/);
   });
 
+  describe('with the vocabulary cut short (rehashed, so only its length is wrong)', () => {
+    function cutVocabulary(tokens: number): BundleCopy {
+      const copy = copyBundle('news-bag');
+      copies.push(copy);
+      const lines = readFileSync(join(copy.dir, 'vocab.txt'), 'utf8').split('\n');
+      copy.replaceFile('vocab.txt', `${lines.slice(0, tokens).join('\n')}\n`);
+      return copy;
+    }
+
+    it('fails vocabulary, naming the embedding rows, when the ids of the golden cases still fit', async () => {
+      const copy = cutVocabulary(4400);
+      const result = await runChecklist({ ...base, bundleDir: copy.dir, items: ['vocabulary'] });
+      expect(item(result, 'vocabulary').verdict).toBe('fail');
+      expect(item(result, 'vocabulary').detail).toBe(
+        "vocab.txt has 4400 tokens but the model's embedding embedding.weight has 4421 rows: the vocabulary is " +
+          'not the full one the model was trained with. Export every token.',
+      );
+    });
+
+    it('fails vocabulary, naming the first golden case past its end, when golden ids fall outside', async () => {
+      const copy = cutVocabulary(4000);
+      const result = await runChecklist({ ...base, bundleDir: copy.dir, items: ['vocabulary'] });
+      expect(item(result, 'vocabulary').verdict).toBe('fail');
+      expect(item(result, 'vocabulary').detail).toMatch(
+        /^\d+ golden case\(s\) of parity\.jsonl use token ids past the 4000 tokens of vocab\.txt \(first: case /,
+      );
+    });
+  });
+
   it('fails alerts, saying how to generate them, when the rules are missing', async () => {
     const missing = join(scratch, 'no-alerts');
     const result = await runChecklist({ ...base, rules: missing, items: ['alerts'] });
@@ -175,6 +195,30 @@ describe('the deployment checklist against a running news-bag service', () => {
     expect(item(result, 'latency').detail).toMatch(
       /^The gate fails: http-open\/r20 p95 latency .* \(limit <= 0\.001/,
     );
+  });
+
+  it('fails latency, asking for the measurement rather than speed, when a scenario the SLA needs is missing', async () => {
+    const sla = JSON.parse(readFileSync(join(ROOT, 'bench/sla.json'), 'utf8')) as { scenarios: object[] };
+    sla.scenarios.push({ match: 'http-open/never-measured', maxP95Ms: 100 });
+    const unmeasured = join(scratch, 'unmeasured-sla.json');
+    writeFileSync(unmeasured, JSON.stringify(sla));
+    const result = await runChecklist({ ...base, sla: unmeasured, items: ['latency'] });
+    expect(item(result, 'latency').verdict).toBe('fail');
+    expect(item(result, 'latency').detail).toBe(
+      'The gate fails: http-open/never-measured present missing (limit measured): no scenario in the report ' +
+        'matches `http-open/never-measured`; run the bench with the scenario enabled or mark the rule ' +
+        '`"optional": true`.',
+    );
+  });
+
+  it('fails latency when the SLA checks no measurement at all', async () => {
+    const sla = JSON.parse(readFileSync(join(ROOT, 'bench/sla.json'), 'utf8')) as { scenarios: object[] };
+    sla.scenarios = [];
+    const empty = join(scratch, 'empty-sla.json');
+    writeFileSync(empty, JSON.stringify(sla));
+    const result = await runChecklist({ ...base, sla: empty, items: ['latency'] });
+    expect(item(result, 'latency').verdict).toBe('fail');
+    expect(item(result, 'latency').detail).toMatch(/^No SLA limit of .*empty-sla\.json was checked/);
   });
 
   describe('with a re-measurement that `shipshape gate --remeasure` wrote next to the report', () => {
@@ -225,6 +269,61 @@ describe('the deployment checklist against a running news-bag service', () => {
     });
   });
 
+  describe('with a report edited where batching and the memory plan are read', () => {
+    interface EditableReport {
+      scenarios: { id: string; params: { batchSize?: number }; throughput?: { itemsPerSecond: number } }[];
+      memoryPlans: { bundle: string; backend: string; verdict: string }[];
+    }
+    /** bench/baseline.json with `edit` applied, written to the scratch folder. */
+    function editedReport(file: string, edit: (report: EditableReport) => void): string {
+      const report = JSON.parse(readFileSync(join(ROOT, 'bench/baseline.json'), 'utf8')) as EditableReport;
+      edit(report);
+      const path = join(scratch, file);
+      writeFileSync(path, JSON.stringify(report));
+      return path;
+    }
+
+    it('fails batching when no batch above 1 serves more items/s than batch 1', async () => {
+      const report = editedReport('no-gain.json', (r) => {
+        for (const s of r.scenarios) {
+          if (s.id.startsWith('in-process/news-bag/native/b') && (s.params.batchSize ?? 1) > 1) {
+            if (s.throughput !== undefined) s.throughput.itemsPerSecond = 20_000;
+          }
+        }
+      });
+      const result = await runChecklist({ ...base, report, items: ['batching'] });
+      expect(item(result, 'batching').verdict).toBe('fail');
+      expect(item(result, 'batching').detail).toMatch(
+        /^No batch size serves more items\/s than batch 1 \(best: b\d+ at 0\.73x\)/,
+      );
+    });
+
+    it('fails batching when the report measured batch 1 only', async () => {
+      const report = editedReport('b1-only.json', (r) => {
+        r.scenarios = r.scenarios.filter((s) => !/^in-process\/news-bag\/native\/b(16|64)$/.test(s.id));
+      });
+      const result = await runChecklist({ ...base, report, items: ['batching'] });
+      expect(item(result, 'batching')).toMatchObject({
+        verdict: 'fail',
+        evidence: `${report}: in-process/news-bag/native/* measured at batch 1`,
+      });
+      expect(item(result, 'batching').detail).toMatch(
+        /^The report has no batch size above 1 of news-bag on native/,
+      );
+    });
+
+    it('fails memory when the memory plan did not check itself', async () => {
+      const report = editedReport('plan-failed.json', (r) => {
+        const plan = r.memoryPlans.find((p) => p.bundle === 'news-bag' && p.backend === 'native');
+        if (plan === undefined) throw new Error('the baseline has a native memory plan for news-bag');
+        plan.verdict = 'fail';
+      });
+      const result = await runChecklist({ ...base, report, items: ['memory'] });
+      expect(item(result, 'memory').verdict).toBe('fail');
+      expect(item(result, 'memory').detail).toMatch(/^The memory plan did not check itself \(fail: /);
+    });
+  });
+
   it('fails memory, naming the largest batch that fits, when the serving batch outgrows the budget', async () => {
     const result = await runChecklist({ ...base, batchSize: 100_000, items: ['memory'] });
     expect(item(result, 'memory').verdict).toBe('fail');
@@ -264,6 +363,20 @@ describe('the deployment checklist against a running news-bag service', () => {
     expect(item(result, 'health-checks').verdict).toBe('fail');
     expect(item(result, 'health-checks').detail).toContain(
       'the service serves news-bag 1.0.0, not the bundle checked (news-transformer 1.0.0)',
+    );
+  });
+
+  it('fails health-checks when the service serves the same name and version with other labels', async () => {
+    const copy = copyBundle('news-bag');
+    copies.push(copy);
+    copy.editManifest((manifest) => {
+      manifest.labels = ['World', 'Sport', 'Business', 'Sci/Tech'];
+    });
+    const result = await runChecklist({ ...base, bundleDir: copy.dir, items: ['health-checks'] });
+    expect(item(result, 'health-checks').verdict).toBe('fail');
+    expect(item(result, 'health-checks').detail).toContain(
+      'the service serves another news-bag 1.0.0 than the bundle checked (labels ' +
+        '["World","Sports","Business","Sci/Tech"], the bundle checked ["World","Sport","Business","Sci/Tech"])',
     );
   });
 
@@ -310,16 +423,7 @@ describe('the deployment checklist against a running news-bag service', () => {
     'fails alerts, quoting promtool, when promtool check rules refuses the rules',
     async () => {
       const broken = join(scratch, 'broken-alerts');
-      const made = shipshape([
-        'alerts',
-        '--bundle',
-        'artifacts/news-bag',
-        '--sla',
-        'bench/sla.json',
-        '--out',
-        broken,
-      ]);
-      expect(made.code).toBe(0);
+      generateRules(broken);
       const rulesFile = join(broken, 'shipshape.rules.yml');
       writeFileSync(rulesFile, readFileSync(rulesFile, 'utf8').replace('> 0.037445', '> > 0.037445'));
       const result = await runChecklist({ ...base, rules: broken, items: ['alerts'] });

@@ -1,15 +1,14 @@
 // The plan's Kubernetes manifests: each validates against the Kubernetes or KEDA schema (kubernetes-models), a damaged
 // one does not, and probes, resources and the autoscalers' numbers are where the plan says.
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Service } from 'kubernetes-models/v1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
-import { parseReport } from '../../bench/report.ts';
-import { readSla } from '../../bench/sla.ts';
+import { METRIC_FAMILIES } from '../../edge/metrics.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../edge/node-server.ts';
+import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import {
   buildManifests,
   manifestYaml,
@@ -18,28 +17,18 @@ import {
   type PlanManifests,
 } from '../../ops/plan/manifests.ts';
 import { buildPlan } from '../../ops/plan/plan.ts';
-import { readNodePricing, readWorkersPricing } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
+import { planInputs } from '../helpers/plan-fixture.ts';
 
 let plan: Plan;
 let manifests: PlanManifests;
 
 beforeAll(async () => {
-  const report = parseReport(
-    JSON.parse(readFileSync(new URL('../fixtures/reports/ci-quick.json', import.meta.url), 'utf8')),
-    'ci-quick.json',
+  plan = buildPlan(
+    await planInputs({
+      deployment: { name: 'classifier', namespace: 'ml', image: 'registry.example/shipshape:1.2.3' },
+    }),
   );
-  plan = buildPlan({
-    report,
-    reportPath: 'ci-quick.json',
-    sla: { path: 'bench/sla.json', value: await readSla('bench/sla.json') },
-    peakRps: 400,
-    batchSize: 32,
-    parameters: null,
-    nodePricing: await readNodePricing(),
-    workersPricing: await readWorkersPricing(),
-    deployment: { name: 'classifier', namespace: 'ml', image: 'registry.example/shipshape:1.2.3' },
-  });
   manifests = buildManifests(plan);
 });
 
@@ -77,6 +66,46 @@ describe('generated manifests', () => {
     expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
   });
 
+  it('hold liveness off with a startup probe on /readyz, since /healthz answers 200 before the bundle is loaded', () => {
+    const c = container(manifests['deployment.yaml']);
+    expect(c.startupProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+  });
+
+  it('select the pods the Deployment labels, in the Deployment and in the Service', () => {
+    const deployment = manifests['deployment.yaml'];
+    const podLabels = deployment.spec?.template.metadata?.labels ?? {};
+    const selected = [deployment.spec?.selector.matchLabels, manifests['service.yaml'].spec?.selector];
+    for (const selector of selected) {
+      expect(Object.keys(selector ?? {}).length).toBeGreaterThan(0);
+      expect(podLabels).toMatchObject(selector ?? { missing: 'selector' });
+    }
+    expect(manifests['service.yaml'].spec?.ports?.[0]?.targetPort).toBe(
+      container(deployment).ports?.[0]?.name,
+    );
+  });
+
+  it('query KEDA by labels the metric has, or that the scrape of the annotated pods adds (namespace, pod labels)', () => {
+    const query = manifests['keda-scaledobject.yaml'].spec.triggers[0]?.metadata.query ?? '';
+    const selector = /shipshape_http_requests_total\{([^}]*)\}/.exec(query)?.[1] ?? '';
+    const labels = [...selector.matchAll(/(\w+)=~?"/g)].map((match) => match[1]);
+    const own = METRIC_FAMILIES.httpRequests.labels;
+    const added = [
+      'namespace',
+      ...Object.keys(manifests['deployment.yaml'].spec?.template.metadata?.labels ?? {}),
+    ];
+    expect(labels.length).toBeGreaterThan(0);
+    for (const label of labels) expect([...own, ...added]).toContain(label);
+    expect(query).toContain(`route=~"${[...INFERENCE_ROUTES].join('|')}"`);
+  });
+
+  it('leave KEDA’s cooldownPeriod unset (it only paces scaling to zero) and pace scaling down by the HPA behaviour', () => {
+    const spec = manifests['keda-scaledobject.yaml'].spec;
+    expect(spec.cooldownPeriod).toBeUndefined();
+    expect(
+      spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.stabilizationWindowSeconds,
+    ).toBe(plan.node?.autoscaling.scaleDownStabilisationSeconds);
+  });
+
   it('request and limit the plan’s CPU and memory', () => {
     const r = plan.node?.resources;
     expect(container(manifests['deployment.yaml']).resources).toEqual({
@@ -100,6 +129,12 @@ describe('generated manifests', () => {
   it('give the server its whole shutdown timeout after the preStop pause before SIGKILL', () => {
     const grace = manifests['deployment.yaml'].spec?.template.spec?.terminationGracePeriodSeconds ?? 0;
     expect(grace).toBeGreaterThan(PRE_STOP_SECONDS + DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000);
+  });
+
+  it('run serve with node itself as the container command, so that SIGTERM reaches it', () => {
+    const c = container(manifests['deployment.yaml']);
+    expect(c.command).toEqual(['node', 'bin/shipshape.js']);
+    expect(c.args?.[0]).toBe('serve');
   });
 
   it('run the measured number of workers', () => {
