@@ -298,6 +298,12 @@ function capacityPointText(point: CapacityPoint): string {
  * overturn; and `capacity-limit`, that the plan was made for a p95 no looser than the SLA's rules for that
  * scenario (a plan for a looser SLA proves nothing about this one), which no re-measurement changes.
  */
+/** The higher point's name: its rate as a multiple of the sustainable rate. */
+export function aboveLabel(c: NonNullable<Scenario['capacity']>): string {
+  const factor = c.aboveRatePerSecond / c.model.sustainableRatePerSecond;
+  return `${Number.isFinite(factor) ? Number(factor.toFixed(2)) : c.aboveFactor}x sustainable`;
+}
+
 function capacityChecks(report: Report, rules: readonly SlaRule[]): GateCheck[] {
   const checks: GateCheck[] = [];
   for (const scenario of report.scenarios) {
@@ -307,10 +313,8 @@ function capacityChecks(report: Report, rules: readonly SlaRule[]): GateCheck[] 
       kind: 'capacity-plan',
       scenario: scenario.id,
       metric: 'plan vs measured',
-      value:
-        `planned ${capacityPointText(c.planned)}; ` +
-        `${c.aboveFactor}x sustainable ${capacityPointText(c.above)}`,
-      limit: `SLA met at planned, missed at ${c.aboveFactor}x`,
+      value: `planned ${capacityPointText(c.planned)}; ` + `${aboveLabel(c)} ${capacityPointText(c.above)}`,
+      limit: `SLA met at planned, missed at ${aboveLabel(c)}`,
       verdict: c.verdict,
       detail: c.detail,
     });

@@ -1,5 +1,5 @@
 // The report as Markdown: one table per scenario kind, the memory plans, and links to the charts.
-import { formatNumber } from './gate.ts';
+import { aboveLabel, formatNumber } from './gate.ts';
 import type { Report, Scenario } from './report.ts';
 
 const MIB = 1024 * 1024;
@@ -133,7 +133,7 @@ export function renderReportMarkdown(report: Report, charts: readonly string[] =
       const c = s.capacity as NonNullable<Scenario['capacity']>;
       for (const [name, p] of [
         ['planned', c.planned],
-        [`${c.aboveFactor}x sustainable`, c.above],
+        [aboveLabel(c), c.above],
       ] as const) {
         lines.push(
           `| \`${s.id}\` | ${c.profile.servers} | ${formatNumber(c.profile.capacityRps)} / ${formatNumber(c.capacityAfterRps)} | ` +

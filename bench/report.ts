@@ -213,8 +213,10 @@ export const capacitySchema = z
     maxShedFraction: z.number().min(0).max(1),
     /** Fraction of the sustainable rate kept in reserve: planned = sustainable x (1 - headroom). */
     headroom: z.number().min(0).lt(1),
-    /** The higher point's rate, as a multiple of the sustainable rate. */
+    /** The higher point's rate, as a multiple of the sustainable rate (at least). */
     aboveFactor: z.number().gt(1),
+    /** The higher point's rate is also at least this multiple of the capacity measured before it (older reports: unset). */
+    aboveCapacityFactor: z.number().gt(1).optional(),
     model: z
       .object({
         /** The largest rate whose simulated p95 and shed fraction are within the limits. */

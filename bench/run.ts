@@ -273,6 +273,7 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
               ...(c.maxShedFraction === undefined ? {} : { maxShedFraction: c.maxShedFraction }),
               headroom: c.headroom,
               aboveFactor: c.aboveFactor,
+              aboveCapacityFactor: c.aboveCapacityFactor,
               warmupMs: c.warmupMs,
               maxWarmupMs: c.maxWarmupMs,
               serviceMs: c.serviceMs,

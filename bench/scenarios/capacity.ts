@@ -50,6 +50,8 @@ export interface CapacityOptions {
   readonly maxShedFraction?: number;
   readonly headroom: number;
   readonly aboveFactor: number;
+  /** The higher point is also at least this multiple of the capacity measured just before it. */
+  readonly aboveCapacityFactor: number;
   /**
    * Least warm-up at full concurrency before anything is measured, ms; it goes on until throughput stops rising
    * (`warmUntilPlateau`), up to `maxWarmupMs`.
@@ -156,12 +158,23 @@ export function judgeCapacity(m: CapacityJudgement): { verdict: 'pass' | 'fail';
   };
 }
 
-/** The rates the plan derives from the model's sustainable rate. */
+/**
+ * The rates of the two points: planned = sustainable x (1 - headroom); above = the larger of aboveFactor x
+ * sustainable and aboveCapacityFactor x `capacityRps` (the capacity measured just before it), so that the higher
+ * point is clearly past what the replica can do, not at its knee, whatever share of capacity the SLA allows.
+ */
 export function plannedRates(
   sustainable: number,
-  options: { headroom: number; aboveFactor: number },
+  options: { headroom: number; aboveFactor: number; aboveCapacityFactor?: number; capacityRps?: number },
 ): { planned: number; above: number } {
-  return { planned: sustainable * (1 - options.headroom), above: sustainable * options.aboveFactor };
+  const pastCapacity =
+    options.aboveCapacityFactor === undefined || options.capacityRps === undefined
+      ? 0
+      : options.capacityRps * options.aboveCapacityFactor;
+  return {
+    planned: sustainable * (1 - options.headroom),
+    above: Math.max(sustainable * options.aboveFactor, pastCapacity),
+  };
 }
 
 /** Closed loop at `concurrency` for `durationMs`: the successful requests' latencies, and the failures. */
@@ -302,7 +315,8 @@ function pointText(name: string, p: CapacityPoint): string {
  * 3. the model: `sustainableRate` within `p95Ms` and `maxShedFraction`; planned = sustainable x (1 - headroom);
  * 4. open loop at the planned rate for `durationMs`: the SLA must hold;
  * 5. capacity again (as 2): when it moved beyond `capacityTolerancePct`, the scenario is `unstable`;
- * 6. open loop at `aboveFactor` x sustainable for `aboveDurationMs`: the SLA must not hold.
+ * 6. open loop at the larger of `aboveFactor` x sustainable and `aboveCapacityFactor` x the larger capacity measured,
+ *    for `aboveDurationMs`: the SLA must not hold.
  * The scenario's latency, throughput, http and cpu are the planned point's (503s count as errors there, as in
  * `http-open`); `capacity` has the whole check. Measurement failures make the scenario `errored`, never throw.
  */
@@ -316,6 +330,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     p95Ms: options.p95Ms,
     headroom: options.headroom,
     aboveFactor: options.aboveFactor,
+    aboveCapacityFactor: options.aboveCapacityFactor,
     seed: options.seed,
   };
   const progress = (text: string): void => options.onProgress?.(text);
@@ -380,20 +395,19 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
           `(p95 ${formatNumber(model.at.p95Ms)} ms at ${rate(model.at.ratePerSecond)}); nothing to check`,
       );
     }
-    const rates = plannedRates(model.ratePerSecond, options);
+    const { planned: plannedRate } = plannedRates(model.ratePerSecond, options);
     progress(
-      `model: sustainable ${rate(model.ratePerSecond)} within p95 ${options.p95Ms} ms; ` +
-        `planned ${rate(rates.planned)}, checking above at ${rate(rates.above)}`,
+      `model: sustainable ${rate(model.ratePerSecond)} within p95 ${options.p95Ms} ms; planned ${rate(plannedRate)}`,
     );
 
     const planned = await openLoopPoint(
       options,
       endpoint,
       payloads,
-      rates.planned,
+      plannedRate,
       options.durationMs,
       options.seed,
-      simulateQueue(profile, rates.planned, { seed: options.seed }),
+      simulateQueue(profile, plannedRate, { seed: options.seed }),
     );
     progress(pointText('planned', planned.point));
     // The plan holds for the machine it was made on. Measured again right after the planned point, a capacity that
@@ -405,6 +419,14 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
     progress(
       `capacity again: ${rate(capacityAfterRps)} (${driftPct >= 0 ? '+' : ''}${driftPct.toFixed(0)}% ` +
         `against the plan's, tolerance ±${options.capacityTolerancePct}%)`,
+    );
+    const rates = plannedRates(model.ratePerSecond, {
+      ...options,
+      capacityRps: Math.max(capacityRps, capacityAfterRps),
+    });
+    progress(
+      `above: ${rate(rates.above)} (${(rates.above / model.ratePerSecond).toFixed(2)}x the sustainable rate, ` +
+        `${(rates.above / Math.max(capacityRps, capacityAfterRps)).toFixed(2)}x the capacity measured)`,
     );
     const above = await openLoopPoint(
       options,
@@ -462,6 +484,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       maxShedFraction,
       headroom: options.headroom,
       aboveFactor: options.aboveFactor,
+      aboveCapacityFactor: options.aboveCapacityFactor,
       model: {
         sustainableRatePerSecond: model.ratePerSecond,
         serviceScale: model.serviceScale,

@@ -36,7 +36,7 @@ describe('the capacity checks of the gate', () => {
       value:
         'planned 600 req/s: p95 40.0 ms (model 10.0 ms); ' +
         '1.5x sustainable 1,200 req/s: p95 400 ms (model 105 ms), 30.0% shed or failed',
-      limit: 'SLA met at planned, missed at 1.5x',
+      limit: 'SLA met at planned, missed at 1.5x sustainable',
       verdict: 'pass',
       detail: 'constructed',
     });

@@ -94,6 +94,26 @@ describe('plannedRates', () => {
   it('keeps the headroom below the sustainable rate and puts the higher point at the factor above it', () => {
     expect(plannedRates(800, { headroom: 0.25, aboveFactor: 1.5 })).toEqual({ planned: 600, above: 1200 });
   });
+
+  it('puts the higher point past the measured capacity when the factor alone would land at or below it', () => {
+    const rates = plannedRates(40, {
+      headroom: 0.25,
+      aboveFactor: 1.5,
+      aboveCapacityFactor: 1.25,
+      capacityRps: 64,
+    });
+    expect(rates).toEqual({ planned: 30, above: 80 });
+  });
+
+  it('keeps the factor above the sustainable rate when that is already past the capacity bound', () => {
+    const rates = plannedRates(900, {
+      headroom: 0.25,
+      aboveFactor: 1.5,
+      aboveCapacityFactor: 1.25,
+      capacityRps: 1000,
+    });
+    expect(rates.above).toBe(1350);
+  });
 });
 
 describe('the capacity section of a report', () => {
