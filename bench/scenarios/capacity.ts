@@ -425,7 +425,7 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       capacityRps: Math.max(capacityRps, capacityAfterRps),
     });
     progress(
-      `above: ${rate(rates.above)} (${(rates.above / model.ratePerSecond).toFixed(2)}x the sustainable rate, ` +
+      `higher rate for the above point: ${rate(rates.above)} (${(rates.above / model.ratePerSecond).toFixed(2)}x the sustainable rate, ` +
         `${(rates.above / Math.max(capacityRps, capacityAfterRps)).toFixed(2)}x the capacity measured)`,
     );
     const above = await openLoopPoint(
