@@ -8,10 +8,17 @@ import { readReport, type Report } from '../../bench/report.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
 import { DEFAULT_CONFIG } from '../../edge/config.ts';
 import { isPlanError } from '../../ops/plan/errors.ts';
-import { countParameters, memoryNeeds, type ParameterCount } from '../../ops/plan/memory.ts';
+import { countParameters, type ParameterCount } from '../../ops/plan/memory.ts';
 import { memoryMarkdown } from '../../ops/plan/markdown.ts';
 import { writePlan } from '../../ops/plan/output.ts';
-import { buildPlan, chooseProfile, PLAN_DEFAULTS, type PlanTarget } from '../../ops/plan/plan.ts';
+import {
+  buildPlan,
+  chooseProfile,
+  configuredBundle,
+  planMemory,
+  PLAN_DEFAULTS,
+  type PlanTarget,
+} from '../../ops/plan/plan.ts';
 import { DEFAULT_PRICING, readNodePricing, readWorkersPricing } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
 import { resolveBundleDir } from '../bundle-arg.ts';
@@ -188,15 +195,14 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
   const sla: Sla | null = slaPath === undefined ? null : await readSla(slaPath);
   const reportPath = relative(process.cwd(), flags.report) || flags.report;
   const { profile } = chooseProfile(report, reportPath, flags.bundle);
-  const bundle = profile?.bundle ?? report.memoryPlans[0]?.bundle ?? 'unknown';
+  const bundle = profile?.bundle ?? configuredBundle(report);
   const parameters = await readParameters(report, bundle, flags.bundle);
 
   if (flags.memory === true) {
-    const needs = memoryNeeds({
-      report,
-      bundle,
+    const needs = planMemory(report, {
+      reportPath,
+      ...(flags.bundle === undefined ? {} : { bundle: flags.bundle }),
       batchSize: flags.batchSize,
-      workers: profile?.servers ?? report.machine.cores,
       parameters: parameters.parameters,
       ...(parameters.note === undefined ? {} : { parametersNote: parameters.note }),
       isolateBudgetBytes: (await readWorkersPricing(flags.workersPricing)).plans.paid.isolateMemoryBytes,

@@ -17,7 +17,7 @@ import { matchesScenario, type Sla } from '../../bench/sla.ts';
 import { percentileSorted, sortAscending } from '../../bench/stats.ts';
 import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import { PlanError } from './errors.ts';
-import { MEMORY_BUFFER, memoryNeeds, type ParameterCount } from './memory.ts';
+import { MEMORY_BUFFER, memoryNeeds, type MemoryNeeds, type ParameterCount } from './memory.ts';
 import type { NodePricing, WorkersPricing } from './pricing.ts';
 import { PLAN_SCHEMA_VERSION, parsePlan, type NodePlan, type Plan } from './schema.ts';
 import { workersPlan } from './workers.ts';
@@ -236,11 +236,45 @@ function httpCpu(report: Report): number | null {
 }
 
 /** The bundle the report's HTTP scenarios serve (`config.bundles[0]`), else its first memory plan's. */
-function configuredBundle(report: Report): string {
+export function configuredBundle(report: Report): string {
   const bundles = (report.config as { bundles?: unknown } | null)?.bundles;
   const first = Array.isArray(bundles) ? (bundles[0] as unknown) : undefined;
   if (typeof first === 'string') return basename(first);
   return report.memoryPlans[0]?.bundle ?? 'unknown';
+}
+
+/** What the memory needs depend on: the report's profile choice, the serving batch size, the parameter count. */
+export type MemoryPlanInputs = Pick<
+  PlanInputs,
+  'reportPath' | 'bundle' | 'batchSize' | 'parameters' | 'parametersNote'
+> & {
+  /** A Worker isolate's memory budget (the Workers pricing file's paid plan, 128 MiB). */
+  readonly isolateBudgetBytes: number;
+};
+
+function memoryFor(report: Report, chosen: ChosenProfile, inputs: MemoryPlanInputs): MemoryNeeds {
+  const { profile } = chosen;
+  const extras = capacityExtras(report, chosen.selfCheck);
+  return memoryNeeds({
+    report,
+    bundle: profile?.bundle ?? configuredBundle(report),
+    batchSize: inputs.batchSize,
+    workers: profile?.servers ?? report.machine.cores,
+    parameters: inputs.parameters,
+    ...(inputs.parametersNote === undefined ? {} : { parametersNote: inputs.parametersNote }),
+    ...(extras.peakRssBytes === undefined ? {} : { servicePeakRssBytes: extras.peakRssBytes }),
+    isolateBudgetBytes: inputs.isolateBudgetBytes,
+  });
+}
+
+/**
+ * The memory needs per replica and per isolate, exactly as the full plan states them (`shipshape plan --memory`
+ * and `buildPlan` both come here): the bundle of `chooseProfile`'s profile (else the report's configured one), its
+ * workers, and the service's measured peak RSS from the self-check when the report has one.
+ * @throws PlanError PLAN_PROFILE_AMBIGUOUS or PLAN_NO_HTTP_PROFILE as `chooseProfile` does.
+ */
+export function planMemory(report: Report, inputs: MemoryPlanInputs): MemoryNeeds {
+  return memoryFor(report, chooseProfile(report, inputs.reportPath, inputs.bundle), inputs);
 }
 
 const roundUp = (value: number, step: number): number => Math.ceil(value / step - 1e-9) * step;
@@ -281,14 +315,8 @@ export function buildPlan(inputs: PlanInputs): Plan {
   const textsPerRequest = profile?.textsPerRequest ?? 1;
   const limit = p95Limit(inputs.sla.value, inputs.p95Ms);
   const extras = capacityExtras(report, chosen.selfCheck);
-  const memory = memoryNeeds({
-    report,
-    bundle,
-    batchSize: inputs.batchSize,
-    workers: profile?.servers ?? report.machine.cores,
-    parameters: inputs.parameters,
-    ...(inputs.parametersNote === undefined ? {} : { parametersNote: inputs.parametersNote }),
-    ...(extras.peakRssBytes === undefined ? {} : { servicePeakRssBytes: extras.peakRssBytes }),
+  const memory = memoryFor(report, chosen, {
+    ...inputs,
     isolateBudgetBytes: inputs.workersPricing.plans.paid.isolateMemoryBytes,
   });
 

@@ -140,6 +140,20 @@ describe('shipshape plan on a report with a self-check', () => {
   });
 });
 
+describe('shipshape plan --memory', () => {
+  it('writes the same memory answer as the full plan on a self-checked report', () => {
+    const report = 'test/fixtures/reports/quick-http-capacity.json';
+    const full = tempDir();
+    const memory = tempDir();
+    expect(shipshape(['plan', '--report', report, '--peak-rps', '400', '--out', full]).code).toBe(0);
+    const alone = shipshape(['plan', '--memory', '--report', report, '--out', memory]);
+    expect(alone.code).toBe(0);
+    const plan = parsePlan(JSON.parse(readFileSync(join(full, 'plan.json'), 'utf8')), 'plan.json');
+    expect(JSON.parse(readFileSync(join(memory, 'memory.json'), 'utf8'))).toEqual(plan.memory);
+    expect(alone.stdout).toContain('| Node replica | rss (native) | 510.7 MiB | 766.0 MiB |');
+  });
+});
+
 describe('shipshape plan errors', () => {
   it('refuses --min-replicas 1 as a usage error (exit 2)', () => {
     const result = shipshape([
