@@ -40,6 +40,7 @@ interface PlanFlags {
   name: string;
   namespace: string;
   prometheusUrl: string;
+  scrapeInterval: number;
   nodePricing: string;
   workersPricing: string;
   seed: number;
@@ -81,6 +82,17 @@ function parseMinReplicas(value: string): number {
   if (n < 2)
     throw new InvalidArgumentError(
       `--min-replicas is ${n}; use 2 or more: one replica is down on every rollout, node drain or crash.`,
+    );
+  return n;
+}
+
+/** A scrape interval: seconds (`30`, `30s`) or minutes (`1m`). */
+function parseScrapeInterval(value: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(s|m)?$/.exec(value.trim());
+  const n = match === null ? NaN : Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+  if (!(n > 0))
+    throw new InvalidArgumentError(
+      `--scrape-interval is "${value}"; use seconds or minutes, e.g. 30s or 1m.`,
     );
   return n;
 }
@@ -251,6 +263,7 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
       namespace: flags.namespace,
       image: flags.image,
       prometheusUrl: flags.prometheusUrl,
+      scrapeIntervalSeconds: flags.scrapeInterval,
     },
     seed: flags.seed,
     onProgress: progress,
@@ -314,6 +327,12 @@ export function registerPlan(program: Command): void {
       '--prometheus-url <url>',
       "Prometheus for KEDA's trigger (serverAddress)",
       PLAN_DEFAULTS.prometheusUrl,
+    )
+    .option(
+      '--scrape-interval <duration>',
+      "Prometheus's scrape interval for the service (30s, 1m): KEDA's rate window is 4x it, in whole minutes",
+      parseScrapeInterval,
+      PLAN_DEFAULTS.scrapeIntervalSeconds,
     )
     .addOption(
       new Option('--node-pricing <file>', 'price table for replicas').default(

@@ -33,6 +33,8 @@ export const PLAN_DEFAULTS = {
   namespace: 'default',
   image: 'shipshape:latest',
   prometheusUrl: 'http://prometheus.monitoring.svc:9090',
+  /** Prometheus's scrape interval for the service, s (the KEDA query's rate window is 4x it). */
+  scrapeIntervalSeconds: 30,
   /** With neither --max-replicas nor --max-monthly-usd: room for half again the stated peak. */
   maxReplicasFactor: 1.5,
   seed: 1,
@@ -277,6 +279,15 @@ export function planMemory(report: Report, inputs: MemoryPlanInputs): MemoryNeed
   return memoryFor(report, chooseProfile(report, inputs.reportPath, inputs.bundle), inputs);
 }
 
+/**
+ * The KEDA query's rate window for a scrape interval: at least 4 scrapes, in whole minutes. `rate()` needs two samples
+ * in its window; a window of one or two intervals often holds one (a late scrape, a missed one), and then the query
+ * answers nothing, which KEDA reads as 0 requests/s and never scales up. Four intervals is Prometheus's usual advice.
+ */
+export function rateWindow(scrapeIntervalSeconds: number): string {
+  return `${Math.max(1, Math.ceil((4 * scrapeIntervalSeconds) / 60 - 1e-9))}m`;
+}
+
 const roundUp = (value: number, step: number): number => Math.ceil(value / step - 1e-9) * step;
 
 /**
@@ -300,6 +311,7 @@ export function buildPlan(inputs: PlanInputs): Plan {
     namespace: inputs.deployment?.namespace ?? PLAN_DEFAULTS.namespace,
     image: inputs.deployment?.image ?? PLAN_DEFAULTS.image,
     prometheusUrl: inputs.deployment?.prometheusUrl ?? PLAN_DEFAULTS.prometheusUrl,
+    scrapeIntervalSeconds: inputs.deployment?.scrapeIntervalSeconds ?? PLAN_DEFAULTS.scrapeIntervalSeconds,
   };
   const chosen = chooseProfile(report, inputs.reportPath, inputs.bundle);
   const { profile } = chosen;
@@ -480,7 +492,8 @@ function nodePlan(
   );
   const kedaQuery =
     `sum(rate(shipshape_http_requests_total{namespace="${input.deployment?.namespace ?? PLAN_DEFAULTS.namespace}",` +
-    `app="${input.deployment?.name ?? PLAN_DEFAULTS.name}",method="POST",route=~"${[...INFERENCE_ROUTES].join('|')}"}[1m]))`;
+    `app="${input.deployment?.name ?? PLAN_DEFAULTS.name}",method="POST",route=~"${[...INFERENCE_ROUTES].join('|')}"}` +
+    `[${rateWindow(input.deployment?.scrapeIntervalSeconds ?? PLAN_DEFAULTS.scrapeIntervalSeconds)}]))`;
   const utilisationPct = Math.round((1 - headroom) * 100);
   return {
     sustainableRps,

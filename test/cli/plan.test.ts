@@ -69,6 +69,25 @@ describe('shipshape plan', () => {
     expect(md).toContain('**Apply one autoscaler, not both**');
   });
 
+  it('sizes the KEDA rate window from --scrape-interval in the ScaledObject it writes', () => {
+    const dir = tempDir();
+    const result = shipshape([
+      'plan',
+      '--report',
+      REPORT,
+      '--peak-rps',
+      '400',
+      '--target',
+      'node',
+      '--scrape-interval',
+      '1m',
+      '--out',
+      dir,
+    ]);
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(dir, 'k8s/keda-scaledobject.yaml'), 'utf8')).toMatch(/\}\[4m\]\)\)\n/);
+  });
+
   it('writes a Workers-only plan without a chart or manifests for --target workers', () => {
     const dir = tempDir();
     const result = shipshape([

@@ -10,7 +10,7 @@ import { plannedBytes } from '../../bench/memory-plan.ts';
 import { readSla } from '../../bench/sla.ts';
 import { isPlanError, type PlanErrorCode } from '../../ops/plan/errors.ts';
 import { countParameters } from '../../ops/plan/memory.ts';
-import { buildPlan, p95Limit, type PlanInputs } from '../../ops/plan/plan.ts';
+import { buildPlan, p95Limit, rateWindow, type PlanInputs } from '../../ops/plan/plan.ts';
 import {
   readNodePricing,
   readWorkersPricing,
@@ -121,6 +121,16 @@ describe('buildPlan on a real quick report (news-bag, 2 cores)', () => {
     const node = plan.node;
     expect(node?.autoscaling.kedaThresholdRps).toBeCloseTo(node?.plannedRps ?? 0, 0);
     expect(node?.autoscaling.kedaQuery).toMatch(/^sum\(rate\(shipshape_http_requests_total\{.*method="POST"/);
+  });
+
+  it('gives the KEDA query a rate window of 4x the default 30 s scrape interval', () => {
+    expect(plan.inputs.deployment.scrapeIntervalSeconds).toBe(30);
+    expect(plan.node?.autoscaling.kedaQuery).toMatch(/\}\[2m\]\)\)$/);
+  });
+
+  it('widens the KEDA rate window to 4 minutes for a 1-minute scrape interval', () => {
+    const slow = buildPlan({ ...base, target: 'node', deployment: { scrapeIntervalSeconds: 60 } });
+    expect(slow.node?.autoscaling.kedaQuery).toMatch(/\}\[4m\]\)\)$/);
   });
 
   it('defaults maxReplicas to 1.5x the replicas at the peak', () => {
@@ -386,5 +396,11 @@ describe('countParameters', () => {
       readFileSync(new URL('../../artifacts/news-transformer/model.onnx', import.meta.url)),
     );
     expect(count).toEqual({ parameters: 840_836, layers: 11 });
+  });
+});
+
+describe('rateWindow', () => {
+  it('holds at least four scrape intervals, in whole minutes', () => {
+    expect([15, 30, 45, 60, 90].map(rateWindow)).toEqual(['1m', '2m', '3m', '4m', '6m']);
   });
 });
