@@ -18,7 +18,7 @@ import { percentileSorted, sortAscending } from '../../bench/stats.ts';
 import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import { PlanError } from './errors.ts';
 import { MEMORY_BUFFER, memoryNeeds, type MemoryNeeds, type ParameterCount } from './memory.ts';
-import type { NodePricing, WorkersPricing } from './pricing.ts';
+import { HOURS_PER_MONTH, type NodePricing, type WorkersPricing } from './pricing.ts';
 import { PLAN_SCHEMA_VERSION, parsePlan, type NodePlan, type Plan } from './schema.ts';
 import { workersPlan } from './workers.ts';
 
@@ -453,7 +453,7 @@ function nodePlan(
   const pricing = input.nodePricing;
   const perReplicaMonthly =
     ((cpuRequest / 1000) * pricing.usdPerVcpuHour + (memoryRequest / 1024 ** 3) * pricing.usdPerGibHour) *
-    pricing.hoursPerMonth;
+    HOURS_PER_MONTH;
   const capped: { value: number; reason: string }[] = [];
   if (input.maxReplicas !== undefined) capped.push({ value: input.maxReplicas, reason: '--max-replicas' });
   if (input.maxMonthlyUsd !== undefined)

@@ -147,10 +147,20 @@ describe('buildPlan on a real quick report (news-bag, 2 cores)', () => {
   it('prices Workers Paid from the table: base, requests and CPU past the included amounts', () => {
     const w = plan.workers;
     if (w === null || w.cpuMsPerRequest === null) throw new Error('the fixture has a WASM scenario');
-    const requests = 400 * 30 * 86_400;
+    const requests = 400 * 730 * 3600;
     const expected =
       5 + ((requests - 10e6) / 1e6) * 0.3 + ((requests * w.cpuMsPerRequest - 30e6) / 1e6) * 0.02;
     expect(w.checks[1]?.monthlyUsd).toBeCloseTo(expected, 6);
+  });
+
+  it('prices a replica-month on the same 730 hours as the Workers month', () => {
+    const node = plan.node;
+    if (node === null) throw new Error('a node plan was asked for');
+    const hourly =
+      (node.resources.cpuRequestMillicores / 1000) * nodePricing.usdPerVcpuHour +
+      (node.resources.memoryRequestBytes / 1024 ** 3) * nodePricing.usdPerGibHour;
+    expect(node.cost.perReplicaMonthlyUsd).toBeCloseTo(hourly * 730, 9);
+    expect(plan.workers?.requestsPerMonthAtPeak).toBe(400 * 730 * 3600);
   });
 
   it('flags the naive memory formula as far too low for news-bag, whose runtime dominates', () => {
