@@ -320,7 +320,11 @@ export function registerPlan(program: Command): void {
       'the bundle to plan for, a name or folder: its profile in the report (default the self-checked one, the ' +
         "http-capacity scenario's) and its parameter count",
     )
-    .option('--image <image>', 'container image that runs `npx shipshape serve`', PLAN_DEFAULTS.image)
+    .option(
+      '--image <image>',
+      'container image holding the repository: it runs `node bin/shipshape.js serve`',
+      PLAN_DEFAULTS.image,
+    )
     .option('--name <name>', 'Deployment, Service and autoscaler name', PLAN_DEFAULTS.name)
     .option('--namespace <ns>', 'Kubernetes namespace', PLAN_DEFAULTS.namespace)
     .option(
