@@ -8,10 +8,17 @@ import { readReport, type Report } from '../../bench/report.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
 import { DEFAULT_CONFIG } from '../../edge/config.ts';
 import { isPlanError } from '../../ops/plan/errors.ts';
-import { countParameters, memoryNeeds, type ParameterCount } from '../../ops/plan/memory.ts';
+import { countParameters, type ParameterCount } from '../../ops/plan/memory.ts';
 import { memoryMarkdown } from '../../ops/plan/markdown.ts';
 import { writePlan } from '../../ops/plan/output.ts';
-import { buildPlan, chooseProfile, PLAN_DEFAULTS, type PlanTarget } from '../../ops/plan/plan.ts';
+import {
+  buildPlan,
+  chooseProfile,
+  configuredBundle,
+  planMemory,
+  PLAN_DEFAULTS,
+  type PlanTarget,
+} from '../../ops/plan/plan.ts';
 import { DEFAULT_PRICING, readNodePricing, readWorkersPricing } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
 import { resolveBundleDir } from '../bundle-arg.ts';
@@ -33,6 +40,7 @@ interface PlanFlags {
   name: string;
   namespace: string;
   prometheusUrl: string;
+  scrapeInterval: number;
   nodePricing: string;
   workersPricing: string;
   seed: number;
@@ -74,6 +82,17 @@ function parseMinReplicas(value: string): number {
   if (n < 2)
     throw new InvalidArgumentError(
       `--min-replicas is ${n}; use 2 or more: one replica is down on every rollout, node drain or crash.`,
+    );
+  return n;
+}
+
+/** A scrape interval: seconds (`30`, `30s`) or minutes (`1m`). */
+function parseScrapeInterval(value: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(s|m)?$/.exec(value.trim());
+  const n = match === null ? NaN : Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+  if (!(n > 0))
+    throw new InvalidArgumentError(
+      `--scrape-interval is "${value}"; use seconds or minutes, e.g. 30s or 1m.`,
     );
   return n;
 }
@@ -188,15 +207,14 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
   const sla: Sla | null = slaPath === undefined ? null : await readSla(slaPath);
   const reportPath = relative(process.cwd(), flags.report) || flags.report;
   const { profile } = chooseProfile(report, reportPath, flags.bundle);
-  const bundle = profile?.bundle ?? report.memoryPlans[0]?.bundle ?? 'unknown';
+  const bundle = profile?.bundle ?? configuredBundle(report);
   const parameters = await readParameters(report, bundle, flags.bundle);
 
   if (flags.memory === true) {
-    const needs = memoryNeeds({
-      report,
-      bundle,
+    const needs = planMemory(report, {
+      reportPath,
+      ...(flags.bundle === undefined ? {} : { bundle: flags.bundle }),
       batchSize: flags.batchSize,
-      workers: profile?.servers ?? report.machine.cores,
       parameters: parameters.parameters,
       ...(parameters.note === undefined ? {} : { parametersNote: parameters.note }),
       isolateBudgetBytes: (await readWorkersPricing(flags.workersPricing)).plans.paid.isolateMemoryBytes,
@@ -245,6 +263,7 @@ async function runPlan(flags: PlanFlags, usage: (message: string) => never): Pro
       namespace: flags.namespace,
       image: flags.image,
       prometheusUrl: flags.prometheusUrl,
+      scrapeIntervalSeconds: flags.scrapeInterval,
     },
     seed: flags.seed,
     onProgress: progress,
@@ -301,13 +320,23 @@ export function registerPlan(program: Command): void {
       'the bundle to plan for, a name or folder: its profile in the report (default the self-checked one, the ' +
         "http-capacity scenario's) and its parameter count",
     )
-    .option('--image <image>', 'container image that runs `npx shipshape serve`', PLAN_DEFAULTS.image)
+    .option(
+      '--image <image>',
+      'container image holding the repository: it runs `node bin/shipshape.js serve`',
+      PLAN_DEFAULTS.image,
+    )
     .option('--name <name>', 'Deployment, Service and autoscaler name', PLAN_DEFAULTS.name)
     .option('--namespace <ns>', 'Kubernetes namespace', PLAN_DEFAULTS.namespace)
     .option(
       '--prometheus-url <url>',
       "Prometheus for KEDA's trigger (serverAddress)",
       PLAN_DEFAULTS.prometheusUrl,
+    )
+    .option(
+      '--scrape-interval <duration>',
+      "Prometheus's scrape interval for the service (30s, 1m): KEDA's rate window is 4x it, in whole minutes",
+      parseScrapeInterval,
+      PLAN_DEFAULTS.scrapeIntervalSeconds,
     )
     .addOption(
       new Option('--node-pricing <file>', 'price table for replicas').default(

@@ -1,5 +1,6 @@
 // plan.md: the plan's numbers with their reasoning, for people. It reads the plan; it computes nothing new.
 import type { QueuePoint } from '../../bench/capacity/model.ts';
+import { rateWindow } from './plan.ts';
 import type { Plan } from './schema.ts';
 import type { WorkersCheck } from './workers.ts';
 
@@ -128,8 +129,11 @@ function nodeMarkdown(plan: Plan): string[] {
     "  The counter's own labels are `route`, `method` and `status`; `namespace` and `app` come from the scrape (the " +
       "Prometheus Helm chart's `kubernetes-pods` job, which the Deployment's `prometheus.io/*` annotations opt into, " +
       'adds the namespace and maps the pod labels): with another scrape config, match the labels it adds. The rate ' +
-      "window needs two samples or more: with a scrape interval past 30 s, widen the query's `[1m]`, or KEDA reads " +
-      'an empty result as 0 and never scales up.',
+      `window is ${rateWindow(plan.inputs.deployment.scrapeIntervalSeconds)}, at least 4x the scrape interval of ` +
+      `${plan.inputs.deployment.scrapeIntervalSeconds} s (\`--scrape-interval\`): \`rate()\` needs two samples in its ` +
+      'window, a window of one or two intervals often holds one (a scrape late or missed), and then the query ' +
+      'answers nothing, which KEDA reads as 0 requests/s, so it never scales up. Set `--scrape-interval` to your ' +
+      "Prometheus's (the Helm chart's default is 1m, giving [4m]).",
     `- HPA: CPU utilisation target ${a.hpaCpuUtilisationPct}% of the request, which the request is sized to reach at the planned rate.`,
     `- Scale up: ${a.scaleUp}; stabilisation window ${a.scaleUpStabilisationSeconds} s.`,
     `- Scale down: ${a.scaleDown}.`,

@@ -17,8 +17,8 @@ import { matchesScenario, type Sla } from '../../bench/sla.ts';
 import { percentileSorted, sortAscending } from '../../bench/stats.ts';
 import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import { PlanError } from './errors.ts';
-import { MEMORY_BUFFER, memoryNeeds, type ParameterCount } from './memory.ts';
-import type { NodePricing, WorkersPricing } from './pricing.ts';
+import { MEMORY_BUFFER, memoryNeeds, type MemoryNeeds, type ParameterCount } from './memory.ts';
+import { HOURS_PER_MONTH, type NodePricing, type WorkersPricing } from './pricing.ts';
 import { PLAN_SCHEMA_VERSION, parsePlan, type NodePlan, type Plan } from './schema.ts';
 import { workersPlan } from './workers.ts';
 
@@ -33,6 +33,8 @@ export const PLAN_DEFAULTS = {
   namespace: 'default',
   image: 'shipshape:latest',
   prometheusUrl: 'http://prometheus.monitoring.svc:9090',
+  /** Prometheus's scrape interval for the service, s (the KEDA query's rate window is 4x it). */
+  scrapeIntervalSeconds: 30,
   /** With neither --max-replicas nor --max-monthly-usd: room for half again the stated peak. */
   maxReplicasFactor: 1.5,
   seed: 1,
@@ -236,11 +238,54 @@ function httpCpu(report: Report): number | null {
 }
 
 /** The bundle the report's HTTP scenarios serve (`config.bundles[0]`), else its first memory plan's. */
-function configuredBundle(report: Report): string {
+export function configuredBundle(report: Report): string {
   const bundles = (report.config as { bundles?: unknown } | null)?.bundles;
   const first = Array.isArray(bundles) ? (bundles[0] as unknown) : undefined;
   if (typeof first === 'string') return basename(first);
   return report.memoryPlans[0]?.bundle ?? 'unknown';
+}
+
+/** What the memory needs depend on: the report's profile choice, the serving batch size, the parameter count. */
+export type MemoryPlanInputs = Pick<
+  PlanInputs,
+  'reportPath' | 'bundle' | 'batchSize' | 'parameters' | 'parametersNote'
+> & {
+  /** A Worker isolate's memory budget (the Workers pricing file's paid plan, 128 MiB). */
+  readonly isolateBudgetBytes: number;
+};
+
+function memoryFor(report: Report, chosen: ChosenProfile, inputs: MemoryPlanInputs): MemoryNeeds {
+  const { profile } = chosen;
+  const extras = capacityExtras(report, chosen.selfCheck);
+  return memoryNeeds({
+    report,
+    bundle: profile?.bundle ?? configuredBundle(report),
+    batchSize: inputs.batchSize,
+    workers: profile?.servers ?? report.machine.cores,
+    parameters: inputs.parameters,
+    ...(inputs.parametersNote === undefined ? {} : { parametersNote: inputs.parametersNote }),
+    ...(extras.peakRssBytes === undefined ? {} : { servicePeakRssBytes: extras.peakRssBytes }),
+    isolateBudgetBytes: inputs.isolateBudgetBytes,
+  });
+}
+
+/**
+ * The memory needs per replica and per isolate, exactly as the full plan states them (`shipshape plan --memory`
+ * and `buildPlan` both come here): the bundle of `chooseProfile`'s profile (else the report's configured one), its
+ * workers, and the service's measured peak RSS from the self-check when the report has one.
+ * @throws PlanError PLAN_PROFILE_AMBIGUOUS or PLAN_NO_HTTP_PROFILE as `chooseProfile` does.
+ */
+export function planMemory(report: Report, inputs: MemoryPlanInputs): MemoryNeeds {
+  return memoryFor(report, chooseProfile(report, inputs.reportPath, inputs.bundle), inputs);
+}
+
+/**
+ * The KEDA query's rate window for a scrape interval: at least 4 scrapes, in whole minutes. `rate()` needs two samples
+ * in its window; a window of one or two intervals often holds one (a late scrape, a missed one), and then the query
+ * answers nothing, which KEDA reads as 0 requests/s and never scales up. Four intervals is Prometheus's usual advice.
+ */
+export function rateWindow(scrapeIntervalSeconds: number): string {
+  return `${Math.max(1, Math.ceil((4 * scrapeIntervalSeconds) / 60 - 1e-9))}m`;
 }
 
 const roundUp = (value: number, step: number): number => Math.ceil(value / step - 1e-9) * step;
@@ -266,6 +311,7 @@ export function buildPlan(inputs: PlanInputs): Plan {
     namespace: inputs.deployment?.namespace ?? PLAN_DEFAULTS.namespace,
     image: inputs.deployment?.image ?? PLAN_DEFAULTS.image,
     prometheusUrl: inputs.deployment?.prometheusUrl ?? PLAN_DEFAULTS.prometheusUrl,
+    scrapeIntervalSeconds: inputs.deployment?.scrapeIntervalSeconds ?? PLAN_DEFAULTS.scrapeIntervalSeconds,
   };
   const chosen = chooseProfile(report, inputs.reportPath, inputs.bundle);
   const { profile } = chosen;
@@ -281,14 +327,8 @@ export function buildPlan(inputs: PlanInputs): Plan {
   const textsPerRequest = profile?.textsPerRequest ?? 1;
   const limit = p95Limit(inputs.sla.value, inputs.p95Ms);
   const extras = capacityExtras(report, chosen.selfCheck);
-  const memory = memoryNeeds({
-    report,
-    bundle,
-    batchSize: inputs.batchSize,
-    workers: profile?.servers ?? report.machine.cores,
-    parameters: inputs.parameters,
-    ...(inputs.parametersNote === undefined ? {} : { parametersNote: inputs.parametersNote }),
-    ...(extras.peakRssBytes === undefined ? {} : { servicePeakRssBytes: extras.peakRssBytes }),
+  const memory = memoryFor(report, chosen, {
+    ...inputs,
     isolateBudgetBytes: inputs.workersPricing.plans.paid.isolateMemoryBytes,
   });
 
@@ -413,7 +453,7 @@ function nodePlan(
   const pricing = input.nodePricing;
   const perReplicaMonthly =
     ((cpuRequest / 1000) * pricing.usdPerVcpuHour + (memoryRequest / 1024 ** 3) * pricing.usdPerGibHour) *
-    pricing.hoursPerMonth;
+    HOURS_PER_MONTH;
   const capped: { value: number; reason: string }[] = [];
   if (input.maxReplicas !== undefined) capped.push({ value: input.maxReplicas, reason: '--max-replicas' });
   if (input.maxMonthlyUsd !== undefined)
@@ -452,7 +492,8 @@ function nodePlan(
   );
   const kedaQuery =
     `sum(rate(shipshape_http_requests_total{namespace="${input.deployment?.namespace ?? PLAN_DEFAULTS.namespace}",` +
-    `app="${input.deployment?.name ?? PLAN_DEFAULTS.name}",method="POST",route=~"${[...INFERENCE_ROUTES].join('|')}"}[1m]))`;
+    `app="${input.deployment?.name ?? PLAN_DEFAULTS.name}",method="POST",route=~"${[...INFERENCE_ROUTES].join('|')}"}` +
+    `[${rateWindow(input.deployment?.scrapeIntervalSeconds ?? PLAN_DEFAULTS.scrapeIntervalSeconds)}]))`;
   const utilisationPct = Math.round((1 - headroom) * 100);
   return {
     sustainableRps,

@@ -16,13 +16,18 @@ const dated = {
   note: z.string().optional(),
 };
 
+/**
+ * Hours in the month every plan cost is priced for, replicas and Worker requests alike: 365 x 24 / 12 = 730, the
+ * average month the cloud price lists (GKE's, Cloudflare's) bill by.
+ */
+export const HOURS_PER_MONTH = 730;
+
 export const nodePricingSchema = z
   .object({
     ...dated,
     /** Billed on each Pod's requests (as GKE Autopilot does): so the plan prices the requests, not the limits. */
     usdPerVcpuHour: usd,
     usdPerGibHour: usd,
-    hoursPerMonth: z.number().positive(),
   })
   .strict();
 

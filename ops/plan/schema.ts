@@ -179,7 +179,13 @@ export const planSchema = z
         batchSize: z.number().int().positive(),
         seed: z.number().int(),
         deployment: z
-          .object({ name: z.string(), namespace: z.string(), image: z.string(), prometheusUrl: z.string() })
+          .object({
+            name: z.string(),
+            namespace: z.string(),
+            image: z.string(),
+            prometheusUrl: z.string(),
+            scrapeIntervalSeconds: positive,
+          })
           .strict(),
       })
       .strict(),

@@ -2,10 +2,10 @@
 // and the cost at the peak. Cloudflare scales isolates itself, so there are no replicas to count.
 import type { Report, Scenario } from '../../bench/report.ts';
 import type { MemoryNeed } from './memory.ts';
-import type { WorkersPlanPricing, WorkersPricing } from './pricing.ts';
+import { HOURS_PER_MONTH, type WorkersPlanPricing, type WorkersPricing } from './pricing.ts';
 
-/** Seconds in the 30-day month the plan prices. */
-export const SECONDS_PER_MONTH = 30 * 24 * 3600;
+/** Seconds in the month the plan prices (the replicas' 730 h). */
+export const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
 
 export interface WorkersCheck {
   readonly plan: 'free' | 'paid';
@@ -68,7 +68,7 @@ function monthlyCost(plan: WorkersPlanPricing, requests: number, cpuMs: number):
 /**
  * Checks the bundle against the Workers Free and Paid plans: CPU ms per request (the in-process WASM scenario at the
  * request's batch size), isolate memory at the serving batch size (the WASM memory plan), the gzip upload size,
- * and, on Free, the daily requests; prices Paid at the peak held for a 30-day month.
+ * and, on Free, the daily requests; prices Paid at the peak held for a 730-hour month.
  */
 export function workersPlan(input: {
   report: Report;

@@ -1,5 +1,5 @@
 // `shipshape plan` as a child process: the files it writes, the memory section alone, and its exit codes.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { makeReport } from '../bench/fixtures.ts';
 import { shipshape, type CliResult } from '../helpers/cli.ts';
 
 const REPORT = 'test/fixtures/reports/ci-quick.json';
+const SELF_CHECKED = 'test/fixtures/reports/quick-http-news-transformer.json';
 const dirs: string[] = [];
 const tempDir = () => {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-plan-'));
@@ -18,23 +19,36 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * `shipshape plan --report REPORT --sla bench/sla.json --peak-rps 400 --out DIR ...extra` into a fresh folder, the
+ * full plan every test below varies: `report` defaults to the CI quick report, `extra` adds or overrides flags.
+ */
+function plan(extra: readonly string[] = [], report = REPORT): { out: string; result: CliResult } {
+  const out = tempDir();
+  const result = shipshape([
+    'plan',
+    '--report',
+    report,
+    '--sla',
+    'bench/sla.json',
+    '--peak-rps',
+    '400',
+    '--out',
+    out,
+    ...extra,
+  ]);
+  return { out, result };
+}
+
+const readPlan = (out: string) =>
+  parsePlan(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')), 'plan.json');
+
 describe('shipshape plan', () => {
   let out = '';
   let run: CliResult;
 
   beforeAll(() => {
-    out = tempDir();
-    run = shipshape([
-      'plan',
-      '--report',
-      REPORT,
-      '--sla',
-      'bench/sla.json',
-      '--peak-rps',
-      '400',
-      '--out',
-      out,
-    ]);
+    ({ out, result: run } = plan());
   });
 
   it('exits 0 and prints the replicas, the per-replica rates and the files written', () => {
@@ -44,8 +58,8 @@ describe('shipshape plan', () => {
   });
 
   it('writes plan.json that parses against the plan schema and lists the files', () => {
-    const plan = parsePlan(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')), 'plan.json');
-    expect(plan.files).toEqual([
+    const written = readPlan(out);
+    expect(written.files).toEqual([
       'plan.md',
       'plan.json',
       'plan-load.svg',
@@ -54,7 +68,7 @@ describe('shipshape plan', () => {
       'k8s/hpa.yaml',
       'k8s/keda-scaledobject.yaml',
     ]);
-    for (const file of plan.files) expect(existsSync(join(out, file))).toBe(true);
+    for (const file of written.files) expect(existsSync(join(out, file))).toBe(true);
   });
 
   it('writes the chart as SVG', () => {
@@ -69,25 +83,17 @@ describe('shipshape plan', () => {
     expect(md).toContain('**Apply one autoscaler, not both**');
   });
 
+  it('sizes the KEDA rate window from --scrape-interval in the ScaledObject it writes', () => {
+    const { out: dir, result } = plan(['--target', 'node', '--scrape-interval', '1m']);
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(dir, 'k8s/keda-scaledobject.yaml'), 'utf8')).toMatch(/\}\[4m\]\)\)\n/);
+  });
+
   it('writes a Workers-only plan without a chart or manifests for --target workers', () => {
-    const dir = tempDir();
-    const result = shipshape([
-      'plan',
-      '--report',
-      REPORT,
-      '--peak-rps',
-      '400',
-      '--target',
-      'workers',
-      '--out',
-      dir,
-    ]);
+    const { out: dir, result } = plan(['--target', 'workers']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Workers: the paid plan fits');
-    expect(parsePlan(JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')), 'plan.json').files).toEqual([
-      'plan.md',
-      'plan.json',
-    ]);
+    expect(readPlan(dir).files).toEqual(['plan.md', 'plan.json']);
   });
 
   it('prints the memory section alone with --memory', () => {
@@ -99,26 +105,8 @@ describe('shipshape plan', () => {
 });
 
 describe('shipshape plan on a report with a self-check', () => {
-  const SELF_CHECKED = 'test/fixtures/reports/quick-http-news-transformer.json';
-  const plan = (...extra: string[]) => {
-    const out = tempDir();
-    const result = shipshape([
-      'plan',
-      '--report',
-      SELF_CHECKED,
-      '--sla',
-      'bench/sla.json',
-      '--peak-rps',
-      '400',
-      '--out',
-      out,
-      ...extra,
-    ]);
-    return { out, result };
-  };
-
   it('plans from the self-checked profile and says so, with its verdict, on the terminal and in plan.md', () => {
-    const { out, result } = plan();
+    const { out, result } = plan([], SELF_CHECKED);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Plan for news-transformer: /);
     expect(result.stdout).toMatch(
@@ -130,7 +118,7 @@ describe('shipshape plan on a report with a self-check', () => {
   });
 
   it('with --bundle news-bag plans from http-closed and warns that the plan was not self-checked', () => {
-    const { out, result } = plan('--bundle', 'news-bag');
+    const { out, result } = plan(['--bundle', 'news-bag'], SELF_CHECKED);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Plan for news-bag: /);
     expect(result.stdout).toMatch(/^WARNING: this plan was NOT self-checked: .*HTTP-bound/m);
@@ -140,19 +128,22 @@ describe('shipshape plan on a report with a self-check', () => {
   });
 });
 
+describe('shipshape plan --memory', () => {
+  it('writes the same memory answer as the full plan on a self-checked report', () => {
+    const report = 'test/fixtures/reports/quick-http-capacity.json';
+    const full = plan([], report);
+    expect(full.result.code).toBe(0);
+    const memory = tempDir();
+    const alone = shipshape(['plan', '--memory', '--report', report, '--out', memory]);
+    expect(alone.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(memory, 'memory.json'), 'utf8'))).toEqual(readPlan(full.out).memory);
+    expect(alone.stdout).toContain('| Node replica | rss (native) | 510.7 MiB | 766.0 MiB |');
+  });
+});
+
 describe('shipshape plan errors', () => {
   it('refuses --min-replicas 1 as a usage error (exit 2)', () => {
-    const result = shipshape([
-      'plan',
-      '--report',
-      REPORT,
-      '--peak-rps',
-      '400',
-      '--min-replicas',
-      '1',
-      '--out',
-      tempDir(),
-    ]);
+    const { result } = plan(['--min-replicas', '1']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--min-replicas is 1; use 2 or more');
   });
@@ -164,34 +155,14 @@ describe('shipshape plan errors', () => {
   });
 
   it('exits 1 with PLAN_SLA_UNREACHABLE and no stack when the p95 limit is below the service time', () => {
-    const result = shipshape([
-      'plan',
-      '--report',
-      REPORT,
-      '--peak-rps',
-      '400',
-      '--p95-ms',
-      '1',
-      '--out',
-      tempDir(),
-    ]);
+    const { result } = plan(['--p95-ms', '1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^shipshape: PLAN_SLA_UNREACHABLE: no rate meets a p95 of 1 ms/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('exits 1 with PLAN_OVER_BUDGET when the cost cap cannot cover the peak', () => {
-    const result = shipshape([
-      'plan',
-      '--report',
-      REPORT,
-      '--peak-rps',
-      '400',
-      '--max-monthly-usd',
-      '50',
-      '--out',
-      tempDir(),
-    ]);
+    const { result } = plan(['--max-monthly-usd', '50']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /^shipshape: PLAN_OVER_BUDGET: the peak of 400 requests\/s needs 2 replicas/,
@@ -199,12 +170,11 @@ describe('shipshape plan errors', () => {
   });
 
   it('exits 1 with PLAN_NO_HTTP_PROFILE for a report without HTTP measurements, writing nothing', () => {
-    const dir = tempDir();
-    const report = join(dir, 'report.json');
+    const report = join(tempDir(), 'report.json');
     writeFileSync(report, JSON.stringify(makeReport([])));
-    const result = shipshape(['plan', '--report', report, '--peak-rps', '400', '--out', join(dir, 'plan')]);
+    const { out, result } = plan([], report);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^shipshape: PLAN_NO_HTTP_PROFILE: /);
-    expect(existsSync(join(dir, 'plan'))).toBe(false);
+    expect(readdirSync(out)).toEqual([]);
   });
 });

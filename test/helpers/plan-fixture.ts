@@ -5,12 +5,17 @@ import { readSla } from '../../bench/sla.ts';
 import type { PlanInputs } from '../../ops/plan/plan.ts';
 import { readNodePricing, readWorkersPricing } from '../../ops/plan/pricing.ts';
 
+/** A report under test/fixtures/reports/, parsed. */
+export function fixtureReport(file: string): Report {
+  return parseReport(
+    JSON.parse(readFileSync(new URL(`../fixtures/reports/${file}`, import.meta.url), 'utf8')),
+    file,
+  );
+}
+
 /** test/fixtures/reports/ci-quick.json, parsed. */
 export function ciQuickReport(): Report {
-  return parseReport(
-    JSON.parse(readFileSync(new URL('../fixtures/reports/ci-quick.json', import.meta.url), 'utf8')),
-    'ci-quick.json',
-  );
+  return fixtureReport('ci-quick.json');
 }
 
 /** Plan inputs from the CI quick report, bench/sla.json and the shipped prices, with `overrides` on top. */

@@ -1,7 +1,9 @@
-// The plan's memory needs beside the seed's naive formula: no comparison where the formula has nothing to count.
+// The plan's memory needs beside the seed's naive formula (no comparison where the formula has nothing to count),
+// and the one memory answer the full plan and `plan --memory` share.
 import { describe, expect, it } from 'vitest';
 import { memoryNeeds } from '../../ops/plan/memory.ts';
-import { ciQuickReport } from '../helpers/plan-fixture.ts';
+import { buildPlan, planMemory } from '../../ops/plan/plan.ts';
+import { ciQuickReport, fixtureReport, planInputs } from '../helpers/plan-fixture.ts';
 
 const report = ciQuickReport();
 
@@ -26,5 +28,31 @@ describe('memory needs beside the naive formula', () => {
   it('makes no comparison when the graph shows no weighted layer (the formula would say 0 bytes)', () => {
     const replica = needs({ parameters: 1_000_000, layers: 0 }).replica;
     expect(replica).toMatchObject({ naiveBytes: null, naiveRatio: null, naiveWrong: null });
+  });
+});
+
+describe('planMemory', () => {
+  const selfChecked = fixtureReport('quick-http-capacity.json');
+
+  it("gives the full plan's memory answer on a self-checked report", async () => {
+    const inputs = await planInputs({ report: selfChecked, reportPath: 'quick-http-capacity.json' });
+    const memory = planMemory(selfChecked, {
+      ...inputs,
+      isolateBudgetBytes: inputs.workersPricing.plans.paid.isolateMemoryBytes,
+    });
+    expect(memory).toEqual(buildPlan(inputs).memory);
+  });
+
+  it("counts the service's measured peak RSS from the self-check in the replica's minimum", () => {
+    const peak = selfChecked.scenarios.find((s) => s.capacity !== undefined)?.capacity?.peakRssBytes;
+    const memory = planMemory(selfChecked, {
+      reportPath: 'quick-http-capacity.json',
+      batchSize: 32,
+      parameters: null,
+      isolateBudgetBytes: 128 * 1024 * 1024,
+    });
+    expect(peak).toBeGreaterThan(0);
+    expect(memory.replica?.minimumBytes).toBeGreaterThanOrEqual(peak ?? Infinity);
+    expect(memory.replica?.source).toContain("the service's measured peak RSS");
   });
 });

@@ -10,7 +10,7 @@ import { plannedBytes } from '../../bench/memory-plan.ts';
 import { readSla } from '../../bench/sla.ts';
 import { isPlanError, type PlanErrorCode } from '../../ops/plan/errors.ts';
 import { countParameters } from '../../ops/plan/memory.ts';
-import { buildPlan, p95Limit, type PlanInputs } from '../../ops/plan/plan.ts';
+import { buildPlan, p95Limit, rateWindow, type PlanInputs } from '../../ops/plan/plan.ts';
 import {
   readNodePricing,
   readWorkersPricing,
@@ -123,6 +123,16 @@ describe('buildPlan on a real quick report (news-bag, 2 cores)', () => {
     expect(node?.autoscaling.kedaQuery).toMatch(/^sum\(rate\(shipshape_http_requests_total\{.*method="POST"/);
   });
 
+  it('gives the KEDA query a rate window of 4x the default 30 s scrape interval', () => {
+    expect(plan.inputs.deployment.scrapeIntervalSeconds).toBe(30);
+    expect(plan.node?.autoscaling.kedaQuery).toMatch(/\}\[2m\]\)\)$/);
+  });
+
+  it('widens the KEDA rate window to 4 minutes for a 1-minute scrape interval', () => {
+    const slow = buildPlan({ ...base, target: 'node', deployment: { scrapeIntervalSeconds: 60 } });
+    expect(slow.node?.autoscaling.kedaQuery).toMatch(/\}\[4m\]\)\)$/);
+  });
+
   it('defaults maxReplicas to 1.5x the replicas at the peak', () => {
     expect(plan.node?.maxReplicas).toBe(Math.ceil((plan.node?.replicasAtPeak ?? 0) * 1.5));
   });
@@ -137,10 +147,20 @@ describe('buildPlan on a real quick report (news-bag, 2 cores)', () => {
   it('prices Workers Paid from the table: base, requests and CPU past the included amounts', () => {
     const w = plan.workers;
     if (w === null || w.cpuMsPerRequest === null) throw new Error('the fixture has a WASM scenario');
-    const requests = 400 * 30 * 86_400;
+    const requests = 400 * 730 * 3600;
     const expected =
       5 + ((requests - 10e6) / 1e6) * 0.3 + ((requests * w.cpuMsPerRequest - 30e6) / 1e6) * 0.02;
     expect(w.checks[1]?.monthlyUsd).toBeCloseTo(expected, 6);
+  });
+
+  it('prices a replica-month on the same 730 hours as the Workers month', () => {
+    const node = plan.node;
+    if (node === null) throw new Error('a node plan was asked for');
+    const hourly =
+      (node.resources.cpuRequestMillicores / 1000) * nodePricing.usdPerVcpuHour +
+      (node.resources.memoryRequestBytes / 1024 ** 3) * nodePricing.usdPerGibHour;
+    expect(node.cost.perReplicaMonthlyUsd).toBeCloseTo(hourly * 730, 9);
+    expect(plan.workers?.requestsPerMonthAtPeak).toBe(400 * 730 * 3600);
   });
 
   it('flags the naive memory formula as far too low for news-bag, whose runtime dominates', () => {
@@ -386,5 +406,11 @@ describe('countParameters', () => {
       readFileSync(new URL('../../artifacts/news-transformer/model.onnx', import.meta.url)),
     );
     expect(count).toEqual({ parameters: 840_836, layers: 11 });
+  });
+});
+
+describe('rateWindow', () => {
+  it('holds at least four scrape intervals, in whole minutes', () => {
+    expect([15, 30, 45, 60, 90].map(rateWindow)).toEqual(['1m', '2m', '3m', '4m', '6m']);
   });
 });
