@@ -8,8 +8,12 @@ export function planLoadSpec(plan: Plan): TopLevelSpec | null {
   const node = plan.node;
   const profile = plan.profile;
   if (node === null || profile === null) return null;
+  // Legend in replica order (8, 9, 10), not as text sorts the labels (10, 11, 8, 9).
+  const order = [...new Set(node.load.map((p) => p.replicas))].sort((a, b) => a - b);
+  const label = (replicas: number): string =>
+    `${replicas} replica${replicas === 1 ? '' : 's'}${replicas === node.replicasAtPeak ? ' (plan)' : ''}`;
   const values = node.load.map((p) => ({
-    replicas: `${p.replicas} replica${p.replicas === 1 ? '' : 's'}${p.replicas === node.replicasAtPeak ? ' (plan)' : ''}`,
+    replicas: label(p.replicas),
     totalRps: p.totalRps,
     p95Ms: p.p95Ms,
     shedPct: p.shedFraction * 100,
@@ -17,7 +21,7 @@ export function planLoadSpec(plan: Plan): TopLevelSpec | null {
   const peak = { totalRps: plan.inputs.peakRps, label: `peak ${plan.inputs.peakRps}/s` };
   const sla = { p95Ms: plan.inputs.sla.p95Ms, label: `SLA p95 ${plan.inputs.sla.p95Ms} ms` };
   const x = { field: 'totalRps', type: 'quantitative' as const, title: 'total load (requests/s, Poisson)' };
-  const color = { field: 'replicas', type: 'nominal' as const, title: 'replicas' };
+  const color = { field: 'replicas', type: 'nominal' as const, title: 'replicas', sort: order.map(label) };
   const peakRule = {
     data: { values: [peak] },
     mark: { type: 'rule' as const, color: '#888', strokeDash: [4, 4] },

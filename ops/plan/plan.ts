@@ -482,7 +482,12 @@ function nodePlan(
   const naiveRate = peakRps / naiveReplicas;
   const loadReplicas = [...new Set([Math.max(1, needed - 1), needed, needed + 1, needed + 2])];
   input.onProgress?.(`simulating p95 against load for ${loadReplicas.join(', ')} replicas`);
-  const highest = Math.max(peakRps * 1.5, plannedRps * (needed + 2) * 1.1);
+  // Far enough right that the plan's own replica count crosses the SLA line (at about needed x sustainable).
+  const highest = Math.max(
+    peakRps * 1.5,
+    plannedRps * (needed + 2) * 1.1,
+    sustainable.ratePerSecond * needed * 1.2,
+  );
   const load = loadReplicas.flatMap((replicas) =>
     Array.from({ length: 24 }, (_, i) => {
       const totalRps = (highest * (i + 1)) / 24;
