@@ -4,11 +4,10 @@ import type { Outcome } from './scenarios/http.ts';
 import {
   bootstrapQuantileRatio,
   minSamplesFor,
-  percentileSorted,
-  sortAscending,
   type BootstrapInterval,
   type PercentileStatus,
 } from './stats.ts';
+import { percentileSorted, sortAscending } from '../runtime/statistics.ts';
 
 const MIB = 1024 * 1024;
 

@@ -1,31 +1,10 @@
-// The statistics of the harness: percentiles, sample-count rules, window stability, Mann-Whitney U, a seeded bootstrap.
+// The harness's statistics: sample-count rules, window stability, Mann-Whitney U, a seeded bootstrap.
 import { errorFunction, mean, wilcoxonRankSum } from 'simple-statistics';
+import { percentileSorted, sortAscending } from '../runtime/statistics.ts';
 
 /** The percentiles every latency measurement reports. */
 export const PERCENTILES = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 } as const;
 export type PercentileName = keyof typeof PERCENTILES;
-
-/**
- * The `p`-quantile of ascending `sorted` samples by linear interpolation between the closest ranks
- * (Hyndman & Fan type 7; NumPy's default, Excel's PERCENTILE.INC): with `h = (n - 1) * p`,
- * `q = x[floor h] + (h - floor h) * (x[floor h + 1] - x[floor h])` (0-based).
- * Example: `[1, 2, 3, 4]` gives p50 = 2.5 and p95 = 3.85.
- * @throws RangeError when `sorted` is empty or `p` is outside [0, 1].
- */
-export function percentileSorted(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) throw new RangeError('percentileSorted: no samples; measure at least one.');
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`percentileSorted: p=${p} is outside [0, 1].`);
-  const h = (sorted.length - 1) * p;
-  const lower = Math.floor(h);
-  const below = sorted[lower] as number;
-  const above = sorted[Math.min(lower + 1, sorted.length - 1)] as number;
-  return below + (h - lower) * (above - below);
-}
-
-/** Ascending copy of `samples`. */
-export function sortAscending(samples: readonly number[]): number[] {
-  return Array.from(Float64Array.from(samples).sort());
-}
 
 /**
  * The sample-count rule: a percentile `p` is reported as measured only when at least `minTail` samples lie at or
@@ -351,7 +330,10 @@ export function createRng(seed: number): () => number {
   };
 }
 
-/** The `p`-quantile (type 7) of one bootstrap resample of ascending `sorted`, in O(n) by counting draws. */
+/**
+ * The `p`-quantile of one bootstrap resample of ascending `sorted`, in O(n) by counting draws: the same type 7
+ * definition as `percentileSorted`, read off the draw counts instead of a sorted copy of the resample.
+ */
 function resampleQuantile(
   sorted: readonly number[],
   p: number,

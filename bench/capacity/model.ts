@@ -2,7 +2,8 @@
 import { basename } from 'node:path';
 import { bisect, mean } from 'simple-statistics';
 import type { Report, Scenario } from '../report.ts';
-import { createRng, exponentialDraw, percentileSorted } from '../stats.ts';
+import { createRng, exponentialDraw } from '../stats.ts';
+import { percentileSorted } from '../../runtime/statistics.ts';
 
 /** The admission gate's default longest queue wait (edge config `maxQueueWaitMs`). */
 export const DEFAULT_MAX_QUEUE_WAIT_MS = 100;

@@ -8,18 +8,10 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median, quantile } from 'simple-statistics';
 import { resolveBundleDir } from '../../scripts/bundle-path.ts';
 import { readBenchTexts } from '../texts.ts';
-import {
-  ROOT,
-  buildShippedWorker,
-  cpuMs,
-  createClient,
-  median,
-  quantile,
-  startShippedWorker,
-  table,
-} from './workerd.ts';
+import { ROOT, buildShippedWorker, cpuMs, createClient, startShippedWorker, table } from './workerd.ts';
 
 const { values } = parseArgs({
   options: {

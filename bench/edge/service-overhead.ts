@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { median, quantile } from 'simple-statistics';
 import { createPredictor, loadBundle } from '../../runtime/node.ts';
 import { startService } from '../scenarios/service.ts';
 import { makeBatches, readBenchTexts } from '../texts.ts';
@@ -15,8 +16,6 @@ import {
   ROOT,
   buildShippedWorker,
   createClient,
-  median,
-  quantile,
   startBareWorker,
   startShippedWorker,
   table,

@@ -9,7 +9,6 @@ import { performance } from 'node:perf_hooks';
 import * as esbuild from 'esbuild';
 import { Miniflare, type MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { percentileSorted, sortAscending } from '../stats.ts';
 
 export { table } from '../table.ts';
 
@@ -235,14 +234,4 @@ export function createClient() {
     },
     close: () => agent.destroy(),
   };
-}
-
-/** Median of samples. */
-export function median(samples: readonly number[]): number {
-  return percentileSorted(sortAscending(samples), 0.5);
-}
-
-/** The `p`-quantile of samples (linear interpolation, as bench/stats.ts). */
-export function quantile(samples: readonly number[], p: number): number {
-  return percentileSorted(sortAscending(samples), p);
 }

@@ -15,7 +15,8 @@ import {
   type RunObservation,
   type Thresholds,
 } from '../../runtime/node.ts';
-import { createRng, percentileSorted, sortAscending } from '../stats.ts';
+import { createRng } from '../stats.ts';
+import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import { table } from '../table.ts';
 import { buildStreams, type StreamPlan, type StreamSizes } from './streams.ts';
 

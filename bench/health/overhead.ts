@@ -12,7 +12,8 @@ import {
   type HealthMonitor,
   type Predictor,
 } from '../../runtime/node.ts';
-import { bootstrapQuantileRatio, percentileSorted, sortAscending } from '../stats.ts';
+import { bootstrapQuantileRatio } from '../stats.ts';
+import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import { table } from '../table.ts';
 import { corpusTexts } from './streams.ts';
 

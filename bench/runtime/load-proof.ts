@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createPredictor, isShipshapeError, loadBundle, proveParity } from '../../runtime/node.ts';
-import { percentileSorted, sortAscending } from '../stats.ts';
+import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import { table } from '../table.ts';
 import { ms } from './side-by-side.ts';
 

@@ -1,6 +1,7 @@
 // Interleaved timing for the runtime benches: tasks alternate sample by sample, so load on a shared machine hits
 // every task alike and ratios stay meaningful. Each sample is one awaited call; results are medians.
 import { hrtimeNow } from 'tinybench';
+import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 
 export interface SideBySideOptions {
   /** Untimed calls of each task before sampling. Default 5. */
@@ -44,22 +45,15 @@ export async function sideBySide(
     if (count >= minSamples && hrtimeNow() - started >= timeMs) break;
   }
   return entries.map(([name], i) => {
-    const sorted = [...samples[i]!].sort((a, b) => a - b);
+    const sorted = sortAscending(samples[i]!);
     return {
       name,
       samples: sorted.length,
-      median: quantile(sorted, 0.5),
-      p10: quantile(sorted, 0.1),
-      p90: quantile(sorted, 0.9),
+      median: percentileSorted(sorted, 0.5),
+      p10: percentileSorted(sorted, 0.1),
+      p90: percentileSorted(sorted, 0.9),
     };
   });
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  const position = (sorted.length - 1) * q;
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low);
 }
 
 /** `1.234 ms` with three significant decimals below 1 ms. */

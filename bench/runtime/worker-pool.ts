@@ -8,7 +8,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createPredictor, createPredictorPool, loadBundle, type Predictor } from '../../runtime/node.ts';
 import { startService, type RunningService } from '../scenarios/service.ts';
-import { percentileSorted, sortAscending } from '../stats.ts';
+import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import { makeBatches, readBenchTexts } from '../texts.ts';
 import { ms, sideBySide } from './side-by-side.ts';
 

@@ -10,13 +10,8 @@ import {
 } from '../capacity/model.ts';
 import { formatNumber } from '../gate.ts';
 import { erroredScenario, type CapacityCheck, type CapacityPoint, type Scenario } from '../report.ts';
-import {
-  measurementDoubts,
-  percentileSorted,
-  sortAscending,
-  summarizeLatency,
-  warmUntilPlateau,
-} from '../stats.ts';
+import { measurementDoubts, summarizeLatency, warmUntilPlateau } from '../stats.ts';
+import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import {
   ErrorTally,
   bodies,

@@ -14,7 +14,7 @@ import { basename } from 'node:path';
 import { mean } from 'simple-statistics';
 import type { Report, Scenario } from '../../bench/report.ts';
 import { matchesScenario, type Sla } from '../../bench/sla.ts';
-import { percentileSorted, sortAscending } from '../../bench/stats.ts';
+import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import { INFERENCE_ROUTES } from '../../edge/routes.ts';
 import { PlanError } from './errors.ts';
 import { MEMORY_BUFFER, memoryNeeds, type MemoryNeeds, type ParameterCount } from './memory.ts';

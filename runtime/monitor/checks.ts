@@ -1,7 +1,8 @@
 // The health checks: each window's counts against its threshold, as data (value, threshold, samples, verdict).
 import { jsDistance, psi, wilsonLowerBound, wilsonUpperBound } from './drift.ts';
 import { CRITICAL_CHECKS } from './thresholds.ts';
-import { histogramQuantile, type LatencyBucket, type QualityBucket } from './windows.ts';
+import { histogramQuantile } from '../statistics.ts';
+import type { LatencyBucket, QualityBucket } from './windows.ts';
 import {
   LATENCY_BOUNDS_MS,
   type CheckName,

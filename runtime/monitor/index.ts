@@ -11,7 +11,7 @@ export {
 } from './thresholds.ts';
 export { logSink, webhookSink, type WebhookSinkOptions } from './sinks.ts';
 export { jsDistance, psi, wilsonLowerBound, wilsonUpperBound, PSI_EPSILON, Z_99 } from './drift.ts';
-export { histogramQuantile } from './windows.ts';
+export { histogramQuantile } from '../statistics.ts';
 export { isRecovered } from './alerts.ts';
 export { BATCH_SIZE_BOUNDS, CHECK_NAMES, LATENCY_BOUNDS_MS } from './types.ts';
 export type * from './types.ts';

@@ -13,35 +13,6 @@ export function bucketIndex(bounds: readonly number[], value: number): number {
   return low;
 }
 
-/**
- * The `q`-quantile of a histogram as Prometheus's `histogram_quantile` computes it: linear interpolation inside the
- * bucket the rank falls in, the first bucket starting at 0, and the highest finite bound when the rank falls above
- * every bound. So `checkHealth()`'s p95 and Prometheus's agree on the same counts.
- * @returns null for an empty histogram.
- */
-export function histogramQuantile(
-  bounds: readonly number[],
-  counts: readonly number[],
-  q: number,
-): number | null {
-  let count = 0;
-  for (const c of counts) count += c;
-  if (count === 0) return null;
-  const rank = q * count;
-  let cumulative = 0;
-  for (let i = 0; i < counts.length; i += 1) {
-    const inBucket = counts[i] as number;
-    if (cumulative + inBucket >= rank && inBucket > 0) {
-      if (i >= bounds.length) return bounds[bounds.length - 1] as number;
-      const lower = i === 0 ? 0 : (bounds[i - 1] as number);
-      const upper = bounds[i] as number;
-      return lower + (upper - lower) * ((rank - cumulative) / inBucket);
-    }
-    cumulative += inBucket;
-  }
-  return bounds[bounds.length - 1] as number;
-}
-
 /** Counts of the latency ring: inference requests, their latency, server errors, runs and errors by code. */
 export interface LatencyBucket {
   kind: 'latency';

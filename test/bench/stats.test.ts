@@ -7,12 +7,12 @@ import {
   mannWhitneyU,
   measureUntilStable,
   minSamplesFor,
-  percentileSorted,
   summarizeLatency,
   thinSorted,
   warmUntilPlateau,
   type MeasurementWindow,
 } from '../../bench/stats.ts';
+import { percentileSorted } from '../../runtime/statistics.ts';
 import { logNormalSamples } from './fixtures.ts';
 
 describe('percentileSorted (linear interpolation, Hyndman-Fan type 7)', () => {
