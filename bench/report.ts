@@ -370,8 +370,9 @@ export type CapacityCheck = z.infer<typeof capacitySchema>;
 export type CapacityPoint = z.infer<typeof capacityPointSchema>;
 
 /**
- * The scenario that failed to measure: its error's message as the reason, its time so far (0 when `started`, a
- * `performance.now()` reading, is not given).
+ * The scenario that failed to measure: its error's message as the reason (a string `error` is the reason itself),
+ * its time so far (0 when `started`, a `performance.now()` reading, is not given). Every runner builds its errored
+ * scenarios here.
  */
 export function erroredScenario(
   id: string,
@@ -388,6 +389,16 @@ export function erroredScenario(
     params,
     durationMs: started === undefined ? 0 : performance.now() - started,
   };
+}
+
+/** The scenario that was not run, and why (no runner, no server, no WebGPU adapter...). */
+export function skippedScenario(
+  id: string,
+  kind: Scenario['kind'],
+  reason: string,
+  params: Scenario['params'] = {},
+): Scenario {
+  return { id, kind, status: 'skipped', reason, params, durationMs: 0 };
 }
 
 /** A report file that is missing, not JSON, of another schema version or malformed. */

@@ -7,6 +7,7 @@ import type { Progress } from './progress.ts';
 import {
   REPORT_SCHEMA_VERSION,
   erroredScenario,
+  skippedScenario,
   type MemoryPlan,
   type Report,
   type Scenario,
@@ -60,15 +61,6 @@ export interface BrowserPlan {
 interface PlannedScenario {
   readonly id: string;
   readonly run: (detail: (text: string) => void) => Promise<Scenario>;
-}
-
-function skipped(
-  id: string,
-  kind: Scenario['kind'],
-  reason: string,
-  params: Scenario['params'] = {},
-): Scenario {
-  return { id, kind, status: 'skipped', reason, params, durationMs: 0 };
 }
 
 function outcome(s: Scenario): string {
@@ -183,10 +175,12 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
     if (options.url === undefined && !options.serve) {
       const reason = 'no service: pass --serve, or --url http://127.0.0.1:PORT of a running service';
       immediate.push(
-        ...closedIds.map(({ id, concurrency }) => skipped(id, 'http-closed', reason, { concurrency })),
-        ...openIds.map(({ id, rate }) => skipped(id, 'http-open', reason, { ratePerSecond: rate })),
-        ...(h.overload.enabled ? [skipped(overloadId, 'http-overload', reason)] : []),
-        ...(h.capacity.enabled ? [skipped(capacityId, 'http-capacity', reason)] : []),
+        ...closedIds.map(({ id, concurrency }) =>
+          skippedScenario(id, 'http-closed', reason, { concurrency }),
+        ),
+        ...openIds.map(({ id, rate }) => skippedScenario(id, 'http-open', reason, { ratePerSecond: rate })),
+        ...(h.overload.enabled ? [skippedScenario(overloadId, 'http-overload', reason)] : []),
+        ...(h.capacity.enabled ? [skippedScenario(capacityId, 'http-capacity', reason)] : []),
       );
     } else {
       const firstBundle = config.bundles[0] as string;
@@ -391,7 +385,9 @@ export async function runBench(options: RunBenchOptions): Promise<Report> {
   if (toRunInBrowser.length > 0) {
     if (!options.runBrowser) {
       for (const p of toRunInBrowser) {
-        const s = skipped(p.id, 'browser', 'no browser runner in this build', { batchSize: p.batchSize });
+        const s = skippedScenario(p.id, 'browser', 'no browser runner in this build', {
+          batchSize: p.batchSize,
+        });
         scenarios.push(s);
         progress.scenarioStarted(p.id);
         progress.scenarioFinished(p.id, outcome(s));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EffectiveConfig } from '../config.ts';
-import type { Scenario } from '../report.ts';
+import { erroredScenario, skippedScenario, type Scenario } from '../report.ts';
 import type { BrowserPlan, BrowserRunner } from '../run.ts';
 import { measureUntilStable, measurementDoubts, summarizeLatency, warmUntilPlateau } from '../stats.ts';
 import type { BenchPage, BenchPageMemory, BenchPageStart, BenchPageWindow } from '../browser/page.ts';
@@ -101,14 +101,7 @@ export const runBrowserScenarios: BrowserRunner = async (config, planned, outerH
     for (const p of planned) {
       if (reported.has(p.id)) continue;
       hooks.started(p.id);
-      hooks.finished({
-        id: p.id,
-        kind: 'browser',
-        status: 'skipped',
-        reason,
-        params: paramsOf(p),
-        durationMs: 0,
-      });
+      hooks.finished(skippedScenario(p.id, 'browser', reason, paramsOf(p)));
     }
     return { chromium: null };
   };
@@ -184,14 +177,8 @@ export const runBrowserScenarios: BrowserRunner = async (config, planned, outerH
             );
             hooks.finished(scenario);
           } catch (error) {
-            hooks.finished({
-              id: plan.id,
-              kind: 'browser',
-              status: 'errored',
-              reason: errorMessage(error),
-              params: paramsOf(plan),
-              durationMs: 0,
-            });
+            // The first line only: Playwright's messages go on with a call log.
+            hooks.finished(erroredScenario(plan.id, 'browser', paramsOf(plan), errorMessage(error)));
           } finally {
             await page.close().catch(() => undefined);
           }
@@ -240,14 +227,7 @@ export async function measureInPage(
     const message = errorMessage(error);
     // No adapter (or no WebGPU at all) is the WASM-fallback case: skip the WebGPU scenario, saying why.
     if (plan.backend === 'webgpu' && /BACKEND_UNAVAILABLE|adapter|webgpu unavailable/i.test(message)) {
-      return {
-        id: plan.id,
-        kind: 'browser',
-        status: 'skipped',
-        reason: message,
-        params: paramsOf(plan),
-        durationMs: 0,
-      };
+      return skippedScenario(plan.id, 'browser', message, paramsOf(plan));
     }
     throw error;
   }
