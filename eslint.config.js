@@ -2,6 +2,23 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Product code (runtime, edge, bench, cli, ops) never imports scripts/ or the tests: what both need lives in a
+// product module that scripts/ and test/ import (issue 13).
+const productOnly = [
+  {
+    group: ['**/scripts/*', '**/scripts/**'],
+    message: 'Product code does not import scripts/; move the shared code into a product module.',
+  },
+  {
+    group: ['**/test/*', '**/test/**'],
+    message: 'Product code does not import test code; move the shared code into a product module.',
+  },
+];
+const runtimeOnly = {
+  group: ['**/edge/*', '**/bench/*', '**/cli/*'],
+  message: 'runtime/ imports nothing else of ours.',
+};
+
 const platformOnly = {
   patterns: [
     {
@@ -10,7 +27,8 @@ const platformOnly = {
     },
     { group: ['node:*'], message: 'Only runtime/platform/ may import node:* modules.' },
     { group: ['*.wasm'], message: 'Only runtime/platform/ may import .wasm files.' },
-    { group: ['**/edge/*', '**/bench/*', '**/cli/*'], message: 'runtime/ imports nothing else of ours.' },
+    runtimeOnly,
+    ...productOnly,
   ],
 };
 
@@ -42,11 +60,17 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', platformOnly] },
   },
   {
+    files: ['runtime/platform/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [runtimeOnly, ...productOnly] }] },
+  },
+  {
     files: ['edge/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/bench/*', '**/cli/*'], message: 'edge -> runtime only.' }] },
+        {
+          patterns: [{ group: ['**/bench/*', '**/cli/*'], message: 'edge -> runtime only.' }, ...productOnly],
+        },
       ],
     },
   },
@@ -55,9 +79,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/edge/*'], message: 'bench reaches edge over HTTP only.' }] },
+        {
+          patterns: [{ group: ['**/edge/*'], message: 'bench reaches edge over HTTP only.' }, ...productOnly],
+        },
       ],
     },
+  },
+  {
+    files: ['cli/**/*.ts', 'ops/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: productOnly }] },
   },
   {
     // Tests build damaged bundles and malformed requests out of raw JSON on purpose.

@@ -2,9 +2,9 @@
 import { loadBundle, type LoadBundleOptions } from '../runtime/bundle/index.ts';
 import { directorySource } from '../runtime/platform/node-files.ts';
 import type { Bundle } from '../runtime/types.ts';
-import { resolveBundleDir } from '../scripts/bundle-path.ts';
+import { resolveBundleDir } from '../runtime/platform/bundle-path.ts';
 
-export { listArtifactBundles, resolveBundleDir } from '../scripts/bundle-path.ts';
+export { listArtifactBundles, resolveBundleDir } from '../runtime/platform/bundle-path.ts';
 
 /** The bundle `npm start` and every command use when none is given: a name, so it works from any directory. */
 export const DEFAULT_BUNDLE = 'news-bag';

@@ -10,8 +10,8 @@ import { isShipshapeError } from '../runtime/errors.ts';
 import { createPredictor, loadBundle, proveParity } from '../runtime/node.ts';
 import { directorySource } from '../runtime/platform/node-files.ts';
 import type { Bundle } from '../runtime/types.ts';
-import { resolveBundleDir } from '../scripts/bundle-path.ts';
-import { buildBrowserRuntime } from '../scripts/build-browser.ts';
+import { buildBrowserRuntime } from '../runtime/platform/browser-build.ts';
+import { resolveBundleDir } from '../runtime/platform/bundle-path.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const DEFAULT_WEB_DIR = join(ROOT, 'dist/web');

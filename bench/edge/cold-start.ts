@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, quantile } from 'simple-statistics';
-import { resolveBundleDir } from '../../scripts/bundle-path.ts';
+import { resolveBundleDir } from '../../runtime/platform/bundle-path.ts';
 import { readBenchTexts } from '../texts.ts';
 import { ROOT, buildShippedWorker, cpuMs, createClient, startShippedWorker, table } from './workerd.ts';
 

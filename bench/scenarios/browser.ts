@@ -12,7 +12,7 @@ import type { BrowserPlan, BrowserRunner } from '../run.ts';
 import { measureUntilStable, measurementDoubts, summarizeLatency, warmUntilPlateau } from '../stats.ts';
 import type { BenchPage, BenchPageMemory, BenchPageStart, BenchPageWindow } from '../browser/page.ts';
 import { bundleName } from './node.ts';
-import { CHROMIUM_ARGS, CONTENT_TYPES } from '../../scripts/chromium.ts';
+import { CHROMIUM_ARGS, CONTENT_TYPES } from '../browser/chromium.ts';
 
 const BENCH_ARGS = [
   ...CHROMIUM_ARGS,
@@ -112,7 +112,7 @@ export const runBrowserScenarios: BrowserRunner = async (config, planned, outerH
   }
   const [{ chromium }, { buildBrowserRuntime }] = await Promise.all([
     import('playwright-core'),
-    import('../../scripts/build-browser.ts'),
+    import('../../runtime/platform/browser-build.ts'),
   ]);
   const buildDir = mkdtempSync(join(tmpdir(), 'shipshape-bench-page-'));
   let chromiumVersion: string | null = null;

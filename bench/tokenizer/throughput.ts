@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
-import { adversarialStrings } from '../../test/helpers/adversarial.ts';
+import { adversarialStrings } from '../adversarial-texts.ts';
 import { loadBundle } from '../../runtime/bundle/index.ts';
 import { directorySource } from '../../runtime/platform/node-files.ts';
 

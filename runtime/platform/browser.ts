@@ -19,7 +19,7 @@ export interface BrowserPlatformOptions {
   /**
    * Where onnxruntime-web's `.wasm` files are served (a directory URL, absolute or relative to the page), e.g.
    * `'/ort/'`. Default: next to the script that holds onnxruntime-web (its `import.meta.url`), which is where
-   * `buildBrowserRuntime` (scripts/build-browser.ts) copies them.
+   * `buildBrowserRuntime` (runtime/platform/browser-build.ts) copies them.
    */
   readonly wasmBaseUrl?: string | URL;
 }

@@ -18,7 +18,7 @@ import {
 import { runColdStartScenario, runInProcessScenario } from '../../bench/scenarios/node.ts';
 import { processMemory, startService, type RunningService } from '../../bench/scenarios/service.ts';
 import { readBenchTexts } from '../../bench/texts.ts';
-import { CHROMIUM_PATH } from '../../scripts/chromium.ts';
+import { CHROMIUM_PATH } from '../../bench/browser/chromium.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BAG = join(ROOT, 'artifacts/news-bag');

@@ -7,20 +7,12 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wr
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_EMBEDDED_DIR, buildWeb } from '../../edge/build-web.ts';
-import { resolveBundleDir } from '../../scripts/bundle-path.ts';
+import { resolveBundleDir } from '../../runtime/platform/bundle-path.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const STAMP = join(ROOT, 'dist/.edge-build-stamp');
 const WORKER_SCRIPT = join(ROOT, 'dist/worker/worker.js');
-const INPUTS = [
-  'edge',
-  'runtime',
-  'scripts/build-browser.ts',
-  'scripts/bundle-path.ts',
-  'artifacts/news-bag',
-  'wrangler.toml',
-  'package-lock.json',
-];
+const INPUTS = ['edge', 'runtime', 'artifacts/news-bag', 'wrangler.toml', 'package-lock.json'];
 
 function newestMtime(path: string): number {
   const stats = statSync(path);

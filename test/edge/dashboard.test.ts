@@ -9,7 +9,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHARTS } from '../../edge/web/health-history.ts';
 import { CHECK_NAMES } from '../../runtime/monitor/types.ts';
-import { CHROMIUM_ARGS } from '../../scripts/chromium.ts';
+import { CHROMIUM_ARGS } from '../../bench/browser/chromium.ts';
 import {
   CHROMIUM,
   IN_CI,

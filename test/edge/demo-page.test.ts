@@ -15,7 +15,7 @@ import {
   startWorkerd,
   type RunningServer,
 } from './support.ts';
-import { CHROMIUM_ARGS } from '../../scripts/chromium.ts';
+import { CHROMIUM_ARGS } from '../../bench/browser/chromium.ts';
 
 const HAS_CHROMIUM = hasChromium();
 const HAS_WORKERD = hasWorkerd();

@@ -17,8 +17,8 @@ export const IN_CI = Boolean(process.env.CI);
 export const BUNDLE_DIR = join(ROOT, 'artifacts/news-bag');
 export const WEB_DIR = join(ROOT, 'dist/web');
 export const WORKER_DIR = join(ROOT, 'dist/worker');
-import { CHROMIUM_PATH } from '../../scripts/chromium.ts';
-export { CHROMIUM_PATH as CHROMIUM } from '../../scripts/chromium.ts';
+import { CHROMIUM_PATH } from '../../bench/browser/chromium.ts';
+export { CHROMIUM_PATH as CHROMIUM } from '../../bench/browser/chromium.ts';
 
 /**
  * Whether a system component a test needs is here. Missing outside CI: the caller skips, and the reason is printed.

@@ -7,11 +7,11 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBrowserRuntime } from '../../scripts/build-browser.ts';
+import { buildBrowserRuntime } from '../../runtime/platform/browser-build.ts';
 import type { PageParityResult, ShipshapeTestPage } from '../fixtures/browser/page.ts';
 import { compareWithGolden, readGolden } from '../fixtures/workerd/golden.ts';
 import type { BackendReport } from '../../runtime/types.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTENT_TYPES } from '../../scripts/chromium.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, CONTENT_TYPES } from '../../bench/browser/chromium.ts';
 
 const CHROMIUM = CHROMIUM_PATH;
 const HAS_CHROMIUM = existsSync(CHROMIUM);

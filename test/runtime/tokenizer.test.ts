@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../runtime/bundle/index.ts';
 import { directorySource } from '../../runtime/platform/node-files.ts';
 import type { Bundle } from '../../runtime/types.ts';
-import { adversarialStrings } from '../helpers/adversarial.ts';
+import { adversarialStrings } from '../../bench/adversarial-texts.ts';
 import { ROOT, bundleDir } from '../helpers/bundle-copy.ts';
 
 let bundle: Bundle;

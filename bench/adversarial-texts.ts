@@ -1,4 +1,5 @@
-// A seeded corpus of strings that probe every place where JavaScript's and Python's text handling differ.
+// A seeded corpus of strings that probe every place where JavaScript's and Python's text handling differ. Used by
+// the tokenizer tests and the tokenizer experiment; fast-check is a devDependency, so no harness code imports this.
 import fc from 'fast-check';
 
 /**

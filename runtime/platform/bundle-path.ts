@@ -1,11 +1,12 @@
 // Where a bundle argument points: a folder path (absolute, or relative to the working directory) or a name under
-// the repository's artifacts/. Shared by the CLI (cli/bundle-arg.ts) and the Worker build (edge/build-web.ts).
+// the repository's artifacts/. Node only (node:fs); shared by the CLI (cli/bundle-arg.ts), the Worker build
+// (edge/build-web.ts), the experiments and the tests.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { ShipshapeError } from '../runtime/errors.ts';
+import { ShipshapeError } from '../errors.ts';
 
 /** The repository's artifacts/ folder, where bundles can be named without a path. */
-export const ARTIFACTS_DIR = resolve(import.meta.dirname, '..', 'artifacts');
+export const ARTIFACTS_DIR = resolve(import.meta.dirname, '..', '..', 'artifacts');
 
 const isBundleDir = (dir: string) => {
   try {
