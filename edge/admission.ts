@@ -3,7 +3,7 @@
 // Portable (it runs in workerd too). On Node a waiter's promise is settled by whichever request frees a place. On
 // workerd that is not safe: with waiters settled from other requests, some requests never answered ("the Workers
 // runtime canceled this request because it detected that your Worker's code had hung": 8 of 400 in a paced flood of
-// 32-text requests, 3 and 33 in two 5 s runs of bench/edge/overload.ts), most likely because a woken waiter went on
+// 32-text requests, 3 and 33 in two 5 s runs of bench/experiments/edge/overload.ts), most likely because a woken waiter went on
 // in the waking request's context and died with it. So with `pollMs` a waiter is never settled from outside: the
 // gate only marks it admitted or refused, and the waiter looks on its own timer, in its own request. A waiter whose
 // request died (its client went away) is dropped by timestamp on the next arrival or release, so it cannot hold the

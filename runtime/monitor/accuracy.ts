@@ -13,7 +13,7 @@ export function predictionId(key: string, index: number, size: number): string {
  * The predictions feedback can still name, remembered a group (one request's predictions) at a time: group key ->
  * each prediction's top label index, the oldest groups forgotten once more than `capacity` predictions are held.
  * One map entry per request, not per prediction: with 100,000 ids held, a map entry per prediction cost about 1 µs
- * each (hashing, insert, evict), 14% of news-bag's throughput at batch 32 (bench/health/overhead.ts); a group of 32
+ * each (hashing, insert, evict), 14% of news-bag's throughput at batch 32 (bench/experiments/health/overhead.ts); a group of 32
  * costs about as much as one. The ids are `KEY.INDEX` (`KEY` for a group of one).
  *
  * Insertion order lives in a ring, so eviction is O(1): not the Map's own order, since V8 leaves a hole for each

@@ -1,15 +1,15 @@
 // The worker pool: news-transformer throughput at batch 32 with 2 workers vs 1 (vs the in-process predictor), then
 // /healthz latency over real HTTP while heavy batches saturate the model, `shipshape serve --workers 2` vs
 // `--workers 0` (in-process).
-// Run: npx tsx bench/runtime/worker-pool.ts [--duration 10] [--rounds 3] [--clients 4] [--quick]
+// Run: npx tsx bench/experiments/runtime/worker-pool.ts [--duration 10] [--rounds 3] [--clients 4] [--quick]
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createPredictor, createPredictorPool, loadBundle, type Predictor } from '../../runtime/node.ts';
-import { startService, type RunningService } from '../scenarios/service.ts';
-import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
-import { makeBatches, readBenchTexts } from '../texts.ts';
+import { createPredictor, createPredictorPool, loadBundle, type Predictor } from '../../../runtime/node.ts';
+import { startService, type RunningService } from '../../scenarios/service.ts';
+import { percentileSorted, sortAscending } from '../../../runtime/statistics.ts';
+import { makeBatches, readBenchTexts } from '../../texts.ts';
 import { ms, sideBySide } from './side-by-side.ts';
 
 const { values } = parseArgs({
@@ -91,7 +91,7 @@ console.log(
 const longTexts = makeLongTexts(texts, LONG_TEXT_CHARS, 64);
 /**
  * Limits that let the heavy requests in and queue them all: this part measures the event loop under a saturated
- * model, not admission control (which would shed most of them; bench/edge/overload.ts measures that).
+ * model, not admission control (which would shed most of them; bench/experiments/edge/overload.ts measures that).
  */
 const SATURATE = {
   SHIPSHAPE_MAX_TEXTS: String(HEAVY_TEXTS),

@@ -1,8 +1,8 @@
 // Micro-batching: 32 concurrent single-text callers (each awaiting its own predict in a loop) against one caller
 // making sequential single-text calls; news-transformer (the target), then news-bag for contrast.
-// Run: npx tsx bench/runtime/micro-batching.ts [native|wasm]
-import { createPredictor, loadBundle } from '../../runtime/node.ts';
-import { makeBatches, readBenchTexts } from '../texts.ts';
+// Run: npx tsx bench/experiments/runtime/micro-batching.ts [native|wasm]
+import { createPredictor, loadBundle } from '../../../runtime/node.ts';
+import { makeBatches, readBenchTexts } from '../../texts.ts';
 import { ms, sideBySide } from './side-by-side.ts';
 
 const CALLERS = 32;

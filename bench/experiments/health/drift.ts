@@ -1,10 +1,10 @@
 // Drift scenarios: does the health monitor raise the right alert on shifted traffic, and none on 10,000
-// in-distribution texts? Run: npx tsx bench/health/drift.ts [--quick] [--bundle news-bag] [--out FILE.json]
+// in-distribution texts? Run: npx tsx bench/experiments/health/drift.ts [--quick] [--bundle news-bag] [--out FILE.json]
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseThresholds, type BackendChoice } from '../../runtime/node.ts';
-import { detectDrift, formatDetection } from './detection.ts';
+import { parseThresholds, type BackendChoice } from '../../../runtime/node.ts';
+import { detectDrift, formatDetection } from '../../health/detection.ts';
 
 const { values } = parseArgs({
   options: {

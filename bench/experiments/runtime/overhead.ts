@@ -1,9 +1,9 @@
 // Runtime overhead: predictBatch (tokenize, pack, run, softmax) against a bare session.run on prebuilt tensors,
-// batch 32, both bundles, native and wasm. Run: npx tsx bench/runtime/overhead.ts
+// batch 32, both bundles, native and wasm. Run: npx tsx bench/experiments/runtime/overhead.ts
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web/wasm';
-import { createPredictor, loadBundle } from '../../runtime/node.ts';
-import { readBenchTexts } from '../texts.ts';
+import { createPredictor, loadBundle } from '../../../runtime/node.ts';
+import { readBenchTexts } from '../../texts.ts';
 import { ms, sideBySide } from './side-by-side.ts';
 
 const BATCH = 32;

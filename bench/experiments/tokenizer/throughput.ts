@@ -1,16 +1,16 @@
 // Tokenizer throughput: the TypeScript tokenizer against the Python training side on the same corpora, one run.
-// Run: npx tsx bench/tokenizer/throughput.ts [--rounds N]
+// Run: npx tsx bench/experiments/tokenizer/throughput.ts [--rounds N]
 // Rounds alternate Python and TypeScript passes, so load from other processes on a shared machine hits both alike.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
-import { adversarialStrings } from '../adversarial-texts.ts';
-import { loadBundle } from '../../runtime/bundle/index.ts';
-import { directorySource } from '../../runtime/platform/node-files.ts';
+import { adversarialStrings } from '../../adversarial-texts.ts';
+import { loadBundle } from '../../../runtime/bundle/index.ts';
+import { directorySource } from '../../../runtime/platform/node-files.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '../../..');
 const BUNDLE = join(ROOT, 'artifacts/news-bag');
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' } } });
 const rounds = Number(values.rounds);

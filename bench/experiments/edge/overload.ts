@@ -4,14 +4,14 @@
 //   Node:    `shipshape serve` (native onnxruntime) on news-transformer and on news-bag.
 //   workerd: the shipped Worker (dist/worker, news-bag embedded, WASM) through Miniflare, wrangler.toml's vars.
 // Both with the default admission settings. Run:
-//   npx tsx bench/edge/overload.ts [--duration 10000] [--capacity-ms 5000] [--texts 32] [--factor 2]
+//   npx tsx bench/experiments/edge/overload.ts [--duration 10000] [--capacity-ms 5000] [--texts 32] [--factor 2]
 //     [--only node|workerd] [--reuse-build] [--json FILE]
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { Scenario } from '../report.ts';
-import { runOverloadScenario } from '../scenarios/overload.ts';
-import { startService } from '../scenarios/service.ts';
-import { readBenchTexts } from '../texts.ts';
+import type { Scenario } from '../../report.ts';
+import { runOverloadScenario } from '../../scenarios/overload.ts';
+import { startService } from '../../scenarios/service.ts';
+import { readBenchTexts } from '../../texts.ts';
 import { ROOT, buildShippedWorker, startShippedWorker, table } from './workerd.ts';
 
 const { values } = parseArgs({

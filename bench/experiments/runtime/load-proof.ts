@@ -1,15 +1,15 @@
 // What the load-time parity proof costs: loading a bundle for serving with and without `proveParity`, per shipped
 // bundle and backend (native, wasm), then how fast a 5-million-line vocabulary is refused at load.
-// Run: npx tsx bench/runtime/load-proof.ts [--runs 7] [--quick]
+// Run: npx tsx bench/experiments/runtime/load-proof.ts [--runs 7] [--quick]
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createPredictor, isShipshapeError, loadBundle, proveParity } from '../../runtime/node.ts';
-import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
-import { table } from '../table.ts';
+import { createPredictor, isShipshapeError, loadBundle, proveParity } from '../../../runtime/node.ts';
+import { percentileSorted, sortAscending } from '../../../runtime/statistics.ts';
+import { table } from '../../table.ts';
 import { ms } from './side-by-side.ts';
 
 const { values } = parseArgs({

@@ -4,14 +4,14 @@
 //            server (`shipshape serve`, a child process).
 //   workerd: in-process cannot be timed inside the isolate (its clock stands still during CPU work), so a bare
 //            Worker runs the call K times in one request: in-process = (T(K) - T(1)) / (K - 1), from the client.
-// Run: npx tsx bench/edge/service-overhead.ts [--samples 200] [--reuse-build] [--json FILE]
+// Run: npx tsx bench/experiments/edge/service-overhead.ts [--samples 200] [--reuse-build] [--json FILE]
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { median, quantile } from 'simple-statistics';
-import { createPredictor, loadBundle } from '../../runtime/node.ts';
-import { startService } from '../scenarios/service.ts';
-import { makeBatches, readBenchTexts } from '../texts.ts';
+import { createPredictor, loadBundle } from '../../../runtime/node.ts';
+import { startService } from '../../scenarios/service.ts';
+import { makeBatches, readBenchTexts } from '../../texts.ts';
 import {
   ROOT,
   buildShippedWorker,
@@ -106,7 +106,7 @@ try {
 }
 
 // Node: `shipshape serve` in a child process, the same runtime call in this one. `--workers 0`: the model runs on the
-// server's own thread, as here, so the difference is the HTTP layer alone (bench/runtime/worker-pool.ts measures
+// server's own thread, as here, so the difference is the HTTP layer alone (bench/experiments/runtime/worker-pool.ts measures
 // the pool).
 const service = await startService(BUNDLE_DIR, { workers: 0 });
 const backend = /on (\w+) at/.exec(service.banner)?.[1] ?? 'auto';

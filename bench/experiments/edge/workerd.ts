@@ -10,9 +10,9 @@ import * as esbuild from 'esbuild';
 import { Miniflare, type MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 
-export { table } from '../table.ts';
+export { table } from '../../table.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+export const ROOT = resolve(import.meta.dirname, '../../..');
 const WORKER_DIR = join(ROOT, 'dist/worker');
 const require = createRequire(import.meta.url);
 

@@ -1,7 +1,7 @@
 // Native (onnxruntime-node) vs WASM (onnxruntime-web) on Node through predictBatch, batch 1..64, both bundles.
-// Run: npx tsx bench/runtime/native-vs-wasm.ts
-import { createPredictor, loadBundle } from '../../runtime/node.ts';
-import { makeBatches, readBenchTexts } from '../texts.ts';
+// Run: npx tsx bench/experiments/runtime/native-vs-wasm.ts
+import { createPredictor, loadBundle } from '../../../runtime/node.ts';
+import { makeBatches, readBenchTexts } from '../../texts.ts';
 import { ms, sideBySide } from './side-by-side.ts';
 
 const SIZES = [1, 2, 4, 8, 16, 32, 64];

@@ -1,6 +1,6 @@
 // The bench's bare predict Worker (built by workerd.ts): the runtime alone, no HTTP layer, K predictions a request.
 import bundleFiles from 'shipshape-bench:bundle';
-import { createPredictor, filesSource, loadBundle, type Predictor } from '../../runtime/workerd.ts';
+import { createPredictor, filesSource, loadBundle, type Predictor } from '../../../runtime/workerd.ts';
 
 let predictor: Promise<Predictor> | undefined;
 

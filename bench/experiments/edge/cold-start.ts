@@ -2,15 +2,15 @@
 // instantiation, bundle verification, session creation and warm-up included; workerd's own clock stands still
 // during CPU work, so nothing is timed inside). Median over runs, per model source; the embedded bundle with and
 // without its load-time parity proof (SHIPSHAPE_SKIP_PARITY=1) shows what the proof costs.
-// Run: npx tsx bench/edge/cold-start.ts [--runs 9] [--bundle PATH-OR-NAME] [--reuse-build] [--json FILE]
+// Run: npx tsx bench/experiments/edge/cold-start.ts [--runs 9] [--bundle PATH-OR-NAME] [--reuse-build] [--json FILE]
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, quantile } from 'simple-statistics';
-import { resolveBundleDir } from '../../runtime/platform/bundle-path.ts';
-import { readBenchTexts } from '../texts.ts';
+import { resolveBundleDir } from '../../../runtime/platform/bundle-path.ts';
+import { readBenchTexts } from '../../texts.ts';
 import { ROOT, buildShippedWorker, cpuMs, createClient, startShippedWorker, table } from './workerd.ts';
 
 const { values } = parseArgs({

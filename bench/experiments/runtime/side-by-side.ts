@@ -1,7 +1,7 @@
 // Interleaved timing for the runtime benches: tasks alternate sample by sample, so load on a shared machine hits
 // every task alike and ratios stay meaningful. Each sample is one awaited call; results are medians.
 import { hrtimeNow } from 'tinybench';
-import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
+import { percentileSorted, sortAscending } from '../../../runtime/statistics.ts';
 
 export interface SideBySideOptions {
   /** Untimed calls of each task before sampling. Default 5. */

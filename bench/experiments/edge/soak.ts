@@ -2,14 +2,14 @@
 // Phase 1 finds the capacity (closed loop, a few concurrencies, the best successful requests/s); phase 2 offers
 // `--load` of it for `--duration` and records every window: requests, errors by kind, p50/p99, the server's RSS
 // and CPU. Errors must be 0 (exit 1 otherwise); p99 drift and RSS slope are least-squares lines over the windows.
-// Run: npx tsx bench/edge/soak.ts [--duration 10m] [--load 0.7] [--bundle DIR] [--serve-args "--workers 2"]
+// Run: npx tsx bench/experiments/edge/soak.ts [--duration 10m] [--load 0.7] [--bundle DIR] [--serve-args "--workers 2"]
 //      [--url http://127.0.0.1:8787 [--pid PID]] [--texts-per-request 1] [--window 10s] [--out soak.json]
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { renderSvg, soakSpec } from '../charts.ts';
+import { renderSvg, soakSpec } from '../../charts.ts';
 import {
   createWindowLog,
   defaultWindowMs,
@@ -19,19 +19,19 @@ import {
   type ProcessReading,
   type SoakWindow,
   type Trend,
-} from '../drift.ts';
-import { formatDuration, parseDuration } from '../duration.ts';
+} from '../../drift.ts';
+import { formatDuration, parseDuration } from '../../duration.ts';
 import {
   createPredictClient,
   poissonSchedule,
   predictEndpoint,
   runClosedLoopScenario,
-} from '../scenarios/http.ts';
-import { processCpuMs, processMemory, startService, type RunningService } from '../scenarios/service.ts';
-import { table } from '../table.ts';
-import { makeBatches, readBenchTexts } from '../texts.ts';
+} from '../../scenarios/http.ts';
+import { processCpuMs, processMemory, startService, type RunningService } from '../../scenarios/service.ts';
+import { table } from '../../table.ts';
+import { makeBatches, readBenchTexts } from '../../texts.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '../../..');
 const MIB = 1024 * 1024;
 
 // parseArgs refuses a value that starts with a dash (`--serve-args "--workers 2"`) unless written with `=`.

@@ -1,5 +1,5 @@
 // What the health monitor costs: predictBatch throughput with the monitor on vs off, one predictor, interleaved rounds.
-// Run: npx tsx bench/health/overhead.ts [--rounds 10] [--round-ms 1000] [--backend native,wasm] [--quick] [--out FILE]
+// Run: npx tsx bench/experiments/health/overhead.ts [--rounds 10] [--round-ms 1000] [--backend native,wasm] [--quick] [--out FILE]
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,11 +11,11 @@ import {
   type BackendName,
   type HealthMonitor,
   type Predictor,
-} from '../../runtime/node.ts';
-import { bootstrapQuantileRatio } from '../stats.ts';
-import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
-import { table } from '../table.ts';
-import { corpusTexts } from './streams.ts';
+} from '../../../runtime/node.ts';
+import { bootstrapQuantileRatio } from '../../stats.ts';
+import { percentileSorted, sortAscending } from '../../../runtime/statistics.ts';
+import { table } from '../../table.ts';
+import { corpusTexts } from '../../health/streams.ts';
 
 const { values } = parseArgs({
   options: {
