@@ -268,29 +268,63 @@ export type ScenarioKind = (typeof scenarioKinds)[number];
 export const scenarioStatuses = ['ok', 'unstable', 'insufficient-samples', 'skipped', 'errored'] as const;
 export type ScenarioStatus = (typeof scenarioStatuses)[number];
 
-export const scenarioSchema = z
-  .object({
-    /** Stable id, used by the SLA and to match the baseline: e.g. `in-process/news-bag/native/b8`. */
-    id: z.string().min(1),
-    kind: z.enum(scenarioKinds),
-    status: z.enum(scenarioStatuses),
-    /** Why it is skipped, errored, unstable or short of samples. */
-    reason: z.string().optional(),
-    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-    /** The backend that actually ran (`predictor.backend`). */
-    backend: backendReportSchema.optional(),
-    latency: latencySchema.optional(),
-    throughput: throughputSchema.optional(),
-    stability: stabilitySchema.optional(),
-    memory: memorySchema.optional(),
-    coldStart: coldStartSchema.optional(),
-    http: httpSchema.optional(),
-    cpu: cpuSchema.optional(),
-    /** Capacity self-check only: the plan and both measured points (see `capacitySchema`). */
-    capacity: capacitySchema.optional(),
-    durationMs: nonNegative,
-  })
-  .strict();
+/** What every scenario has, whatever its kind and status. */
+const scenarioBase = {
+  /** Stable id, used by the SLA and to match the baseline: e.g. `in-process/news-bag/native/b8`. */
+  id: z.string().min(1),
+  status: z.enum(scenarioStatuses),
+  /** Why it is skipped, errored, unstable or short of samples. */
+  reason: z.string().optional(),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  durationMs: nonNegative,
+};
+
+/**
+ * The measurements of each kind. All are optional because a `skipped` or `errored` scenario has none of them; a kind
+ * never carries another kind's (a `capacity` on an `http-closed` scenario does not parse).
+ */
+const measured = {
+  /** The backend that actually ran (`predictor.backend`). */
+  backend: backendReportSchema.optional(),
+  latency: latencySchema.optional(),
+  throughput: throughputSchema.optional(),
+  stability: stabilitySchema.optional(),
+  memory: memorySchema.optional(),
+  coldStart: coldStartSchema.optional(),
+  http: httpSchema.optional(),
+  cpu: cpuSchema.optional(),
+  /** Capacity self-check only: the plan and both measured points (see `capacitySchema`). */
+  capacity: capacitySchema.optional(),
+};
+const { backend, latency, throughput, stability, memory, coldStart, http, cpu, capacity } = measured;
+
+/** A measurement this kind never makes: absent, so reading it on any scenario gives `undefined`. */
+const absent = z.undefined().optional();
+const noMeasurements = Object.fromEntries(Object.keys(measured).map((key) => [key, absent])) as {
+  [Key in keyof typeof measured]: typeof absent;
+};
+
+/**
+ * The schema of one kind: the common fields, `kind` as its literal, the measurements it makes; every other
+ * measurement is `absent`, so code that reads one field across kinds (`s.latency?.percentiles`) needs no narrowing,
+ * while code that needs a kind's own measurement narrows on `kind` and gets it typed.
+ */
+const variant = <K extends ScenarioKind, M extends Partial<typeof measured>>(kind: K, fields: M) =>
+  z
+    .object({ ...scenarioBase, kind: z.literal(kind), ...noMeasurements })
+    .extend(fields)
+    .strict();
+
+/** One scenario of a report: a union on `kind`, each kind with the measurements it makes. */
+export const scenarioSchema = z.discriminatedUnion('kind', [
+  variant('in-process', { backend, latency, throughput, stability, memory, cpu }),
+  variant('cold-start', { backend, memory, coldStart, cpu }),
+  variant('http-closed', { latency, throughput, stability, http, cpu }),
+  variant('http-open', { latency, throughput, stability, http, cpu }),
+  variant('http-overload', { latency, throughput, stability, http, cpu }),
+  variant('http-capacity', { latency, throughput, stability, http, cpu, capacity }),
+  variant('browser', { backend, latency, throughput, stability, memory, cpu }),
+]);
 
 export const memoryPlanSchema = z
   .object({
@@ -363,6 +397,8 @@ export const reportSchema = z
 
 export type Report = z.infer<typeof reportSchema>;
 export type Scenario = z.infer<typeof scenarioSchema>;
+/** The scenario of one kind: `ScenarioOf<'cold-start'>` has `coldStart`, no `http`. */
+export type ScenarioOf<K extends ScenarioKind> = Extract<Scenario, { kind: K }>;
 export type MemoryPlan = z.infer<typeof memoryPlanSchema>;
 export type MemoryMeasurement = z.infer<typeof memorySchema>;
 export type UploadSize = z.infer<typeof uploadSizeSchema>;

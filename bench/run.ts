@@ -68,8 +68,8 @@ function outcome(s: Scenario): string {
   const parts: string[] = [s.status];
   if (s.latency) parts.push(`p95 ${s.latency.percentiles.p95.ms.toFixed(3)} ms`);
   if (s.throughput) parts.push(`${s.throughput.itemsPerSecond.toFixed(0)} items/s`);
-  if (s.coldStart) parts.push(`cold start p50 ${s.coldStart.p50Ms.toFixed(0)} ms`);
-  if (s.capacity) {
+  if (s.kind === 'cold-start' && s.coldStart) parts.push(`cold start p50 ${s.coldStart.p50Ms.toFixed(0)} ms`);
+  if (s.kind === 'http-capacity' && s.capacity) {
     const c = s.capacity;
     parts.push(
       `plan ${c.verdict}: planned ${c.plannedRatePerSecond.toFixed(0)} req/s p95 ${c.planned.p95Ms?.toFixed(1) ?? 'n/a'} ms ` +

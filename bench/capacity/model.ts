@@ -1,7 +1,7 @@
 // The capacity model: a seeded M/G/c queue driven by measured service times, and the Erlang C (M/M/c) answer to check it.
 import { basename } from 'node:path';
 import { bisect, mean } from 'simple-statistics';
-import type { Report, Scenario } from '../report.ts';
+import type { Report, Scenario, ScenarioOf } from '../report.ts';
 import { createRng, exponentialDraw } from '../stats.ts';
 import { percentileSorted } from '../../runtime/statistics.ts';
 
@@ -281,9 +281,10 @@ function textsPerRequest(scenario: Scenario): number {
 }
 
 /** The report's usable self-checks (`http-capacity` scenarios with their section), in report order. */
-export function capacityScenarios(report: Report): Scenario[] {
+export function capacityScenarios(report: Report): ScenarioOf<'http-capacity'>[] {
   return report.scenarios.filter(
-    (s) => s.kind === 'http-capacity' && isUsable(s) && s.capacity !== undefined,
+    (s): s is ScenarioOf<'http-capacity'> =>
+      s.kind === 'http-capacity' && isUsable(s) && s.capacity !== undefined,
   );
 }
 
@@ -310,7 +311,7 @@ function fromCapacityScenario(report: Report, bundle: string | undefined): Repor
 
 function fromClosedLoop(report: Report, bundle: string | undefined): ReportProfile | undefined {
   const closed = report.scenarios.filter(
-    (s) =>
+    (s): s is ScenarioOf<'http-closed'> =>
       s.kind === 'http-closed' &&
       isUsable(s) &&
       s.latency !== undefined &&

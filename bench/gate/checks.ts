@@ -190,8 +190,9 @@ function capacityPointText(point: CapacityPoint): string {
 export function capacityChecks(report: Report, rules: readonly SlaRule[]): GateCheck[] {
   const checks: GateCheck[] = [];
   for (const scenario of report.scenarios) {
+    if (scenario.kind !== 'http-capacity' || !isMeasured(scenario)) continue;
     const c = scenario.capacity;
-    if (!c || !isMeasured(scenario)) continue;
+    if (!c) continue;
     checks.push(
       keyed({
         kind: 'capacity-plan',

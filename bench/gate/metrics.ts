@@ -112,7 +112,7 @@ export const scenarioMetrics: readonly ScenarioMetric[] = [
     label: 'cold start p50',
     unit: 'ms',
     bound: 'max',
-    read: (s) => s.coldStart?.p50Ms,
+    read: (s) => (s.kind === 'cold-start' ? s.coldStart?.p50Ms : undefined),
   },
   {
     id: 'errorPct',

@@ -139,8 +139,10 @@ function coldStartSignificance(
   policy: RegressionPolicy,
   worse: 1 | -1,
 ): Significance {
-  const oldTrials = reference?.coldStart?.timeToFirstPredictionMs ?? [];
-  const newTrials = current.coldStart?.timeToFirstPredictionMs ?? [];
+  const trials = (s: Scenario | undefined) =>
+    s?.kind === 'cold-start' ? (s.coldStart?.timeToFirstPredictionMs ?? []) : [];
+  const oldTrials = trials(reference);
+  const newTrials = trials(current);
   if (oldTrials.length < 1 || newTrials.length < 1)
     return { significant: false, text: 'no cold-start trials to test' };
   const mw = mannWhitneyU(newTrials, oldTrials, worse === 1 ? 'greater' : 'less');

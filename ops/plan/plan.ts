@@ -12,7 +12,7 @@ import {
 } from '../../bench/capacity/model.ts';
 import { basename } from 'node:path';
 import { mean } from 'simple-statistics';
-import type { Report, Scenario } from '../../bench/report.ts';
+import type { Report, Scenario, ScenarioOf } from '../../bench/report.ts';
 import { matchesScenario, type Sla } from '../../bench/sla.ts';
 import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import { INFERENCE_ROUTES } from '../../edge/routes.ts';
@@ -198,7 +198,9 @@ function capacityExtras(
   report: Report,
   selfCheck: ChosenProfile['selfCheck'],
 ): { peakRssBytes?: number; cpuMsPerRequest?: number; id?: string } {
-  const scenario = report.scenarios.find((s) => s.id === selfCheck?.scenario && s.capacity !== undefined);
+  const scenario = report.scenarios.find(
+    (s): s is ScenarioOf<'http-capacity'> => s.kind === 'http-capacity' && s.id === selfCheck?.scenario,
+  );
   const section = scenario?.capacity;
   if (scenario === undefined || section === undefined) return {};
   const cpu = section.planned.cpuPerRequestMs;

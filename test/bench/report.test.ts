@@ -1,6 +1,12 @@
-// The report's scenario builders: what an errored or skipped scenario says, and that the schema accepts it.
+// The report's scenario schema (a union on `kind`) and its builders: what an errored or skipped scenario says.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { erroredScenario, scenarioSchema, skippedScenario } from '../../bench/report.ts';
+import { erroredScenario, parseReport, scenarioSchema, skippedScenario } from '../../bench/report.ts';
+
+const FIXTURES = resolve(import.meta.dirname, '../fixtures/reports');
+const readFixture = (name: string) =>
+  parseReport(JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8')), name).scenarios;
 
 describe('erroredScenario', () => {
   it("takes an Error's message as the reason and is a valid scenario", () => {
@@ -45,5 +51,62 @@ describe('skippedScenario', () => {
       params: {},
       durationMs: 0,
     });
+  });
+});
+
+describe('scenarioSchema', () => {
+  const closed = {
+    id: 'http-closed/c1',
+    kind: 'http-closed',
+    status: 'ok',
+    params: { concurrency: 1 },
+    durationMs: 5,
+  };
+
+  it('reads recorded reports with every kind of scenario in them', () => {
+    const scenarios = [...readFixture('ci-quick.json'), ...readFixture('quick-http-capacity.json')];
+    expect(new Set(scenarios.map((s) => s.kind))).toEqual(
+      new Set([
+        'in-process',
+        'cold-start',
+        'http-closed',
+        'http-open',
+        'http-overload',
+        'http-capacity',
+        'browser',
+      ]),
+    );
+  });
+
+  it("refuses one kind's measurement on another kind (a coldStart on an http-closed scenario)", () => {
+    const result = scenarioSchema.safeParse({
+      ...closed,
+      coldStart: {
+        trials: 1,
+        timeToFirstPredictionMs: [1],
+        phasesMs: {
+          importRuntime: 0,
+          loadBundle: 0,
+          createPredictor: 0,
+          firstPrediction: 0,
+          processTotal: 1,
+        },
+        p50Ms: 1,
+        maxMs: 1,
+      },
+    });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(['coldStart']);
+  });
+
+  it('refuses a kind it does not know, naming the field', () => {
+    const result = scenarioSchema.safeParse({ ...closed, kind: 'http-half-open' });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(['kind']);
+  });
+
+  it('narrows on kind: a recorded cold-start scenario has its coldStart section', () => {
+    const cold = readFixture('ci-quick.json').find((s) => s.kind === 'cold-start' && s.status === 'ok');
+    expect(cold?.kind === 'cold-start' ? cold.coldStart?.trials : undefined).toBeGreaterThan(0);
   });
 });

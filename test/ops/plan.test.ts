@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { profileFromReport, simulateQueue, sustainableRate } from '../../bench/capacity/model.ts';
-import { parseReport, type Report } from '../../bench/report.ts';
+import { parseReport, type Report, type ScenarioOf } from '../../bench/report.ts';
 import { plannedBytes } from '../../bench/memory-plan.ts';
 import { readSla } from '../../bench/sla.ts';
 import { isPlanError, type PlanErrorCode } from '../../ops/plan/errors.ts';
@@ -307,7 +307,9 @@ describe('the profile a plan is made from, and whether it was self-checked', () 
       scenarios: [
         ...both.scenarios,
         ...both.scenarios
-          .filter((s) => s.kind === 'http-capacity' && s.capacity !== undefined)
+          .filter(
+            (s): s is ScenarioOf<'http-capacity'> => s.kind === 'http-capacity' && s.capacity !== undefined,
+          )
           .map((s) => ({
             ...s,
             id: 'http-capacity/news-bag',
