@@ -10,7 +10,6 @@ import {
 } from '../../bench/charts.ts';
 import { createWindowLog } from '../../bench/drift.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
-import { renderReportMarkdown } from '../../bench/report-markdown.ts';
 import {
   capacityPoint,
   capacityScenario,
@@ -136,36 +135,5 @@ describe('the capacity chart', () => {
 
   it('is left out of a report without a capacity scenario', () => {
     expect(capacitySpec(report())).toBeNull();
-  });
-});
-
-describe('renderReportMarkdown', () => {
-  it('has a capacity table with both points, measured and predicted, and the verdict', () => {
-    const md = renderReportMarkdown(
-      makeReport([
-        capacityScenario(
-          'http-capacity/news-bag',
-          capacityPoint(600, 40),
-          capacityPoint(1200, 400, { shed: 300, predictedP95Ms: 105 }),
-        ),
-      ]),
-    );
-    expect(md).toContain('## Capacity plan self-check');
-    expect(md).toContain(
-      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | planned | 600 | 600 | 13.3 | 40.0 | 10.0 | 60.0 | 0 | 0 | 1.20 | 0.300 | 1.00 | 0.100 |',
-    );
-    expect(md).toContain(
-      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | 1.5x sustainable | 1,200 | 840 | 133 | 400 | 105 | 600 | 300 | 0 | 1.20 | 0.300 | 1.00 | 0.100 |',
-    );
-    expect(md).toContain(
-      '- `http-capacity/news-bag` (pass; p95 limit 100 ms, headroom 25%, service peak RSS 300.0 MiB): constructed',
-    );
-  });
-
-  it('has a row per measured scenario and links the charts', () => {
-    const md = renderReportMarkdown(report(), ['r-latency.svg']);
-    expect(md).toContain('| `in-process/news-bag/wasm/b64` | wasm | ok |');
-    expect(md).toContain('![r-latency.svg](r-latency.svg)');
-    expect(md).toContain('## Memory plan');
   });
 });
