@@ -74,12 +74,15 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** `a`, `b` and `c`, as code. */
-function codeList(values: readonly string[]): Text[] {
-  return values.flatMap((value, i) => [
-    ...(i === 0 ? [] : [i === values.length - 1 ? ' and ' : ', ']),
-    { code: value },
-  ]);
+/** `a`, `b` and `c`, as code; with `more`, `a`, `b`, `c` and `more`. */
+function codeList(values: readonly string[], more?: string): Text[] {
+  return [
+    ...values.flatMap((value, i) => [
+      ...(i === 0 ? [] : [i === values.length - 1 && more === undefined ? ' and ' : ', ']),
+      { code: value },
+    ]),
+    ...(more === undefined ? [] : [` and ${more}`]),
+  ];
 }
 
 function checkLine(c: GateCheck): Line {
@@ -87,6 +90,35 @@ function checkLine(c: GateCheck): Line {
     { code: c.scenario },
     `: ${c.metric} ${c.value} (limit ${c.limit})${c.detail ? `; ${c.detail}` : ''}`,
   ];
+}
+
+/** Most failed checks named one by one at the top; the rest are in the gate's table below. */
+const MAX_LISTED = 8;
+
+/** A list of ids, cut after `MAX_LISTED` with a count of the rest. */
+function shortList(ids: readonly string[]): Text[] {
+  const shown = ids.slice(0, MAX_LISTED);
+  const rest = ids.length - shown.length;
+  return codeList(shown, rest > 0 ? `${rest} more` : undefined);
+}
+
+/**
+ * The failed checks as bullets: the scenarios that were not measured at all in one bullet (a partial run, e.g.
+ * `--scenario`, misses many), each other failure with its value and limit, at most `MAX_LISTED` of them.
+ */
+function failedItems(failed: readonly GateCheck[]): Line[] {
+  const absent = failed.filter((c) => c.kind === 'presence');
+  const measured = failed.filter((c) => c.kind !== 'presence');
+  const items: Line[] = measured.slice(0, MAX_LISTED).map(checkLine);
+  if (measured.length > MAX_LISTED)
+    items.push([`and ${measured.length - MAX_LISTED} more, in the gate's table below`]);
+  if (absent.length > 0)
+    items.push([
+      `not measured in this run (${absent.length}; a missing or errored scenario, or an SLA pattern nothing matched): `,
+      ...shortList(absent.map((c) => c.scenario)),
+      '.',
+    ]);
+  return items;
 }
 
 /**
@@ -127,12 +159,17 @@ export function reportSummary(report: Report, gate?: ReportGate): ReportSummary 
     lines.push(
       failed.length === 0
         ? { line: ['Failed: none.'] }
-        : { line: [`Failed (${failed.length}):`], items: failed.map(checkLine) },
+        : { line: [`Failed (${failed.length}):`], items: failedItems(failed) },
     );
     if (warned.length > 0)
       lines.push({
         line: [`Warnings (${warned.length}, they do not block a release):`],
-        items: warned.map((c) => [{ code: c.scenario }, `: ${c.metric} ${c.value}`]),
+        items: [
+          ...warned.slice(0, MAX_LISTED).map((c): Line => [{ code: c.scenario }, `: ${c.metric} ${c.value}`]),
+          ...(warned.length > MAX_LISTED
+            ? [[`and ${warned.length - MAX_LISTED} more, in the gate's table below`]]
+            : []),
+        ],
       });
   }
   const unstable = report.scenarios.filter(
@@ -144,14 +181,14 @@ export function reportSummary(report: Report, gate?: ReportGate): ReportSummary 
         ? ['Unstable or short of samples: none.']
         : [
             `Unstable or short of samples (${unstable.length}, their figures are less trustworthy): `,
-            ...codeList(unstable.map((s) => s.id)),
+            ...shortList(unstable.map((s) => s.id)),
             '.',
           ],
   });
   const broken = report.scenarios.filter((s) => !isMeasured(s));
   if (broken.length > 0)
     lines.push({
-      line: [`Skipped or errored (${broken.length}): `, ...codeList(broken.map((s) => s.id)), '.'],
+      line: [`Skipped or errored (${broken.length}): `, ...shortList(broken.map((s) => s.id)), '.'],
     });
   const open = report.scenarios.filter((s) => s.kind === 'http-open' && isMeasured(s));
   for (const s of open) {

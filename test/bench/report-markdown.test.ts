@@ -58,6 +58,25 @@ describe('the top of report.md', () => {
     );
   });
 
+  it('gathers the scenarios a partial run did not measure into one bullet, naming the first eight', async () => {
+    const report = await readReport(CI_QUICK);
+    const sla = parseSla(
+      {
+        schemaVersion: 1,
+        scenarios: Array.from({ length: 10 }, (_, i) => ({ match: `missing/s${i + 1}`, maxP95Ms: 1 })),
+      },
+      'test',
+    );
+    const md = top(
+      renderReportMarkdown(report, [], { result: evaluateGate({ report, sla }), sla: 'sla.json' }),
+    );
+    expect(md).toContain(
+      '- Failed (10):\n  - not measured in this run (10; a missing or errored scenario, or an SLA pattern nothing ' +
+        'matched): `missing/s1`, `missing/s2`, `missing/s3`, `missing/s4`, `missing/s5`, `missing/s6`, `missing/s7`, ' +
+        '`missing/s8` and 2 more.\n',
+    );
+  });
+
   it('counts the scenarios by status and lists the unstable ones by id', async () => {
     const report = await readReport(CI_QUICK);
     const md = top(renderReportMarkdown(report, [], gateWith(report, 20)));
