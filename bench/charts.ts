@@ -90,7 +90,7 @@ const sourceDash = {
 const sourceOpacity = {
   field: 'source',
   type: 'nominal' as const,
-  legend: null,
+  title: 'run',
   scale: { domain: ['this run', 'baseline'], range: [1, 0.45] },
 };
 /** A short horizontal bar at the limit, at the scenario's batch size. */
