@@ -4,13 +4,14 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Report, Scenario } from './report.ts';
 import type { SoakWindow } from './drift.ts';
 import { memoryPlanNote, plannedBytes } from './memory-plan.ts';
-import { matchesScenario, type Sla, type SlaRule } from './sla.ts';
+import type { GateCheck } from './gate/index.ts';
 
 const MIB = 1024 * 1024;
 
-/** What a chart draws beside the run: the SLA's limits and a baseline's values. */
+/** What a chart draws beside the run: the SLA's limits (read from the gate's checks) and a baseline's values. */
 export interface ChartContext {
-  readonly sla?: Sla;
+  /** The gate's checks on this report; their `sla` checks give the limits drawn. */
+  readonly checks?: readonly GateCheck[];
   readonly baseline?: Report;
 }
 
@@ -45,20 +46,21 @@ const baseConfig = {
 };
 
 /**
- * The SLA's limit on one metric of one scenario: every rule whose pattern matches binds, so the tightest wins (the
- * lowest maximum, the highest minimum), as the gate checks each rule. Undefined when no rule sets it.
+ * The SLA's limit on one metric of one scenario, from the gate's `sla` checks: the gate checks every rule that
+ * matches, so the tightest binds (the lowest maximum, the highest minimum). Undefined when no check limits it.
  */
 export function slaLimit(
-  sla: Sla | undefined,
+  checks: readonly GateCheck[] | undefined,
   scenarioId: string,
-  key: 'maxP95Ms' | 'maxP99Ms' | 'minItemsPerSecond' | 'minRequestsPerSecond',
+  metricId: 'p95Ms' | 'p99Ms' | 'itemsPerSecond',
 ): number | undefined {
-  const limits = (sla?.scenarios ?? []).flatMap((rule: SlaRule) => {
-    const limit = rule[key];
-    return typeof limit === 'number' && matchesScenario(rule.match, scenarioId) ? [limit] : [];
-  });
+  const limits = (checks ?? []).flatMap((c) =>
+    c.kind === 'sla' && c.scenario === scenarioId && c.metricId === metricId && c.limitValue !== undefined
+      ? [c.limitValue]
+      : [],
+  );
   if (limits.length === 0) return undefined;
-  return key.startsWith('max') ? Math.min(...limits) : Math.max(...limits);
+  return metricId === 'itemsPerSecond' ? Math.max(...limits) : Math.min(...limits);
 }
 
 /** Says what the marks beside the run's lines are, when there are any. */
@@ -69,7 +71,8 @@ function contextSubtitle(report: Report, context: ChartContext, limitText: strin
     parts.push(
       `dashed, faint: the baseline (${context.baseline.mode} run ${context.baseline.createdAt.slice(0, 16)}Z)`,
     );
-  if (context.sla) parts.push(`bars: the SLA's ${limitText} per scenario, in its series' colour`);
+  if (context.checks?.some((c) => c.kind === 'sla'))
+    parts.push(`bars: the SLA's ${limitText} per scenario, in its series' colour`);
   if (parts.length > 0) lines.push(parts.join('; '));
   return lines;
 }
@@ -132,8 +135,8 @@ export function latencySpec(report: Report, context: ChartContext = {}): TopLeve
   const limits = rows.flatMap(({ bundle, series, batchSize, scenario }) =>
     (
       [
-        ['p95', slaLimit(context.sla, scenario.id, 'maxP95Ms')],
-        ['p99', slaLimit(context.sla, scenario.id, 'maxP99Ms')],
+        ['p95', slaLimit(context.checks, scenario.id, 'p95Ms')],
+        ['p99', slaLimit(context.checks, scenario.id, 'p99Ms')],
       ] as const
     ).flatMap(([percentile, ms]) =>
       ms === undefined ? [] : [{ source: 'SLA limit', bundle, series, batchSize, percentile, ms }],
@@ -212,7 +215,7 @@ export function throughputSpec(report: Report, context: ChartContext = {}): TopL
     }));
   const rows = batchRows(report);
   const limits = rows.flatMap(({ bundle, series, batchSize, scenario }) => {
-    const itemsPerSecond = slaLimit(context.sla, scenario.id, 'minItemsPerSecond');
+    const itemsPerSecond = slaLimit(context.checks, scenario.id, 'itemsPerSecond');
     return itemsPerSecond === undefined
       ? []
       : [{ source: 'SLA limit', bundle, series, batchSize, itemsPerSecond }];

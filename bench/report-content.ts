@@ -1,5 +1,6 @@
 // What a report says, as data: the verdict, the lines that matter and the detail tables, for report.md and report.html.
-import { aboveLabel, formatNumber, type GateCheck, type GateResult } from './gate.ts';
+import { aboveLabel, formatNumber } from './gate/format.ts';
+import type { GateCheck, GateResult } from './gate/index.ts';
 import type { MemoryPlan, Report, Scenario } from './report.ts';
 
 const MIB = 1024 * 1024;
@@ -143,6 +144,8 @@ export function reportSummary(report: Report, gate?: ReportGate): ReportSummary 
     const checks = gate.result.checks;
     const failed = checks.filter((c) => c.verdict === 'fail');
     const warned = checks.filter((c) => c.verdict === 'warn');
+    // Unstable measurements warn too; they have their own bullet below, by scenario id.
+    const otherWarnings = warned.filter((c) => c.kind !== 'stability');
     const skipped = checks.filter((c) => c.verdict === 'skipped');
     verdict = gate.result.passed ? 'PASS' : 'FAIL';
     verdictLine = [
@@ -154,20 +157,23 @@ export function reportSummary(report: Report, gate?: ReportGate): ReportSummary 
         '(before re-measurement, which `shipshape gate --remeasure` adds).',
     ];
     // A different machine changes how every regression reads: say it before anything else.
-    for (const note of gate.result.notes.filter((n) => n.startsWith('The baseline')))
-      lines.unshift({ line: [note] });
+    for (const caveat of [...(gate.result.caveats ?? [])].reverse()) lines.unshift({ line: [caveat] });
     lines.push(
       failed.length === 0
         ? { line: ['Failed: none.'] }
         : { line: [`Failed (${failed.length}):`], items: failedItems(failed) },
     );
-    if (warned.length > 0)
+    if (otherWarnings.length > 0)
       lines.push({
-        line: [`Warnings (${warned.length}, they do not block a release):`],
+        line: [
+          `Warnings other than unstable measurements (${otherWarnings.length}, they do not block a release):`,
+        ],
         items: [
-          ...warned.slice(0, MAX_LISTED).map((c): Line => [{ code: c.scenario }, `: ${c.metric} ${c.value}`]),
-          ...(warned.length > MAX_LISTED
-            ? [[`and ${warned.length - MAX_LISTED} more, in the gate's table below`]]
+          ...otherWarnings
+            .slice(0, MAX_LISTED)
+            .map((c): Line => [{ code: c.scenario }, `: ${c.metric} ${c.value}`]),
+          ...(otherWarnings.length > MAX_LISTED
+            ? [[`and ${otherWarnings.length - MAX_LISTED} more, in the gate's table below`]]
             : []),
         ],
       });

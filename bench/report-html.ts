@@ -1,6 +1,6 @@
 // The report as one self-contained HTML page: verdict first, tables and SVG charts inlined, no script, no links out.
 import { html, raw } from 'hono/html';
-import type { GateCheck } from './gate.ts';
+import type { GateCheck } from './gate/index.ts';
 import {
   reportSections,
   reportSummary,

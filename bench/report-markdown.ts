@@ -1,5 +1,5 @@
 // The report as Markdown: the verdict and the lines that matter on top, every table folded below in <details>.
-import { type GateCheck } from './gate.ts';
+import type { GateCheck } from './gate/index.ts';
 import {
   reportSections,
   reportSummary,

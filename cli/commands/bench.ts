@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { renderCharts } from '../../bench/charts.ts';
 import { loadBenchConfig } from '../../bench/config.ts';
-import { evaluateGate } from '../../bench/gate.ts';
+import { baselineFromReport, evaluateGate } from '../../bench/gate/index.ts';
 import { createProgress } from '../../bench/progress.ts';
 import type { ReportGate } from '../../bench/report-content.ts';
 import { renderReportHtml } from '../../bench/report-html.ts';
@@ -121,12 +121,16 @@ export function registerBench(program: Command): void {
       const paths = companionPaths(flags.out);
       const written = [flags.out];
       const gate: ReportGate = {
-        result: evaluateGate({ report, sla, ...(baseline ? { baseline } : {}) }),
+        result: evaluateGate({
+          report,
+          sla,
+          ...(baseline ? { baseline: baselineFromReport(baseline) } : {}),
+        }),
         sla: shown(flags.sla),
         ...(flags.baseline === undefined ? {} : { baseline: shown(flags.baseline) }),
       };
       const charts = flags.charts
-        ? await renderCharts(report, { sla, ...(baseline ? { baseline } : {}) })
+        ? await renderCharts(report, { checks: gate.result.checks, ...(baseline ? { baseline } : {}) })
         : {};
       await mkdir(dirname(flags.out), { recursive: true });
       for (const [name, svg] of Object.entries(charts)) {

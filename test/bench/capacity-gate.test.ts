@@ -2,8 +2,8 @@
 // against the SLA's, re-measurement of a failed plan, and the summary's "Capacity plan" block.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { confirmFailures, scenariosToRemeasure } from '../../bench/confirm.ts';
-import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate.ts';
+import { confirmFailures, scenariosToRemeasure } from '../../bench/gate/index.ts';
+import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate/index.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
 import { capacityPoint, capacityScenario, makeReport } from './fixtures.ts';
 
@@ -30,8 +30,10 @@ describe('the capacity checks of the gate', () => {
 
   it('passes the plan of a passing self-check and shows plan against measurement at both rates', () => {
     expect(check('capacity-plan')).toEqual({
+      key: `${ID}|capacityPlan|capacity-plan`,
       kind: 'capacity-plan',
       scenario: ID,
+      metricId: 'capacityPlan',
       metric: 'plan vs measured',
       value:
         'planned 600 req/s: p95 40.0 ms (model 10.0 ms); ' +
@@ -39,6 +41,9 @@ describe('the capacity checks of the gate', () => {
       limit: 'SLA met at planned, missed at 1.5x sustainable',
       verdict: 'pass',
       detail: 'constructed',
+      unit: 'ms',
+      measured: 40,
+      limitValue: 100,
     });
   });
 

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
-import { evaluateGate } from '../../bench/gate.ts';
+import { baselineFromReport, evaluateGate } from '../../bench/gate/index.ts';
 import type { ReportGate } from '../../bench/report-content.ts';
 import { renderReportMarkdown } from '../../bench/report-markdown.ts';
 import { readReport, type Report } from '../../bench/report.ts';
@@ -20,7 +20,7 @@ const CI_QUICK = fileURLToPath(new URL('../fixtures/reports/ci-quick.json', impo
 
 /**
  * A gate over `report` with one rule on news-bag native b1 (ci-quick measured its p95 at 0.0709 ms); the gate adds
- * one memory-plan check per plan (five in ci-quick, all pass).
+ * one memory-plan check per plan (five in ci-quick, all pass) and a warning per unstable scenario (two).
  */
 function gateWith(report: Report, maxP95Ms: number, baseline?: Report): ReportGate {
   const sla = parseSla(
@@ -28,7 +28,7 @@ function gateWith(report: Report, maxP95Ms: number, baseline?: Report): ReportGa
     'test',
   );
   return {
-    result: evaluateGate({ report, sla, ...(baseline ? { baseline } : {}) }),
+    result: evaluateGate({ report, sla, ...(baseline ? { baseline: baselineFromReport(baseline) } : {}) }),
     sla: 'bench/sla.json',
     ...(baseline ? { baseline: 'bench/baseline.json' } : {}),
   };
@@ -44,7 +44,7 @@ describe('the top of report.md', () => {
     const report = await readReport(CI_QUICK);
     const md = renderReportMarkdown(report, [], gateWith(report, 20));
     expect(md.split('\n')[2]).toBe(
-      '**PASS** against the SLA `bench/sla.json`: 6 checks, 6 passed, 0 failed, 0 warnings, 0 skipped ' +
+      '**PASS** against the SLA `bench/sla.json`: 8 checks, 6 passed, 0 failed, 2 warnings, 0 skipped ' +
         '(before re-measurement, which `shipshape gate --remeasure` adds).',
     );
   });
@@ -52,7 +52,9 @@ describe('the top of report.md', () => {
   it('names each failed check with its value and limit above the details', async () => {
     const report = await readReport(CI_QUICK);
     const md = top(renderReportMarkdown(report, [], gateWith(report, 0.05)));
-    expect(md).toContain('**FAIL** against the SLA `bench/sla.json`: 6 checks, 5 passed, 1 failed');
+    expect(md).toContain(
+      '**FAIL** against the SLA `bench/sla.json`: 8 checks, 5 passed, 1 failed, 2 warnings',
+    );
     expect(md).toContain(
       '- Failed (1):\n  - `in-process/news-bag/native/b1`: p95 latency 0.0709 ms (limit <= 0.0500 ms)',
     );
@@ -120,7 +122,7 @@ describe('the details of report.md', () => {
       'HTTP',
       'Overload (open loop at a multiple of the measured capacity)',
       'Memory plan',
-      'Gate: all 6 checks',
+      'Gate: all 8 checks',
       'Charts',
     ]);
     expect(md.match(/<\/details>/g)).toHaveLength(summaries.length);
