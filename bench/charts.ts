@@ -1,18 +1,26 @@
 // SVG charts of a report (vega-lite compiled to vega, rendered headless): latency, throughput, memory and capacity.
 import { Error as LOG_ERROR, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { Report } from './report.ts';
+import type { Report, Scenario } from './report.ts';
 import type { SoakWindow } from './drift.ts';
-import { plannedBytes } from './memory-plan.ts';
+import { memoryPlanNote, plannedBytes } from './memory-plan.ts';
+import type { GateCheck } from './gate/index.ts';
 
 const MIB = 1024 * 1024;
 
+/** What a chart draws beside the run: the SLA's limits (read from the gate's checks) and a baseline's values. */
+export interface ChartContext {
+  /** The gate's checks on this report; their `sla` checks give the limits drawn. */
+  readonly checks?: readonly GateCheck[];
+  readonly baseline?: Report;
+}
+
 /** Scenarios measured per batch size: in-process and browser ones, labelled by where they ran. */
-function batchRows(report: Report): {
+function batchRows(report: Pick<Report, 'scenarios'>): {
   bundle: string;
   series: string;
   batchSize: number;
-  scenario: (typeof report.scenarios)[number];
+  scenario: Scenario;
 }[] {
   return report.scenarios.flatMap((s) => {
     if ((s.kind !== 'in-process' && s.kind !== 'browser') || !s.latency || !s.throughput) return [];
@@ -37,6 +45,66 @@ const baseConfig = {
   title: { fontSize: 15 },
 };
 
+/**
+ * The SLA's limit on one metric of one scenario, from the gate's `sla` checks: the gate checks every rule that
+ * matches, so the tightest binds (the lowest maximum, the highest minimum). Undefined when no check limits it.
+ */
+export function slaLimit(
+  checks: readonly GateCheck[] | undefined,
+  scenarioId: string,
+  metricId: 'p95Ms' | 'p99Ms' | 'itemsPerSecond',
+): number | undefined {
+  const limits = (checks ?? []).flatMap((c) =>
+    c.kind === 'sla' && c.scenario === scenarioId && c.metricId === metricId && c.limitValue !== undefined
+      ? [c.limitValue]
+      : [],
+  );
+  if (limits.length === 0) return undefined;
+  return metricId === 'itemsPerSecond' ? Math.max(...limits) : Math.min(...limits);
+}
+
+/** Says what the marks beside the run's lines are, when there are any. */
+function contextSubtitle(report: Report, context: ChartContext, limitText: string): string[] {
+  const lines = [subtitle(report)];
+  const parts: string[] = [];
+  if (context.baseline)
+    parts.push(
+      `dashed, faint: the baseline (${context.baseline.mode} run ${context.baseline.createdAt.slice(0, 16)}Z)`,
+    );
+  if (context.checks?.some((c) => c.kind === 'sla'))
+    parts.push(`bars: the SLA's ${limitText} per scenario, in its series' colour`);
+  if (parts.length > 0) lines.push(parts.join('; '));
+  return lines;
+}
+
+/** Solid for this run, dashed for the baseline. */
+const sourceDash = {
+  field: 'source',
+  type: 'nominal' as const,
+  title: 'run',
+  scale: {
+    domain: ['this run', 'baseline'],
+    range: [
+      [1, 0],
+      [5, 4],
+    ],
+  },
+};
+const sourceOpacity = {
+  field: 'source',
+  type: 'nominal' as const,
+  title: 'run',
+  scale: { domain: ['this run', 'baseline'], range: [1, 0.45] },
+};
+/** A short horizontal bar at the limit, at the scenario's batch size. */
+const limitMark = {
+  type: 'tick' as const,
+  orient: 'horizontal' as const,
+  thickness: 3,
+  size: 16,
+  opacity: 1,
+};
+
 const batchAxis = {
   field: 'batchSize',
   type: 'quantitative' as const,
@@ -45,21 +113,54 @@ const batchAxis = {
   axis: { values: [1, 2, 4, 8, 16, 32, 64, 128, 256], format: 'd' },
 };
 
-/** Latency percentiles (rows p50, p95, p99) against batch size, per backend, one column per bundle. */
-export function latencySpec(report: Report): TopLevelSpec {
-  const values = batchRows(report).flatMap(({ bundle, series, batchSize, scenario }) =>
-    (['p50', 'p95', 'p99'] as const).map((p) => ({
-      bundle,
-      series,
-      batchSize,
-      percentile: p,
-      ms: scenario.latency?.percentiles[p].ms ?? 0,
-      samples: scenario.latency?.percentiles[p].status === 'ok' ? 'enough' : 'too few (value unreliable)',
-    })),
+/**
+ * Latency percentiles (rows p50, p95, p99) against batch size, per backend, one column per bundle; with the SLA's
+ * p95 and p99 limits as bars and the baseline's percentiles as faint dashed lines when `context` has them.
+ */
+export function latencySpec(report: Report, context: ChartContext = {}): TopLevelSpec {
+  const percentiles = ['p50', 'p95', 'p99'] as const;
+  const measured = (source: 'this run' | 'baseline', rows: ReturnType<typeof batchRows>) =>
+    rows.flatMap(({ bundle, series, batchSize, scenario }) =>
+      percentiles.map((p) => ({
+        source,
+        bundle,
+        series,
+        batchSize,
+        percentile: p,
+        ms: scenario.latency?.percentiles[p].ms ?? 0,
+        samples: scenario.latency?.percentiles[p].status === 'ok' ? 'enough' : 'too few (value unreliable)',
+      })),
+    );
+  const rows = batchRows(report);
+  const limits = rows.flatMap(({ bundle, series, batchSize, scenario }) =>
+    (
+      [
+        ['p95', slaLimit(context.checks, scenario.id, 'p95Ms')],
+        ['p99', slaLimit(context.checks, scenario.id, 'p99Ms')],
+      ] as const
+    ).flatMap(([percentile, ms]) =>
+      ms === undefined ? [] : [{ source: 'SLA limit', bundle, series, batchSize, percentile, ms }],
+    ),
   );
+  const values = [
+    ...measured('this run', rows),
+    ...(context.baseline ? measured('baseline', batchRows(context.baseline)) : []),
+    ...limits,
+  ];
+  const x = batchAxis;
+  const y = {
+    field: 'ms',
+    type: 'quantitative' as const,
+    title: 'ms (log)',
+    scale: { type: 'log' as const },
+  };
+  const color = { field: 'series', type: 'nominal' as const, title: 'runtime-backend' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Latency per batch (one predictBatch call), by percentile', subtitle: subtitle(report) },
+    title: {
+      text: 'Latency per batch (one predictBatch call), by percentile',
+      subtitle: contextSubtitle(report, context, 'p95/p99 limit'),
+    },
     data: { values },
     facet: {
       row: { field: 'percentile', type: 'nominal', title: null, sort: ['p50', 'p95', 'p99'] },
@@ -69,58 +170,105 @@ export function latencySpec(report: Report): TopLevelSpec {
     spec: {
       width: 300,
       height: 160,
-      mark: { type: 'line', point: { filled: true, size: 45 } },
-      encoding: {
-        x: batchAxis,
-        y: { field: 'ms', type: 'quantitative', title: 'ms (log)', scale: { type: 'log' } },
-        color: { field: 'series', type: 'nominal', title: 'runtime-backend' },
-        shape: {
-          field: 'samples',
-          type: 'nominal',
-          title: 'samples for this percentile',
-          scale: { domain: ['enough', 'too few (value unreliable)'], range: ['circle', 'cross'] },
+      layer: [
+        {
+          transform: [{ filter: "datum.source !== 'SLA limit'" }],
+          mark: { type: 'line', point: { filled: true, size: 45 } },
+          encoding: {
+            x,
+            y,
+            color,
+            strokeDash: sourceDash,
+            opacity: sourceOpacity,
+            shape: {
+              field: 'samples',
+              type: 'nominal',
+              title: 'samples for this percentile',
+              scale: { domain: ['enough', 'too few (value unreliable)'], range: ['circle', 'cross'] },
+            },
+          },
         },
-      },
+        {
+          transform: [{ filter: "datum.source === 'SLA limit'" }],
+          mark: limitMark,
+          encoding: { x, y, color },
+        },
+      ],
     },
     config: baseConfig,
   };
 }
 
-/** Throughput (items/s) against batch size, per backend, one panel per bundle. */
-export function throughputSpec(report: Report): TopLevelSpec {
-  const values = batchRows(report).map(({ bundle, series, batchSize, scenario }) => ({
-    bundle,
-    series,
-    batchSize,
-    itemsPerSecond: scenario.throughput?.itemsPerSecond ?? 0,
-    measurement: scenario.status === 'unstable' ? 'unstable (windows disagreed)' : 'stable',
-  }));
+/**
+ * Throughput (items/s) against batch size, per backend, one panel per bundle; with the SLA's minimum as bars and
+ * the baseline as faint dashed lines when `context` has them.
+ */
+export function throughputSpec(report: Report, context: ChartContext = {}): TopLevelSpec {
+  const measured = (source: 'this run' | 'baseline', rows: ReturnType<typeof batchRows>) =>
+    rows.map(({ bundle, series, batchSize, scenario }) => ({
+      source,
+      bundle,
+      series,
+      batchSize,
+      itemsPerSecond: scenario.throughput?.itemsPerSecond ?? 0,
+      measurement: scenario.status === 'unstable' ? 'unstable (windows disagreed)' : 'stable',
+    }));
+  const rows = batchRows(report);
+  const limits = rows.flatMap(({ bundle, series, batchSize, scenario }) => {
+    const itemsPerSecond = slaLimit(context.checks, scenario.id, 'itemsPerSecond');
+    return itemsPerSecond === undefined
+      ? []
+      : [{ source: 'SLA limit', bundle, series, batchSize, itemsPerSecond }];
+  });
+  const values = [
+    ...measured('this run', rows),
+    ...(context.baseline ? measured('baseline', batchRows(context.baseline)) : []),
+    ...limits,
+  ];
+  const x = batchAxis;
+  const y = {
+    field: 'itemsPerSecond',
+    type: 'quantitative' as const,
+    title: 'items / s (log)',
+    scale: { type: 'log' as const },
+  };
+  const color = { field: 'series', type: 'nominal' as const, title: 'runtime-backend' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Throughput against batch size', subtitle: subtitle(report) },
+    title: {
+      text: 'Throughput against batch size',
+      subtitle: contextSubtitle(report, context, 'minimum items/s'),
+    },
     data: { values },
     facet: { column: { field: 'bundle', type: 'nominal', title: null } },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 300,
       height: 240,
-      mark: { type: 'line', point: { filled: true, size: 50 } },
-      encoding: {
-        x: batchAxis,
-        y: {
-          field: 'itemsPerSecond',
-          type: 'quantitative',
-          title: 'items / s (log)',
-          scale: { type: 'log' },
+      layer: [
+        {
+          transform: [{ filter: "datum.source !== 'SLA limit'" }],
+          mark: { type: 'line', point: { filled: true, size: 50 } },
+          encoding: {
+            x,
+            y,
+            color,
+            strokeDash: sourceDash,
+            opacity: sourceOpacity,
+            shape: {
+              field: 'measurement',
+              type: 'nominal',
+              title: 'measurement',
+              scale: { domain: ['stable', 'unstable (windows disagreed)'], range: ['circle', 'cross'] },
+            },
+          },
         },
-        color: { field: 'series', type: 'nominal', title: 'runtime-backend' },
-        shape: {
-          field: 'measurement',
-          type: 'nominal',
-          title: 'measurement',
-          scale: { domain: ['stable', 'unstable (windows disagreed)'], range: ['circle', 'cross'] },
+        {
+          transform: [{ filter: "datum.source === 'SLA limit'" }],
+          mark: limitMark,
+          encoding: { x, y, color },
         },
-      },
+      ],
     },
     config: baseConfig,
   };
@@ -141,7 +289,8 @@ export function memorySpec(report: Report): TopLevelSpec {
     (a, b) => Number(a.bundle.includes('(chromium)')) - Number(b.bundle.includes('(chromium)')),
   );
   for (const plan of plans) {
-    const panel = `${plan.bundle} / ${plan.backend} (${plan.metric})`;
+    // The header's second and third lines say what the plan's percentage and its largest batch mean.
+    const panel = [`${plan.bundle} / ${plan.backend} (${plan.metric})`, ...memoryPlanNote(plan)].join('\n');
     panels.push(panel);
     const sizes = plan.points.map((p) => p.batchSize);
     const lo = Math.min(...sizes, 1);
@@ -167,9 +316,22 @@ export function memorySpec(report: Report): TopLevelSpec {
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Peak memory against batch size: measured, planned, budget', subtitle: subtitle(report) },
+    title: {
+      text: 'Peak memory against batch size: measured, planned, budget',
+      subtitle: [
+        subtitle(report),
+        'plan %: (planned - measured) / measured at the largest measured batch, held out of the fit; negative: the plan is below the measurement',
+        '"(the cap)": memory did not grow with the batch, so the budget sets no limit; the number is the configured memory.maxBatchSizeCap',
+      ],
+    },
     data: { values },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
+    facet: {
+      field: 'panel',
+      type: 'nominal',
+      title: null,
+      sort: panels,
+      header: { labelExpr: "split(datum.value, '\\n')", labelFontSize: 11 },
+    },
     columns: 2,
     resolve: { scale: { y: 'independent' } },
     spec: {
@@ -209,58 +371,101 @@ export function memorySpec(report: Report): TopLevelSpec {
   };
 }
 
-/** HTTP latency percentiles against closed-loop concurrency. */
+/**
+ * HTTP: latency percentiles against the achieved request rate, for the closed-loop sweep (a line through its
+ * concurrencies) and the open-loop runs (Poisson arrivals, points at their rate), each point labelled with its
+ * concurrency or offered rate; beside it, the closed loop's requests/s against concurrency in one neutral colour (it
+ * is not a percentile). Null when the report has no HTTP run.
+ */
 export function httpSpec(report: Report): TopLevelSpec | null {
-  const values = report.scenarios
-    .filter((s) => s.kind === 'http-closed' && s.latency)
-    .flatMap((s) =>
-      (['p50', 'p95', 'p99'] as const).map((p) => ({
-        concurrency: Number(s.params.concurrency),
-        percentile: p,
-        ms: s.latency?.percentiles[p].ms ?? 0,
-        rps: s.throughput?.requestsPerSecond ?? 0,
-      })),
-    );
-  if (values.length === 0) return null;
+  const runs = report.scenarios.flatMap((s) => {
+    if (!s.latency || !s.throughput) return [];
+    if (s.kind === 'http-closed')
+      return [{ s, run: 'closed loop', label: `c${String(s.params.concurrency)}` }];
+    if (s.kind === 'http-open')
+      return [{ s, run: 'open loop (Poisson)', label: `${String(s.params.ratePerSecond)}/s offered` }];
+    return [];
+  });
+  if (runs.length === 0) return null;
+  const values = runs.flatMap(({ s, run, label }) =>
+    (['p50', 'p95', 'p99'] as const).map((p) => ({
+      run,
+      label,
+      concurrency: s.kind === 'http-closed' ? Number(s.params.concurrency) : null,
+      percentile: p,
+      ms: s.latency?.percentiles[p].ms ?? 0,
+      rps: s.throughput?.requestsPerSecond ?? 0,
+    })),
+  );
+  const rps = {
+    field: 'rps',
+    type: 'quantitative' as const,
+    title: 'achieved requests / s (log)',
+    scale: { type: 'log' as const },
+  };
+  const ms = { field: 'ms', type: 'quantitative' as const, title: 'latency (ms)' };
+  const color = {
+    field: 'percentile',
+    type: 'nominal' as const,
+    title: 'percentile',
+    scale: { domain: ['p50', 'p95', 'p99'], range: ['#4c78a8', '#f58518', '#e45756'] },
+  };
+  const shape = {
+    field: 'run',
+    type: 'nominal' as const,
+    title: 'run',
+    scale: { domain: ['closed loop', 'open loop (Poisson)'], range: ['circle', 'diamond'] },
+  };
+  const closedOnly = { filter: "datum.run === 'closed loop'" };
+  const panels: StackedPanel[] = [
+    {
+      width: 340,
+      height: 240,
+      title: 'latency against achieved rate',
+      layer: [
+        {
+          transform: [closedOnly],
+          mark: { type: 'line' },
+          encoding: { x: rps, y: ms, color },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 80 },
+          encoding: { x: rps, y: ms, color, shape },
+        },
+        {
+          transform: [{ filter: "datum.percentile === 'p99'" }],
+          mark: { type: 'text', dy: -10, fontSize: 10, color: '#555555' },
+          encoding: { x: rps, y: ms, text: { field: 'label' } },
+        },
+      ],
+    },
+  ];
+  if (runs.some((r) => r.run === 'closed loop')) {
+    panels.push({
+      width: 260,
+      height: 240,
+      title: 'closed loop: throughput against concurrency',
+      transform: [closedOnly, { filter: "datum.percentile === 'p50'" }],
+      mark: { type: 'line', point: { filled: true, color: '#555555' }, color: '#555555' },
+      encoding: {
+        x: {
+          field: 'concurrency',
+          type: 'quantitative',
+          scale: { type: 'log', base: 2 },
+          axis: { format: 'd' },
+        },
+        y: { field: 'rps', type: 'quantitative', title: 'requests / s' },
+      },
+    });
+  }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'HTTP closed loop: latency and throughput against concurrency',
+      text: 'HTTP: latency against request rate, closed and open loop',
       subtitle: subtitle(report),
     },
     data: { values },
-    hconcat: [
-      {
-        width: 300,
-        height: 220,
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: {
-            field: 'concurrency',
-            type: 'quantitative',
-            scale: { type: 'log', base: 2 },
-            axis: { format: 'd' },
-          },
-          y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
-          color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p95', 'p99'] },
-        },
-      },
-      {
-        width: 300,
-        height: 220,
-        transform: [{ filter: "datum.percentile === 'p50'" }],
-        mark: { type: 'line', point: true, color: '#e45756' },
-        encoding: {
-          x: {
-            field: 'concurrency',
-            type: 'quantitative',
-            scale: { type: 'log', base: 2 },
-            axis: { format: 'd' },
-          },
-          y: { field: 'rps', type: 'quantitative', title: 'requests / s' },
-        },
-      },
-    ],
+    hconcat: panels,
     config: baseConfig,
   };
 }
@@ -369,12 +574,15 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Every chart the report has data for, by file name. */
-export async function renderCharts(report: Report): Promise<Record<string, string>> {
+/** Every chart the report has data for, by file name; `context` adds the SLA and baseline marks. */
+export async function renderCharts(
+  report: Report,
+  context: ChartContext = {},
+): Promise<Record<string, string>> {
   const charts: Record<string, string> = {};
   if (batchRows(report).length > 0) {
-    charts['latency.svg'] = await renderSvg(latencySpec(report));
-    charts['throughput.svg'] = await renderSvg(throughputSpec(report));
+    charts['latency.svg'] = await renderSvg(latencySpec(report, context));
+    charts['throughput.svg'] = await renderSvg(throughputSpec(report, context));
   }
   if (report.memoryPlans.length > 0) charts['memory.svg'] = await renderSvg(memorySpec(report));
   const http = httpSpec(report);

@@ -113,10 +113,16 @@ export function buildMemoryPlan(input: MemoryPlanInput): MemoryPlan {
     `planned(b) = ${mib(plan.overheadBytes)} overhead + ${mib(plan.weightsBytes)} weights + ` +
     `${(plan.bytesPerItem / 1024).toFixed(1)} KiB x b, fitted at b=${calibration.map((p) => p.batchSize).join(', ')}` +
     (scaling ? ' on the WASM heap' : '');
+  const largestMeasured = points[points.length - 1]?.batchSize ?? 0;
   const budgetText =
     maxBatch === null
       ? `no batch size fits ${mib(budgetBytes)}`
-      : `largest batch within ${mib(budgetBytes)}: ${maxBatch}${maxBatch === cap ? ' (the cap)' : ''}`;
+      : `largest batch within ${mib(budgetBytes)}: ${maxBatch}` +
+        (maxBatch === cap && plan.bytesPerItem <= 0
+          ? ` (the cap, memory.maxBatchSizeCap: memory did not grow with the batch, so the budget sets no limit; measured up to b=${largestMeasured})`
+          : maxBatch === cap
+            ? ` (the cap, memory.maxBatchSizeCap, below the budget's own limit; measured up to b=${largestMeasured})`
+            : '');
   const common = {
     ...plan,
     ...base,
@@ -137,8 +143,37 @@ export function buildMemoryPlan(input: MemoryPlanInput): MemoryPlan {
     verdict: Math.abs(checked.errorPct) <= tolerancePct ? 'pass' : 'fail',
     detail:
       `${fitText}; at b=${checked.batchSize} planned ${mib(checked.plannedBytes)} vs measured ` +
-      `${mib(checked.measuredBytes)} (${checked.errorPct >= 0 ? '+' : ''}${checked.errorPct.toFixed(1)}%); ${budgetText}`,
+      `${mib(checked.measuredBytes)} (${planErrorText(checked.errorPct)}); ${budgetText}`,
   };
+}
+
+/**
+ * The plan's error at its held-out batch, with its sign spelled out: (planned - measured) / measured, so negative
+ * means the plan under-predicts (the risky side: the real peak is higher than planned).
+ */
+export function planErrorText(errorPct: number): string {
+  const pct = `${errorPct >= 0 ? '+' : ''}${errorPct.toFixed(1)}%`;
+  if (errorPct === 0) return `${pct}, planned = measured`;
+  return `${pct}: the plan is ${Math.abs(errorPct).toFixed(1)}% ${errorPct > 0 ? 'above' : 'below'} the measurement`;
+}
+
+/**
+ * Two short lines for a chart panel: how far the plan missed its held-out batch (sign as in `planErrorText`) and
+ * the largest batch within the budget, saying when that number is the configured cap rather than memory.
+ */
+export function memoryPlanNote(plan: MemoryPlan): string[] {
+  const check = plan.points.find((p) => p.role === 'check');
+  const budget = `${(plan.budgetBytes / 1024 / 1024).toFixed(0)} MiB`;
+  const capped = plan.maxBatchSizeWithinBudget !== null && plan.bytesPerItem <= 0;
+  return [
+    check
+      ? `plan ${check.errorPct >= 0 ? '+' : ''}${check.errorPct.toFixed(1)}% vs measured at b=${check.batchSize} ` +
+        `(${check.errorPct < 0 ? 'below' : 'above'})`
+      : 'plan not checked (no held-out batch)',
+    plan.maxBatchSizeWithinBudget === null
+      ? `no batch fits ${budget}`
+      : `largest batch in ${budget}: ${plan.maxBatchSizeWithinBudget}${capped ? ' (the cap)' : ''}`,
+  ];
 }
 
 /** The largest batch size in [1, cap] whose planned peak fits the budget, or null when even 1 does not. */

@@ -1,18 +1,23 @@
-// `shipshape bench`: measures the scenarios of bench/bench.config.json and writes the report, Markdown and charts.
+// `shipshape bench`: measures the scenarios of bench/bench.config.json and writes the report, Markdown, HTML, charts.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { renderCharts } from '../../bench/charts.ts';
 import { loadBenchConfig } from '../../bench/config.ts';
+import { baselineFromReport, evaluateGate } from '../../bench/gate/index.ts';
 import { createProgress } from '../../bench/progress.ts';
+import type { ReportGate } from '../../bench/report-content.ts';
+import { renderReportHtml } from '../../bench/report-html.ts';
 import { renderReportMarkdown } from '../../bench/report-markdown.ts';
-import { writeReport } from '../../bench/report.ts';
+import { readReport, writeReport } from '../../bench/report.ts';
 import { runBench, SCENARIO_GROUPS, type ScenarioGroup } from '../../bench/run.ts';
+import { readSla } from '../../bench/sla.ts';
 import { readUploadSize } from '../../bench/upload-size.ts';
 
 export const DEFAULT_CONFIG = fileURLToPath(new URL('../../bench/bench.config.json', import.meta.url));
 export const DEFAULT_REPORT = fileURLToPath(new URL('../../bench/reports/report.json', import.meta.url));
+export const DEFAULT_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
 
 interface BenchFlags {
   config: string;
@@ -24,6 +29,8 @@ interface BenchFlags {
   only?: ScenarioGroup[];
   scenario?: string[];
   charts: boolean;
+  sla: string;
+  baseline?: string;
 }
 
 function parseGroups(value: string): ScenarioGroup[] {
@@ -38,11 +45,25 @@ function parseGroups(value: string): ScenarioGroup[] {
   return groups as ScenarioGroup[];
 }
 
-/** Where the Markdown, the charts and other files of a report at `out` go: next to it, named after it. */
-export function companionPaths(out: string): { markdown: string; sibling: (name: string) => string } {
+/** Where the Markdown, the HTML, the charts and other files of a report at `out` go: next to it, named after it. */
+export function companionPaths(out: string): {
+  markdown: string;
+  html: string;
+  sibling: (name: string) => string;
+} {
   const stem = basename(out).replace(/\.json$/i, '');
   const dir = dirname(out);
-  return { markdown: join(dir, `${stem}.md`), sibling: (name) => join(dir, `${stem}-${name}`) };
+  return {
+    markdown: join(dir, `${stem}.md`),
+    html: join(dir, `${stem}.html`),
+    sibling: (name) => join(dir, `${stem}-${name}`),
+  };
+}
+
+/** The display form of a path the user gave: relative to the working directory when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') ? path : rel;
 }
 
 export function registerBench(program: Command): void {
@@ -68,10 +89,22 @@ export function registerBench(program: Command): void {
           .filter((p) => p.length > 0),
     )
     .option('--no-charts', 'skip the SVG charts')
+    .option(
+      '--sla <file>',
+      "SLA whose verdict heads report.md and report.html (the gate's SLA checks)",
+      DEFAULT_SLA,
+    )
+    .option(
+      '--baseline <file>',
+      'baseline report: adds the regression checks to the verdict and draws it on the charts',
+    )
     .action(async (flags: BenchFlags) => {
       const quick = flags.quick === true;
       const config = await loadBenchConfig(flags.config, { quick });
       const uploadSize = flags.uploadSizeFile ? await readUploadSize(flags.uploadSizeFile) : null;
+      // Read before measuring: a bad SLA or baseline path should fail in a second, not after the run.
+      const sla = await readSla(flags.sla);
+      const baseline = flags.baseline === undefined ? undefined : await readReport(flags.baseline);
       const { runBrowserScenarios } = await import('../../bench/scenarios/browser.ts');
       const report = await runBench({
         config,
@@ -87,20 +120,33 @@ export function registerBench(program: Command): void {
       await writeReport(flags.out, report);
       const paths = companionPaths(flags.out);
       const written = [flags.out];
-      const charts = flags.charts ? await renderCharts(report) : {};
+      const gate: ReportGate = {
+        result: evaluateGate({
+          report,
+          sla,
+          ...(baseline ? { baseline: baselineFromReport(baseline) } : {}),
+        }),
+        sla: shown(flags.sla),
+        ...(flags.baseline === undefined ? {} : { baseline: shown(flags.baseline) }),
+      };
+      const charts = flags.charts
+        ? await renderCharts(report, { checks: gate.result.checks, ...(baseline ? { baseline } : {}) })
+        : {};
       await mkdir(dirname(flags.out), { recursive: true });
       for (const [name, svg] of Object.entries(charts)) {
         await writeFile(paths.sibling(name), svg);
         written.push(paths.sibling(name));
       }
       const chartLinks = Object.keys(charts).map((name) => basename(paths.sibling(name)));
-      await writeFile(paths.markdown, renderReportMarkdown(report, chartLinks));
+      await writeFile(paths.markdown, renderReportMarkdown(report, chartLinks, gate));
       written.push(paths.markdown);
+      await writeFile(paths.html, await renderReportHtml(report, charts, gate));
+      written.push(paths.html);
       const counts = new Map<string, number>();
       for (const s of report.scenarios) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
       process.stdout.write(
         `bench: ${report.scenarios.length} scenarios (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}) in ` +
-          `${(report.durationMs / 1000).toFixed(0)} s\n` +
+          `${(report.durationMs / 1000).toFixed(0)} s; SLA ${gate.result.passed ? 'PASS' : 'FAIL'} before re-measurement\n` +
           written.map((p) => `  wrote ${relative(process.cwd(), p) || p}\n`).join(''),
       );
       if (report.scenarios.some((s) => s.status === 'errored')) process.exitCode = 1;

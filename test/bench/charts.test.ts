@@ -1,16 +1,22 @@
-// The charts render to SVG headless, with the series, the plan and the budget labelled.
+// The charts render to SVG headless, with the series, the plan, the budget, the SLA and the baseline labelled.
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   capacitySpec,
+  httpSpec,
   latencySpec,
   memorySpec,
   renderCharts,
   renderSvg,
+  slaLimit,
   soakSpec,
+  throughputSpec,
 } from '../../bench/charts.ts';
 import { createWindowLog } from '../../bench/drift.ts';
+import { evaluateGate } from '../../bench/gate/index.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
-import { renderReportMarkdown } from '../../bench/report-markdown.ts';
+import { readReport } from '../../bench/report.ts';
+import { parseSla } from '../../bench/sla.ts';
 import {
   capacityPoint,
   capacityScenario,
@@ -139,33 +145,128 @@ describe('the capacity chart', () => {
   });
 });
 
-describe('renderReportMarkdown', () => {
-  it('has a capacity table with both points, measured and predicted, and the verdict', () => {
-    const md = renderReportMarkdown(
-      makeReport([
-        capacityScenario(
-          'http-capacity/news-bag',
-          capacityPoint(600, 40),
-          capacityPoint(1200, 400, { shed: 300, predictedP95Ms: 105 }),
-        ),
-      ]),
-    );
-    expect(md).toContain('## Capacity plan self-check');
-    expect(md).toContain(
-      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | planned | 600 | 600 | 13.3 | 40.0 | 10.0 | 60.0 | 0 | 0 | 1.20 | 0.300 | 1.00 | 0.100 |',
-    );
-    expect(md).toContain(
-      '| `http-capacity/news-bag` | 2 | 820 / 810 | 800 | 1.5x sustainable | 1,200 | 840 | 133 | 400 | 105 | 600 | 300 | 0 | 1.20 | 0.300 | 1.00 | 0.100 |',
-    );
-    expect(md).toContain(
-      '- `http-capacity/news-bag` (pass; p95 limit 100 ms, headroom 25%, service peak RSS 300.0 MiB): constructed',
-    );
+/** The rows of a spec's inline data. */
+function rows<T>(spec: unknown): T[] {
+  return (spec as { data: { values: T[] } }).data.values;
+}
+
+describe('the SLA and the baseline on the latency and throughput charts', () => {
+  const sla = parseSla(
+    {
+      schemaVersion: 1,
+      scenarios: [
+        { match: 'in-process/news-bag/*/b1', maxP95Ms: 20, maxP99Ms: 40, minItemsPerSecond: 200 },
+        { match: 'in-process/news-bag/wasm/b1', maxP95Ms: 10 },
+        { match: 'in-process/news-bag/*/b64', minItemsPerSecond: 1000 },
+      ],
+    },
+    'test',
+  );
+  // The limits come from the gate's SLA checks on the report, as `shipshape bench` passes them.
+  const checks = evaluateGate({ report: report(), sla }).checks;
+  type LatencyRow = { source: string; series: string; batchSize: number; percentile: string; ms: number };
+  type ThroughputRow = { source: string; series: string; batchSize: number; itemsPerSecond: number };
+
+  it("takes the tightest of the gate's SLA checks when several rules match a scenario", () => {
+    expect(slaLimit(checks, 'in-process/news-bag/wasm/b1', 'p95Ms')).toBe(10);
+    expect(slaLimit(checks, 'in-process/news-bag/native/b1', 'p95Ms')).toBe(20);
+    expect(slaLimit(checks, 'in-process/news-bag/native/b8', 'p95Ms')).toBeUndefined();
   });
 
-  it('has a row per measured scenario and links the charts', () => {
-    const md = renderReportMarkdown(report(), ['r-latency.svg']);
-    expect(md).toContain('| `in-process/news-bag/wasm/b64` | wasm | ok |');
-    expect(md).toContain('![r-latency.svg](r-latency.svg)');
-    expect(md).toContain('## Memory plan');
+  it("marks the p95 and p99 limits at each limited scenario's batch size, in its series", () => {
+    const limits = rows<LatencyRow>(latencySpec(report(), { checks }))
+      .filter((r) => r.source === 'SLA limit')
+      .map((r) => [r.series, r.batchSize, r.percentile, r.ms]);
+    expect(limits).toEqual([
+      ['node-native', 1, 'p95', 20],
+      ['node-native', 1, 'p99', 40],
+      ['node-wasm', 1, 'p95', 10],
+      ['node-wasm', 1, 'p99', 40],
+    ]);
+  });
+
+  it('marks the minimum items/s on the throughput chart', () => {
+    const limits = rows<ThroughputRow>(throughputSpec(report(), { checks }))
+      .filter((r) => r.source === 'SLA limit')
+      .map((r) => [r.series, r.batchSize, r.itemsPerSecond]);
+    expect(limits).toEqual([
+      ['node-native', 1, 200],
+      ['node-native', 64, 1000],
+      ['node-wasm', 1, 200],
+      ['node-wasm', 64, 1000],
+    ]);
+  });
+
+  it("draws the baseline's values as a second source beside this run's", () => {
+    const baseline = report();
+    const values = rows<ThroughputRow>(throughputSpec(report(), { baseline }));
+    const own = values.filter((r) => r.source === 'this run');
+    const theirs = values.filter((r) => r.source === 'baseline');
+    expect(theirs).toHaveLength(6);
+    expect(theirs.map((r) => r.itemsPerSecond)).toEqual(own.map((r) => r.itemsPerSecond));
+    expect(
+      rows<LatencyRow>(latencySpec(report(), { baseline })).filter((r) => r.source === 'baseline'),
+    ).toHaveLength(18);
+  });
+
+  it('draws neither without a context', () => {
+    const sources = new Set(rows<LatencyRow>(latencySpec(report())).map((r) => r.source));
+    expect([...sources]).toEqual(['this run']);
+  });
+
+  it('says in the subtitle what the dashed lines and the bars are', async () => {
+    const svg = await renderSvg(latencySpec(report(), { checks, baseline: report() }));
+    expect(svg).toContain('dashed, faint: the baseline (quick run 2026-11-26T08:00Z)');
+    expect(svg).toContain("bars: the SLA's p95/p99 limit per scenario, in its series' colour<");
+  });
+});
+
+describe('the HTTP chart', () => {
+  const ciQuick = () =>
+    readReport(fileURLToPath(new URL('../fixtures/reports/ci-quick.json', import.meta.url)));
+  type HttpRow = { run: string; label: string; percentile: string; rps: number; ms: number };
+
+  it('places the open-loop run at its achieved rate, labelled with its offered rate', async () => {
+    const open = rows<HttpRow>(httpSpec(await ciQuick())).filter((r) => r.run === 'open loop (Poisson)');
+    expect(open.map((r) => [r.label, r.percentile])).toEqual([
+      ['20/s offered', 'p50'],
+      ['20/s offered', 'p95'],
+      ['20/s offered', 'p99'],
+    ]);
+    expect(open[0]?.rps).toBeCloseTo(19.4, 1);
+  });
+
+  it('colours only the percentiles, with the legend fixed to p50, p95, p99', async () => {
+    const spec = httpSpec(await ciQuick()) as {
+      hconcat: { layer?: { encoding: object }[]; encoding?: object }[];
+    };
+    const [latency, throughput] = spec.hconcat;
+    expect(latency?.layer?.[0]?.encoding).toMatchObject({
+      color: { field: 'percentile', scale: { domain: ['p50', 'p95', 'p99'] } },
+    });
+    // The closed loop's requests/s is one series: no colour channel that could borrow a percentile's colour.
+    expect(throughput?.encoding).not.toHaveProperty('color');
+  });
+
+  it('renders both runs with their legend entries', async () => {
+    const svg = (await renderCharts(await ciQuick()))['http.svg'];
+    expect(svg).toContain('>open loop (Poisson)<');
+    expect(svg).toContain('>closed loop<');
+    expect(svg).toContain('>c4<');
+  });
+});
+
+describe('the memory chart', () => {
+  it("heads each panel with the plan's signed error and whether the largest batch is the cap", async () => {
+    const flat = buildMemoryPlan({
+      bundle: 'news-bag',
+      backend: 'wasm',
+      metric: 'isolate',
+      weightsBytes: MIB,
+      points: [1, 16, 64].map((b) => ({ batchSize: b, measuredBytes: 70 * MIB })),
+    });
+    const svg = await renderSvg(memorySpec(makeReport([], { memoryPlans: [flat] })));
+    expect(svg).toContain('>plan +0.0% vs measured at b=64 (above)<');
+    expect(svg).toContain('>largest batch in 128 MiB: 4096 (the cap)<');
   });
 });

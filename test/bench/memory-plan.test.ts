@@ -1,6 +1,13 @@
 // The memory plan: weights plus a linear activation fit, checked on the held-out largest batch.
 import { describe, expect, it } from 'vitest';
-import { buildMemoryPlan, largestBatchWithin, plannedBytes } from '../../bench/memory-plan.ts';
+import {
+  buildMemoryPlan,
+  largestBatchWithin,
+  memoryPlanNote,
+  plannedBytes,
+} from '../../bench/memory-plan.ts';
+import { renderReportMarkdown } from '../../bench/report-markdown.ts';
+import { makeReport } from './fixtures.ts';
 
 const MIB = 1024 * 1024;
 
@@ -56,7 +63,7 @@ describe('buildMemoryPlan', () => {
       { batchSize: 64, measuredBytes: 120 * MIB },
     ]);
     expect(p.verdict).toBe('fail');
-    expect(p.detail).toContain('at b=64 planned 77.0 MiB vs measured 120.0 MiB (-35.8%)');
+    expect(p.detail).toContain('at b=64 planned 77.0 MiB vs measured 120.0 MiB (-35.8%');
   });
 
   it('fits the slope on the scaling part (the WASM heap) and adds the rest as a constant', () => {
@@ -113,5 +120,67 @@ describe('largestBatchWithin', () => {
     expect(
       largestBatchWithin({ overheadBytes: 200 * MIB, weightsBytes: 0, bytesPerItem: 1 }, 128 * MIB, 4096),
     ).toBeNull();
+  });
+});
+
+describe('what the memory plan says', () => {
+  // Flat: memory does not grow with the batch (the slope is clamped to zero), so only the cap bounds the batch.
+  const flat = () =>
+    buildMemoryPlan({
+      bundle: 'news-bag',
+      backend: 'wasm',
+      metric: 'isolate',
+      weightsBytes: MIB,
+      points: [
+        { batchSize: 1, measuredBytes: 70 * MIB },
+        { batchSize: 16, measuredBytes: 68 * MIB },
+        { batchSize: 64, measuredBytes: 72 * MIB },
+      ],
+    });
+  const under = () =>
+    buildMemoryPlan({
+      bundle: 'm',
+      backend: 'native',
+      metric: 'rss',
+      weightsBytes: 5 * MIB,
+      points: [
+        { batchSize: 1, measuredBytes: 45.5 * MIB },
+        { batchSize: 8, measuredBytes: 49 * MIB },
+        { batchSize: 64, measuredBytes: 120 * MIB },
+      ],
+    });
+
+  it('spells out the sign of its percentage: negative means the plan is below the measurement', () => {
+    expect(under().detail).toContain(
+      'at b=64 planned 77.0 MiB vs measured 120.0 MiB (-35.8%: the plan is 35.8% below the measurement)',
+    );
+  });
+
+  it('says a largest batch equal to the cap comes from the configured cap, not from memory', () => {
+    expect(flat().detail).toContain(
+      'largest batch within 128.0 MiB: 4096 (the cap, memory.maxBatchSizeCap: memory did not grow with the batch, ' +
+        'so the budget sets no limit; measured up to b=64)',
+    );
+  });
+
+  it('gives the chart panel the signed error and the cap in two short lines', () => {
+    expect(memoryPlanNote(flat())).toEqual([
+      'plan -4.2% vs measured at b=64 (below)',
+      'largest batch in 128 MiB: 4096 (the cap)',
+    ]);
+  });
+
+  it('leaves "the cap" out when memory, not the cap, sets the largest batch', () => {
+    expect(memoryPlanNote(under())[1]).toBe('largest batch in 128 MiB: 166');
+  });
+
+  it("explains the percentage and the cap above report.md's memory table, and marks the capped row", () => {
+    const md = renderReportMarkdown(makeReport([], { memoryPlans: [flat()] }));
+    expect(md).toContain(
+      'The percentage is (planned - measured) / measured at that held-out batch: negative means the plan predicted ' +
+        'less memory than was measured (it under-plans), positive more (it over-plans).',
+    );
+    expect(md).toContain('the plan stops at the configured cap (`memory.maxBatchSizeCap`, default 4096)');
+    expect(md).toContain('| -4.2% at b=64 | 4096 (the cap) of 128.0 MiB, measured up to b=64 | pass |');
   });
 });

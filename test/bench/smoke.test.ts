@@ -326,7 +326,7 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes a valid quick report with every scenario, a memory plan, Markdown and charts', () => {
+  it('writes a valid quick report with every scenario, a memory plan, Markdown, HTML and charts', () => {
     expect(bench.code, bench.stderr).toBe(0);
     const parsed = parseReport(JSON.parse(readFileSync(report, 'utf8')), report);
     expect(parsed.mode).toBe('quick');
@@ -345,6 +345,7 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
     expect(parsed.versions.onnxruntimeNode).toMatch(/^\d+\.\d+\.\d+$/);
     for (const file of [
       'report.md',
+      'report.html',
       'report-latency.svg',
       'report-throughput.svg',
       'report-memory.svg',
@@ -353,6 +354,15 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     expect(readFileSync(join(dir, 'report-latency.svg'), 'utf8')).toMatch(/^<svg[^>]*>/);
+  });
+
+  it('heads report.md with the verdict against bench/sla.json, the default SLA, and says it on stdout', () => {
+    // This run measures news-bag native only, so bench/sla.json's rules for other scenarios find nothing: FAIL.
+    expect(readFileSync(join(dir, 'report.md'), 'utf8').split('\n')[2]).toMatch(
+      /^\*\*FAIL\*\* against the SLA `.*bench\/sla\.json`: \d+ checks, /,
+    );
+    expect(bench.stdout).toMatch(/; SLA FAIL before re-measurement\n/);
+    expect(bench.stdout).toMatch(/ {2}wrote .*report\.html\n/);
   });
 
   it('prints plain progress lines on stderr when not on a terminal', () => {
