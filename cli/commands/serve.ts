@@ -10,7 +10,7 @@ import { readConfig } from '../../edge/config.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import { parseThresholds } from '../../runtime/monitor/index.ts';
 import type { Thresholds } from '../../runtime/monitor/types.ts';
-import type { BackendChoice } from '../../runtime/types.ts';
+import { BACKEND_LADDERS, type BackendChoice } from '../../runtime/backends.ts';
 import { DEFAULT_BUNDLE, resolveBundleDir } from '../bundle-arg.ts';
 import { messageOf } from '../../runtime/errors.ts';
 
@@ -80,7 +80,7 @@ export async function serveThresholds(
 /** The environment variable behind `--shutdown-timeout`. */
 export const SHUTDOWN_TIMEOUT_VARIABLE = 'SHIPSHAPE_SHUTDOWN_TIMEOUT_MS';
 
-const BACKENDS: readonly BackendChoice[] = ['auto', 'native', 'wasm'];
+const BACKENDS: readonly BackendChoice[] = ['auto', ...BACKEND_LADDERS.node];
 
 function parsePort(value: string): number {
   const port = Number(value);
