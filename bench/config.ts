@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from './report.ts';
+import { CodedError, messageOf, type CodedErrorOptions } from '../runtime/errors.ts';
 
 const positiveInt = z.number().int().positive();
 const nodeBackend = z.enum(['native', 'wasm']);
@@ -256,8 +257,13 @@ export type BenchConfig = z.infer<typeof benchConfigSchema>;
 /** The configuration as run: quick overrides applied, bundle paths (`http.overload.bundle` and `http.capacity.bundle` too) absolute. */
 export type EffectiveConfig = Omit<BenchConfig, 'quick' | '$schema'>;
 
-export class ConfigError extends Error {
+/** A bench config that is missing or invalid (code `BENCH_CONFIG_INVALID`). */
+export class ConfigError extends CodedError<'BENCH_CONFIG_INVALID'> {
   override readonly name = 'ConfigError';
+
+  constructor(message: string, options?: CodedErrorOptions) {
+    super('BENCH_CONFIG_INVALID', message, options);
+  }
 }
 
 /** Validates parsed JSON as a bench config, its quick overrides included. @throws ConfigError naming the invalid fields. */
@@ -341,7 +347,7 @@ export async function loadBenchConfig(path: string, options: { quick: boolean })
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`${path}: cannot read the bench config as JSON (${(error as Error).message}).`, {
+    throw new ConfigError(`${path}: cannot read the bench config as JSON (${messageOf(error)}).`, {
       cause: error,
     });
   }

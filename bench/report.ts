@@ -2,6 +2,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { CodedError, messageOf, type CodedErrorOptions } from '../runtime/errors.ts';
 
 /** Bump on any change that an older reader would misread; `readReport` refuses other versions. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -438,8 +439,12 @@ export function skippedScenario(
 }
 
 /** A report file that is missing, not JSON, of another schema version or malformed. */
-export class ReportError extends Error {
+export class ReportError extends CodedError<'REPORT_INVALID'> {
   override readonly name = 'ReportError';
+
+  constructor(message: string, options?: CodedErrorOptions) {
+    super('REPORT_INVALID', message, options);
+  }
 }
 
 /** Formats zod issues as `path: message` lines. */
@@ -474,13 +479,13 @@ export async function readReport(path: string): Promise<Report> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ReportError(`${path}: cannot read the report (${(error as Error).message}).`, { cause: error });
+    throw new ReportError(`${path}: cannot read the report (${messageOf(error)}).`, { cause: error });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ReportError(`${path}: not JSON (${(error as Error).message}).`, { cause: error });
+    throw new ReportError(`${path}: not JSON (${messageOf(error)}).`, { cause: error });
   }
   return parseReport(json, path);
 }
@@ -498,7 +503,7 @@ export async function writeReport(path: string, report: Report): Promise<void> {
   } catch (error) {
     const aside = path.replace(/\.json$/i, '') + '.invalid.json';
     await writeFile(aside, `${JSON.stringify(report, null, 2)}\n`);
-    throw new ReportError(`${(error as Error).message}\n(the invalid report is in ${aside})`, {
+    throw new ReportError(`${messageOf(error)}\n(the invalid report is in ${aside})`, {
       cause: error,
     });
   }

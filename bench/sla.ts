@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { formatIssues } from './report.ts';
+import { CodedError, messageOf, type CodedErrorOptions } from '../runtime/errors.ts';
 
 const positive = z.number().positive();
 const pct = z.number().nonnegative();
@@ -112,8 +113,12 @@ export function policyFor(policy: RegressionPolicy, scenarioId: string): Regress
 }
 
 /** An SLA file that is missing or invalid. */
-export class SlaError extends Error {
+export class SlaError extends CodedError<'SLA_INVALID'> {
   override readonly name = 'SlaError';
+
+  constructor(message: string, options?: CodedErrorOptions) {
+    super('SLA_INVALID', message, options);
+  }
 }
 
 /** Validates parsed JSON as an SLA, filling defaults. @throws SlaError naming the invalid fields. */
@@ -129,7 +134,7 @@ export async function readSla(path: string): Promise<Sla> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new SlaError(`${path}: cannot read the SLA as JSON (${(error as Error).message}).`, {
+    throw new SlaError(`${path}: cannot read the SLA as JSON (${messageOf(error)}).`, {
       cause: error,
     });
   }

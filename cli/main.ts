@@ -1,6 +1,6 @@
 // The `shipshape` command line: one subcommand per module under cli/commands/.
 import { Command, CommanderError } from 'commander';
-import { isShipshapeError } from '../runtime/errors.ts';
+import { isCodedError, messageOf } from '../runtime/errors.ts';
 import { registerAlerts } from './commands/alerts.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerChecklist } from './commands/checklist.ts';
@@ -42,11 +42,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version exit with code 0; usage errors were already printed by commander.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (isShipshapeError(error)) {
+    // Any project error (runtime, edge, bench, plan, health) prints its code, so scripts can grep for it.
+    if (isCodedError(error)) {
       process.stderr.write(`shipshape: ${error.code}: ${error.message}\n`);
       return 1;
     }
-    process.stderr.write(`shipshape: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`shipshape: ${messageOf(error)}\n`);
     return 1;
   }
 }

@@ -1,6 +1,7 @@
 // The edge's settings: one typed object, read from environment variables (Node) or Worker vars and secrets.
 import { z } from 'zod';
 import { thresholdsSchema, type Thresholds } from '../runtime/monitor/index.ts';
+import { messageOf } from '../runtime/errors.ts';
 
 export interface EdgeConfig {
   /** Bearer token that protects the API; undefined leaves it open. Env `SHIPSHAPE_TOKEN`. Default: unset. */
@@ -160,7 +161,7 @@ const thresholdsJson = (name: string) =>
     try {
       json = JSON.parse(text);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `${name} is not valid JSON (${(error as Error).message})` });
+      ctx.addIssue({ code: 'custom', message: `${name} is not valid JSON (${messageOf(error)})` });
       return z.NEVER;
     }
     const parsed = thresholdsSchema.safeParse(json);

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isShipshapeError, type ErrorCode } from '../runtime/errors.ts';
+import { CodedError, isShipshapeError, type CodedErrorOptions, type ErrorCode } from '../runtime/errors.ts';
 import { boundMessage } from './excerpt.ts';
 import { createLog, type Log } from './log.ts';
 
@@ -42,21 +42,18 @@ export type EdgeErrorCode =
 /** Every code an error body of the edge can carry. */
 export type WireErrorCode = ErrorCode | EdgeErrorCode;
 
-export interface EdgeErrorOptions {
-  cause?: unknown;
+export interface EdgeErrorOptions extends CodedErrorOptions {
   /** Extra response headers, e.g. `Allow` for 405 or `Retry-After` for 503. */
   headers?: Record<string, string>;
 }
 
 /** An error of the HTTP layer. `name` is fixed so the guard survives two bundled copies. */
-export class EdgeError extends Error {
+export class EdgeError extends CodedError<EdgeErrorCode> {
   override readonly name = 'EdgeError';
-  readonly code: EdgeErrorCode;
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: EdgeErrorCode, message: string, options: EdgeErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.headers = options.headers ?? {};
   }
 }

@@ -5,7 +5,7 @@ import type { EdgeConfig } from './config.ts';
 import { readBodyText } from './body.ts';
 import { EdgeError } from './errors.ts';
 import { excerpt } from './excerpt.ts';
-import { ShipshapeError } from '../runtime/errors.ts';
+import { ShipshapeError, messageOf } from '../runtime/errors.ts';
 
 /** A model name as the bundle format spells it (manifest.json `name`). */
 export const modelNameSchema = z
@@ -189,7 +189,7 @@ export async function readJson<S extends z.ZodType>(
     json = JSON.parse(text);
   } catch (cause) {
     // V8's message quotes about ten characters of the body; bounded here all the same.
-    const reason = (cause as Error).message;
+    const reason = messageOf(cause);
     throw new EdgeError(
       'MALFORMED_JSON',
       `The body is not valid JSON (${reason.length > 120 ? `${reason.slice(0, 119)}…` : reason}); send a JSON object.`,

@@ -17,6 +17,7 @@ import {
   type BundleSource,
   type Predictor,
 } from '../runtime/workerd.ts';
+import { messageOf } from '../runtime/errors.ts';
 import { createApp, type EdgeApp } from './app.ts';
 import { DEFAULT_CONFIG, readConfig, type EdgeConfig } from './config.ts';
 import { embeddedBundleFiles } from './embedded-bundle.ts';
@@ -143,7 +144,7 @@ function edgeFor(env: Env): EdgeApp {
     config = readConfig(env as unknown as Record<string, unknown>);
   } catch (error) {
     // A bad setting must not leave the API open: every model endpoint fails with the reason until it is fixed.
-    configError = error as Error;
+    configError = error instanceof Error ? error : new Error(messageOf(error), { cause: error });
   }
   const log = createLog();
   edge = createApp({

@@ -1,5 +1,5 @@
 // The seam between the portable core and a platform: an engine runs one model on one backend.
-import type { BackendName } from './types.ts';
+import type { BackendName, PlatformName } from './backends.ts';
 
 export type TensorDtype = 'int64' | 'int32' | 'float32';
 
@@ -46,8 +46,8 @@ export interface EngineOptions {
 
 /** What a runtime platform offers: its backend ladder and a way to start an engine on one backend. */
 export interface Platform {
-  readonly name: 'node' | 'browser' | 'workerd';
-  /** Backends in priority order, best first. */
+  readonly name: PlatformName;
+  /** Backends in priority order, best first: the platform's entry of `BACKEND_LADDERS` (tests may narrow it). */
   readonly ladder: readonly BackendName[];
   /**
    * Starts an engine on exactly `backend` (never a silent fallback to another one).

@@ -1,4 +1,4 @@
-// The one error type of shipshape: a stable `code` callers branch on, a message that names the fix.
+// The errors of shipshape: one coded base class every project error extends, and the runtime's own codes.
 
 /** Every code a shipshape error can carry. Stable: callers and the edge's status mapping depend on them. */
 export type ErrorCode =
@@ -27,28 +27,57 @@ export type ErrorCode =
   | 'PREDICTION_NOT_FOUND'
   | 'FEEDBACK_DUPLICATE';
 
-export interface ShipshapeErrorOptions {
+/** Marks a coded error; `Symbol.for` so the guard also knows errors made by another bundled copy of this module. */
+const CODED = Symbol.for('shipshape.coded-error');
+
+export interface CodedErrorOptions {
   /** The underlying error, passed through untouched. */
   cause?: unknown;
+}
+
+/**
+ * The base of every shipshape error, in the runtime, the edge, the bench harness, ops and the CLI: a stable `code`
+ * callers branch on and a message that says what failed, the value and the fix. Each subclass keeps its own code
+ * namespace (`ErrorCode`, `EdgeErrorCode`, `PlanErrorCode`, ...) and a fixed `name`.
+ */
+export abstract class CodedError<Code extends string = string> extends Error {
+  readonly code: Code;
+
+  constructor(code: Code, message: string, options: CodedErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    Object.defineProperty(this, CODED, { value: true });
+  }
+
+  /** The wire shape: code and message, never a stack. */
+  toJSON(): { code: Code; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** True for any shipshape error of any subclass, including one thrown by another bundled copy of this module. */
+export function isCodedError(value: unknown): value is CodedError {
+  return (
+    value instanceof CodedError ||
+    (value instanceof Error &&
+      (value as { [CODED]?: unknown })[CODED] === true &&
+      typeof (value as { code?: unknown }).code === 'string')
+  );
+}
+
+export interface ShipshapeErrorOptions extends CodedErrorOptions {
   /** The bundle file, input index or backend the error is about, when there is one. */
   subject?: string;
 }
 
-/** Base error. `name` is fixed so type guards survive two bundled copies of this module. */
-export class ShipshapeError extends Error {
+/** The runtime's error (bundles, tokenizers, backends, predictors). `name` is fixed so type guards survive two bundled copies. */
+export class ShipshapeError extends CodedError<ErrorCode> {
   override readonly name = 'ShipshapeError';
-  readonly code: ErrorCode;
   readonly subject: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: ShipshapeErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.subject = options.subject;
-  }
-
-  /** The wire shape the edge answers with: never a stack. */
-  toJSON(): { code: ErrorCode; message: string } {
-    return { code: this.code, message: this.message };
   }
 }
 
@@ -67,7 +96,23 @@ export function hasErrorCode(value: unknown, code: ErrorCode): value is Shipshap
   return isShipshapeError(value) && value.code === code;
 }
 
-/** The message of anything thrown: an Error's `message`, or the value as a string. */
+/**
+ * The message of anything thrown, for a message of our own: an Error's `message`, a string as it is, an object's
+ * string `message` field (an error from another realm, or one posted from a worker), else the value as
+ * JSON, else `String(value)` (`undefined`, symbols, objects that cannot be serialized).
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  if (typeof error === 'object' && error !== null) {
+    const { message } = error as { message?: unknown };
+    if (typeof message === 'string') return message;
+    try {
+      const json = JSON.stringify(error);
+      if (json !== undefined) return json;
+    } catch {
+      // Cyclic or BigInt-holding: fall through to String().
+    }
+  }
+  return String(error);
 }

@@ -1,6 +1,7 @@
 // What every predictor does before a session sees a text: option defaults, per-text checks, batches of `batchSize`.
 // Shared by the in-process predictor and the worker pool, so both refuse the same inputs with the same words and
 // report runs to their observers the same way.
+import { BACKEND_NAMES } from './backends.ts';
 import { ShipshapeError } from './errors.ts';
 import type { BatchItem, Prediction, PredictorOptions, RunObservation } from './types.ts';
 
@@ -13,7 +14,7 @@ export const PREDICTOR_DEFAULTS = {
   batchSize: 32,
 } as const;
 
-const BACKEND_CHOICES = ['auto', 'native', 'webgpu', 'wasm'] as const;
+const BACKEND_CHOICES: readonly string[] = ['auto', ...BACKEND_NAMES];
 
 /** `PredictorOptions` with every default filled in. */
 export interface PredictorSettings {
@@ -31,7 +32,7 @@ export interface PredictorSettings {
  */
 export function resolvePredictorSettings(options: PredictorOptions): PredictorSettings {
   const backend: unknown = options.backend ?? 'auto';
-  if (typeof backend !== 'string' || !(BACKEND_CHOICES as readonly string[]).includes(backend)) {
+  if (typeof backend !== 'string' || !BACKEND_CHOICES.includes(backend)) {
     return { ...resolvePredictorSettings({ ...options, backend: 'auto' }), backend: String(backend) };
   }
   const maxTextLength = options.maxTextLength ?? PREDICTOR_DEFAULTS.maxTextLength;

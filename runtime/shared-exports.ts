@@ -16,7 +16,17 @@ export {
   type ParityCase,
 } from './bundle/index.ts';
 export { describeProof, proveParity, type ParityProof, type ParityProofOptions } from './parity.ts';
-export { ShipshapeError, isShipshapeError, hasErrorCode, type ErrorCode } from './errors.ts';
+export {
+  CodedError,
+  ShipshapeError,
+  isCodedError,
+  isShipshapeError,
+  hasErrorCode,
+  messageOf,
+  type CodedErrorOptions,
+  type ErrorCode,
+} from './errors.ts';
+export { BACKEND_LADDERS, BACKEND_NAMES, isBackendName, type PlatformName } from './backends.ts';
 export type {
   EngineMemory,
   EngineOptions,

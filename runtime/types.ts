@@ -1,9 +1,12 @@
 // The public contracts of the runtime in one place: bundles, tokenizers, predictors, observations.
+import type { BackendChoice, BackendName, BackendReport } from './backends.ts';
 import type { Manifest } from './bundle/manifest.ts';
 import type { EngineMemory } from './engine.ts';
 import type { ErrorCode } from './errors.ts';
 
 export type { Manifest } from './bundle/manifest.ts';
+// The backend types live with the ladder (backends.ts); re-exported here so the public contracts stay in one place.
+export type { BackendChoice, BackendName, BackendReport, SkippedBackend } from './backends.ts';
 
 /** One text after preprocessing. */
 export interface Encoding {
@@ -41,23 +44,6 @@ export interface Bundle {
   readonly source: string;
   /** Reads another file of the bundle (verified against the manifest), e.g. `parity.jsonl`. */
   readFile(name: string): Promise<Uint8Array>;
-}
-
-export type BackendName = 'native' | 'webgpu' | 'wasm';
-export type BackendChoice = 'auto' | BackendName;
-
-/** Why a backend above the one in use was not used. */
-export interface SkippedBackend {
-  readonly backend: BackendName;
-  readonly reason: string;
-}
-
-/** The backend that really runs, and why each one above it on the ladder was skipped. */
-export interface BackendReport {
-  readonly backend: BackendName;
-  readonly skipped: readonly SkippedBackend[];
-  /** Set when the backend changed while serving (e.g. WebGPU device lost, rebuilt on WASM). */
-  readonly fallbackReason?: string;
 }
 
 /** One prediction: the top label and a probability per label, in the manifest's label order. */

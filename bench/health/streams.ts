@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRng } from '../stats.ts';
 import { foreignSentence, LANGUAGES, TOPICS, type Topic } from './languages.ts';
+import { messageOf } from '../../runtime/errors.ts';
 
 /** A text with the label it was written for (the ground truth feedback sends). */
 export interface StreamText {
@@ -46,7 +47,7 @@ export async function corpusTexts(options: CorpusOptions): Promise<StreamText[]>
     ({ stdout } = await promisify(execFile)(PYTHON, args, { maxBuffer: 256 * 1024 * 1024 }));
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`${PYTHON} ${args.join(' ')} failed: ${stderr || (error as Error).message}`, {
+    throw new Error(`${PYTHON} ${args.join(' ')} failed: ${stderr || messageOf(error)}`, {
       cause: error,
     });
   }

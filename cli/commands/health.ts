@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { CHECK_NAMES } from '../../runtime/monitor/types.ts';
+import { CodedError, messageOf, type CodedErrorOptions } from '../../runtime/errors.ts';
 
 interface HealthFlags {
   url: string;
@@ -40,8 +41,12 @@ export type HealthAnswer = z.infer<typeof reportSchema>;
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 /** Why there is no health report to print, as one line for stderr. */
-export class NoHealthAnswer extends Error {
+export class NoHealthAnswer extends CodedError<'HEALTH_NO_ANSWER'> {
   override readonly name = 'NoHealthAnswer';
+
+  constructor(message: string, options?: CodedErrorOptions) {
+    super('HEALTH_NO_ANSWER', message, options);
+  }
 }
 
 /** The health endpoint of a service URL: `URL/v1/health`, unless the URL already names it. */
@@ -75,9 +80,9 @@ export async function fetchHealth(
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const reason =
-      (error as Error).name === 'TimeoutError'
+      error instanceof Error && error.name === 'TimeoutError'
         ? `no answer within ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
-        : (cause?.code ?? cause?.message ?? (error as Error).message);
+        : (cause?.code ?? cause?.message ?? messageOf(error));
     throw new NoHealthAnswer(`${target} is unreachable (${reason}).`);
   }
   const text = await response.text();

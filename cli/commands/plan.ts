@@ -23,6 +23,7 @@ import { DEFAULT_PRICING, readNodePricing, readWorkersPricing } from '../../ops/
 import type { Plan } from '../../ops/plan/schema.ts';
 import { resolveBundleDir } from '../bundle-arg.ts';
 import { DEFAULT_SLA } from './gate.ts';
+import { messageOf } from '../../runtime/errors.ts';
 
 interface PlanFlags {
   report: string;
@@ -113,7 +114,7 @@ async function readParameters(
   try {
     dir = resolveBundleDir(flag ?? bundle);
   } catch (error) {
-    return { parameters: null, note: (error as Error).message };
+    return { parameters: null, note: messageOf(error) };
   }
   try {
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {
@@ -131,7 +132,7 @@ async function readParameters(
       };
     return { parameters: countParameters(model) };
   } catch (error) {
-    return { parameters: null, note: `cannot read the model in ${dir} (${(error as Error).message})` };
+    return { parameters: null, note: `cannot read the model in ${dir} (${messageOf(error)})` };
   }
 }
 

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { describeProof, proveParity } from '../../runtime/parity.ts';
 import { createPredictor } from '../../runtime/node.ts';
+import { BACKEND_LADDERS } from '../../runtime/backends.ts';
 import type { BackendChoice, BackendReport, BatchItem, Predictor } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE, loadBundleDir } from '../bundle-arg.ts';
 
@@ -57,7 +58,11 @@ export function registerPredict(program: Command): void {
     .description('classify texts (arguments, or stdin lines when none): one JSON line per text on stdout')
     .argument('[text...]', 'texts to classify; read from stdin, one per line, when none are given')
     .option('-b, --bundle <dir>', 'bundle directory', DEFAULT_BUNDLE)
-    .option('--backend <backend>', 'auto, or a backend on the Node ladder: native, wasm', 'auto')
+    .option(
+      '--backend <backend>',
+      `auto, or a backend on the Node ladder: ${BACKEND_LADDERS.node.join(', ')}`,
+      'auto',
+    )
     .option('--batch-size <n>', 'texts per session run', positiveInteger, 32)
     .option(
       '--skip-parity',

@@ -10,8 +10,9 @@ import { readConfig } from '../../edge/config.ts';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import { parseThresholds } from '../../runtime/monitor/index.ts';
 import type { Thresholds } from '../../runtime/monitor/types.ts';
-import type { BackendChoice } from '../../runtime/types.ts';
+import { BACKEND_LADDERS, type BackendChoice } from '../../runtime/backends.ts';
 import { DEFAULT_BUNDLE, resolveBundleDir } from '../bundle-arg.ts';
+import { messageOf } from '../../runtime/errors.ts';
 
 /** The SLA `serve` takes its latency threshold from when `--sla` is not given (if the file exists). */
 export const DEFAULT_SERVE_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
@@ -51,7 +52,7 @@ export async function readHealthConfig(path: string): Promise<Partial<Thresholds
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new Error(`--health-config ${path}: cannot read it as JSON (${(error as Error).message}).`, {
+    throw new Error(`--health-config ${path}: cannot read it as JSON (${messageOf(error)}).`, {
       cause: error,
     });
   }
@@ -79,7 +80,7 @@ export async function serveThresholds(
 /** The environment variable behind `--shutdown-timeout`. */
 export const SHUTDOWN_TIMEOUT_VARIABLE = 'SHIPSHAPE_SHUTDOWN_TIMEOUT_MS';
 
-const BACKENDS: readonly BackendChoice[] = ['auto', 'native', 'wasm'];
+const BACKENDS: readonly BackendChoice[] = ['auto', ...BACKEND_LADDERS.node];
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -132,7 +133,7 @@ async function reloadOnSignal(server: NodeServer): Promise<void> {
     await server.reload();
   } catch (error) {
     // The slot logged the cause already; this line says what the operator's signal came to.
-    process.stderr.write(`shipshape: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`shipshape: ${messageOf(error)}\n`);
   }
 }
 

@@ -2,6 +2,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
+import { messageOf } from '../../runtime/errors.ts';
 import type { HealthReport } from '../../runtime/monitor/types.ts';
 import {
   CHARTS,
@@ -9,12 +10,12 @@ import {
   createHealthHistory,
   describeRefusal,
   describeScope,
+  isErrorAnswer,
   isHealthReport,
   parseMetrics,
   readCounters,
   type ChartSpec,
   type Counters,
-  type ErrorAnswer,
 } from './health-history.ts';
 
 /** How often the page asks, ms: the Worker's isolates flush to the aggregate every 2 s too. */
@@ -268,12 +269,12 @@ async function fetchCounters(headers: Record<string, string>): Promise<Counters 
   try {
     const response = await fetch('/metrics', { headers, cache: 'no-store' });
     if (!response.ok) {
-      const body = (await response.json().catch(() => undefined)) as ErrorAnswer | undefined;
-      return `No throughput: /metrics answered ${describeRefusal(response.status, body)}`;
+      const body: unknown = await response.json().catch(() => undefined);
+      return `No throughput: /metrics answered ${describeRefusal(response.status, isErrorAnswer(body) ? body : undefined)}`;
     }
     return readCounters(parseMetrics(await response.text()));
   } catch (error) {
-    return `No throughput: /metrics did not answer (${error instanceof Error ? error.message : String(error)}).`;
+    return `No throughput: /metrics did not answer (${messageOf(error)}).`;
   }
 }
 
@@ -289,8 +290,8 @@ async function poll(): Promise<void> {
     ]);
     const body: unknown = await response.json().catch(() => undefined);
     if (!isHealthReport(body)) {
-      const refusal = body as ErrorAnswer | undefined;
-      const code = refusal?.error?.code;
+      const refusal = isErrorAnswer(body) ? body : undefined;
+      const code = refusal?.error.code;
       const word = code === 'NOT_READY' ? 'loading' : response.status === 401 ? 'no access' : 'error';
       showProblem(word, describeRefusal(response.status, refusal));
       return;

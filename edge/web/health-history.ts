@@ -337,6 +337,15 @@ export interface ErrorAnswer {
   readonly error: { readonly code: string; readonly message: string };
 }
 
+/** True when a parsed body is the edge's error answer (`{"error":{"code","message"}}`), checked field by field. */
+export function isErrorAnswer(value: unknown): value is ErrorAnswer {
+  if (typeof value !== 'object' || value === null) return false;
+  const { error } = value as { error?: unknown };
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return typeof code === 'string' && typeof message === 'string';
+}
+
 /** What the page says when `/v1/health` answers an error instead of a report. */
 export function describeRefusal(status: number, answer: ErrorAnswer | undefined): string {
   const { code, message } = answer?.error ?? {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_EMBEDDED_DIR } from '../../edge/build-web.ts';
 import { checkBlessing, DEFAULT_BLESSING } from './blessing.ts';
+import { messageOf } from '../../runtime/errors.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
@@ -82,7 +83,7 @@ export async function deploy(argv: readonly string[]): Promise<number> {
   try {
     args = parseDeployArgs(argv);
   } catch (error) {
-    process.stderr.write(`deploy: DEPLOY_USAGE: ${(error as Error).message}\n`);
+    process.stderr.write(`deploy: DEPLOY_USAGE: ${messageOf(error)}\n`);
     return 2;
   }
   const manifestPath = join(resolve(args.embeddedDir), 'manifest.bin');

@@ -77,7 +77,7 @@ export function createProbe(url: string, prefix: string, token?: string): Probe 
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason =
-        (error as Error).name === 'TimeoutError'
+        error instanceof Error && error.name === 'TimeoutError'
           ? `no answer within ${PROBE_TIMEOUT_MS} ms`
           : (cause?.code ?? cause?.message ?? messageOf(error));
       return { ok: false, reason: `GET ${base}${path}: ${reason}` };

@@ -1,4 +1,5 @@
 // The errors of `shipshape plan`: a stable code per reason the plan cannot be made, and a message naming the fix.
+import { CodedError } from '../../runtime/errors.ts';
 
 /** Every code a plan error can carry. Stable: scripts and tests branch on them. */
 export type PlanErrorCode =
@@ -20,14 +21,8 @@ export type PlanErrorCode =
   | 'PLAN_INVALID';
 
 /** A plan that cannot be made from these inputs. `name` is fixed so the type guard survives two bundled copies. */
-export class PlanError extends Error {
+export class PlanError extends CodedError<PlanErrorCode> {
   override readonly name = 'PlanError';
-  readonly code: PlanErrorCode;
-
-  constructor(code: PlanErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** True for a plan error, including one from another bundled copy of this module. */

@@ -9,6 +9,7 @@ import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../edge/node-server.ts';
 import { PlanError } from './errors.ts';
 import type { NodePlan, Plan } from './schema.ts';
+import { messageOf } from '../../runtime/errors.ts';
 
 /** The port `shipshape serve` listens on in the container. */
 export const CONTAINER_PORT = 8787;
@@ -214,7 +215,7 @@ export function validateManifests(manifests: PlanManifests): void {
     try {
       manifest.validate();
     } catch (error) {
-      throw new PlanError('PLAN_MANIFEST_INVALID', `${file} does not validate: ${(error as Error).message}`, {
+      throw new PlanError('PLAN_MANIFEST_INVALID', `${file} does not validate: ${messageOf(error)}`, {
         cause: error,
       });
     }

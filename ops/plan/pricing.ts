@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { formatIssues } from '../../bench/report.ts';
 import { PlanError } from './errors.ts';
+import { messageOf } from '../../runtime/errors.ts';
 
 const usd = z.number().nonnegative();
 const dated = {
@@ -66,7 +67,7 @@ async function readPricing<T>(path: string, schema: z.ZodType<T>): Promise<T> {
   } catch (error) {
     throw new PlanError(
       'PLAN_PRICING_INVALID',
-      `${path}: cannot read the pricing file (${(error as Error).message}).`,
+      `${path}: cannot read the pricing file (${messageOf(error)}).`,
       {
         cause: error,
       },

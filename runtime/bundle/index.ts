@@ -1,5 +1,5 @@
 // Loads a model bundle from any byte source and refuses a bad one with a code and the file at fault.
-import { ShipshapeError, isShipshapeError, type ErrorCode } from '../errors.ts';
+import { ShipshapeError, isShipshapeError, messageOf, type ErrorCode } from '../errors.ts';
 import { createTokenizer, parseVocab } from '../tokenizer/index.ts';
 import type { Bundle } from '../types.ts';
 import {
@@ -93,7 +93,7 @@ function parseManifest(bytes: Uint8Array, where: string): Manifest {
     json = parseJsonText(decodeText(bytes, where));
   } catch (cause) {
     if (isShipshapeError(cause)) throw cause;
-    fail('BUNDLE_INVALID', where, `${where} is not valid JSON: ${(cause as Error).message}.`);
+    fail('BUNDLE_INVALID', where, `${where} is not valid JSON: ${messageOf(cause)}.`);
   }
   const version = (json as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (!(SUPPORTED_SCHEMA_VERSIONS as readonly unknown[]).includes(version)) {
@@ -164,12 +164,7 @@ function checkModelSignature(manifest: Manifest, model: Uint8Array, where: strin
   try {
     graph = readOnnxGraphInfo(model);
   } catch (cause) {
-    fail(
-      'BUNDLE_INVALID',
-      where,
-      `${where} is not a readable ONNX model: ${(cause as Error).message}.`,
-      cause,
-    );
+    fail('BUNDLE_INVALID', where, `${where} is not a readable ONNX model: ${messageOf(cause)}.`, cause);
   }
   if (graph.opset !== manifest.model.opset) {
     fail(
@@ -299,7 +294,7 @@ export async function loadBundle(origin: BundleSource, options: LoadBundleOption
     fail(
       'BUNDLE_INVALID',
       normalizationWhere,
-      `${normalizationWhere} is not valid JSON: ${(cause as Error).message}.`,
+      `${normalizationWhere} is not valid JSON: ${messageOf(cause)}.`,
     );
   }
   const normalization = normalizationSchema.safeParse(normalizationJson);
@@ -344,7 +339,7 @@ export async function readParityCases(bundle: Bundle): Promise<ParityCase[]> {
         return fail(
           'BUNDLE_INVALID',
           where,
-          `${where} line ${index + 1} is not valid JSON: ${(cause as Error).message.replace(/ at line 1,/, ' at')}.`,
+          `${where} line ${index + 1} is not valid JSON: ${messageOf(cause).replace(/ at line 1,/, ' at')}.`,
         );
       }
       if (!parsed.success) {

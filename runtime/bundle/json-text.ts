@@ -1,4 +1,5 @@
 // JSON.parse for bundle files whose syntax errors give a line and column, never the file's text (V8 quotes it).
+import { messageOf } from '../errors.ts';
 
 /** Why parsing failed and where, as 1-based line and column of the first character refused. */
 export interface JsonSyntaxProblem {
@@ -22,7 +23,7 @@ function syntaxMessage(text: string): string | undefined {
     JSON.parse(text);
     return undefined;
   } catch (error) {
-    return (error as Error).message;
+    return messageOf(error);
   }
 }
 

@@ -3,11 +3,9 @@ import type * as OrtWasm from 'onnxruntime-web/wasm';
 import type * as OrtWebGpu from 'onnxruntime-web/webgpu';
 import type { EngineOptions, InferenceEngine, Platform } from '../engine.ts';
 import { ShipshapeError } from '../errors.ts';
-import type { BackendName } from '../types.ts';
+import { BACKEND_LADDERS, type BackendName } from '../backends.ts';
 import { createOrtEngine } from './ort-engine.ts';
 import { watchWasmMemory } from './ort-web-memory.ts';
-
-const LADDER: readonly BackendName[] = Object.freeze(['webgpu', 'wasm']);
 
 /** The WASM binary each onnxruntime-web build loads (its JS glue is embedded in the build's bundle). */
 const WASM_FILES = Object.freeze({
@@ -226,7 +224,7 @@ export function createBrowserPlatform(options: BrowserPlatformOptions = {}): Pla
   const base = options.wasmBaseUrl;
   return {
     name: 'browser',
-    ladder: LADDER,
+    ladder: BACKEND_LADDERS.browser,
     createEngine(
       backend: BackendName,
       model: Uint8Array,
@@ -241,7 +239,7 @@ export function createBrowserPlatform(options: BrowserPlatformOptions = {}): Pla
           return Promise.reject(
             new ShipshapeError(
               'BACKEND_UNAVAILABLE',
-              `backend "${backend}" is not available in a browser; available: ${LADDER.join(', ')}`,
+              `backend "${backend}" is not available in a browser; available: ${BACKEND_LADDERS.browser.join(', ')}`,
               { subject: backend },
             ),
           );

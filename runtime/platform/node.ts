@@ -1,7 +1,7 @@
 // The Node platform: onnxruntime-node's native CPU build first, onnxruntime-web's WASM build when that is missing.
 import type { EngineOptions, InferenceEngine, Platform } from '../engine.ts';
 import { ShipshapeError } from '../errors.ts';
-import type { BackendName } from '../types.ts';
+import { BACKEND_LADDERS, type BackendName } from '../backends.ts';
 import { createOrtEngine, type OrtModule } from './ort-engine.ts';
 import { createWasmEngine } from './ort-wasm-node.ts';
 
@@ -48,7 +48,7 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
 
   return {
     name: 'node',
-    ladder: ['native', 'wasm'],
+    ladder: BACKEND_LADDERS.node,
     createEngine(
       backend: BackendName,
       model: Uint8Array,

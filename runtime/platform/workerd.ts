@@ -3,12 +3,9 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import type { EngineOptions, InferenceEngine, Platform } from '../engine.ts';
 import { ShipshapeError } from '../errors.ts';
-import type { BackendName } from '../types.ts';
+import { BACKEND_LADDERS, type BackendName } from '../backends.ts';
 import { createOrtEngine } from './ort-engine.ts';
 import { findWasmMemory } from './ort-web-memory.ts';
-
-/** The only backend on Workers: the WebGPU build instantiates in workerd and then hangs the request. */
-const LADDER: readonly BackendName[] = Object.freeze(['wasm']);
 
 export interface WorkerdPlatformOptions {
   /**
@@ -83,7 +80,7 @@ export function createWorkerdPlatform(options: WorkerdPlatformOptions = {}): Pla
   const wasmModule = options.wasmModule ?? ortWasmModule;
   return {
     name: 'workerd',
-    ladder: LADDER,
+    ladder: BACKEND_LADDERS.workerd,
     createEngine(
       backend: BackendName,
       model: Uint8Array,
@@ -93,7 +90,7 @@ export function createWorkerdPlatform(options: WorkerdPlatformOptions = {}): Pla
         return Promise.reject(
           new ShipshapeError(
             'BACKEND_UNAVAILABLE',
-            `backend "${backend}" is not available on Cloudflare Workers; available: ${LADDER.join(', ')}`,
+            `backend "${backend}" is not available on Cloudflare Workers; available: ${BACKEND_LADDERS.workerd.join(', ')}`,
             { subject: backend },
           ),
         );

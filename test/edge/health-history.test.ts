@@ -7,6 +7,7 @@ import {
   describeRefusal,
   describeScope,
   formatCheckValue,
+  isErrorAnswer,
   isHealthReport,
   parseMetrics,
   pointOf,
@@ -257,6 +258,14 @@ describe('answers that are not reports', () => {
     expect(isHealthReport(report({}))).toBe(true);
     expect(isHealthReport({ error: { code: 'NOT_READY', message: 'loading' } })).toBe(false);
     expect(isHealthReport(undefined)).toBe(false);
+  });
+
+  it('takes only a body with a string code and message for an error answer', () => {
+    expect(isErrorAnswer({ error: { code: 'NOT_READY', message: 'loading' } })).toBe(true);
+    expect(isErrorAnswer({ error: 'NOT_READY' })).toBe(false);
+    expect(isErrorAnswer({ error: { code: 503, message: 'loading' } })).toBe(false);
+    expect(isErrorAnswer(report({}))).toBe(false);
+    expect(isErrorAnswer(undefined)).toBe(false);
   });
 
   it('asks for the token on 401', () => {
