@@ -378,7 +378,7 @@ export function memorySpec(report: Report): TopLevelSpec {
  * is not a percentile). Null when the report has no HTTP run.
  */
 export function httpSpec(report: Report): TopLevelSpec | null {
-  const runs = report.scenarios.flatMap((s) => {
+  const runs = report.scenarios.flatMap((s): { s: Scenario; run: string; label: string }[] => {
     if (!s.latency || !s.throughput) return [];
     if (s.kind === 'http-closed')
       return [{ s, run: 'closed loop', label: `c${String(s.params.concurrency)}` }];
