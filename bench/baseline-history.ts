@@ -205,11 +205,16 @@ export async function readBaselineHistory(path: string): Promise<BaselineHistory
   return parseBaselineHistory(await readJson(path), path);
 }
 
-/** Validates and writes a history as JSON, one run's figures per line block, creating the folder. */
+/** Validates and writes a history as JSON, creating the folder. @throws ShipshapeError `BASELINE_INVALID` */
 export async function writeBaselineHistory(path: string, history: BaselineHistory): Promise<void> {
   const checked = parseBaselineHistory(history, 'the history being written');
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(checked, null, 2)}\n`);
+  // Short number arrays (load averages) on one line, as prettier writes them, so the committed file stays formatted.
+  const text = JSON.stringify(checked, null, 2).replace(
+    /\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g,
+    (_, items: string) => `[${items.split(/,\s*/).join(', ')}]`,
+  );
+  await writeFile(path, `${text}\n`);
 }
 
 /** The values of one metric of one scenario across the runs that measured it, oldest first. */

@@ -1,7 +1,7 @@
 // `shipshape baseline`: records bench runs into the baseline history, shows it, and charts its trend.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
@@ -54,8 +54,10 @@ async function readHistoryIfAny(path: string): Promise<BaselineHistory | undefin
   }
 }
 
+/** A path as the user would type it: relative within the working folder, as given outside it. */
 function display(path: string): string {
-  return relative(process.cwd(), path) || path;
+  const inside = relative(process.cwd(), path);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
 }
 
 export function registerBaseline(program: Command): void {
