@@ -1,5 +1,5 @@
 // The report as Markdown: one table per scenario kind, the memory plans, and links to the charts.
-import { aboveLabel, formatNumber } from './gate.ts';
+import { aboveLabel, formatNumber } from './gate/format.ts';
 import type { Report, Scenario } from './report.ts';
 
 const MIB = 1024 * 1024;

@@ -8,7 +8,7 @@ import {
   type QueuePoint,
   type ServiceProfile,
 } from '../capacity/model.ts';
-import { formatNumber } from '../gate.ts';
+import { formatNumber } from '../gate/format.ts';
 import { erroredScenario, type CapacityCheck, type CapacityPoint, type Scenario } from '../report.ts';
 import {
   measurementDoubts,

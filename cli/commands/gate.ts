@@ -4,8 +4,8 @@ import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
-import { confirmFailures, scenariosToRemeasure, type Remeasurement } from '../../bench/confirm.ts';
-import { evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate.ts';
+import { confirmFailures, evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate/index.ts';
+import { remeasureFailures, type RemeasureOptions } from '../../bench/gate/remeasure.ts';
 import { createProgress } from '../../bench/progress.ts';
 import { readReport, writeReport, type Report } from '../../bench/report.ts';
 import { runBench } from '../../bench/run.ts';
@@ -33,51 +33,45 @@ function parseCount(value: string): number {
   return n;
 }
 
-interface RemeasureOptions {
+interface BenchRoundOptions {
   readonly report: Report;
   readonly reportPath: string;
   readonly rounds: number;
   readonly url?: string;
-  /** The gate's own checks, applied to each re-measurement. */
-  readonly judge: (report: Report) => GateResult;
 }
 
 /**
- * Re-measures the scenarios with a failing SLA, regression or capacity-plan check, up to `rounds` times, with the report's own
- * configuration and mode; each round measures only the scenarios that failed every round before it. Each round's
- * report is written next to the first (`report-remeasure-1.json`, ...).
+ * The bench as the re-measure loop's runner: measures the given scenarios with the report's own configuration and
+ * mode, and writes each round's report next to the first (`report-remeasure-1.json`, ...).
  */
-async function remeasureFailures(first: GateResult, options: RemeasureOptions): Promise<Remeasurement[]> {
-  const rounds: Remeasurement[] = [];
-  let pending = scenariosToRemeasure(first);
-  if (pending.length === 0 || options.rounds === 0) return rounds;
-  const config = effectiveConfig(parseBenchConfig(options.report.config, `${options.reportPath} (config)`), {
-    quick: false,
-    baseDir: dirname(options.reportPath),
-  });
-  const { runBrowserScenarios } = await import('../../bench/scenarios/browser.ts');
-  for (let round = 1; round <= options.rounds && pending.length > 0; round++) {
-    process.stderr.write(
-      `gate: re-measuring ${pending.length} scenario(s) with a failing check (round ${round} of ${options.rounds}): ` +
-        `${pending.join(', ')}\n`,
+function benchRound(options: BenchRoundOptions): RemeasureOptions['measure'] {
+  return async (scenarios, round) => {
+    // Parsed only when something is re-measured: a report whose config this version cannot read still gates.
+    const config = effectiveConfig(
+      parseBenchConfig(options.report.config, `${options.reportPath} (config)`),
+      {
+        quick: false,
+        baseDir: dirname(options.reportPath),
+      },
     );
+    process.stderr.write(
+      `gate: re-measuring ${scenarios.length} scenario(s) with a failing check (round ${round} of ${options.rounds}): ` +
+        `${scenarios.join(', ')}\n`,
+    );
+    const { runBrowserScenarios } = await import('../../bench/scenarios/browser.ts');
     const rerun = await runBench({
       config,
       mode: options.report.mode,
       ...(options.url === undefined ? { serve: true } : { url: options.url }),
-      scenarios: pending,
+      scenarios,
       uploadSize: options.report.uploadSize,
       progress: createProgress(),
       runBrowser: runBrowserScenarios,
     });
     const path = companionPaths(options.reportPath).sibling(`remeasure-${round}.json`);
     await writeReport(path, rerun);
-    const result = options.judge(rerun);
-    rounds.push({ report: relative(process.cwd(), path) || path, scenarios: pending, result });
-    const stillFailing = new Set(scenariosToRemeasure(result));
-    pending = pending.filter((id) => stillFailing.has(id));
-  }
-  return rounds;
+    return { report: rerun, path: relative(process.cwd(), path) || path };
+  };
 }
 
 export function registerGate(program: Command): void {
@@ -126,11 +120,14 @@ export function registerGate(program: Command): void {
       const result = confirmFailures(
         first,
         await remeasureFailures(first, {
-          report,
-          reportPath: flags.report,
           rounds: flags.remeasure,
           judge,
-          ...(flags.url === undefined ? {} : { url: flags.url }),
+          measure: benchRound({
+            report,
+            reportPath: flags.report,
+            rounds: flags.remeasure,
+            ...(flags.url === undefined ? {} : { url: flags.url }),
+          }),
         }),
       );
       const markdown = renderGateSummary(result, {

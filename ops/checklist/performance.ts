@@ -1,8 +1,7 @@
 // The checklist's performance items, read from a bench report: batching gain, the memory plan, and the release gate.
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { confirmFailures } from '../../bench/confirm.ts';
-import { evaluateGate, formatNumber } from '../../bench/gate.ts';
+import { confirmFailures, evaluateGate, formatNumber } from '../../bench/gate/index.ts';
 import { plannedBytes } from '../../bench/memory-plan.ts';
 import { readReport, type Report, type Scenario } from '../../bench/report.ts';
 import type { ChecklistContext, Finding } from './checklist.ts';

@@ -2,8 +2,8 @@
 // against the SLA's, re-measurement of a failed plan, and the summary's "Capacity plan" block.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { confirmFailures, scenariosToRemeasure } from '../../bench/confirm.ts';
-import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate.ts';
+import { confirmFailures, scenariosToRemeasure } from '../../bench/gate/index.ts';
+import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate/index.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
 import { capacityPoint, capacityScenario, makeReport } from './fixtures.ts';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, effectiveConfig, loadBenchConfig, parseBenchConfig } from '../../bench/config.ts';
-import { evaluateGate } from '../../bench/gate.ts';
+import { evaluateGate } from '../../bench/gate/index.ts';
 import { parseReport, readReport, ReportError } from '../../bench/report.ts';
 import { parseSla, readSla } from '../../bench/sla.ts';
 import { parseUploadSize } from '../../bench/upload-size.ts';

@@ -1,6 +1,6 @@
 // The release gate on constructed reports: SLA, presence and noise-aware regression checks.
 import { describe, expect, it } from 'vitest';
-import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate.ts';
+import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate/index.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
 import { parseSla, matchesScenario, policyFor, type Sla } from '../../bench/sla.ts';
 import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';

@@ -2,7 +2,7 @@
 // failure other than 503 OVERLOADED.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateGate, type GateCheck } from '../../bench/gate.ts';
+import { evaluateGate, type GateCheck } from '../../bench/gate/index.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
 import { logNormalSamples, makeReport, overloadScenario } from './fixtures.ts';
 

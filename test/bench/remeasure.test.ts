@@ -6,8 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shipshape } from '../helpers/cli.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confirmFailures, scenariosToRemeasure, type Remeasurement } from '../../bench/confirm.ts';
-import type { GateCheck, GateResult } from '../../bench/gate.ts';
+import {
+  confirmFailures,
+  evaluateGate,
+  scenariosToRemeasure,
+  type Remeasurement,
+} from '../../bench/gate/index.ts';
+import type { GateCheck, GateResult } from '../../bench/gate/index.ts';
+import { remeasureFailures } from '../../bench/gate/remeasure.ts';
+import { parseSla } from '../../bench/sla.ts';
+import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';
 import { parseReport, type Report } from '../../bench/report.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -108,6 +116,65 @@ describe('confirmFailures', () => {
     ]);
     const confirmed = confirmFailures(first, [{ report: 'r1.json', scenarios: [A], result: result([]) }]);
     expect(confirmed.checks.map((c) => c.verdict)).toEqual(['fail', 'fail']);
+  });
+});
+
+describe('remeasureFailures (the loop, with constructed reports for the bench)', () => {
+  const A = 'in-process/news-bag/native/b1';
+  const B = 'in-process/news-bag/native/b16';
+  const slaOf = parseSla({ schemaVersion: 1, scenarios: [{ match: 'in-process/**', maxP95Ms: 12 }] }, 'test');
+  const judge = (report: Report): GateResult => evaluateGate({ report, sla: slaOf });
+  // Median 10 ms: p95 well above 12 ms with sigma 0.25; median 5 ms: well below.
+  const slow = (id: string, seed: number) => inProcessScenario(id, logNormalSamples(400, 10, seed));
+  const fast = (id: string, seed: number) => inProcessScenario(id, logNormalSamples(400, 5, seed));
+
+  it('measures again only the scenarios that failed every round before', async () => {
+    const asked: string[][] = [];
+    const first = judge(makeReport([slow(A, 1), slow(B, 2)]));
+    const rounds = await remeasureFailures(first, {
+      rounds: 3,
+      judge,
+      measure: (scenarios, round) => {
+        asked.push([...scenarios]);
+        // A stays slow every time; B is fast when measured again.
+        const measured = scenarios.map((id) => (id === A ? slow(id, 10 + round) : fast(id, 20 + round)));
+        return Promise.resolve({ report: makeReport(measured), path: `r${round}.json` });
+      },
+    });
+    expect(asked).toEqual([[A, B], [A], [A]]);
+    expect(rounds.map((r) => r.report)).toEqual(['r1.json', 'r2.json', 'r3.json']);
+  });
+
+  it('stops as soon as nothing fails any more', async () => {
+    const asked: string[][] = [];
+    const first = judge(makeReport([slow(A, 1)]));
+    const rounds = await remeasureFailures(first, {
+      rounds: 3,
+      judge,
+      measure: (scenarios, round) => {
+        asked.push([...scenarios]);
+        return Promise.resolve({
+          report: makeReport(scenarios.map((id) => fast(id, round))),
+          path: 'r.json',
+        });
+      },
+    });
+    expect(asked).toEqual([[A]]);
+    expect(confirmFailures(first, rounds).passed).toBe(true);
+  });
+
+  it('measures nothing with zero rounds', async () => {
+    let calls = 0;
+    const first = judge(makeReport([slow(A, 1)]));
+    const rounds = await remeasureFailures(first, {
+      rounds: 0,
+      judge,
+      measure: () => {
+        calls++;
+        return Promise.reject(new Error('not expected'));
+      },
+    });
+    expect([rounds, calls]).toEqual([[], 0]);
   });
 });
 

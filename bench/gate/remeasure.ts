@@ -1,7 +1,8 @@
 // Confirmation of timing failures by re-measurement: a failure that a fresh measurement does not reproduce was the
 // machine's moment, not the code's. On shared cores one burst of contention can push one scenario's p95 past any
 // threshold a useful gate can afford, while a slower build stays slower every time it is measured.
-import type { GateCheck, GateResult } from './gate.ts';
+import type { Report } from '../report.ts';
+import type { GateCheck, GateResult } from './types.ts';
 
 /**
  * Checks whose failure a re-measurement can overturn: measured values (a capacity plan's verdict among them), not
@@ -72,4 +73,40 @@ export function confirmFailures(first: GateResult, remeasured: readonly Remeasur
     ),
   ];
   return { passed: checks.every((c) => c.verdict !== 'fail'), checks, notes };
+}
+
+/** One re-measurement's report, and where it was written. */
+export interface MeasuredRound {
+  readonly report: Report;
+  /** Where the round's report was written, as the summary names it. */
+  readonly path: string;
+}
+
+export interface RemeasureOptions {
+  /** Re-measurements at most (0 re-measures nothing). */
+  readonly rounds: number;
+  /** Measures these scenarios once more (the bench, in the CLI); `round` counts from 1. */
+  readonly measure: (scenarios: readonly string[], round: number) => Promise<MeasuredRound>;
+  /** The gate's own checks, applied to each re-measurement. */
+  readonly judge: (report: Report) => GateResult;
+}
+
+/**
+ * Re-measures the scenarios with a failing SLA, regression or capacity-plan check, up to `rounds` times; each round
+ * measures only the scenarios that failed every round before it. Rejects with whatever `measure` rejects with.
+ */
+export async function remeasureFailures(
+  first: GateResult,
+  options: RemeasureOptions,
+): Promise<Remeasurement[]> {
+  const rounds: Remeasurement[] = [];
+  let pending = scenariosToRemeasure(first);
+  for (let round = 1; round <= options.rounds && pending.length > 0; round++) {
+    const measured = await options.measure(pending, round);
+    const result = options.judge(measured.report);
+    rounds.push({ report: measured.path, scenarios: pending, result });
+    const stillFailing = new Set(scenariosToRemeasure(result));
+    pending = pending.filter((id) => stillFailing.has(id));
+  }
+  return rounds;
 }
