@@ -1,104 +1,19 @@
 // The gate's checks of one report on its own: SLA limits, presence, upload size, memory plans, capacity plans.
 import type { CapacityPoint, Report, Scenario, UploadSize } from '../report.ts';
 import { matchesScenario, type Sla, type SlaRule } from '../sla.ts';
+import { isMeasured } from './baseline.ts';
 import { aboveLabel, formatNumber, MIB } from './format.ts';
-import type { GateCheck } from './types.ts';
-
-interface Metric {
-  readonly key: keyof SlaRule;
-  readonly label: string;
-  readonly unit: string;
-  /** `max`: the value must not exceed the limit; `min`: must not fall below it. */
-  readonly bound: 'max' | 'min';
-  read(scenario: Scenario): number | undefined;
-}
-
-const metrics: readonly Metric[] = [
-  {
-    key: 'maxP95Ms',
-    label: 'p95 latency',
-    unit: 'ms',
-    bound: 'max',
-    read: (s) => s.latency?.percentiles.p95.ms,
-  },
-  {
-    key: 'maxP99Ms',
-    label: 'p99 latency',
-    unit: 'ms',
-    bound: 'max',
-    read: (s) => s.latency?.percentiles.p99.ms,
-  },
-  {
-    key: 'minItemsPerSecond',
-    label: 'throughput',
-    unit: 'items/s',
-    bound: 'min',
-    read: (s) => s.throughput?.itemsPerSecond,
-  },
-  {
-    key: 'minRequestsPerSecond',
-    label: 'throughput',
-    unit: 'req/s',
-    bound: 'min',
-    read: (s) => s.throughput?.requestsPerSecond,
-  },
-  {
-    key: 'maxPeakRssMiB',
-    label: 'peak RSS',
-    unit: 'MiB',
-    bound: 'max',
-    read: (s) => nullableMiB(s.memory?.peakRssBytes),
-  },
-  {
-    key: 'maxIsolateMiB',
-    label: 'isolate memory',
-    unit: 'MiB',
-    bound: 'max',
-    read: (s) => nullableMiB(s.memory?.isolateBytes),
-  },
-  {
-    key: 'maxWasmHeapMiB',
-    label: 'WASM heap',
-    unit: 'MiB',
-    bound: 'max',
-    read: (s) => nullableMiB(s.memory?.wasmHeapBytes),
-  },
-  {
-    key: 'maxColdStartMs',
-    label: 'cold start p50',
-    unit: 'ms',
-    bound: 'max',
-    read: (s) => s.coldStart?.p50Ms,
-  },
-  {
-    key: 'maxErrorPct',
-    label: 'errors',
-    unit: '%',
-    bound: 'max',
-    read: (s) => (s.http && s.http.requests > 0 ? (100 * s.http.errors) / s.http.requests : undefined),
-  },
-  {
-    key: 'minShedPct',
-    label: 'shed (503 OVERLOADED)',
-    unit: '%',
-    bound: 'min',
-    read: (s) =>
-      s.http?.shed !== undefined && s.http.requests > 0 ? (100 * s.http.shed) / s.http.requests : undefined,
-  },
-];
-
-function nullableMiB(value: number | null | undefined): number | undefined {
-  return value === null || value === undefined ? undefined : value / MIB;
-}
+import { scenarioMetrics, type ScenarioMetric } from './metrics.ts';
+import { keyed, type GateCheck } from './types.ts';
 
 /** Why a measurement's value deserves caution, or '' when it does not. */
-function measurementCaveat(scenario: Scenario, metric: Metric): string {
+function measurementCaveat(scenario: Scenario, metric: ScenarioMetric): string {
   const caveats: string[] = [];
   if (scenario.status === 'unstable') caveats.push(`unstable: ${scenario.reason ?? 'windows disagreed'}`);
   const percentile =
-    metric.key === 'maxP95Ms'
+    metric.id === 'p95Ms'
       ? scenario.latency?.percentiles.p95
-      : metric.key === 'maxP99Ms'
+      : metric.id === 'p99Ms'
         ? scenario.latency?.percentiles.p99
         : undefined;
   if (percentile?.status === 'insufficient-samples') {
@@ -107,71 +22,83 @@ function measurementCaveat(scenario: Scenario, metric: Metric): string {
   return caveats.join('; ');
 }
 
-/** A scenario with figures: neither skipped nor errored. */
-export function isMeasured(scenario: Scenario): boolean {
-  return scenario.status !== 'skipped' && scenario.status !== 'errored';
-}
-
 /** One check per SLA rule and metric it limits, for every scenario the rule matches; a presence check per gap. */
 export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[] {
   const checks: GateCheck[] = [];
   for (const rule of rules) {
     const matched = report.scenarios.filter((s) => matchesScenario(rule.match, s.id));
     if (matched.length === 0) {
-      checks.push({
-        kind: 'presence',
-        scenario: rule.match,
-        metric: 'present',
-        value: 'missing',
-        limit: 'measured',
-        verdict: rule.optional ? 'skipped' : 'fail',
-        detail: `no scenario in the report matches \`${rule.match}\`; run the bench with the scenario enabled${
-          rule.optional ? ' (rule is optional)' : ' or mark the rule `"optional": true`'
-        }`,
-      });
+      checks.push(
+        keyed({
+          kind: 'presence',
+          scenario: rule.match,
+          metricId: 'present',
+          metric: 'present',
+          value: 'missing',
+          limit: 'measured',
+          verdict: rule.optional ? 'skipped' : 'fail',
+          detail: `no scenario in the report matches \`${rule.match}\`; run the bench with the scenario enabled${
+            rule.optional ? ' (rule is optional)' : ' or mark the rule `"optional": true`'
+          }`,
+        }),
+      );
       continue;
     }
     for (const scenario of matched) {
       if (!isMeasured(scenario)) {
-        checks.push({
-          kind: 'presence',
-          scenario: scenario.id,
-          metric: 'present',
-          value: scenario.status,
-          limit: 'measured',
-          // An optional rule tolerates a scenario the run chose to skip, never one that broke.
-          verdict: rule.optional && scenario.status === 'skipped' ? 'skipped' : 'fail',
-          detail: `scenario ${scenario.status}: ${scenario.reason ?? 'no reason given'}`,
-        });
+        checks.push(
+          keyed({
+            kind: 'presence',
+            scenario: scenario.id,
+            metricId: 'present',
+            metric: 'present',
+            value: scenario.status,
+            limit: 'measured',
+            // An optional rule tolerates a scenario the run chose to skip, never one that broke.
+            verdict: rule.optional && scenario.status === 'skipped' ? 'skipped' : 'fail',
+            detail: `scenario ${scenario.status}: ${scenario.reason ?? 'no reason given'}`,
+          }),
+        );
         continue;
       }
-      for (const metric of metrics) {
-        const limit = rule[metric.key];
+      for (const metric of scenarioMetrics) {
+        const limit = metric.slaKey === undefined ? undefined : rule[metric.slaKey];
         if (typeof limit !== 'number') continue;
         const value = metric.read(scenario);
         const limitText = `${metric.bound === 'max' ? '<=' : '>='} ${formatNumber(limit)} ${metric.unit}`;
         if (value === undefined) {
-          checks.push({
-            kind: 'sla',
-            scenario: scenario.id,
-            metric: metric.label,
-            value: 'n/a',
-            limit: limitText,
-            verdict: 'skipped',
-            detail: `this ${scenario.kind} scenario does not measure ${metric.label}`,
-          });
+          checks.push(
+            keyed({
+              kind: 'sla',
+              scenario: scenario.id,
+              metricId: metric.id,
+              metric: metric.label,
+              value: 'n/a',
+              limit: limitText,
+              verdict: 'skipped',
+              detail: `this ${scenario.kind} scenario does not measure ${metric.label}`,
+              unit: metric.unit,
+              limitValue: limit,
+            }),
+          );
           continue;
         }
         const ok = metric.bound === 'max' ? value <= limit : value >= limit;
-        checks.push({
-          kind: 'sla',
-          scenario: scenario.id,
-          metric: metric.label,
-          value: `${formatNumber(value)} ${metric.unit}`,
-          limit: limitText,
-          verdict: ok ? 'pass' : 'fail',
-          detail: measurementCaveat(scenario, metric),
-        });
+        checks.push(
+          keyed({
+            kind: 'sla',
+            scenario: scenario.id,
+            metricId: metric.id,
+            metric: metric.label,
+            value: `${formatNumber(value)} ${metric.unit}`,
+            limit: limitText,
+            verdict: ok ? 'pass' : 'fail',
+            detail: measurementCaveat(scenario, metric),
+            unit: metric.unit,
+            measured: value,
+            limitValue: limit,
+          }),
+        );
       }
     }
   }
@@ -184,27 +111,34 @@ export function uploadCheck(sla: Sla, uploadSize: UploadSize | null): GateCheck[
   const limit = `<= ${formatNumber(sla.maxWorkerUploadGzipBytes / MIB)} MiB gzip`;
   if (uploadSize === null) {
     return [
-      {
+      keyed({
         kind: 'upload',
         scenario: 'worker-upload',
+        metricId: 'uploadGzipBytes',
         metric: 'upload size',
         value: 'n/a',
         limit,
         verdict: 'skipped',
         detail: 'no upload size given; pass `--upload-size-file` (from the edge build) to bench or gate',
-      },
+        unit: 'bytes',
+        limitValue: sla.maxWorkerUploadGzipBytes,
+      }),
     ];
   }
   return [
-    {
+    keyed({
       kind: 'upload',
       scenario: 'worker-upload',
+      metricId: 'uploadGzipBytes',
       metric: 'upload size',
       value: `${formatNumber(uploadSize.gzipBytes / MIB)} MiB gzip`,
       limit,
       verdict: uploadSize.gzipBytes <= sla.maxWorkerUploadGzipBytes ? 'pass' : 'fail',
       detail: `from ${uploadSize.source}`,
-    },
+      unit: 'bytes',
+      measured: uploadSize.gzipBytes,
+      limitValue: sla.maxWorkerUploadGzipBytes,
+    }),
   ];
 }
 
@@ -214,9 +148,10 @@ export function memoryPlanChecks(report: Report, enforce: boolean): GateCheck[] 
     const worst = plan.points
       .filter((p) => p.role === 'check')
       .reduce((max, p) => Math.max(max, Math.abs(p.errorPct)), 0);
-    return {
-      kind: 'memory-plan' as const,
+    return keyed({
+      kind: 'memory-plan',
       scenario: `memory-plan/${plan.bundle}/${plan.backend}`,
+      metricId: 'memoryPlanErrorPct',
       metric: 'plan vs measured',
       value: plan.verdict === 'insufficient-data' ? 'n/a' : `${worst.toFixed(1)}% off`,
       limit: `<= ${plan.tolerancePct}%`,
@@ -227,7 +162,10 @@ export function memoryPlanChecks(report: Report, enforce: boolean): GateCheck[] 
             ? ('warn' as const)
             : plan.verdict,
       detail: plan.detail,
-    };
+      unit: '%',
+      ...(plan.verdict === 'insufficient-data' ? {} : { measured: worst }),
+      limitValue: plan.tolerancePct,
+    });
   });
 }
 
@@ -254,15 +192,22 @@ export function capacityChecks(report: Report, rules: readonly SlaRule[]): GateC
   for (const scenario of report.scenarios) {
     const c = scenario.capacity;
     if (!c || !isMeasured(scenario)) continue;
-    checks.push({
-      kind: 'capacity-plan',
-      scenario: scenario.id,
-      metric: 'plan vs measured',
-      value: `planned ${capacityPointText(c.planned)}; ` + `${aboveLabel(c)} ${capacityPointText(c.above)}`,
-      limit: `SLA met at planned, missed at ${aboveLabel(c)}`,
-      verdict: c.verdict,
-      detail: c.detail,
-    });
+    checks.push(
+      keyed({
+        kind: 'capacity-plan',
+        scenario: scenario.id,
+        metricId: 'capacityPlan',
+        metric: 'plan vs measured',
+        value: `planned ${capacityPointText(c.planned)}; ` + `${aboveLabel(c)} ${capacityPointText(c.above)}`,
+        limit: `SLA met at planned, missed at ${aboveLabel(c)}`,
+        verdict: c.verdict,
+        detail: c.detail,
+        // The planned point's p95 against the plan's own limit: the figure the plan stands or falls by.
+        unit: 'ms',
+        ...(c.planned.p95Ms === null ? {} : { measured: c.planned.p95Ms }),
+        limitValue: c.p95LimitMs,
+      }),
+    );
     const limits = rules
       .filter((rule) => rule.maxP95Ms !== undefined && matchesScenario(rule.match, scenario.id))
       .map((rule) => ({ match: rule.match, maxP95Ms: rule.maxP95Ms as number }));
@@ -270,21 +215,49 @@ export function capacityChecks(report: Report, rules: readonly SlaRule[]): GateC
       (best, rule) => (best === undefined || rule.maxP95Ms < best.maxP95Ms ? rule : best),
       undefined,
     );
-    checks.push({
-      kind: 'capacity-limit',
-      scenario: scenario.id,
-      metric: 'plan p95 limit vs SLA',
-      value: `${formatNumber(c.p95LimitMs)} ms`,
-      limit: strictest === undefined ? 'n/a' : `<= ${formatNumber(strictest.maxP95Ms)} ms`,
-      verdict: strictest === undefined ? 'skipped' : c.p95LimitMs <= strictest.maxP95Ms ? 'pass' : 'fail',
-      detail:
-        strictest === undefined
-          ? `no SLA rule with maxP95Ms matches \`${scenario.id}\`; add one (e.g. \`http-capacity/*\`)`
-          : c.p95LimitMs <= strictest.maxP95Ms
-            ? `the plan is made for the SLA's \`${strictest.match}\` p95 or stricter`
-            : `the plan was made for p95 ${formatNumber(c.p95LimitMs)} ms, looser than the SLA's ` +
-              `${formatNumber(strictest.maxP95Ms)} ms (\`${strictest.match}\`); set http.capacity.p95Ms in the bench config`,
-    });
+    checks.push(
+      keyed({
+        kind: 'capacity-limit',
+        scenario: scenario.id,
+        metricId: 'capacityP95LimitMs',
+        metric: 'plan p95 limit vs SLA',
+        value: `${formatNumber(c.p95LimitMs)} ms`,
+        limit: strictest === undefined ? 'n/a' : `<= ${formatNumber(strictest.maxP95Ms)} ms`,
+        verdict: strictest === undefined ? 'skipped' : c.p95LimitMs <= strictest.maxP95Ms ? 'pass' : 'fail',
+        detail:
+          strictest === undefined
+            ? `no SLA rule with maxP95Ms matches \`${scenario.id}\`; add one (e.g. \`http-capacity/*\`)`
+            : c.p95LimitMs <= strictest.maxP95Ms
+              ? `the plan is made for the SLA's \`${strictest.match}\` p95 or stricter`
+              : `the plan was made for p95 ${formatNumber(c.p95LimitMs)} ms, looser than the SLA's ` +
+                `${formatNumber(strictest.maxP95Ms)} ms (\`${strictest.match}\`); set http.capacity.p95Ms in the bench config`,
+        unit: 'ms',
+        measured: c.p95LimitMs,
+        ...(strictest === undefined ? {} : { limitValue: strictest.maxP95Ms }),
+      }),
+    );
   }
   return checks;
+}
+
+/**
+ * One warning per scenario whose measurement the bench itself doubted: `unstable` (its windows disagreed beyond
+ * the tolerance) or `insufficient-samples` (too few for its percentiles). Its figures are still judged; this says
+ * how far to trust them, and never fails the gate.
+ */
+export function stabilityChecks(report: Report): GateCheck[] {
+  return report.scenarios
+    .filter((s) => s.status === 'unstable' || s.status === 'insufficient-samples')
+    .map((s) =>
+      keyed({
+        kind: 'stability',
+        scenario: s.id,
+        metricId: s.status === 'unstable' ? 'stability' : 'samples',
+        metric: s.status === 'unstable' ? 'stable windows' : 'enough samples',
+        value: s.status,
+        limit: s.status === 'unstable' ? 'windows agree' : 'enough samples for p95 and p99',
+        verdict: 'warn',
+        detail: s.reason ?? (s.status === 'unstable' ? 'windows disagreed' : 'too few samples'),
+      }),
+    );
 }

@@ -1,35 +1,59 @@
 // The gate's comparison with a baseline: noise-aware regression checks of latency, throughput, cold start, CPU and
-// memory.
+// memory, one metric at a time (`judgeChange`).
 import type { Report, Scenario } from '../report.ts';
 import { policyFor, type RegressionPolicy } from '../sla.ts';
 import { bootstrapQuantileRatio, mannWhitneyU, minSamplesFor } from '../stats.ts';
-import { isMeasured } from './checks.ts';
-import { formatNumber, formatP, formatPct, MIB } from './format.ts';
-import type { GateCheck } from './types.ts';
+import { isMeasured, type Baseline, type ScenarioBaseline } from './baseline.ts';
+import { formatNumber, formatP, formatPct } from './format.ts';
+import { scenarioMetric, type ScenarioMetricId } from './metrics.ts';
+import { keyed, type GateCheck } from './types.ts';
 
-interface Direction {
-  readonly metric: string;
-  readonly thresholdPct: number;
-  readonly old: number;
-  readonly new: number;
-  /** +1 when larger is worse (latency, memory), -1 when smaller is worse (throughput). */
-  readonly worse: 1 | -1;
-  readonly unit: string;
-  /** Run-to-run noise seen inside the runs (window-to-window spread, percent); raises the threshold. */
-  readonly noiseFloorPct?: number;
-  /** A wall-clock metric: a regression must show in CPU time per request too (see `cpuExplains`). */
-  readonly wallClock?: boolean;
-  /** No significance test applies (one figure per run): the threshold alone decides. */
-  readonly thresholdOnly?: boolean;
-}
+/** The metrics compared with a baseline; the others (p99, errors, shed, WASM heap) the SLA alone limits. */
+export type RegressionMetricId = Extract<
+  ScenarioMetricId,
+  | 'p95Ms'
+  | 'itemsPerSecond'
+  | 'requestsPerSecond'
+  | 'coldStartP50Ms'
+  | 'cpuPerRequestMs'
+  | 'peakRssMiB'
+  | 'isolateMiB'
+>;
+
+/**
+ * Which threshold of `regression.thresholdsPct` judges each metric. Every field of the SLA's thresholds is read
+ * here, and only here.
+ */
+export const thresholdFor: Readonly<Record<RegressionMetricId, keyof RegressionPolicy['thresholdsPct']>> = {
+  p95Ms: 'p95LatencyMs',
+  itemsPerSecond: 'itemsPerSecond',
+  requestsPerSecond: 'requestsPerSecond',
+  coldStartP50Ms: 'coldStartMs',
+  cpuPerRequestMs: 'cpuPerRequestMs',
+  peakRssMiB: 'peakRssBytes',
+  isolateMiB: 'isolateBytes',
+};
+
+const labels: Readonly<Record<RegressionMetricId, string>> = {
+  p95Ms: 'p95 latency vs baseline',
+  itemsPerSecond: 'throughput vs baseline',
+  requestsPerSecond: 'throughput vs baseline',
+  coldStartP50Ms: 'cold start p50 vs baseline',
+  cpuPerRequestMs: 'CPU per request vs baseline',
+  peakRssMiB: 'peak RSS vs baseline',
+  isolateMiB: 'isolate memory vs baseline',
+};
 
 /**
  * How much the accepted measurement windows of a scenario disagree: (max - min) / median of their p95 (or
  * throughput), in percent. Samples within one run cannot show noise between runs (another tenant on the
  * machine, a throttled CPU); this spread can, so a change smaller than it is not called a regression.
  */
-export function windowSpreadPct(scenario: Scenario, field: 'p95Ms' | 'itemsPerSecond'): number {
-  const stability = scenario.stability;
+export function windowSpreadPct(
+  scenario: Scenario | undefined,
+  field: 'p95Ms' | 'itemsPerSecond' | 'requestsPerSecond',
+): number {
+  const stability = scenario?.stability;
   if (!stability) return 0;
   const values = stability.windows
     .slice(-stability.windowsRequired)
@@ -67,217 +91,231 @@ export function cpuChange(baseline: Scenario, current: Scenario): { value: numbe
   return { value, text: formatPct(value) };
 }
 
-/** Noise-aware comparison of one scenario with its baseline. */
-function regressionChecks(baseline: Scenario, current: Scenario, policy: RegressionPolicy): GateCheck[] {
-  const checks: GateCheck[] = [];
-  const t = policy.thresholdsPct;
-  const oldSamples = baseline.latency?.samples ?? [];
+interface Significance {
+  readonly significant: boolean;
+  readonly text: string;
+}
+
+/**
+ * Is the latency shift of `current` against `reference` in direction `worse` (+1 larger, -1 smaller) significant?
+ * Mann-Whitney U on the retained samples, and for p95 also a bootstrap interval of the p95 ratio that excludes 1.
+ */
+function latencySignificance(
+  reference: Scenario | undefined,
+  current: Scenario,
+  policy: RegressionPolicy,
+  worse: 1 | -1,
+  onP95: boolean,
+): Significance {
+  const oldSamples = reference?.latency?.samples ?? [];
   const newSamples = current.latency?.samples ?? [];
-  const hasSamples = oldSamples.length >= 2 && newSamples.length >= 2;
+  if (oldSamples.length < 2 || newSamples.length < 2)
+    return { significant: false, text: 'too few retained samples for a test' };
+  const mw = mannWhitneyU(newSamples, oldSamples, worse === 1 ? 'greater' : 'less');
+  const mwText = `Mann-Whitney U ${formatP(mw.pValue)} (alpha ${policy.alpha})`;
+  if (!onP95) return { significant: mw.pValue < policy.alpha, text: mwText };
+  const needed = minSamplesFor(0.95);
+  if (oldSamples.length < needed || newSamples.length < needed) {
+    // A bootstrap of p95 from fewer samples than p95 needs resamples the maximum: its interval means nothing.
+    return {
+      significant: mw.pValue < policy.alpha,
+      text: `${mwText}; no p95 bootstrap below ${needed} samples`,
+    };
+  }
+  const boot = bootstrapQuantileRatio(oldSamples, newSamples, 0.95, {
+    iterations: policy.bootstrapIterations,
+    confidence: policy.confidence,
+    seed: policy.seed,
+  });
+  const bootOk = worse === 1 ? boot.low > 1 : boot.high < 1;
+  const text = `${mwText}; p95 ratio ${boot.estimate.toFixed(3)}, ${Math.round(policy.confidence * 100)}% CI [${boot.low.toFixed(3)}, ${boot.high.toFixed(3)}]`;
+  return { significant: mw.pValue < policy.alpha && bootOk, text };
+}
 
-  /**
-   * Is the latency shift in direction `worse` (+1 larger, -1 smaller) significant? Mann-Whitney U on the retained
-   * samples, and for p95 also a bootstrap interval of the p95 ratio that excludes 1.
-   */
-  const significance = (worse: 1 | -1, onP95: boolean): { significant: boolean; text: string } => {
-    if (!hasSamples) return { significant: false, text: 'too few retained samples for a test' };
-    const mw = mannWhitneyU(newSamples, oldSamples, worse === 1 ? 'greater' : 'less');
-    const mwText = `Mann-Whitney U ${formatP(mw.pValue)} (alpha ${policy.alpha})`;
-    if (!onP95) return { significant: mw.pValue < policy.alpha, text: mwText };
-    const needed = minSamplesFor(0.95);
-    if (oldSamples.length < needed || newSamples.length < needed) {
-      // A bootstrap of p95 from fewer samples than p95 needs resamples the maximum: its interval means nothing.
-      return {
-        significant: mw.pValue < policy.alpha,
-        text: `${mwText}; no p95 bootstrap below ${needed} samples`,
-      };
-    }
-    const boot = bootstrapQuantileRatio(oldSamples, newSamples, 0.95, {
-      iterations: policy.bootstrapIterations,
-      confidence: policy.confidence,
-      seed: policy.seed,
-    });
-    const bootOk = worse === 1 ? boot.low > 1 : boot.high < 1;
-    const text = `${mwText}; p95 ratio ${boot.estimate.toFixed(3)}, ${Math.round(policy.confidence * 100)}% CI [${boot.low.toFixed(3)}, ${boot.high.toFixed(3)}]`;
-    return { significant: mw.pValue < policy.alpha && bootOk, text };
+/** Mann-Whitney U over the cold-start trials of both runs. */
+function coldStartSignificance(
+  reference: Scenario | undefined,
+  current: Scenario,
+  policy: RegressionPolicy,
+  worse: 1 | -1,
+): Significance {
+  const oldTrials = reference?.coldStart?.timeToFirstPredictionMs ?? [];
+  const newTrials = current.coldStart?.timeToFirstPredictionMs ?? [];
+  if (oldTrials.length < 1 || newTrials.length < 1)
+    return { significant: false, text: 'no cold-start trials to test' };
+  const mw = mannWhitneyU(newTrials, oldTrials, worse === 1 ? 'greater' : 'less');
+  return {
+    significant: mw.pValue < policy.alpha,
+    text: `Mann-Whitney U ${formatP(mw.pValue)} over ${newTrials.length} vs ${oldTrials.length} trials (alpha ${policy.alpha})`,
+  };
+}
+
+/** One metric of one scenario and what it is judged against. */
+export interface MetricChange {
+  readonly metric: RegressionMetricId;
+  /** This run's scenario. */
+  readonly current: Scenario;
+  /** The baseline of the same scenario. */
+  readonly reference: ScenarioBaseline;
+  /** The policy for this scenario (overrides applied, see `policyFor`). */
+  readonly policy: RegressionPolicy;
+}
+
+/**
+ * Judges one metric's change against the baseline, or returns undefined when either side lacks the metric.
+ *
+ * A change within the threshold passes; the threshold is `regression.thresholdsPct` for the metric (see
+ * `thresholdFor`), raised to the measurement windows' own spread for p95 and throughput. A change beyond it in
+ * the bad direction fails only when it is also significant: Mann-Whitney U (and, for p95, a bootstrap interval of
+ * the p95 ratio) over the baseline's latest retained samples; memory has no sampling noise, so its threshold alone
+ * decides. A wall-clock failure that CPU time per request does not show (contention) is a warning, and CPU per
+ * request alone only ever warns. The baseline value is its latest run's (`runs` of length 1 for a plain report).
+ */
+export function judgeChange(change: MetricChange): GateCheck | undefined {
+  const { metric, current, reference, policy } = change;
+  const latest = reference.latest;
+  const oldValue = reference.runs[metric]?.at(-1);
+  const newValue = scenarioMetric(metric).read(current);
+  if (oldValue === undefined || newValue === undefined || !(oldValue > 0)) return undefined;
+  const thresholdPct = policy.thresholdsPct[thresholdFor[metric]];
+  const { unit, bound } = scenarioMetric(metric);
+  const worse: 1 | -1 = bound === 'max' ? 1 : -1;
+  const ratio = newValue / oldValue - 1;
+  const base = {
+    kind: 'regression' as const,
+    scenario: current.id,
+    metricId: metric,
+    metric: labels[metric],
+    value: `${formatNumber(newValue)} ${unit} (${formatPct(ratio)} vs ${formatNumber(oldValue)})`,
+    unit,
+    measured: newValue,
+    baselineValue: oldValue,
+    changePct: ratio * 100,
   };
 
-  const compare = (d: Direction, test: (worse: 1 | -1) => { significant: boolean; text: string }): void => {
-    if (!(d.old > 0)) return;
-    const change = d.new / d.old - 1;
-    const badChange = change * d.worse;
-    const noisy = (d.noiseFloorPct ?? 0) > d.thresholdPct;
-    const threshold = Math.max(d.thresholdPct, d.noiseFloorPct ?? 0);
-    const limit =
-      `${d.worse === 1 ? '+' : '-'}${threshold.toFixed(noisy ? 1 : 0)}%${noisy ? ' (window noise)' : ''}` +
-      (d.thresholdOnly ? '' : ' and significant');
-    const value = `${formatNumber(d.new)} ${d.unit} (${formatPct(change)} vs ${formatNumber(d.old)})`;
-    if (Math.abs(change) * 100 <= threshold) {
-      checks.push({
-        kind: 'regression',
-        scenario: current.id,
-        metric: `${d.metric} vs baseline`,
-        value,
-        limit,
-        verdict: 'pass',
-        detail: noisy ? `within the windows' own spread of ${threshold.toFixed(1)}%` : 'within threshold',
-      });
-      return;
-    }
-    if (badChange > 0) {
-      const sig = test(d.worse);
-      const contention =
-        sig.significant && d.wallClock ? cpuExplains(baseline, current, t.cpuPerRequestMs) : null;
-      checks.push({
-        kind: 'regression',
-        scenario: current.id,
-        metric: `${d.metric} vs baseline`,
-        value,
-        limit,
-        verdict: !sig.significant ? 'pass' : contention ? 'warn' : 'fail',
-        detail: !sig.significant
-          ? `beyond threshold but not significant (noise): ${sig.text}`
-          : contention
-            ? `slower on the clock but not in CPU time: ${contention}; ${sig.text}`
-            : `regression: ${sig.text}`,
-      });
-      return;
-    }
-    const sig = test(d.worse === 1 ? -1 : 1);
-    checks.push({
-      kind: 'regression',
-      scenario: current.id,
-      metric: `${d.metric} vs baseline`,
-      value,
-      limit,
-      verdict: 'pass',
-      detail: sig.significant ? `improved: ${sig.text}` : `better, not significant: ${sig.text}`,
-    });
-  };
-
-  const oldP95 = baseline.latency?.percentiles.p95.ms;
-  const newP95 = current.latency?.percentiles.p95.ms;
-  if (oldP95 !== undefined && newP95 !== undefined) {
-    compare(
-      {
-        metric: 'p95 latency',
-        thresholdPct: t.p95LatencyMs,
-        old: oldP95,
-        new: newP95,
-        worse: 1,
-        unit: 'ms',
-        noiseFloorPct: Math.max(windowSpreadPct(baseline, 'p95Ms'), windowSpreadPct(current, 'p95Ms')),
-        wallClock: true,
-      },
-      (worse) => significance(worse, true),
-    );
-  }
-  // Open-loop throughput is the offered rate (or, overloaded, what admission let through), not a capacity; the
-  // capacity check's is its planned rate, which each run's model sets anew.
-  const windowed =
-    current.kind !== 'http-open' && current.kind !== 'http-overload' && current.kind !== 'http-capacity';
-  if (windowed && baseline.throughput && current.throughput) {
-    compare(
-      {
-        metric: 'throughput',
-        thresholdPct: t.itemsPerSecond,
-        old: baseline.throughput.itemsPerSecond,
-        new: current.throughput.itemsPerSecond,
-        worse: -1,
-        unit: 'items/s',
-        noiseFloorPct: Math.max(
-          windowSpreadPct(baseline, 'itemsPerSecond'),
-          windowSpreadPct(current, 'itemsPerSecond'),
-        ),
-        wallClock: true,
-      },
-      // Latency samples carry the evidence for throughput too: fewer items per second means slower requests.
-      (worse) => significance(worse === -1 ? 1 : -1, false),
-    );
-  }
-  if (baseline.coldStart && current.coldStart) {
-    const oldTrials = baseline.coldStart.timeToFirstPredictionMs;
-    const newTrials = current.coldStart.timeToFirstPredictionMs;
-    compare(
-      {
-        metric: 'cold start p50',
-        thresholdPct: t.coldStartMs,
-        old: baseline.coldStart.p50Ms,
-        new: current.coldStart.p50Ms,
-        worse: 1,
-        unit: 'ms',
-        wallClock: true,
-      },
-      (worse) => {
-        const mw = mannWhitneyU(newTrials, oldTrials, worse === 1 ? 'greater' : 'less');
-        return {
-          significant: mw.pValue < policy.alpha,
-          text: `Mann-Whitney U ${formatP(mw.pValue)} over ${newTrials.length} vs ${oldTrials.length} trials (alpha ${policy.alpha})`,
-        };
-      },
-    );
-  }
-  const cpu = cpuChange(baseline, current);
-  if (cpu && baseline.cpu && current.cpu) {
+  if (metric === 'cpuPerRequestMs') {
     // Informational: one CPU figure per run cannot be tested, and on shared cores (hyper-threads) it moves too.
     // It decides whether a wall-clock regression is the code's (see `cpuExplains`); alone it only warns.
-    const beyond = cpu.value * 100 > t.cpuPerRequestMs;
-    checks.push({
-      kind: 'regression',
-      scenario: current.id,
-      metric: 'CPU per request vs baseline',
-      value: `${formatNumber(current.cpu.perRequestMs)} ms (${cpu.text} vs ${formatNumber(baseline.cpu.perRequestMs)})`,
-      limit: `+${t.cpuPerRequestMs}% (warns only)`,
+    const beyond = ratio * 100 > thresholdPct;
+    return keyed({
+      ...base,
+      value: `${formatNumber(newValue)} ms (${formatPct(ratio)} vs ${formatNumber(oldValue)})`,
+      limit: `+${thresholdPct}% (warns only)`,
+      limitValue: thresholdPct,
       verdict: beyond ? 'warn' : 'pass',
       detail: beyond
-        ? `more CPU per request; utilisation ${current.cpu.utilization.toFixed(2)} vs ${baseline.cpu.utilization.toFixed(2)}`
+        ? `more CPU per request; utilisation ${current.cpu?.utilization.toFixed(2)} vs ${latest?.cpu?.utilization.toFixed(2)}`
         : 'within threshold',
     });
   }
-  // The memory that matters where the backend runs: process RSS for native, isolate memory (what a Worker's limit
-  // counts) for WASM and WebGPU. A WASM process's RSS moves with V8's heap sizing, by 20% between identical runs.
-  const native = current.backend?.backend === 'native';
-  const memoryPairs: [string, number | null | undefined, number | null | undefined, number][] = native
-    ? [['peak RSS', baseline.memory?.peakRssBytes, current.memory?.peakRssBytes, t.peakRssBytes]]
-    : [['isolate memory', baseline.memory?.isolateBytes, current.memory?.isolateBytes, t.isolateBytes]];
-  for (const [metric, oldBytes, newBytes, thresholdPct] of memoryPairs) {
-    if (typeof oldBytes !== 'number' || typeof newBytes !== 'number') continue;
-    compare(
-      {
-        metric,
-        thresholdPct,
-        old: oldBytes / MIB,
-        new: newBytes / MIB,
-        worse: 1,
-        unit: 'MiB',
-        thresholdOnly: true,
-      },
-      // Memory is near-deterministic: one value per run, no samples to test; the threshold alone decides.
-      () => ({ significant: true, text: 'memory has no sampling noise to test; threshold alone decides' }),
-    );
+
+  const thresholdOnly = metric === 'peakRssMiB' || metric === 'isolateMiB';
+  const wallClock = !thresholdOnly;
+  const noiseFloorPct =
+    metric === 'p95Ms' || metric === 'itemsPerSecond' || metric === 'requestsPerSecond'
+      ? Math.max(windowSpreadPct(latest, metric), windowSpreadPct(current, metric))
+      : 0;
+  const test = (direction: 1 | -1): Significance => {
+    // Memory is near-deterministic: one value per run, no samples to test; the threshold alone decides.
+    if (thresholdOnly)
+      return { significant: true, text: 'memory has no sampling noise to test; threshold alone decides' };
+    if (metric === 'coldStartP50Ms') return coldStartSignificance(latest, current, policy, direction);
+    // Latency samples carry the evidence for throughput too: fewer items per second means slower requests.
+    if (metric !== 'p95Ms')
+      return latencySignificance(latest, current, policy, direction === -1 ? 1 : -1, false);
+    return latencySignificance(latest, current, policy, direction, true);
+  };
+
+  const badChange = ratio * worse;
+  const noisy = noiseFloorPct > thresholdPct;
+  const threshold = Math.max(thresholdPct, noiseFloorPct);
+  const limit =
+    `${worse === 1 ? '+' : '-'}${threshold.toFixed(noisy ? 1 : 0)}%${noisy ? ' (window noise)' : ''}` +
+    (thresholdOnly ? '' : ' and significant');
+  const judged = { ...base, limit, limitValue: threshold };
+  if (Math.abs(ratio) * 100 <= threshold) {
+    return keyed({
+      ...judged,
+      verdict: 'pass',
+      detail: noisy ? `within the windows' own spread of ${threshold.toFixed(1)}%` : 'within threshold',
+    });
   }
-  return checks;
+  if (badChange > 0) {
+    const sig = test(worse);
+    const contention =
+      sig.significant && wallClock && latest
+        ? cpuExplains(latest, current, policy.thresholdsPct.cpuPerRequestMs)
+        : null;
+    return keyed({
+      ...judged,
+      verdict: !sig.significant ? 'pass' : contention ? 'warn' : 'fail',
+      detail: !sig.significant
+        ? `beyond threshold but not significant (noise): ${sig.text}`
+        : contention
+          ? `slower on the clock but not in CPU time: ${contention}; ${sig.text}`
+          : `regression: ${sig.text}`,
+    });
+  }
+  const sig = test(worse === 1 ? -1 : 1);
+  return keyed({
+    ...judged,
+    verdict: 'pass',
+    detail: sig.significant ? `improved: ${sig.text}` : `better, not significant: ${sig.text}`,
+  });
+}
+
+/**
+ * The metrics compared for a scenario, in summary order. Throughput is judged in the unit the scenario's load
+ * is counted in: requests/s for closed-loop HTTP (each request a fixed batch of texts), items/s in-process and
+ * in the browser. Open-loop throughput is the offered rate (or, overloaded, what admission let through), not a
+ * capacity; the capacity check's is its planned rate, which each run's model sets anew: neither is compared.
+ * Memory is the one that matters where the backend runs: process RSS for native, isolate memory (what a
+ * Worker's limit counts) for WASM and WebGPU; a WASM process's RSS moves with V8's heap sizing, by 20% between
+ * identical runs.
+ */
+export function regressionMetricsFor(current: Scenario): RegressionMetricId[] {
+  const metrics: RegressionMetricId[] = ['p95Ms'];
+  if (current.kind === 'http-closed') metrics.push('requestsPerSecond');
+  else if (current.kind === 'in-process' || current.kind === 'browser' || current.kind === 'cold-start')
+    metrics.push('itemsPerSecond');
+  metrics.push('coldStartP50Ms', 'cpuPerRequestMs');
+  metrics.push(current.backend?.backend === 'native' ? 'peakRssMiB' : 'isolateMiB');
+  return metrics;
+}
+
+/** Noise-aware comparison of one scenario with its baseline. */
+export function regressionChecks(
+  reference: ScenarioBaseline,
+  current: Scenario,
+  policy: RegressionPolicy,
+): GateCheck[] {
+  return regressionMetricsFor(current)
+    .map((metric) => judgeChange({ metric, current, reference, policy }))
+    .filter((c): c is GateCheck => c !== undefined);
 }
 
 /** Each scenario the baseline measured, compared with this run's; a scenario this run lost fails presence. */
-export function baselineChecks(report: Report, baseline: Report, policy: RegressionPolicy): GateCheck[] {
+export function baselineChecks(report: Report, baseline: Baseline, policy: RegressionPolicy): GateCheck[] {
   const checks: GateCheck[] = [];
   const current = new Map(report.scenarios.map((s) => [s.id, s]));
-  for (const old of baseline.scenarios) {
-    if (!isMeasured(old)) continue;
+  for (const old of baseline.scenarios.values()) {
+    if (!old.measured) continue;
     const now = current.get(old.id);
     if (!now || !isMeasured(now)) {
-      checks.push({
-        kind: 'presence',
-        scenario: old.id,
-        metric: 'present',
-        value: now ? now.status : 'missing',
-        limit: 'measured (in baseline)',
-        verdict: 'fail',
-        detail: now
-          ? `the baseline measured it, this run did not: ${now.reason ?? now.status}`
-          : 'the baseline measured this scenario but the new report does not contain it; run the same scenarios or refresh the baseline',
-      });
+      checks.push(
+        keyed({
+          kind: 'presence',
+          scenario: old.id,
+          metricId: 'present',
+          metric: 'present',
+          value: now ? now.status : 'missing',
+          limit: 'measured (in baseline)',
+          verdict: 'fail',
+          detail: now
+            ? `the baseline measured it, this run did not: ${now.reason ?? now.status}`
+            : 'the baseline measured this scenario but the new report does not contain it; run the same scenarios or refresh the baseline',
+        }),
+      );
       continue;
     }
     checks.push(...regressionChecks(old, now, policyFor(policy, now.id)));

@@ -10,8 +10,21 @@ import type { GateCheck, GateResult } from './types.ts';
  */
 const REMEASURABLE: ReadonlySet<GateCheck['kind']> = new Set(['sla', 'regression', 'capacity-plan']);
 
-function key(check: Pick<GateCheck, 'scenario' | 'metric'>): string {
-  return `${check.scenario}\u0000${check.metric}`;
+/**
+ * The re-measure policy, stated once: a failure that re-measurement can overturn stands only if every
+ * re-measurement of its scenario fails the same check (same key) again; one that any re-measurement passes, or
+ * merely warns about, becomes a warning. Its error rates: README "The re-measure policy", from
+ * `bench/gate/policy-simulation.ts`.
+ */
+export const REMEASURE_POLICY = 'a failure stands only if every re-measurement reproduces it';
+
+/**
+ * The policy as a decision: does a first failure stand, given the verdicts of its check in each re-measurement
+ * (undefined where a round did not produce the check, e.g. the scenario errored)? A round without the check
+ * cannot clear it.
+ */
+export function failureStands(again: readonly (GateCheck['verdict'] | undefined)[]): boolean {
+  return again.every((verdict) => verdict === undefined || verdict === 'fail');
 }
 
 /** Ids of the scenarios with a failing check that a re-measurement could overturn, in report order. */
@@ -40,16 +53,17 @@ export function confirmFailures(first: GateResult, remeasured: readonly Remeasur
   const rounds = remeasured.map((r, i) => ({
     ...r,
     round: i + 1,
-    checks: new Map(r.result.checks.map((c) => [key(c), c])),
+    checks: new Map(r.result.checks.map((c) => [c.key, c])),
   }));
   const checks = first.checks.map((check): GateCheck => {
     if (check.verdict !== 'fail' || !REMEASURABLE.has(check.kind)) return check;
     const again = rounds
       .filter((r) => r.scenarios.includes(check.scenario))
-      .map((r) => ({ round: r.round, check: r.checks.get(key(check)) }));
+      .map((r) => ({ round: r.round, check: r.checks.get(check.key) }));
     if (again.length === 0) return check;
-    const cleared = again.find((a) => a.check !== undefined && a.check.verdict !== 'fail');
-    if (cleared?.check) {
+    if (!failureStands(again.map((a) => a.check?.verdict))) {
+      const cleared = again.find((a) => a.check !== undefined && a.check.verdict !== 'fail');
+      if (cleared?.check === undefined) return check;
       return {
         ...check,
         verdict: 'warn',
@@ -72,7 +86,7 @@ export function confirmFailures(first: GateResult, remeasured: readonly Remeasur
         `(${r.result.checks.filter((c) => c.verdict === 'fail' && r.scenarios.includes(c.scenario)).length} of its checks failed).`,
     ),
   ];
-  return { passed: checks.every((c) => c.verdict !== 'fail'), checks, notes };
+  return { ...first, passed: checks.every((c) => c.verdict !== 'fail'), checks, notes };
 }
 
 /** One re-measurement's report, and where it was written. */

@@ -23,6 +23,10 @@ export function renderGateSummary(
   const warned = result.checks.filter((c) => c.verdict === 'warn');
   const lines: string[] = [];
   lines.push(`## shipshape gate: ${result.passed ? 'PASS' : 'FAIL'}`, '');
+  // Another machine or mode under the baseline changes how every regression verdict reads: say so first.
+  if (result.caveats !== undefined && result.caveats.length > 0) {
+    lines.push(...result.caveats.map((c) => `> **Note:** ${c}`), '');
+  }
   lines.push(
     `Report \`${sources.report}\`${sources.baseline ? ` against baseline \`${sources.baseline}\`` : ''} with SLA \`${sources.sla}\`.`,
   );
@@ -51,6 +55,12 @@ export function renderGateSummary(
   if (failed.length > 0) {
     lines.push('### Failed checks', '');
     table(failed);
+  }
+  if (warned.length > 0) {
+    // Unstable measurements first: they say how far to trust every other figure of their scenario.
+    const unstable = warned.filter((c) => c.kind === 'stability');
+    lines.push('### Warnings', '');
+    table([...unstable, ...warned.filter((c) => c.kind !== 'stability')]);
   }
   const capacity = result.checks.filter((c) => c.kind === 'capacity-plan');
   if (capacity.length > 0) {

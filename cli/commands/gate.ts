@@ -4,7 +4,13 @@ import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
-import { confirmFailures, evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate/index.ts';
+import {
+  baselineFromReport,
+  confirmFailures,
+  evaluateGate,
+  renderGateSummary,
+  type GateResult,
+} from '../../bench/gate/index.ts';
 import { remeasureFailures, type RemeasureOptions } from '../../bench/gate/remeasure.ts';
 import { createProgress } from '../../bench/progress.ts';
 import { readReport, writeReport, type Report } from '../../bench/report.ts';
@@ -85,7 +91,8 @@ export function registerGate(program: Command): void {
     .option('--sla <file>', 'limits and regression thresholds', DEFAULT_SLA)
     .option(
       '--summary <file>',
-      'also write the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY; appended to if it exists there)',
+      'also write the Markdown summary here (e.g. $GITHUB_STEP_SUMMARY; appended to if it exists there); ' +
+        'an empty value is ignored',
     )
     .option(
       '--upload-size-file <file>',
@@ -113,7 +120,7 @@ export function registerGate(program: Command): void {
         evaluateGate({
           report: measured,
           sla,
-          ...(baseline === undefined ? {} : { baseline }),
+          ...(baseline === undefined ? {} : { baseline: baselineFromReport(baseline) }),
           ...(uploadSize === undefined ? {} : { uploadSize }),
         });
       const first = judge(report);
@@ -137,7 +144,8 @@ export function registerGate(program: Command): void {
         reportInfo: report,
       });
       process.stdout.write(`${markdown}\n`);
-      if (flags.summary !== undefined) {
+      // An empty path is the README's `--summary "$GITHUB_STEP_SUMMARY"` run outside GitHub Actions: no file.
+      if (flags.summary !== undefined && flags.summary !== '') {
         if (flags.summary === process.env.GITHUB_STEP_SUMMARY) {
           await appendFile(flags.summary, `${markdown}\n`);
         } else {

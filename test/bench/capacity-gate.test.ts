@@ -30,8 +30,10 @@ describe('the capacity checks of the gate', () => {
 
   it('passes the plan of a passing self-check and shows plan against measurement at both rates', () => {
     expect(check('capacity-plan')).toEqual({
+      key: `${ID}|capacityPlan|capacity-plan`,
       kind: 'capacity-plan',
       scenario: ID,
+      metricId: 'capacityPlan',
       metric: 'plan vs measured',
       value:
         'planned 600 req/s: p95 40.0 ms (model 10.0 ms); ' +
@@ -39,6 +41,9 @@ describe('the capacity checks of the gate', () => {
       limit: 'SLA met at planned, missed at 1.5x sustainable',
       verdict: 'pass',
       detail: 'constructed',
+      unit: 'ms',
+      measured: 40,
+      limitValue: 100,
     });
   });
 

@@ -226,3 +226,42 @@ export function capacityScenario(
     durationMs: 20_000,
   };
 }
+
+/** Every timing of a report multiplied by `factor` (throughput divided): a slower, or faster, run of the same code. */
+export function scaleTimings(report: Report, factor: number): Report {
+  const copy = structuredClone(report) as Report & {
+    scenarios: Array<Record<string, unknown> & Report['scenarios'][number]>;
+  };
+  for (const s of copy.scenarios) {
+    const latency = s.latency as
+      | {
+          mean: number;
+          min: number;
+          max: number;
+          samples: number[];
+          percentiles: Record<string, { ms: number }>;
+        }
+      | undefined;
+    if (latency) {
+      latency.mean *= factor;
+      latency.min *= factor;
+      latency.max *= factor;
+      latency.samples = latency.samples.map((v) => v * factor);
+      for (const p of Object.values(latency.percentiles)) p.ms *= factor;
+    }
+    const throughput = s.throughput as { itemsPerSecond: number; requestsPerSecond: number } | undefined;
+    if (throughput) {
+      throughput.itemsPerSecond /= factor;
+      throughput.requestsPerSecond /= factor;
+    }
+    const stability = s.stability as
+      { windows: Array<{ p95Ms: number; itemsPerSecond: number }> } | undefined;
+    for (const w of stability?.windows ?? []) {
+      w.p95Ms *= factor;
+      w.itemsPerSecond /= factor;
+    }
+    const cpu = s.cpu as { perRequestMs: number } | undefined;
+    if (cpu) cpu.perRequestMs *= factor;
+  }
+  return copy;
+}

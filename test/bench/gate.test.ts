@@ -1,9 +1,18 @@
 // The release gate on constructed reports: SLA, presence and noise-aware regression checks.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluateGate, renderGateSummary, type GateCheck } from '../../bench/gate/index.ts';
+import {
+  baselineFromReport,
+  evaluateGate,
+  renderGateSummary,
+  type GateCheck,
+} from '../../bench/gate/index.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
-import { parseSla, matchesScenario, policyFor, type Sla } from '../../bench/sla.ts';
-import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';
+import { readReport } from '../../bench/report.ts';
+import { parseSla, matchesScenario, policyFor, readSla, type Sla } from '../../bench/sla.ts';
+import { inProcessScenario, logNormalSamples, makeReport, scaleTimings } from './fixtures.ts';
+
+const BENCH = join(import.meta.dirname, '../../bench');
 
 const ID = 'in-process/news-bag/native/b8';
 
@@ -19,7 +28,9 @@ function failed(checks: readonly GateCheck[]): GateCheck[] {
 }
 
 describe('evaluateGate', () => {
-  const baseline = makeReport([inProcessScenario(ID, logNormalSamples(600, 10, 1), { batchSize: 8 })]);
+  const baseline = baselineFromReport(
+    makeReport([inProcessScenario(ID, logNormalSamples(600, 10, 1), { batchSize: 8 })]),
+  );
 
   it('passes a report within the SLA and like its baseline', () => {
     const report = makeReport([inProcessScenario(ID, logNormalSamples(600, 10, 2), { batchSize: 8 })]);
@@ -68,7 +79,7 @@ describe('evaluateGate', () => {
   it('does not fail on a large change that is not significant (few noisy samples)', () => {
     const noisyBaseline = makeReport([inProcessScenario(ID, logNormalSamples(8, 10, 11, 0.6))]);
     const report = makeReport([inProcessScenario(ID, logNormalSamples(8, 10, 12, 0.6))]);
-    const result = evaluateGate({ report, baseline: noisyBaseline, sla: sla({}, []) });
+    const result = evaluateGate({ report, baseline: baselineFromReport(noisyBaseline), sla: sla({}, []) });
     const latency = result.checks.find((c) => c.metric === 'p95 latency vs baseline');
     expect(latency?.value).toContain('+21.5%');
     expect(latency?.verdict).toBe('pass');
@@ -84,7 +95,7 @@ describe('evaluateGate', () => {
       inProcessScenario(ID, logNormalSamples(600, median, seed), { batchSize: 8, windowP95s: [12, 15, 17] });
     const result = evaluateGate({
       report: makeReport([noisy(13, 2)]),
-      baseline: makeReport([noisy(10, 1)]),
+      baseline: baselineFromReport(makeReport([noisy(10, 1)])),
       sla: sla(),
     });
     const latency = result.checks.find((c) => c.metric === 'p95 latency vs baseline');
@@ -100,7 +111,7 @@ describe('evaluateGate', () => {
     });
     const result = evaluateGate({
       report: makeReport([withCpu(14, 2, 10.3, 0.5)]),
-      baseline: makeReport([withCpu(10, 1, 10, 0.95)]),
+      baseline: baselineFromReport(makeReport([withCpu(10, 1, 10, 0.95)])),
       sla: sla(),
     });
     const latency = result.checks.find((c) => c.metric === 'p95 latency vs baseline');
@@ -119,7 +130,7 @@ describe('evaluateGate', () => {
     });
     const result = evaluateGate({
       report: makeReport([withCpu(14, 2, 14)]),
-      baseline: makeReport([withCpu(10, 1, 10)]),
+      baseline: baselineFromReport(makeReport([withCpu(10, 1, 10)])),
       sla: sla(),
     });
     expect(failed(result.checks).map((c) => c.metric)).toEqual([
@@ -162,7 +173,7 @@ describe('evaluateGate', () => {
       },
       [{ match: 'in-process/**', maxP95Ms: 50 }],
     );
-    const result = evaluateGate({ report, baseline: base, sla: widened });
+    const result = evaluateGate({ report, baseline: baselineFromReport(base), sla: widened });
     expect(failed(result.checks).map((c) => [c.scenario, c.metric])).toEqual([
       [other, 'p95 latency vs baseline'],
       [other, 'throughput vs baseline'],
@@ -281,5 +292,43 @@ describe('matchesScenario', () => {
     expect(matchesScenario('in-process/*', 'in-process/news-bag/native/b1')).toBe(false);
     expect(matchesScenario('in-process/**', 'in-process/news-bag/native/b1')).toBe(true);
     expect(matchesScenario('cold-start/news-bag/wasm', 'cold-start/news-bag/wasm')).toBe(true);
+  });
+});
+
+describe('the checked-in baseline under the checked-in SLA', () => {
+  it('passes the checked-in baseline against itself: every regression check passes, unchanged', async () => {
+    const report = await readReport(join(BENCH, 'baseline.json'));
+    const result = evaluateGate({
+      report,
+      baseline: baselineFromReport(report),
+      sla: await readSla(join(BENCH, 'sla.json')),
+    });
+    const regressions = result.checks.filter((c) => c.kind === 'regression');
+    // 22 measured scenarios, each with p95, CPU and memory at least: an empty comparison would pass too.
+    expect(regressions.length).toBeGreaterThanOrEqual(66);
+    expect(regressions.filter((c) => c.verdict !== 'pass' || c.changePct !== 0)).toEqual([]);
+    expect(result.checks.filter((c) => c.verdict === 'fail')).toEqual([]);
+    expect(result.passed).toBe(true);
+  });
+
+  it('fails a copy of the checked-in baseline slowed five-fold, on the right keys', async () => {
+    const baseline = await readReport(join(BENCH, 'baseline.json'));
+    const result = evaluateGate({
+      report: scaleTimings(baseline, 5),
+      baseline: baselineFromReport(baseline),
+      sla: await readSla(join(BENCH, 'sla.json')),
+    });
+    const failedKeys = result.checks.filter((c) => c.verdict === 'fail').map((c) => c.key);
+    expect(result.passed).toBe(false);
+    expect(failedKeys).toEqual(
+      expect.arrayContaining([
+        'in-process/news-bag/native/b1|p95Ms|regression',
+        'in-process/news-bag/native/b1|itemsPerSecond|regression',
+        // Closed-loop HTTP is judged in requests/s (against its own 70% threshold), never in items/s.
+        'http-closed/c1|p95Ms|regression',
+        'http-closed/c1|requestsPerSecond|regression',
+      ]),
+    );
+    expect(result.checks.map((c) => c.key)).not.toContain('http-closed/c1|itemsPerSecond|regression');
   });
 });

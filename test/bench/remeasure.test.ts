@@ -12,26 +12,27 @@ import {
   scenariosToRemeasure,
   type Remeasurement,
 } from '../../bench/gate/index.ts';
-import type { GateCheck, GateResult } from '../../bench/gate/index.ts';
+import { keyed, type GateCheck, type GateResult, type UnkeyedCheck } from '../../bench/gate/index.ts';
 import { remeasureFailures } from '../../bench/gate/remeasure.ts';
 import { parseSla } from '../../bench/sla.ts';
-import { inProcessScenario, logNormalSamples, makeReport } from './fixtures.ts';
+import { inProcessScenario, logNormalSamples, makeReport, scaleTimings } from './fixtures.ts';
 import { parseReport, type Report } from '../../bench/report.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BAG = join(ROOT, 'artifacts/news-bag');
 
-function check(overrides: Partial<GateCheck>): GateCheck {
-  return {
+function check(overrides: Partial<UnkeyedCheck>): GateCheck {
+  return keyed({
     kind: 'regression',
     scenario: 'in-process/news-bag/native/b1',
+    metricId: 'p95Ms',
     metric: 'p95 latency vs baseline',
     value: '2.00 ms (+100.0% vs 1.00)',
     limit: '+50% and significant',
     verdict: 'fail',
     detail: 'regression: Mann-Whitney U p<0.0001',
     ...overrides,
-  };
+  });
 }
 
 function result(checks: GateCheck[]): GateResult {
@@ -45,10 +46,20 @@ describe('confirmFailures', () => {
   it('lists each scenario with a failing SLA or regression check once, and no other kind', () => {
     const first = result([
       check({ scenario: A }),
-      check({ scenario: A, metric: 'throughput vs baseline' }),
+      check({ scenario: A, metricId: 'itemsPerSecond', metric: 'throughput vs baseline' }),
       check({ scenario: B, kind: 'sla', metric: 'p95 latency' }),
-      check({ scenario: 'worker-upload', kind: 'upload', metric: 'upload size' }),
-      check({ scenario: 'cold-start/news-bag/wasm', kind: 'presence', metric: 'present' }),
+      check({
+        scenario: 'worker-upload',
+        kind: 'upload',
+        metricId: 'uploadGzipBytes',
+        metric: 'upload size',
+      }),
+      check({
+        scenario: 'cold-start/news-bag/wasm',
+        kind: 'presence',
+        metricId: 'present',
+        metric: 'present',
+      }),
       check({ scenario: 'http-closed/c1', verdict: 'pass' }),
     ]);
     expect(scenariosToRemeasure(first)).toEqual([A, B]);
@@ -102,7 +113,9 @@ describe('confirmFailures', () => {
     const errored: Remeasurement = {
       report: 'r1.json',
       scenarios: [A],
-      result: result([check({ scenario: A, kind: 'presence', metric: 'present', value: 'errored' })]),
+      result: result([
+        check({ scenario: A, kind: 'presence', metricId: 'present', metric: 'present', value: 'errored' }),
+      ]),
     };
     const confirmed = confirmFailures(first, [errored]);
     expect(confirmed.passed).toBe(false);
@@ -111,11 +124,42 @@ describe('confirmFailures', () => {
 
   it('never overturns a missing scenario or an oversized upload', () => {
     const first = result([
-      check({ kind: 'presence', metric: 'present' }),
-      check({ scenario: 'worker-upload', kind: 'upload', metric: 'upload size' }),
+      check({ kind: 'presence', metricId: 'present', metric: 'present' }),
+      check({
+        scenario: 'worker-upload',
+        kind: 'upload',
+        metricId: 'uploadGzipBytes',
+        metric: 'upload size',
+      }),
     ]);
     const confirmed = confirmFailures(first, [{ report: 'r1.json', scenarios: [A], result: result([]) }]);
     expect(confirmed.checks.map((c) => c.verdict)).toEqual(['fail', 'fail']);
+  });
+});
+
+describe('confirmFailures matches checks by key', () => {
+  const A = 'in-process/news-bag/native/b16';
+  // Both SLA throughput checks are labelled `throughput`: one in items/s, one in requests/s.
+  const slaOf = parseSla(
+    {
+      schemaVersion: 1,
+      scenarios: [{ match: A, minItemsPerSecond: 1e9, minRequestsPerSecond: 1 }],
+    },
+    'test',
+  );
+  const judge = (report: Report): GateResult => evaluateGate({ report, sla: slaOf });
+
+  it('keeps the items/s throughput failure when the re-measurement passes only the req/s throughput check', () => {
+    const first = judge(makeReport([inProcessScenario(A, logNormalSamples(200, 10, 1), { batchSize: 16 })]));
+    const again = judge(makeReport([inProcessScenario(A, logNormalSamples(200, 10, 2), { batchSize: 16 })]));
+    const labels = again.checks.filter((c) => c.metric === 'throughput').map((c) => [c.metricId, c.verdict]);
+    expect(labels).toEqual([
+      ['itemsPerSecond', 'fail'],
+      ['requestsPerSecond', 'pass'],
+    ]);
+    const confirmed = confirmFailures(first, [{ report: 'r1.json', scenarios: [A], result: again }]);
+    expect(confirmed.checks.find((c) => c.key === `${A}|itemsPerSecond|sla`)?.verdict).toBe('fail');
+    expect(confirmed.passed).toBe(false);
   });
 });
 
@@ -177,45 +221,6 @@ describe('remeasureFailures (the loop, with constructed reports for the bench)',
     expect([rounds, calls]).toEqual([[], 0]);
   });
 });
-
-/** Every timing of a report multiplied by `factor` (throughput divided): a slower, or faster, run of the same code. */
-function scaleTimings(report: Report, factor: number): Report {
-  const copy = structuredClone(report) as Report & {
-    scenarios: Array<Record<string, unknown> & Report['scenarios'][number]>;
-  };
-  for (const s of copy.scenarios) {
-    const latency = s.latency as
-      | {
-          mean: number;
-          min: number;
-          max: number;
-          samples: number[];
-          percentiles: Record<string, { ms: number }>;
-        }
-      | undefined;
-    if (latency) {
-      latency.mean *= factor;
-      latency.min *= factor;
-      latency.max *= factor;
-      latency.samples = latency.samples.map((v) => v * factor);
-      for (const p of Object.values(latency.percentiles)) p.ms *= factor;
-    }
-    const throughput = s.throughput as { itemsPerSecond: number; requestsPerSecond: number } | undefined;
-    if (throughput) {
-      throughput.itemsPerSecond /= factor;
-      throughput.requestsPerSecond /= factor;
-    }
-    const stability = s.stability as
-      { windows: Array<{ p95Ms: number; itemsPerSecond: number }> } | undefined;
-    for (const w of stability?.windows ?? []) {
-      w.p95Ms *= factor;
-      w.itemsPerSecond /= factor;
-    }
-    const cpu = s.cpu as { perRequestMs: number } | undefined;
-    if (cpu) cpu.perRequestMs *= factor;
-  }
-  return copy;
-}
 
 describe('shipshape gate --remeasure (the real CLI, real re-measurements)', () => {
   let dir: string;
