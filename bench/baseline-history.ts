@@ -67,6 +67,12 @@ export const baselineHistorySchema = z
   .object({
     schemaVersion: z.literal(BASELINE_HISTORY_SCHEMA_VERSION),
     tool: z.literal(BASELINE_HISTORY_TOOL),
+    /**
+     * The newest run's full report (retained samples, windows, CPU figures), relative to this file's folder, as
+     * `shipshape baseline record --latest` copied it; absent with `--no-latest`. The gate falls back to it when the
+     * history is shorter than `regression.history.minRuns`.
+     */
+    latest: z.string().min(1).optional(),
     /** Oldest first. */
     runs: z.array(historyRunSchema).min(1),
   })
@@ -126,6 +132,8 @@ export function historyRunOf(report: Report, origin: { source: string; commit: s
 
 /**
  * The history with `run` appended, keeping the newest `keep` runs (default 5). Without a history, a new one.
+ * `latest` is where the run's full report is kept (relative to the history's folder); without it the history
+ * names no full report, since the one it named is no longer the newest run's.
  * @throws ShipshapeError `BASELINE_MODE_MISMATCH` when the run's mode (quick/full) differs from the history's:
  *   quick and full runs measure differently and must not be pooled.
  */
@@ -133,6 +141,7 @@ export function appendRun(
   history: BaselineHistory | undefined,
   run: HistoryRun,
   keep: number = DEFAULT_KEEP,
+  latest?: string,
 ): BaselineHistory {
   if (!(Number.isInteger(keep) && keep >= 1)) {
     throw new ShipshapeError('BASELINE_INVALID', `keep ${keep} is not a whole number of at least 1.`);
@@ -149,6 +158,7 @@ export function appendRun(
   return {
     schemaVersion: BASELINE_HISTORY_SCHEMA_VERSION,
     tool: BASELINE_HISTORY_TOOL,
+    ...(latest === undefined ? {} : { latest }),
     runs: [...runs, run].slice(-keep),
   };
 }

@@ -1,7 +1,7 @@
 // `shipshape baseline`: records bench runs into the baseline history, shows it, and charts its trend.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative } from 'node:path';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
@@ -84,7 +84,11 @@ export function registerBaseline(program: Command): void {
         gitCommit(),
       ]);
       const run = historyRunOf(report, { source: display(flags.report), commit });
-      const next = appendRun(history, run, flags.keep);
+      const latest =
+        flags.latest === false
+          ? undefined
+          : relative(dirname(flags.history), flags.latest).split(sep).join('/');
+      const next = appendRun(history, run, flags.keep, latest);
       const dropped = (history?.runs.length ?? 0) + 1 - next.runs.length;
       await writeBaselineHistory(flags.history, next);
       process.stderr.write(
