@@ -1,5 +1,11 @@
 // The gate's statistics over a baseline history: a run's figure against the prediction bound of several recorded runs.
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import type { Scenario } from '../report.ts';
+import type { RegressionPolicy } from '../sla.ts';
+import type { ScenarioBaseline } from './baseline.ts';
+import { formatNumber, formatPct } from './format.ts';
+import type { ScenarioMetricId } from './metrics.ts';
+import { keyed, type GateCheck } from './types.ts';
 
 /** With fewer recorded runs than this the gate compares with the latest run alone (`regression.history.minRuns`). */
 export const DEFAULT_MIN_RUNS = 3;
@@ -117,4 +123,115 @@ export function isHistoryRegression(j: HistoryJudgement): boolean {
  */
 export function fallbackNote(runs: number, minRuns: number): string {
   return `history of ${runs} run${runs === 1 ? '' : 's'} < minRuns ${minRuns}: compared with the latest run alone`;
+}
+
+/** One metric of one scenario to judge against the history, as `judgeChange` has read it. */
+export interface HistoryChange {
+  readonly metric: ScenarioMetricId;
+  /** This run's scenario and its value of the metric. */
+  readonly current: Scenario;
+  readonly value: number;
+  readonly reference: ScenarioBaseline;
+  /** The policy for this scenario (overrides applied). */
+  readonly policy: RegressionPolicy;
+  /** The metric's threshold (percent), unit, bad direction and check label, as for a single baseline run. */
+  readonly thresholdPct: number;
+  readonly unit: string;
+  readonly worse: 1 | -1;
+  readonly label: string;
+}
+
+/**
+ * Judges one metric against the baseline history's runs (at least `regression.history.minRuns` of them). A
+ * regression fails only when it is beyond the metric's threshold against the history's centre, outside the
+ * prediction bound (`historyBound`), and, for a wall-clock metric, CPU per request is a regression by the same
+ * rule (the gate's CPU-explains rule, judged against the history's CPU figures): a slowdown on the clock alone is
+ * a busier machine, a warning. Memory is judged by its threshold against the centre alone. CPU per request on its
+ * own only warns, as against a single run.
+ * @returns undefined when the history has no usable spread (fewer than 2 positive values).
+ */
+export function judgeHistoryChange(change: HistoryChange): GateCheck | undefined {
+  const { metric, current, reference, policy, thresholdPct, unit, worse } = change;
+  const values = reference.runs[metric] ?? [];
+  const newValue = change.value;
+  const thresholdOnly = metric === 'peakRssMiB' || metric === 'isolateMiB';
+  const judged = judgeAgainstHistory({
+    values,
+    current: newValue,
+    worse,
+    thresholdPct,
+    alpha: policy.alpha,
+    thresholdOnly,
+    format: formatNumber,
+  });
+  if (judged === null) return undefined;
+  const { bound } = judged;
+  const edge = worse === 1 ? bound.high : bound.low;
+  const base = {
+    kind: 'regression' as const,
+    scenario: current.id,
+    metricId: metric,
+    metric: change.label,
+    value: `${formatNumber(newValue)} ${unit} (${formatPct(judged.change)} vs ${formatNumber(bound.centre)}, ${bound.n} runs)`,
+    limit:
+      `${worse === 1 ? '+' : '-'}${thresholdPct}%` +
+      (thresholdOnly ? '' : ` and ${worse === 1 ? '>' : '<'} ${formatNumber(edge)} ${unit}`) +
+      (metric === 'cpuPerRequestMs' ? ' (warns only)' : ''),
+    unit,
+    measured: newValue,
+    limitValue: thresholdPct,
+    baselineValue: bound.centre,
+    changePct: judged.change * 100,
+  };
+  if (!isHistoryRegression(judged)) {
+    return keyed({
+      ...base,
+      verdict: 'pass',
+      detail: judged.improved
+        ? `better: ${judged.text}`
+        : judged.beyondThreshold
+          ? `beyond threshold but inside the history's spread (noise): ${judged.text}`
+          : `within threshold: ${judged.text}`,
+    });
+  }
+  if (metric === 'cpuPerRequestMs') {
+    return keyed({
+      ...base,
+      verdict: 'warn',
+      detail: `more CPU per request than the history: ${judged.text}`,
+    });
+  }
+  if (thresholdOnly) return keyed({ ...base, verdict: 'fail', detail: `regression: ${judged.text}` });
+  const cpu = cpuAgainstHistory(current, reference, policy);
+  return keyed({
+    ...base,
+    verdict: cpu.explains ? 'warn' : 'fail',
+    detail: cpu.explains
+      ? `slower on the clock but not in CPU time: ${cpu.text}: a busier machine, not slower code; ${judged.text}`
+      : `regression: ${judged.text}${cpu.text === '' ? '' : `; ${cpu.text}`}`,
+  });
+}
+
+/** Whether CPU per request, judged against the history's CPU figures like any metric, clears the code. */
+function cpuAgainstHistory(
+  current: Scenario,
+  reference: ScenarioBaseline,
+  policy: RegressionPolicy,
+): { explains: boolean; text: string } {
+  const now = current.cpu?.perRequestMs;
+  const cpu =
+    now === undefined
+      ? null
+      : judgeAgainstHistory({
+          values: reference.runs.cpuPerRequestMs ?? [],
+          current: now,
+          worse: 1,
+          thresholdPct: policy.thresholdsPct.cpuPerRequestMs,
+          alpha: policy.alpha,
+          format: formatNumber,
+        });
+  // Without CPU figures on both sides (a service given by --url) nothing clears the code, as against one run.
+  if (cpu === null || now === undefined) return { explains: false, text: '' };
+  const text = `CPU per request ${formatPct(cpu.change)} vs its history (${cpu.text})`;
+  return { explains: !isHistoryRegression(cpu), text };
 }

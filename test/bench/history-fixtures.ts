@@ -13,38 +13,49 @@ export const CI_QUICK = reportFixture('test/fixtures/reports/ci-quick.json');
 
 /**
  * A copy of `report` as if every request took `factor` times as long (latency, CPU and cold start scaled up,
- * throughput down), recorded at `createdAt` with the given load average.
+ * throughput down), recorded at `createdAt` with the given load average. `only` scales one scenario alone;
+ * `cpuFactor` (default `factor`) scales CPU per request apart, as contention does.
  */
-export function scaledReport(report: Report, factor: number, createdAt: string, load = 1): Report {
-  const scale = (s: Scenario): Scenario => ({
-    ...s,
-    ...(s.latency && {
-      latency: {
-        ...s.latency,
-        mean: s.latency.mean * factor,
-        min: s.latency.min * factor,
-        max: s.latency.max * factor,
-        percentiles: Object.fromEntries(
-          Object.entries(s.latency.percentiles).map(([p, v]) => [p, { ...v, ms: v.ms * factor }]),
-        ) as NonNullable<Scenario['latency']>['percentiles'],
-        samples: s.latency.samples.map((x) => x * factor),
-      },
-    }),
-    ...(s.throughput && {
-      throughput: {
-        itemsPerSecond: s.throughput.itemsPerSecond / factor,
-        requestsPerSecond: s.throughput.requestsPerSecond / factor,
-      },
-    }),
-    ...(s.cpu && { cpu: { ...s.cpu, perRequestMs: s.cpu.perRequestMs * factor } }),
-    ...(s.coldStart && {
-      coldStart: {
-        ...s.coldStart,
-        p50Ms: s.coldStart.p50Ms * factor,
-        timeToFirstPredictionMs: s.coldStart.timeToFirstPredictionMs.map((x) => x * factor),
-      },
-    }),
-  });
+export function scaledReport(
+  report: Report,
+  factor: number,
+  createdAt: string,
+  load = 1,
+  options: { readonly only?: string; readonly cpuFactor?: number } = {},
+): Report {
+  const cpuFactor = options.cpuFactor ?? factor;
+  const scale = (s: Scenario): Scenario =>
+    options.only !== undefined && s.id !== options.only
+      ? s
+      : {
+          ...s,
+          ...(s.latency && {
+            latency: {
+              ...s.latency,
+              mean: s.latency.mean * factor,
+              min: s.latency.min * factor,
+              max: s.latency.max * factor,
+              percentiles: Object.fromEntries(
+                Object.entries(s.latency.percentiles).map(([p, v]) => [p, { ...v, ms: v.ms * factor }]),
+              ) as NonNullable<Scenario['latency']>['percentiles'],
+              samples: s.latency.samples.map((x) => x * factor),
+            },
+          }),
+          ...(s.throughput && {
+            throughput: {
+              itemsPerSecond: s.throughput.itemsPerSecond / factor,
+              requestsPerSecond: s.throughput.requestsPerSecond / factor,
+            },
+          }),
+          ...(s.cpu && { cpu: { ...s.cpu, perRequestMs: s.cpu.perRequestMs * cpuFactor } }),
+          ...(s.coldStart && {
+            coldStart: {
+              ...s.coldStart,
+              p50Ms: s.coldStart.p50Ms * factor,
+              timeToFirstPredictionMs: s.coldStart.timeToFirstPredictionMs.map((x) => x * factor),
+            },
+          }),
+        };
   return {
     ...report,
     createdAt,
@@ -53,15 +64,16 @@ export function scaledReport(report: Report, factor: number, createdAt: string, 
   };
 }
 
+/** The `i`-th (0-based) scaled copy of bench/baseline.json in `historyOf`: recorded on day i + 1. */
+export function historyReport(factor: number, i: number): Report {
+  return scaledReport(BASELINE, factor, `2026-12-0${i + 1}T06:00:00.000Z`, 1 + i / 10);
+}
+
 /** A history of `factors.length` scaled copies of bench/baseline.json, one a day. */
 export function historyOf(factors: readonly number[], keep = 5): BaselineHistory {
   let history: BaselineHistory | undefined;
   factors.forEach((factor, i) => {
-    const createdAt = `2026-12-0${i + 1}T06:00:00.000Z`;
-    const run = historyRunOf(scaledReport(BASELINE, factor, createdAt, 1 + i / 10), {
-      source: `run-${i + 1}.json`,
-      commit: null,
-    });
+    const run = historyRunOf(historyReport(factor, i), { source: `run-${i + 1}.json`, commit: null });
     history = appendRun(history, run, keep);
   });
   return history!;

@@ -95,3 +95,23 @@ describe('shipshape baseline', () => {
     expect(result.stderr).toContain('shipshape: BASELINE_INVALID: ');
   });
 });
+
+describe('shipshape gate --baseline with a history', () => {
+  it('reads the committed history and says the regressions were judged against its latest run alone', () => {
+    const result = shipshape([
+      'gate',
+      '--report',
+      'test/fixtures/reports/ci-quick.json',
+      '--baseline',
+      'bench/baseline-history.json',
+      '--sla',
+      'bench/sla.json',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('against baseline `bench/baseline-history.json`');
+    expect(result.stdout).toContain(
+      '- The baseline history has 1 run, fewer than regression.history.minRuns (3): regressions are judged against its latest run alone.',
+    );
+    expect(result.code).toBe(result.stdout.includes('## shipshape gate: PASS') ? 0 : 1);
+  });
+});
