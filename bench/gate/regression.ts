@@ -170,7 +170,8 @@ export interface MetricChange {
  * the bad direction fails only when it is also significant: Mann-Whitney U (and, for p95, a bootstrap interval of
  * the p95 ratio) over the baseline's latest retained samples; memory has no sampling noise, so its threshold alone
  * decides. A wall-clock failure that CPU time per request does not show (contention) is a warning, and CPU per
- * request alone only ever warns. The baseline value is its latest run's (`runs` of length 1 for a plain report).
+ * request alone only ever warns. The baseline value is its latest run's (`runs` of length 1 for a plain report);
+ * a history of several runs is where a bound over `runs` would stand in for the sample tests.
  */
 export function judgeChange(change: MetricChange): GateCheck | undefined {
   const { metric, current, reference, policy } = change;

@@ -6,7 +6,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
 import { confirmFailures, evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate/index.ts';
 import { readBaseline } from '../../bench/gate/read-baseline.ts';
-import { remeasureFailures, type RemeasureOptions } from '../../bench/gate/remeasure.ts';
+import { REMEASURE_POLICY, remeasureFailures, type RemeasureOptions } from '../../bench/gate/remeasure.ts';
 import { createProgress } from '../../bench/progress.ts';
 import { readReport, writeReport, type Report } from '../../bench/report.ts';
 import { runBench } from '../../bench/run.ts';
@@ -98,8 +98,8 @@ export function registerGate(program: Command): void {
     )
     .option(
       '--remeasure <rounds>',
-      'measure scenarios with a failing SLA, regression or capacity-plan check again, up to this many times (0-5); a failure ' +
-        'that any re-measurement does not reproduce becomes a warning',
+      'measure scenarios with a failing SLA, regression or capacity-plan check again, up to this many times (0-5); ' +
+        `${REMEASURE_POLICY}, else it becomes a warning`,
       parseCount,
       0,
     )

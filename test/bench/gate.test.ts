@@ -9,7 +9,9 @@ import {
 } from '../../bench/gate/index.ts';
 import { buildMemoryPlan } from '../../bench/memory-plan.ts';
 import { readReport } from '../../bench/report.ts';
-import { parseSla, matchesScenario, policyFor, readSla, type Sla } from '../../bench/sla.ts';
+import { parseSla, matchesScenario, policyFor, readSla, slaRuleSchema, type Sla } from '../../bench/sla.ts';
+import { scenarioMetrics } from '../../bench/gate/metrics.ts';
+import { thresholdFor } from '../../bench/gate/regression.ts';
 import { inProcessScenario, logNormalSamples, makeReport, scaleTimings } from './fixtures.ts';
 
 const BENCH = join(import.meta.dirname, '../../bench');
@@ -330,5 +332,93 @@ describe('the checked-in baseline under the checked-in SLA', () => {
       ]),
     );
     expect(result.checks.map((c) => c.key)).not.toContain('http-closed/c1|itemsPerSecond|regression');
+  });
+});
+
+describe('every threshold of the SLA file is read', () => {
+  const defaults = parseSla({ schemaVersion: 1, scenarios: [] }, 'test');
+
+  it('judges every regression threshold of the schema with some metric', () => {
+    expect(new Set(Object.values(thresholdFor))).toEqual(
+      new Set(Object.keys(defaults.regression.thresholdsPct)),
+    );
+  });
+
+  it('limits some metric with every limit field of an SLA rule', () => {
+    const limits = Object.keys(slaRuleSchema.shape).filter((k) => k !== 'match' && k !== 'optional');
+    expect(new Set(scenarioMetrics.map((m) => m.slaKey).filter(Boolean))).toEqual(new Set(limits));
+  });
+
+  it("judges closed-loop HTTP throughput in req/s under the http-*/** override's 70%", async () => {
+    const baseline = await readReport(join(BENCH, 'baseline.json'));
+    // 2.5 times slower: throughput -60%, within 70% for loopback HTTP and beyond 50% in-process.
+    const result = evaluateGate({
+      report: scaleTimings(baseline, 2.5),
+      baseline: baselineFromReport(baseline),
+      sla: await readSla(join(BENCH, 'sla.json')),
+    });
+    const byKey = new Map(result.checks.map((c) => [c.key, c]));
+    expect(byKey.get('http-closed/c1|requestsPerSecond|regression')).toMatchObject({
+      unit: 'req/s',
+      limitValue: 70,
+      verdict: 'pass',
+    });
+    expect(byKey.get('in-process/news-bag/native/b1|itemsPerSecond|regression')).toMatchObject({
+      unit: 'items/s',
+      limitValue: 50,
+      verdict: 'fail',
+    });
+  });
+});
+
+describe('unstable measurements and another machine', () => {
+  const unstable = inProcessScenario(ID, logNormalSamples(100, 10, 2), { status: 'unstable' });
+
+  it('turns an unstable scenario into a warning of its own kind, counted in the warnings', () => {
+    const report = makeReport([{ ...unstable, reason: 'windows disagree by 40%' }]);
+    const result = evaluateGate({ report, sla: sla() });
+    expect(result.checks.filter((c) => c.verdict === 'warn')).toEqual([
+      expect.objectContaining({
+        key: `${ID}|stability|stability`,
+        kind: 'stability',
+        value: 'unstable',
+        detail: 'windows disagree by 40%',
+      }),
+    ]);
+    const md = renderGateSummary(result, { report: 'r.json', sla: 's.json' });
+    expect(md).toContain('**2 checks: 1 passed, 0 failed, 1 warnings, 0 skipped.**');
+  });
+
+  it('lists the stability warnings first among the warnings', () => {
+    const withCpu = (median: number, seed: number, perRequestMs: number) => ({
+      ...inProcessScenario(ID, logNormalSamples(600, median, seed), { batchSize: 8 }),
+      cpu: { perRequestMs, utilization: 0.95, source: 'constructed' },
+    });
+    // CPU per request +40%: a regression warning, beside the stability warning.
+    const result = evaluateGate({
+      report: makeReport([{ ...withCpu(10, 2, 14), status: 'unstable' }]),
+      baseline: baselineFromReport(makeReport([withCpu(10, 1, 10)])),
+      sla: sla({}, []),
+    });
+    const md = renderGateSummary(result, { report: 'r.json', sla: 's.json' });
+    const warnings = md.slice(md.indexOf('### Warnings'), md.indexOf('### All checks'));
+    expect(warnings.split('\n').filter((l) => l.startsWith('| warn'))).toEqual([
+      expect.stringContaining('| stable windows |'),
+      expect.stringContaining('| CPU per request vs baseline |'),
+    ]);
+  });
+
+  it('states a baseline from another machine right under the title', () => {
+    const report = makeReport([inProcessScenario(ID, logNormalSamples(100, 10, 2))]);
+    const other = makeReport([inProcessScenario(ID, logNormalSamples(100, 10, 1))], {
+      machine: { ...report.machine, cpuModel: 'Other CPU', cores: 4 },
+    });
+    const result = evaluateGate({ report, baseline: baselineFromReport(other), sla: sla() });
+    const lines = renderGateSummary(result, { report: 'r.json', sla: 's.json' }).split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      '## shipshape gate: PASS',
+      '',
+      '> **Note:** The baseline ran on "Other CPU" x4, this run on "Test CPU" x2: regressions may reflect the machine.',
+    ]);
   });
 });
