@@ -1,7 +1,7 @@
 // `shipshape baseline`: records bench runs into the baseline history, shows it, and charts its trend.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
@@ -98,7 +98,8 @@ export function registerBaseline(program: Command): void {
           (dropped > 0 ? `, dropped the oldest ${dropped}` : '') +
           '\n',
       );
-      if (flags.latest !== false) {
+      // Recording the latest baseline itself (`--report bench/baseline.json`) leaves it where it is.
+      if (flags.latest !== false && resolve(flags.latest) !== resolve(flags.report)) {
         await mkdir(dirname(flags.latest), { recursive: true });
         await copyFile(flags.report, flags.latest);
         process.stderr.write(`baseline: ${display(flags.latest)} is now ${display(flags.report)}\n`);
