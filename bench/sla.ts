@@ -78,6 +78,17 @@ const regressionSchema = z
     /** A change smaller than this (percent, in the bad direction) is never a regression. */
     thresholdsPct: thresholdsSchema.prefault({}),
     overrides: z.array(thresholdOverrideSchema).default([]),
+    /** Judging against a baseline history (bench/baseline-history.json, `shipshape baseline record`). */
+    history: z
+      .object({
+        /**
+         * Fewest recorded runs for the history's prediction bound; with fewer the gate compares with the latest run
+         * alone, as with a plain report. Default 3: with 2, Student's t(0.99, 1) is 31.8 and the bound says nothing.
+         */
+        minRuns: z.number().int().min(2).default(3),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});

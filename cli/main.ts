@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isCodedError, messageOf } from '../runtime/errors.ts';
 import { registerAlerts } from './commands/alerts.ts';
+import { registerBaseline } from './commands/baseline.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerChecklist } from './commands/checklist.ts';
 import { registerGate } from './commands/gate.ts';
@@ -19,6 +20,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerAlerts(program);
+  registerBaseline(program);
   registerBench(program);
   registerChecklist(program);
   registerGate(program);

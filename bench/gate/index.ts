@@ -2,6 +2,7 @@
 // history of runs). The checks live by job: checks.ts (the report alone), regression.ts (against the baseline),
 // remeasure.ts (confirming failures), render.ts (the Markdown summary).
 import type { Report } from '../report.ts';
+import type { Sla } from '../sla.ts';
 import type { Baseline } from './baseline.ts';
 import { capacityChecks, memoryPlanChecks, slaChecks, stabilityChecks, uploadCheck } from './checks.ts';
 import { baselineChecks } from './regression.ts';
@@ -38,6 +39,17 @@ export function baselineCaveats(report: Report, baseline: Baseline): string[] {
   return caveats;
 }
 
+/** How the regressions were judged against a history: its bound, or (too few runs) its latest run alone. */
+function historyNote(baseline: Baseline, policy: Sla['regression']): string {
+  const n = baseline.runs.length;
+  const { minRuns } = policy.history;
+  return n >= minRuns
+    ? `Regressions are judged against the baseline history's ${n} runs: beyond the threshold from their centre and ` +
+        `outside their ${Number(((1 - policy.alpha) * 100).toFixed(2))}% prediction bound (log scale, Student's t).`
+    : `The baseline history has ${n} run${n === 1 ? '' : 's'}, fewer than regression.history.minRuns (${minRuns}): ` +
+        'regressions are judged against its latest run alone.';
+}
+
 /**
  * Runs every check. The gate passes when no check fails; skipped checks and warnings never fail it.
  * Without a baseline only the SLA (and the report's own plans) are checked.
@@ -55,6 +67,7 @@ export function evaluateGate(input: GateInput): GateResult {
   let caveats: string[] = [];
   if (baseline) {
     caveats = baselineCaveats(report, baseline);
+    if (baseline.source === 'history') notes.push(historyNote(baseline, sla.regression));
     checks.push(...baselineChecks(report, baseline, sla.regression));
   } else {
     notes.push('No baseline given: only the SLA was checked.');

@@ -5,6 +5,7 @@ import { policyFor, type RegressionPolicy } from '../sla.ts';
 import { bootstrapQuantileRatio, mannWhitneyU, minSamplesFor } from '../stats.ts';
 import { isMeasured, type Baseline, type ScenarioBaseline } from './baseline.ts';
 import { formatNumber, formatP, formatPct } from './format.ts';
+import { fallbackNote, judgeHistoryChange } from './history.ts';
 import { scenarioMetric, type ScenarioMetricId } from './metrics.ts';
 import { keyed, type GateCheck } from './types.ts';
 
@@ -183,6 +184,21 @@ export function judgeChange(change: MetricChange): GateCheck | undefined {
   const thresholdPct = policy.thresholdsPct[thresholdFor[metric]];
   const { unit, bound } = scenarioMetric(metric);
   const worse: 1 | -1 = bound === 'max' ? 1 : -1;
+  const recorded = reference.runs[metric]?.length ?? 0;
+  if (recorded >= policy.history.minRuns) {
+    const judged = judgeHistoryChange({
+      metric,
+      current,
+      value: newValue,
+      reference,
+      policy,
+      thresholdPct,
+      unit,
+      worse,
+      label: labels[metric],
+    });
+    if (judged !== undefined) return judged;
+  }
   const ratio = newValue / oldValue - 1;
   const base = {
     kind: 'regression' as const,
@@ -321,7 +337,18 @@ export function baselineChecks(report: Report, baseline: Baseline, policy: Regre
       );
       continue;
     }
-    checks.push(...regressionChecks(old, now, policyFor(policy, now.id)));
+    const scenarioPolicy = policyFor(policy, now.id);
+    const { minRuns } = scenarioPolicy.history;
+    const judged = regressionChecks(old, now, scenarioPolicy);
+    // A history too short for its bound was compared with its latest run alone: each check says so.
+    checks.push(
+      ...(baseline.source !== 'history'
+        ? judged
+        : judged.map((c) => {
+            const runs = old.runs[c.metricId as ScenarioMetricId]?.length ?? 0;
+            return runs >= minRuns ? c : { ...c, detail: `${c.detail}; ${fallbackNote(runs, minRuns)}` };
+          })),
+    );
   }
   return checks;
 }

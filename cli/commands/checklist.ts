@@ -78,7 +78,10 @@ export function registerChecklist(program: Command): void {
     )
     .option('--report <file>', 'bench report (shipshape bench --out)', 'out/report.json')
     .option('--sla <file>', 'SLA the gate checks the report against', DEFAULT_SLA)
-    .option('--baseline <file>', 'baseline report for the gate’s regression checks (default: the SLA only)')
+    .option(
+      '--baseline <file>',
+      'baseline history or report for the gate’s regression checks (default: the SLA only)',
+    )
     .addOption(
       new Option('--url <url>', 'the running service, e.g. http://127.0.0.1:8787')
         .argParser(parseUrl)

@@ -4,13 +4,8 @@ import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
-import {
-  baselineFromReport,
-  confirmFailures,
-  evaluateGate,
-  renderGateSummary,
-  type GateResult,
-} from '../../bench/gate/index.ts';
+import { confirmFailures, evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate/index.ts';
+import { readBaseline } from '../../bench/gate/read-baseline.ts';
 import { REMEASURE_POLICY, remeasureFailures, type RemeasureOptions } from '../../bench/gate/remeasure.ts';
 import { createProgress } from '../../bench/progress.ts';
 import { readReport, writeReport, type Report } from '../../bench/report.ts';
@@ -87,7 +82,10 @@ export function registerGate(program: Command): void {
       'check a bench report against the SLA and a baseline (exit 0 pass, 1 fail); print a Markdown summary',
     )
     .requiredOption('--report <file>', 'the new bench report (JSON)')
-    .option('--baseline <file>', 'the report to compare with (e.g. bench/baseline.json)')
+    .option(
+      '--baseline <file>',
+      'what to compare with: a baseline history (bench/baseline-history.json) or one bench report',
+    )
     .option('--sla <file>', 'limits and regression thresholds', DEFAULT_SLA)
     .option(
       '--summary <file>',
@@ -112,7 +110,7 @@ export function registerGate(program: Command): void {
     .action(async (flags: GateFlags) => {
       const [report, baseline, sla, uploadSize] = await Promise.all([
         readReport(flags.report),
-        flags.baseline === undefined ? undefined : readReport(flags.baseline),
+        flags.baseline === undefined ? undefined : readBaseline(flags.baseline),
         readSla(flags.sla),
         flags.uploadSizeFile === undefined ? undefined : readUploadSize(flags.uploadSizeFile),
       ]);
@@ -120,7 +118,7 @@ export function registerGate(program: Command): void {
         evaluateGate({
           report: measured,
           sla,
-          ...(baseline === undefined ? {} : { baseline: baselineFromReport(baseline) }),
+          ...(baseline === undefined ? {} : { baseline }),
           ...(uploadSize === undefined ? {} : { uploadSize }),
         });
       const first = judge(report);

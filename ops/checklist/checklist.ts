@@ -1,5 +1,7 @@
 // The deployment checklist: the seed's nine items, each judged with evidence against a real deployment candidate.
 import { randomBytes } from 'node:crypto';
+import type { Baseline } from '../../bench/gate/baseline.ts';
+import { readBaseline } from '../../bench/gate/read-baseline.ts';
 import { readReport, type Report } from '../../bench/report.ts';
 import { readSla, type Sla } from '../../bench/sla.ts';
 import { loadBundle } from '../../runtime/bundle/index.ts';
@@ -64,7 +66,10 @@ export interface ChecklistOptions {
   readonly report: string;
   /** The SLA file (bench/sla.json). */
   readonly sla: string;
-  /** A baseline report for the gate's regression checks; without one the gate checks the SLA only. */
+  /**
+   * The gate's baseline: a history (bench/baseline-history.json) or one report; without one the gate checks the SLA
+   * only.
+   */
   readonly baseline?: string;
   /** The deployment candidate's base URL. */
   readonly url: string;
@@ -110,7 +115,7 @@ export interface ChecklistContext {
   readonly bundle: Loaded<Bundle>;
   readonly report: Loaded<Report>;
   readonly sla: Loaded<Sla>;
-  readonly baseline: Loaded<Report> | undefined;
+  readonly baseline: Loaded<Baseline> | undefined;
   readonly backend: { readonly name: BackendName; readonly source: string };
   readonly batchSize: number;
   readonly probe: Probe;
@@ -169,7 +174,7 @@ export async function runChecklist(options: ChecklistOptions): Promise<Checklist
     attempt(() => loadBundle(directorySource(options.bundleDir))),
     attempt(() => readReport(options.report)),
     attempt(() => readSla(options.sla)),
-    options.baseline === undefined ? undefined : attempt(() => readReport(options.baseline!)),
+    options.baseline === undefined ? undefined : attempt(() => readBaseline(options.baseline!)),
     servingBackend(options, probe),
   ]);
   const context: ChecklistContext = {

@@ -1,7 +1,7 @@
 // The checklist's performance items, read from a bench report: batching gain, the memory plan, and the release gate.
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { baselineFromReport, confirmFailures, evaluateGate, formatNumber } from '../../bench/gate/index.ts';
+import { confirmFailures, evaluateGate, formatNumber } from '../../bench/gate/index.ts';
 import { plannedBytes } from '../../bench/memory-plan.ts';
 import { readReport, type Report, type Scenario } from '../../bench/report.ts';
 import type { ChecklistContext, Finding } from './checklist.ts';
@@ -167,7 +167,7 @@ export async function checkLatency(context: ChecklistContext): Promise<Finding> 
     return fail(options.baseline!, `The baseline cannot be read: ${context.baseline.reason}.`);
   }
   const sla = context.sla.value;
-  const baseline = context.baseline?.ok === true ? baselineFromReport(context.baseline.value) : undefined;
+  const baseline = context.baseline?.ok === true ? context.baseline.value : undefined;
   const judge = (measured: Report) =>
     evaluateGate({ report: measured, sla, ...(baseline === undefined ? {} : { baseline }) });
   const rounds = await remeasuredReports(options.report);

@@ -1,0 +1,66 @@
+// What the gate compares a run with, read from either form: a baseline history (bench/baseline-history.json) or a
+// plain bench report (a history of one run).
+import { dirname, resolve } from 'node:path';
+import {
+  isBaselineHistoryJson,
+  isMeasuredStatus,
+  metricIds,
+  metricSeries,
+  parseBaselineHistory,
+  readJson,
+  scenarioIds,
+  type BaselineHistory,
+} from '../baseline-history.ts';
+import { parseReport, readReport, type Report } from '../report.ts';
+import { baselineFromReport, type Baseline, type ScenarioBaseline } from './baseline.ts';
+import type { ScenarioMetricId } from './metrics.ts';
+
+/**
+ * The history as the gate's baseline: per scenario one value per run that measured it, oldest first, and
+ * `latest`'s scenario (its retained samples, windows and CPU figures) for the comparisons that need a full run.
+ * @param latest the newest run's full report; ignored unless it is that run (same `createdAt`).
+ */
+export function baselineFromHistory(history: BaselineHistory, latest?: Report): Baseline {
+  const newest = history.runs[history.runs.length - 1];
+  const full = latest !== undefined && latest.createdAt === newest?.createdAt ? latest : undefined;
+  const scenarios = new Map<string, ScenarioBaseline>();
+  for (const id of scenarioIds(history)) {
+    const recorded = history.runs.flatMap((run) => run.scenarios.filter((s) => s.id === id));
+    const last = recorded[recorded.length - 1];
+    const measured = recorded.filter((s) => isMeasuredStatus(s.status));
+    const runs: Partial<Record<ScenarioMetricId, readonly number[]>> = {};
+    for (const metric of metricIds) {
+      if (metric === 'cpuUtilization') continue;
+      const values = metricSeries(history, id, metric);
+      if (values.length > 0) runs[metric] = values;
+    }
+    const latestScenario = full?.scenarios.find((s) => s.id === id && isMeasuredStatus(s.status));
+    scenarios.set(id, {
+      id,
+      measured: measured.length > 0,
+      ...(last === undefined ? {} : { status: last.status }),
+      ...(last?.reason === undefined ? {} : { reason: last.reason }),
+      ...(latestScenario === undefined ? {} : { latest: latestScenario }),
+      runs,
+    });
+  }
+  return {
+    source: 'history',
+    runs: history.runs.map((run) => ({ createdAt: run.createdAt, mode: run.mode, machine: run.machine })),
+    scenarios,
+  };
+}
+
+/**
+ * Reads what the gate compares with: a baseline history (told by its `tool`, with the full report it names as
+ * `latest` when that is still its newest run) or a plain bench report (a history of one run).
+ * @throws ShipshapeError `BASELINE_INVALID` for an unreadable or invalid history; ReportError for a report.
+ */
+export async function readBaseline(path: string): Promise<Baseline> {
+  const json = await readJson(path);
+  if (!isBaselineHistoryJson(json)) return baselineFromReport(parseReport(json, path));
+  const history = parseBaselineHistory(json, path);
+  const latest =
+    history.latest === undefined ? undefined : await readReport(resolve(dirname(path), history.latest));
+  return baselineFromHistory(history, latest);
+}
