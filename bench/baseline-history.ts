@@ -3,12 +3,25 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { messageOf, ShipshapeError } from '../runtime/errors.ts';
+import { CodedError, messageOf, type CodedErrorOptions } from '../runtime/errors.ts';
 import { formatIssues, reportSchema, type Report, type Scenario } from './report.ts';
 
 /** Bump on any change that an older reader would misread; `parseBaselineHistory` refuses other versions. */
 export const BASELINE_HISTORY_SCHEMA_VERSION = 1;
 export const BASELINE_HISTORY_TOOL = 'shipshape-baseline-history';
+
+/** A history file that cannot be read or used, or a run that does not belong in it. */
+export class BaselineError extends CodedError<'BASELINE_INVALID' | 'BASELINE_MODE_MISMATCH'> {
+  override readonly name = 'BaselineError';
+
+  constructor(
+    code: 'BASELINE_INVALID' | 'BASELINE_MODE_MISMATCH',
+    message: string,
+    options?: CodedErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}
 /** How many runs `shipshape baseline record` keeps unless told otherwise. */
 export const DEFAULT_KEEP = 5;
 
@@ -134,7 +147,7 @@ export function historyRunOf(report: Report, origin: { source: string; commit: s
  * The history with `run` appended, keeping the newest `keep` runs (default 5). Without a history, a new one.
  * `latest` is where the run's full report is kept (relative to the history's folder); without it the history
  * names no full report, since the one it named is no longer the newest run's.
- * @throws ShipshapeError `BASELINE_MODE_MISMATCH` when the run's mode (quick/full) differs from the history's:
+ * @throws BaselineError `BASELINE_MODE_MISMATCH` when the run's mode (quick/full) differs from the history's:
  *   quick and full runs measure differently and must not be pooled.
  */
 export function appendRun(
@@ -144,12 +157,12 @@ export function appendRun(
   latest?: string,
 ): BaselineHistory {
   if (!(Number.isInteger(keep) && keep >= 1)) {
-    throw new ShipshapeError('BASELINE_INVALID', `keep ${keep} is not a whole number of at least 1.`);
+    throw new BaselineError('BASELINE_INVALID', `keep ${keep} is not a whole number of at least 1.`);
   }
   const runs = history?.runs ?? [];
   const mode = runs[runs.length - 1]?.mode;
   if (mode !== undefined && mode !== run.mode) {
-    throw new ShipshapeError(
+    throw new BaselineError(
       'BASELINE_MODE_MISMATCH',
       `${run.source} is a ${run.mode} run and the history holds ${mode} runs; record a ${mode} run ` +
         `(\`shipshape bench${mode === 'quick' ? ' --quick' : ''}\`) or start another history file with --history.`,
@@ -170,12 +183,12 @@ export function isBaselineHistoryJson(value: unknown): boolean {
 
 /**
  * Validates parsed JSON as a baseline history.
- * @throws ShipshapeError `BASELINE_INVALID` naming the source and the first invalid fields.
+ * @throws BaselineError `BASELINE_INVALID` naming the source and the first invalid fields.
  */
 export function parseBaselineHistory(value: unknown, source: string): BaselineHistory {
   const version = (value as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== BASELINE_HISTORY_SCHEMA_VERSION) {
-    throw new ShipshapeError(
+    throw new BaselineError(
       'BASELINE_INVALID',
       `${source}: baseline history schemaVersion ${JSON.stringify(version)} is not ` +
         `${BASELINE_HISTORY_SCHEMA_VERSION}; record the runs again with \`shipshape baseline record\`.`,
@@ -183,7 +196,7 @@ export function parseBaselineHistory(value: unknown, source: string): BaselineHi
   }
   const result = baselineHistorySchema.safeParse(value);
   if (!result.success) {
-    throw new ShipshapeError(
+    throw new BaselineError(
       'BASELINE_INVALID',
       `${source}: not a valid baseline history:\n${formatIssues(result.error)}`,
     );
@@ -191,31 +204,31 @@ export function parseBaselineHistory(value: unknown, source: string): BaselineHi
   return result.data;
 }
 
-/** Reads a JSON file. @throws ShipshapeError `BASELINE_INVALID` when it cannot be read or is not JSON. */
+/** Reads a JSON file. @throws BaselineError `BASELINE_INVALID` when it cannot be read or is not JSON. */
 export async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ShipshapeError('BASELINE_INVALID', `${path}: cannot read it (${messageOf(error)}).`, {
+    throw new BaselineError('BASELINE_INVALID', `${path}: cannot read it (${messageOf(error)}).`, {
       cause: error,
     });
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ShipshapeError('BASELINE_INVALID', `${path}: not JSON (${messageOf(error)}).`, {
+    throw new BaselineError('BASELINE_INVALID', `${path}: not JSON (${messageOf(error)}).`, {
       cause: error,
     });
   }
 }
 
-/** Reads and validates a history file. @throws ShipshapeError `BASELINE_INVALID` */
+/** Reads and validates a history file. @throws BaselineError `BASELINE_INVALID` */
 export async function readBaselineHistory(path: string): Promise<BaselineHistory> {
   return parseBaselineHistory(await readJson(path), path);
 }
 
-/** Validates and writes a history as JSON, creating the folder. @throws ShipshapeError `BASELINE_INVALID` */
+/** Validates and writes a history as JSON, creating the folder. @throws BaselineError `BASELINE_INVALID` */
 export async function writeBaselineHistory(path: string, history: BaselineHistory): Promise<void> {
   const checked = parseBaselineHistory(history, 'the history being written');
   await mkdir(dirname(path), { recursive: true });

@@ -8,7 +8,7 @@ import {
   type BaselineHistory,
   type HistoryMetricId,
 } from './baseline-history.ts';
-import { percentileSorted, sortAscending } from './stats.ts';
+import { percentileSorted, sortAscending } from '../runtime/statistics.ts';
 import { table } from './table.ts';
 
 /** The metrics the trend chart and `show` speak about: the ones the gate compares (utilisation and shares aside). */

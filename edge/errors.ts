@@ -117,9 +117,6 @@ const STATUS: Readonly<Record<WireErrorCode, ContentfulStatusCode>> = Object.fre
   PREPROCESSING_MISMATCH: 500,
   PARITY_MISMATCH: 500,
   HEALTH_DELTA_MISMATCH: 500,
-  // Bench-side codes: never raised while serving, mapped only because the table covers every code.
-  BASELINE_INVALID: 500,
-  BASELINE_MODE_MISMATCH: 500,
   INTERNAL: 500,
 });
 

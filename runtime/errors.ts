@@ -25,11 +25,7 @@ export type ErrorCode =
   // Feedback (POST /v1/feedback): an id no prediction of the serving model has (or one forgotten), and an id that
   // already has its ground truth.
   | 'PREDICTION_NOT_FOUND'
-  | 'FEEDBACK_DUPLICATE'
-  // The bench's baseline (bench/baseline-history.json or a report): unreadable or invalid, and a run of another
-  // mode (quick/full) than the history's, which must not be pooled with it.
-  | 'BASELINE_INVALID'
-  | 'BASELINE_MODE_MISMATCH';
+  | 'FEEDBACK_DUPLICATE';
 
 /** Marks a coded error; `Symbol.for` so the guard also knows errors made by another bundled copy of this module. */
 const CODED = Symbol.for('shipshape.coded-error');

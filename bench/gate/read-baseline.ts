@@ -54,7 +54,7 @@ export function baselineFromHistory(history: BaselineHistory, latest?: Report): 
 /**
  * Reads what the gate compares with: a baseline history (told by its `tool`, with the full report it names as
  * `latest` when that is still its newest run) or a plain bench report (a history of one run).
- * @throws ShipshapeError `BASELINE_INVALID` for an unreadable or invalid history; ReportError for a report.
+ * @throws BaselineError `BASELINE_INVALID` for an unreadable or invalid history; ReportError for a report.
  */
 export async function readBaseline(path: string): Promise<Baseline> {
   const json = await readJson(path);

@@ -1,14 +1,19 @@
 // The baseline history: recording runs, refusing a mixed mode, and the gate's statistic against several runs.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { appendRun, historyRunOf, metricSeries, parseBaselineHistory } from '../../bench/baseline-history.ts';
+import {
+  appendRun,
+  BaselineError,
+  historyRunOf,
+  metricSeries,
+  parseBaselineHistory,
+} from '../../bench/baseline-history.ts';
 import { historyBound, isHistoryRegression, judgeAgainstHistory } from '../../bench/gate/history.ts';
 import { evaluateGate, type GateResult } from '../../bench/gate/index.ts';
 import { baselineFromHistory, readBaseline } from '../../bench/gate/read-baseline.ts';
 import type { Report } from '../../bench/report.ts';
 import { parseSla } from '../../bench/sla.ts';
 import { runChecklist } from '../../ops/checklist/checklist.ts';
-import { hasErrorCode } from '../../runtime/errors.ts';
 import {
   BASELINE,
   CI_QUICK,
@@ -59,7 +64,8 @@ describe('recording runs', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(hasErrorCode(thrown, 'BASELINE_MODE_MISMATCH')).toBe(true);
+    expect(thrown).toBeInstanceOf(BaselineError);
+    expect((thrown as BaselineError).code).toBe('BASELINE_MODE_MISMATCH');
     expect((thrown as Error).message).toContain('full.json is a full run and the history holds quick runs');
   });
 

@@ -27,7 +27,7 @@ export function scaledReport(
   const scale = (s: Scenario): Scenario =>
     options.only !== undefined && s.id !== options.only
       ? s
-      : {
+      : ({
           ...s,
           ...(s.latency && {
             latency: {
@@ -55,7 +55,7 @@ export function scaledReport(
               timeToFirstPredictionMs: s.coldStart.timeToFirstPredictionMs.map((x) => x * factor),
             },
           }),
-        };
+        } as Scenario);
   return {
     ...report,
     createdAt,
