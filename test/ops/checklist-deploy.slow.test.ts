@@ -3,7 +3,7 @@
 // another bundle, one made for Node (`--target node`, or a backend other than wasm), one older than its report or a
 // re-measurement it judged, or one with a failed item, and runs the real `wrangler deploy` with the
 // remaining arguments (`--dry-run --outdir`, so nothing is published) for a matching one. The blessings are written
-// here as data, in the schema `shipshape checklist --bless` writes (test/cli/checklist.test.ts covers that writer).
+// here as data, in the schema `shipshape checklist --bless` writes (test/cli/checklist.slow.test.ts covers that writer).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
