@@ -1,6 +1,6 @@
 // The edge API contract over real HTTP against the Node server (@hono/node-server).
 import { describe } from 'vitest';
-import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
+import { CONTRACT_VARS, describeApiContract, overHttp } from './api-contract.ts';
 import { ensureEdgeBuilt, startNode } from './support.ts';
 
 describe('Node server', () => {
@@ -8,9 +8,9 @@ describe('Node server', () => {
     'Node (@hono/node-server)',
     async () => {
       ensureEdgeBuilt();
-      return startNode(CONTRACT_VARS);
+      return overHttp(await startNode(CONTRACT_VARS));
     },
     ['native', 'wasm'],
-    { badContentLength: 'json-400' },
+    { transport: 'http', badContentLength: 'json-400' },
   );
 });

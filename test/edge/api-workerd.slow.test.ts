@@ -1,6 +1,6 @@
 // The edge API contract over real HTTP against the built Worker (dist/worker) running in real workerd.
 import { describe, it } from 'vitest';
-import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
+import { CONTRACT_VARS, describeApiContract, overHttp } from './api-contract.ts';
 import { IN_CI, ensureEdgeBuilt, hasWorkerd, startWorkerd } from './support.ts';
 
 const HAS_WORKERD = hasWorkerd();
@@ -10,10 +10,10 @@ describe.runIf(HAS_WORKERD)('Worker', () => {
     'workerd (Miniflare, wrangler dry-run output)',
     async () => {
       ensureEdgeBuilt();
-      return startWorkerd(CONTRACT_VARS);
+      return overHttp(await startWorkerd(CONTRACT_VARS));
     },
     ['wasm'],
-    { badContentLength: 'workerd-plain-500' },
+    { transport: 'http', badContentLength: 'workerd-plain-500' },
   );
 });
 

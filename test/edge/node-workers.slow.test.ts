@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import { startNodeServer, type NodeServer } from '../../edge/node-server.ts';
 import { shipshape, startServe } from '../helpers/cli.ts';
-import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
+import { CONTRACT_VARS, describeApiContract, overHttp } from './api-contract.ts';
 import { ROOT, ensureEdgeBuilt, readGoldenCases, request, startNode } from './support.ts';
 
 const TRANSFORMER = join(ROOT, 'artifacts/news-transformer');
@@ -61,10 +61,10 @@ describe('Node server with 2 workers', () => {
     'Node with a pool of 2 worker threads',
     async () => {
       ensureEdgeBuilt();
-      return startNode(CONTRACT_VARS, { workers: 2 });
+      return overHttp(await startNode(CONTRACT_VARS, { workers: 2 }));
     },
     ['native', 'wasm'],
-    { badContentLength: 'json-400' },
+    { transport: 'http', badContentLength: 'json-400' },
   );
 });
 

@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Miniflare } from 'miniflare';
-import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import type { Miniflare } from 'miniflare';
 import { readConfig } from '../../edge/config.ts';
 import type { Log } from '../../edge/log.ts';
 import { startNodeServer } from '../../edge/node-server.ts';
@@ -84,6 +83,24 @@ interface WranglerWorkerSettings {
   readonly durableObjects?: Record<string, { className: string; useSQLite?: boolean }>;
 }
 
+/**
+ * Miniflare and wrangler.toml's Worker settings, imported on first use: the two packages take seconds to import, and
+ * the fast tier's files import this module without starting a Worker.
+ */
+async function loadWorkerRuntime(): Promise<{
+  readonly Miniflare: typeof Miniflare;
+  readonly workerOptions: WranglerWorkerSettings;
+}> {
+  const [{ Miniflare }, { unstable_getMiniflareWorkerOptions }] = await Promise.all([
+    import('miniflare'),
+    import('wrangler'),
+  ]);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
+    workerOptions: WranglerWorkerSettings;
+  };
+  return { Miniflare, workerOptions };
+}
+
 /** Vars every test server starts with unless a test overrides them: no access log on the test output. */
 export const QUIET_VARS: Readonly<Record<string, string>> = { SHIPSHAPE_ACCESS_LOG: 'off' };
 
@@ -127,9 +144,7 @@ export async function startWorkerd(
   } = {},
 ): Promise<RunningServer & { readonly miniflare: Miniflare }> {
   const workerDir = options.workerDir ?? WORKER_DIR;
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
-    workerOptions: WranglerWorkerSettings;
-  };
+  const { Miniflare, workerOptions } = await loadWorkerRuntime();
   const r2 = options.r2 ?? {};
   const worker = new Miniflare({
     modulesRoot: workerDir,
@@ -165,9 +180,7 @@ export async function startWorkerdIsolates(
   vars: Readonly<Record<string, string>> = {},
   options: { durableObjectsScript?: string } = {},
 ): Promise<{ readonly urls: readonly string[]; close(): Promise<void> }> {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
-    workerOptions: WranglerWorkerSettings;
-  };
+  const { Miniflare, workerOptions } = await loadWorkerRuntime();
   const modules = await workerModules(WORKER_DIR);
   const names = Array.from({ length: count }, (_, i) => `isolate-${i}`);
   const owned = workerOptions.durableObjects ?? {};
@@ -281,15 +294,19 @@ export interface JsonResponse<T = unknown> {
   readonly body: T;
 }
 
-/** Sends a request and parses the JSON body (undefined for an empty one). */
+/**
+ * Sends a request and parses the JSON body (undefined for an empty one). `send` defaults to the global fetch (real
+ * HTTP); an in-process target passes the app's own (`app.request`), with a path for `url`.
+ */
 export async function request<T = unknown>(
   url: string,
   init: RequestInit & { json?: unknown } = {},
+  send: (url: string, init: RequestInit) => Promise<Response> = fetch,
 ): Promise<JsonResponse<T>> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
-  const response = await fetch(url, {
+  const response = await send(url, {
     ...rest,
     headers,
     ...(json === undefined ? {} : { body: JSON.stringify(json), method: rest.method ?? 'POST' }),
