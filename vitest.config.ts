@@ -16,7 +16,8 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'slow', include: [SLOW] },
+        // The Worker and the demo page, built once before any slow file starts (test/edge/edge-build.ts).
+        test: { name: 'slow', include: [SLOW], globalSetup: ['test/edge/edge-build.ts'] },
       },
     ],
   },

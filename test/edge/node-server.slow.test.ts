@@ -8,7 +8,7 @@ import { startNodeServer } from '../../edge/node-server.ts';
 import { copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape, startServe } from '../helpers/cli.ts';
 import {
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   QUIET_VARS,
   request,
   startNode,
@@ -21,7 +21,7 @@ const PROOF_LINE =
   /news-bag 1\.0\.0 passed its parity proof on native: 256 of 278 cases, logits within 1e-4 \(max \S+\) at batch [0-9, and]+, \d+ ms/;
 
 describe('the Node server', () => {
-  beforeAll(() => ensureEdgeBuilt());
+  beforeAll(() => requireEdgeBuild());
 
   describe('under more load than its queue takes', () => {
     let server: RunningServer;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasWorkerd,
   request,
   startNode,
@@ -155,7 +155,7 @@ function describePacedFlood(name: string, start: () => Promise<RunningServer>): 
 }
 
 describe('overload', () => {
-  beforeAll(() => ensureEdgeBuilt());
+  beforeAll(() => requireEdgeBuild());
 
   describeOverload('the Node server', () => startNode(TIGHT));
   describePacedFlood('the Node server', () => startNode());

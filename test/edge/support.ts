@@ -1,14 +1,15 @@
 // Shared plumbing of the edge tests: the build, real servers (workerd through Miniflare, Node), golden cases.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Miniflare } from 'miniflare';
+import { inject } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import type { Log } from '../../edge/log.ts';
 import { startNodeServer } from '../../edge/node-server.ts';
 import { listUploadModules } from '../../edge/size.ts';
+import type { EdgeBuild } from './edge-build.ts';
 import type { PredictorOptions } from '../../runtime/types.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -56,22 +57,19 @@ export function workerdPresent(): boolean {
 }
 
 /**
- * Builds dist/web and dist/worker if an input changed, once across parallel test files (`flock`). With `custom`, it
- * also builds a Worker that embeds `custom.embed` (a path or a name under artifacts/) into `custom.out`/worker (and
- * its page into `custom.out`/web) through `npm run build:web -- --bundle`, again only when an input changed.
+ * The shared edge build (dist/web, dist/worker embedding news-bag) that the slow tier's globalSetup
+ * (test/edge/edge-build.ts) made before any test file started.
+ * @throws Error when no globalSetup provided it: the file ran outside the slow project (name it *.slow.test.ts).
  */
-export function ensureEdgeBuilt(custom?: { readonly embed: string; readonly out: string }): void {
-  mkdirSync(join(ROOT, 'dist'), { recursive: true });
-  execFileSync(
-    'flock',
-    [
-      join(ROOT, 'dist/.edge-build.lock'),
-      join(ROOT, 'node_modules/.bin/tsx'),
-      join(ROOT, 'test/edge/build-once.ts'),
-      ...(custom === undefined ? [] : ['--embed', custom.embed, '--out', custom.out]),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 240_000 },
-  );
+export function requireEdgeBuild(): EdgeBuild {
+  const build = inject('edgeBuild') as EdgeBuild | undefined;
+  if (build === undefined) {
+    throw new Error(
+      'No edge build: only the slow project (files named *.slow.test.ts) builds dist/web and dist/worker in its ' +
+        'globalSetup (test/edge/edge-build.ts).',
+    );
+  }
+  return build;
 }
 
 /** What the tests/benches take from wrangler.toml (wrangler's published types for it resolve to `any`). */

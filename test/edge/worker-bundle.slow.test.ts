@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
+import { buildEmbeddingWorker } from './edge-build.ts';
 import {
   IN_CI,
   ROOT,
   WEB_DIR,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasWorkerd,
   readLabels,
   readServableGoldenCases,
@@ -74,7 +75,7 @@ function placeInAssets(copy: BundleCopy, name: string): { vars: Record<string, s
 }
 
 describe.runIf(HAS_WORKERD)('the Worker proving its bundle at load', () => {
-  beforeAll(() => ensureEdgeBuilt());
+  beforeAll(() => requireEdgeBuild());
 
   describe('given a news-bag copy with two labels swapped in its manifest', () => {
     let copy: BundleCopy;
@@ -220,7 +221,7 @@ describe.runIf(HAS_WORKERD)(
   () => {
     let server: RunningServer;
     beforeAll(async () => {
-      ensureEdgeBuilt({ embed: TRANSFORMER_DIR, out: CUSTOM_BUILD });
+      buildEmbeddingWorker(TRANSFORMER_DIR, CUSTOM_BUILD);
       server = await startWorkerd({}, { workerDir: join(CUSTOM_BUILD, 'worker') });
     });
     afterAll(async () => {
