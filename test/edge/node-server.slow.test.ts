@@ -45,6 +45,8 @@ describe('the Node server', () => {
       for (const response of overloaded) {
         expect(response.body.error.code).toBe('OVERLOADED');
         expect(response.headers.get('retry-after')).toBe('1');
+        // Refused by the batcher's queue of one (not by the admission gate, whose default bounds are far larger).
+        expect(response.body.error.message).toMatch(/^The prediction queue is full \(1 items waiting\)/);
       }
       expect((await request(`${server.url}/v1/predict`, { json: { text: 'after the burst' } })).status).toBe(
         200,
