@@ -1,7 +1,8 @@
 // The slow tier's shared edge build (vitest globalSetup, see vitest.config.ts): dist/web and dist/worker, built once
 // per run before any test file starts, and only when an input is newer than the last build. Test files read the
-// result (`inject('edgeBuild')`, through support.ts) and never build it themselves, so no lock is needed.
-// `buildEmbeddingWorker` builds, for the one file that wants it, a Worker that embeds another bundle.
+// result (`inject('edgeBuild')`, through support.ts) and never build it themselves, so no lock is needed. The same
+// setup builds a Worker embedding news-transformer, as a user would: its build swaps dist/embedded for a moment,
+// which must not happen while a test file reads it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ const STAMP = join(ROOT, 'dist/.edge-build-stamp');
 const WEB_DIR = join(ROOT, 'dist/web');
 const WORKER_DIR = join(ROOT, 'dist/worker');
 const WORKER_SCRIPT = join(WORKER_DIR, 'worker.js');
+const TRANSFORMER_BUILD_DIR = join(ROOT, 'dist/test-embed-news-transformer');
 const INPUTS = [
   'edge',
   'runtime',
@@ -30,6 +32,11 @@ export interface EdgeBuild {
   readonly webDir: string;
   /** `wrangler deploy --dry-run` output of the Worker embedding news-bag. */
   readonly workerDir: string;
+  /**
+   * The Worker built as a user would with `npm run build:web -- --bundle <absolute path to news-transformer>`: its
+   * `web/` and `worker/` (test/edge/worker-bundle.slow.test.ts serves it).
+   */
+  readonly transformerBuildDir: string;
 }
 
 declare module 'vitest' {
@@ -62,7 +69,7 @@ function wranglerBuild(outdir: string): void {
  * Builds dist/web and dist/worker (embedding news-bag) unless the last build is newer than every input.
  * @throws Error from esbuild or wrangler when the build fails.
  */
-export async function buildSharedEdge(): Promise<EdgeBuild> {
+async function buildSharedEdge(): Promise<void> {
   const newest = newestInput();
   const built = existsSync(STAMP) ? Number(readFileSync(STAMP, 'utf8')) : 0;
   const outputsExist = existsSync(WORKER_SCRIPT) && existsSync(join(WEB_DIR, 'index.html'));
@@ -75,16 +82,15 @@ export async function buildSharedEdge(): Promise<EdgeBuild> {
     wranglerBuild(WORKER_DIR);
     writeFileSync(STAMP, String(newest));
   }
-  return { webDir: WEB_DIR, workerDir: WORKER_DIR };
 }
 
 /**
  * Builds, as a user would (`npm run build:web -- --bundle BUNDLE`, then wrangler), a Worker that embeds `embed` (a
  * path or a name under artifacts/): `out`/web and `out`/worker, unless an earlier call built the same inputs. Leaves
- * dist/ as the shared build left it. Call it after the globalSetup ran (it swaps dist/embedded for its build).
+ * dist/ as the shared build left it (it swaps dist/embedded for its build, so no test may run meanwhile).
  * @throws Error from esbuild or wrangler when the build fails.
  */
-export function buildEmbeddingWorker(embed: string, out: string): void {
+function buildEmbeddingWorker(embed: string, out: string): void {
   const outDir = resolve(ROOT, out);
   const bundle = resolve(resolveBundleDir(embed));
   const customStamp = join(outDir, '.edge-build-stamp');
@@ -111,5 +117,11 @@ export function buildEmbeddingWorker(embed: string, out: string): void {
 
 /** The globalSetup: builds once, then hands the folders to the test files. */
 export default async function setup(project: TestProject): Promise<void> {
-  project.provide('edgeBuild', await buildSharedEdge());
+  await buildSharedEdge();
+  buildEmbeddingWorker(join(ROOT, 'artifacts/news-transformer'), TRANSFORMER_BUILD_DIR);
+  project.provide('edgeBuild', {
+    webDir: WEB_DIR,
+    workerDir: WORKER_DIR,
+    transformerBuildDir: TRANSFORMER_BUILD_DIR,
+  });
 }

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
-import { buildEmbeddingWorker } from './edge-build.ts';
 import {
   IN_CI,
   ROOT,
@@ -23,8 +22,6 @@ import {
 
 const HAS_WORKERD = hasWorkerd();
 const TRANSFORMER_DIR = join(ROOT, 'artifacts/news-transformer');
-/** The Worker built with `npm run build:web -- --bundle <absolute path to news-transformer>`. */
-const CUSTOM_BUILD = join(ROOT, 'dist/test-embed-news-transformer');
 
 interface V1Answer {
   readonly model: { readonly name: string; readonly version: string };
@@ -221,8 +218,8 @@ describe.runIf(HAS_WORKERD)(
   () => {
     let server: RunningServer;
     beforeAll(async () => {
-      buildEmbeddingWorker(TRANSFORMER_DIR, CUSTOM_BUILD);
-      server = await startWorkerd({}, { workerDir: join(CUSTOM_BUILD, 'worker') });
+      const { transformerBuildDir } = requireEdgeBuild();
+      server = await startWorkerd({}, { workerDir: join(transformerBuildDir, 'worker') });
     });
     afterAll(async () => {
       await server?.close();
