@@ -16,7 +16,7 @@ export { compilePythonText, type PythonText } from './python-text.ts';
  * - no other rule can create or break a `<br />`: the pattern holds none of `'`, `.`, `,`, `(`, `)`, `!`, `?`,
  *   `;`, `:`, and their replacements add only spaces around the character itself;
  * - a character replaced by " c " is a token of its own; one replaced by " " is a separator, like whitespace.
- * The differential test in test/runtime/tokenizer.test.ts checks this against Python on 10,000 strings.
+ * The differential test in test/runtime/tokenizer.slow.test.ts checks this against Python on 10,000 strings.
  */
 /** Token boundaries of one text: token i is `line.slice(starts[i], ends[i])`. Buffers are reused between calls. */
 export interface TokenSpans {

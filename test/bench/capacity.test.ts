@@ -1,5 +1,5 @@
 // The capacity plan's self-check on constructed measurements: its verdict, its report section, its configuration and
-// how it learns the service's worker count. No service runs here (see capacity-scenario.test.ts for the real one).
+// how it learns the service's worker count. No service runs here (see capacity-scenario.slow.test.ts for the real one).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBenchConfig, parseBenchConfig } from '../../bench/config.ts';

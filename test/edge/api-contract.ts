@@ -1,4 +1,5 @@
-// The HTTP contract every entry of the edge app honours, checked over real HTTP against a running server.
+// The HTTP contract every entry of the edge app honours: over real HTTP against a running server (Node, workerd), or
+// in-process through Hono's app.request() against the app the entries are built from.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
@@ -346,49 +347,73 @@ function expectWireError(response: JsonResponse<WireError>, status: number, code
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
 }
 
-/** Where the entries differ because of what answers before the app runs. */
-export interface ContractQuirks {
-  /**
-   * A non-numeric Content-Length: Node's HTTP parser refuses it and the Node entry answers in the app's JSON shape
-   * (`json-400`, MALFORMED_REQUEST); workerd answers `500 Internal Server Error` in plain text itself, before the
-   * Worker runs (`workerd-plain-500`).
-   */
-  readonly badContentLength: 'json-400' | 'workerd-plain-500';
+/** An entry the contract runs against: a server over real HTTP, or the app in-process. */
+export interface ContractTarget {
+  /** Answers a request for `path` (with its query) as the entry does. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A running server as a contract target: `fetch` goes over real HTTP to its URL. */
+export function overHttp(server: RunningServer): ContractTarget & { readonly url: string } {
+  return {
+    url: server.url,
+    fetch: (path, init) => fetch(`${server.url}${path}`, init),
+    close: () => server.close(),
+  };
 }
 
 /**
- * Defines the contract suite for one entry. `start` launches a server with `CONTRACT_VARS`; `backends` lists the
+ * How the entry is reached, and where the entries differ because of what answers before the app runs. Over HTTP a
+ * non-numeric Content-Length is refused by the HTTP parser: the Node entry answers in the app's JSON shape
+ * (`json-400`, MALFORMED_REQUEST); workerd answers `500 Internal Server Error` in plain text itself, before the
+ * Worker runs (`workerd-plain-500`). In-process there is no socket and no static files (dist/web): the checks of
+ * broken framing, raw headers and static files are not defined there, and stay with the HTTP entries.
+ */
+export type ContractQuirks =
+  | { readonly transport: 'http'; readonly badContentLength: 'json-400' | 'workerd-plain-500' }
+  | { readonly transport: 'in-process' };
+
+/**
+ * Defines the contract suite for one entry. `start` launches the entry with `CONTRACT_VARS`; `backends` lists the
  * backends that entry may report.
  */
 export function describeApiContract(
   platform: string,
-  start: () => Promise<RunningServer>,
+  start: () => Promise<ContractTarget & { readonly url?: string }>,
   backends: readonly string[],
   quirks: ContractQuirks,
 ): void {
   describe(`the edge API on ${platform}`, () => {
-    let server: RunningServer;
+    let target: ContractTarget & { readonly url?: string };
+    const http = quirks.transport === 'http' ? quirks : undefined;
     const golden = readServableGoldenCases();
     const labels = readLabels();
-    const url = (path: string) => `${server.url}${path}`;
-    const predictOne = (text: string) => request<V1Answer>(url('/v1/predict'), post({ text }));
+    const call = <T = unknown>(path: string, init: RequestInit & { json?: unknown } = {}) =>
+      request<T>(path, init, (input, requestInit) => target.fetch(input, requestInit));
+    /** The server's base URL, for what only a raw socket can send (HTTP targets only). */
+    const socket = (): string => {
+      if (target.url === undefined) throw new Error(`${platform} has no socket to send raw HTTP to.`);
+      return target.url;
+    };
+    const predictOne = (text: string) => call<V1Answer>('/v1/predict', post({ text }));
 
     beforeAll(async () => {
-      server = await start();
+      target = await start();
       // Ready means loaded and warmed up; a Worker loads on its first request.
       const deadline = Date.now() + 60_000;
-      while ((await request(url('/readyz'))).status !== 200) {
+      while ((await call('/readyz')).status !== 200) {
         if (Date.now() > deadline) throw new Error(`${platform}: /readyz never answered 200`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     });
 
     afterAll(async () => {
-      await server?.close();
+      await target?.close();
     });
 
     it('answers /healthz with 200 and no token', async () => {
-      const response = await request(url('/healthz'));
+      const response = await call('/healthz');
       expect({ status: response.status, body: response.body }).toEqual({
         status: 200,
         body: { status: 'ok' },
@@ -396,7 +421,7 @@ export function describeApiContract(
     });
 
     it('answers /readyz with the model and its backend once warmed up', async () => {
-      const response = await request<{ status: string; model: unknown; backend: string }>(url('/readyz'));
+      const response = await call<{ status: string; model: unknown; backend: string }>('/readyz');
       expect(response.status).toBe(200);
       expect(response.body.status).toBe('ready');
       expect(response.body.model).toEqual({ name: 'news-bag', version: '1.0.0' });
@@ -406,10 +431,7 @@ export function describeApiContract(
     it('matches every golden case through POST /v1/predict {texts}: labels exact, scores within 1e-4', async () => {
       for (let start = 0; start < golden.length; start += CHUNK) {
         const chunk = golden.slice(start, start + CHUNK);
-        const response = await request<V1Answer>(
-          url('/v1/predict'),
-          post({ texts: chunk.map((c) => c.text) }),
-        );
+        const response = await call<V1Answer>('/v1/predict', post({ texts: chunk.map((c) => c.text) }));
         expect(response.status).toBe(200);
         expect(response.body.model).toEqual({ name: 'news-bag', version: '1.0.0' });
         expect(backends).toContain(response.body.backend);
@@ -438,8 +460,8 @@ export function describeApiContract(
     it('matches every golden case through the Open Inference Protocol (BYTES in, FP32 probabilities out)', async () => {
       for (let start = 0; start < golden.length; start += CHUNK) {
         const chunk = golden.slice(start, start + CHUNK);
-        const response = await request<InferAnswer>(
-          url('/v2/models/news-bag/infer'),
+        const response = await call<InferAnswer>(
+          '/v2/models/news-bag/infer',
           post({
             id: `chunk-${start}`,
             inputs: [
@@ -467,8 +489,8 @@ export function describeApiContract(
 
     it('accepts v2 BYTES data nested as [N, 1] and omits "id" when the request has none', async () => {
       const cases = golden.slice(0, 3);
-      const response = await request<InferAnswer>(
-        url('/v2/models/news-bag/versions/1.0.0/infer'),
+      const response = await call<InferAnswer>(
+        '/v2/models/news-bag/versions/1.0.0/infer',
         post({
           inputs: [{ name: 'text', shape: [3, 1], datatype: 'BYTES', data: cases.map((c) => [c.text]) }],
           outputs: [{ name: 'probabilities' }],
@@ -494,14 +516,14 @@ export function describeApiContract(
         ],
       };
       for (const path of ['/v2/models/news-bag', '/v2/models/news-bag/versions/1.0.0']) {
-        const response = await request(url(path), { headers: AUTH });
+        const response = await call(path, { headers: AUTH });
         expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: expected });
       }
     });
 
     it('answers the v2 health endpoints with 200 and an empty body, without a token', async () => {
       for (const path of ['/v2/health/live', '/v2/health/ready']) {
-        const response = await fetch(url(path));
+        const response = await target.fetch(path);
         expect({ path, status: response.status, body: await response.text() }).toEqual({
           path,
           status: 200,
@@ -511,14 +533,14 @@ export function describeApiContract(
     });
 
     it('answers v2 model ready with 200 for the served model and 404 for another', async () => {
-      const ready = await fetch(url('/v2/models/news-bag/ready'), { headers: AUTH });
+      const ready = await target.fetch('/v2/models/news-bag/ready', { headers: AUTH });
       expect({ status: ready.status, body: await ready.text() }).toEqual({ status: 200, body: '' });
-      const unknown = await request<WireError>(url('/v2/models/other/ready'), { headers: AUTH });
+      const unknown = await call<WireError>('/v2/models/other/ready', { headers: AUTH });
       expectWireError(unknown, 404, 'MODEL_NOT_FOUND');
     });
 
     it('answers GET /v2 with the server metadata', async () => {
-      const response = await request(url('/v2'), { headers: AUTH });
+      const response = await call('/v2', { headers: AUTH });
       expect({ status: response.status, body: response.body }).toEqual({
         status: 200,
         body: { name: 'shipshape', version: '0.1.0', extensions: [] },
@@ -526,7 +548,7 @@ export function describeApiContract(
     });
 
     it('lists the model with its labels and backend at GET /v1/models', async () => {
-      const response = await request<{ models: Record<string, unknown>[] }>(url('/v1/models'), {
+      const response = await call<{ models: Record<string, unknown>[] }>('/v1/models', {
         headers: AUTH,
       });
       expect(response.status).toBe(200);
@@ -545,7 +567,7 @@ export function describeApiContract(
     it.each(BAD_INPUTS)(
       'answers $status $code for $what, then serves the next valid request',
       async (bad) => {
-        const response = await request<WireError>(url(bad.path), bad.init);
+        const response = await call<WireError>(bad.path, bad.init);
         expectWireError(response, bad.status, bad.code);
         if (bad.allow !== undefined) expect(response.headers.get('allow')).toBe(bad.allow);
         const next = await predictOne(golden[0]!.text);
@@ -569,7 +591,7 @@ export function describeApiContract(
           sent += chunk.byteLength;
         },
       });
-      const response = await request<WireError>(url('/v1/predict'), {
+      const response = await call<WireError>('/v1/predict', {
         method: 'POST',
         headers: { ...AUTH, 'Content-Type': 'application/json' },
         body,
@@ -588,7 +610,7 @@ export function describeApiContract(
 
     describe('request ids and Server-Timing', () => {
       it('echoes a well-formed X-Request-Id on an answer', async () => {
-        const response = await request(url('/v1/predict'), {
+        const response = await call('/v1/predict', {
           ...post({ text: 'a' }),
           headers: { ...AUTH, 'X-Request-Id': 'contract-1' },
         });
@@ -597,7 +619,7 @@ export function describeApiContract(
       });
 
       it('puts the X-Request-Id in the error body', async () => {
-        const response = await request<WireError>(url('/v1/predict'), {
+        const response = await call<WireError>('/v1/predict', {
           ...post({}),
           headers: { ...AUTH, 'X-Request-Id': 'contract-2' },
         });
@@ -606,12 +628,12 @@ export function describeApiContract(
       });
 
       it('generates a request id when the client sends none', async () => {
-        const response = await request(url('/healthz'));
+        const response = await call('/healthz');
         expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       });
 
       it('sends Server-Timing with queue, infer and total on a prediction', async () => {
-        const response = await request(url('/v1/predict'), post({ text: 'a' }));
+        const response = await call('/v1/predict', post({ text: 'a' }));
         const names = (response.headers.get('server-timing') ?? '').split(',').map((m) => m.split(';')[0]);
         expect(names).toEqual(['queue', 'infer', 'total']);
       });
@@ -619,64 +641,64 @@ export function describeApiContract(
 
     describe('input policy', () => {
       it('answers a 60,000-character unknown key with 422 quoting at most an excerpt of it', async () => {
-        const response = await request<WireError>(
-          url('/v1/predict'),
-          post({ text: 'a', ['k'.repeat(60_000)]: 1 }),
-        );
+        const response = await call<WireError>('/v1/predict', post({ text: 'a', ['k'.repeat(60_000)]: 1 }));
         expectWireError(response, 422, 'INPUT_INVALID');
         expect(response.body.error.message).toContain('(60000 characters)');
         expect(response.body.error.message.length).toBeLessThan(200);
       });
 
-      it('accepts a bearer header with spaces and a tab after the token, as Node strips them', async () => {
-        for (const padding of ['   ', '\t']) {
-          const answer = await rawRequest(
-            server.url,
-            `GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}${padding}\r\nConnection: close`,
-          );
-          expect({ padding, status: parseRawResponse(answer).status }).toEqual({ padding, status: 200 });
-        }
-      });
+      // Only a socket shows these: app.request() has no HTTP parser in front of the app.
+      if (http !== undefined) {
+        it('accepts a bearer header with spaces and a tab after the token, as Node strips them', async () => {
+          for (const padding of ['   ', '\t']) {
+            const answer = await rawRequest(
+              socket(),
+              `GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}${padding}\r\nConnection: close`,
+            );
+            expect({ padding, status: parseRawResponse(answer).status }).toEqual({ padding, status: 200 });
+          }
+        });
 
-      it('answers a broken chunked body with a JSON 400', async () => {
-        const answer = await rawRequest(
-          server.url,
-          'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-            `Authorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close`,
-          'zz\r\n{"text":"a"}\r\n0\r\n\r\n',
-        );
-        const { status, body } = parseRawResponse(answer);
-        expect(status).toBe(400);
-        expect(['MALFORMED_REQUEST', 'BODY_INCOMPLETE']).toContain((body as WireError).error.code);
-      });
-
-      it(
-        quirks.badContentLength === 'json-400'
-          ? 'answers a non-numeric Content-Length with a JSON 400 MALFORMED_REQUEST'
-          : "answers a non-numeric Content-Length with workerd's own plain-text 500, before the Worker runs",
-        async () => {
+        it('answers a broken chunked body with a JSON 400', async () => {
           const answer = await rawRequest(
-            server.url,
+            socket(),
             'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-              `Authorization: Bearer ${TOKEN}\r\nContent-Length: abc\r\nConnection: close`,
-            '{"text":"a"}',
+              `Authorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close`,
+            'zz\r\n{"text":"a"}\r\n0\r\n\r\n',
           );
           const { status, body } = parseRawResponse(answer);
-          if (quirks.badContentLength === 'json-400') {
-            expect({ status, code: (body as WireError).error.code }).toEqual({
-              status: 400,
-              code: 'MALFORMED_REQUEST',
-            });
-          } else {
-            expect({ status, body }).toEqual({ status: 500, body: 'Internal Server Error' });
-          }
-        },
-      );
+          expect(status).toBe(400);
+          expect(['MALFORMED_REQUEST', 'BODY_INCOMPLETE']).toContain((body as WireError).error.code);
+        });
+
+        it(
+          http.badContentLength === 'json-400'
+            ? 'answers a non-numeric Content-Length with a JSON 400 MALFORMED_REQUEST'
+            : "answers a non-numeric Content-Length with workerd's own plain-text 500, before the Worker runs",
+          async () => {
+            const answer = await rawRequest(
+              socket(),
+              'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+                `Authorization: Bearer ${TOKEN}\r\nContent-Length: abc\r\nConnection: close`,
+              '{"text":"a"}',
+            );
+            const { status, body } = parseRawResponse(answer);
+            if (http.badContentLength === 'json-400') {
+              expect({ status, code: (body as WireError).error.code }).toEqual({
+                status: 400,
+                code: 'MALFORMED_REQUEST',
+              });
+            } else {
+              expect({ status, body }).toEqual({ status: 500, body: 'Internal Server Error' });
+            }
+          },
+        );
+      }
     });
 
     describe('bearer token', () => {
       it('answers 401 UNAUTHORIZED with a Bearer challenge when the token is missing', async () => {
-        const response = await request<WireError>(url('/v1/predict'), {
+        const response = await call<WireError>('/v1/predict', {
           method: 'POST',
           json: { text: 'a' },
         });
@@ -685,7 +707,7 @@ export function describeApiContract(
       });
 
       it('answers 401 UNAUTHORIZED for a wrong token', async () => {
-        const response = await request<WireError>(url('/v1/models'), {
+        const response = await call<WireError>('/v1/models', {
           headers: { Authorization: `Bearer ${TOKEN}x` },
         });
         expectWireError(response, 401, 'UNAUTHORIZED');
@@ -693,21 +715,21 @@ export function describeApiContract(
       });
 
       it('answers 401 UNAUTHORIZED for a malformed Authorization header', async () => {
-        const response = await request<WireError>(url('/v2/models/news-bag'), {
+        const response = await call<WireError>('/v2/models/news-bag', {
           headers: { Authorization: 'Basic dXNlcjpwYXNz' },
         });
         expectWireError(response, 401, 'UNAUTHORIZED');
       });
 
       it('answers 200 with the right token', async () => {
-        const response = await request(url('/v1/models'), { headers: AUTH });
+        const response = await call('/v1/models', { headers: AUTH });
         expect(response.status).toBe(200);
       });
     });
 
     describe('CORS', () => {
       it('answers a preflight from an allowed origin with 204 and the allowed methods and headers', async () => {
-        const response = await fetch(url('/v1/predict'), {
+        const response = await target.fetch('/v1/predict', {
           method: 'OPTIONS',
           headers: {
             Origin: ALLOWED_ORIGIN,
@@ -725,7 +747,7 @@ export function describeApiContract(
       });
 
       it('gives no Access-Control-Allow-Origin to an origin not in the list', async () => {
-        const response = await fetch(url('/v1/predict'), {
+        const response = await target.fetch('/v1/predict', {
           method: 'OPTIONS',
           headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
         });
@@ -733,14 +755,14 @@ export function describeApiContract(
       });
 
       it('marks answers and errors for an allowed origin readable by it', async () => {
-        const ok = await fetch(url('/v1/predict'), {
+        const ok = await target.fetch('/v1/predict', {
           method: 'POST',
           headers: { ...AUTH, Origin: ALLOWED_ORIGIN, 'Content-Type': 'application/json' },
           body: JSON.stringify({ text: 'a' }),
         });
         expect(ok.status).toBe(200);
         expect(ok.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
-        const denied = await fetch(url('/v1/predict'), {
+        const denied = await target.fetch('/v1/predict', {
           method: 'POST',
           headers: { Origin: ALLOWED_ORIGIN },
         });
@@ -749,16 +771,17 @@ export function describeApiContract(
       });
     });
 
-    describe('static files', () => {
+    // Only the HTTP entries serve dist/web; the in-process app is built without static files.
+    describe.runIf(http !== undefined)('static files', () => {
       it('serves the demo page at /', async () => {
-        const response = await fetch(url('/'));
+        const response = await target.fetch('/');
         expect(response.status).toBe(200);
         expect(response.headers.get('content-type')).toMatch(/^text\/html/);
         expect(await response.text()).toContain('<script type="module" src="/app/demo.js">');
       });
 
       it("serves onnxruntime-web's 26 MB WebGPU .wasm, stored gzipped, as application/wasm", async () => {
-        const response = await fetch(url('/app/ort-wasm-simd-threaded.asyncify.wasm'));
+        const response = await target.fetch('/app/ort-wasm-simd-threaded.asyncify.wasm');
         expect(response.status).toBe(200);
         expect(response.headers.get('content-type')).toBe('application/wasm');
         const bytes = new Uint8Array(await response.arrayBuffer());

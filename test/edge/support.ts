@@ -1,15 +1,15 @@
 // Shared plumbing of the edge tests: the build, real servers (workerd through Miniflare, Node), golden cases.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Miniflare } from 'miniflare';
-import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import type { Miniflare } from 'miniflare';
+import { inject } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import type { Log } from '../../edge/log.ts';
 import { startNodeServer } from '../../edge/node-server.ts';
 import { listUploadModules } from '../../edge/size.ts';
+import type { EdgeBuild } from './edge-build.ts';
 import type { PredictorOptions } from '../../runtime/types.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -57,22 +57,19 @@ export function workerdPresent(): boolean {
 }
 
 /**
- * Builds dist/web and dist/worker if an input changed, once across parallel test files (`flock`). With `custom`, it
- * also builds a Worker that embeds `custom.embed` (a path or a name under artifacts/) into `custom.out`/worker (and
- * its page into `custom.out`/web) through `npm run build:web -- --bundle`, again only when an input changed.
+ * The shared edge build (dist/web, dist/worker embedding news-bag) that the slow tier's globalSetup
+ * (test/edge/edge-build.ts) made before any test file started.
+ * @throws Error when no globalSetup provided it: the file ran outside the slow project (name it *.slow.test.ts).
  */
-export function ensureEdgeBuilt(custom?: { readonly embed: string; readonly out: string }): void {
-  mkdirSync(join(ROOT, 'dist'), { recursive: true });
-  execFileSync(
-    'flock',
-    [
-      join(ROOT, 'dist/.edge-build.lock'),
-      join(ROOT, 'node_modules/.bin/tsx'),
-      join(ROOT, 'test/edge/build-once.ts'),
-      ...(custom === undefined ? [] : ['--embed', custom.embed, '--out', custom.out]),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 240_000 },
-  );
+export function requireEdgeBuild(): EdgeBuild {
+  const build = inject('edgeBuild') as EdgeBuild | undefined;
+  if (build === undefined) {
+    throw new Error(
+      'No edge build: only the slow project (files named *.slow.test.ts) builds dist/web and dist/worker in its ' +
+        'globalSetup (test/edge/edge-build.ts).',
+    );
+  }
+  return build;
 }
 
 /** What the tests/benches take from wrangler.toml (wrangler's published types for it resolve to `any`). */
@@ -82,6 +79,24 @@ interface WranglerWorkerSettings {
   readonly bindings?: Record<string, string>;
   readonly assets?: { directory: string; binding?: string; routerConfig?: { has_user_worker?: boolean } };
   readonly durableObjects?: Record<string, { className: string; useSQLite?: boolean }>;
+}
+
+/**
+ * Miniflare and wrangler.toml's Worker settings, imported on first use: the two packages take seconds to import, and
+ * the fast tier's files import this module without starting a Worker.
+ */
+async function loadWorkerRuntime(): Promise<{
+  readonly Miniflare: typeof Miniflare;
+  readonly workerOptions: WranglerWorkerSettings;
+}> {
+  const [{ Miniflare }, { unstable_getMiniflareWorkerOptions }] = await Promise.all([
+    import('miniflare'),
+    import('wrangler'),
+  ]);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
+    workerOptions: WranglerWorkerSettings;
+  };
+  return { Miniflare, workerOptions };
 }
 
 /** Vars every test server starts with unless a test overrides them: no access log on the test output. */
@@ -127,9 +142,7 @@ export async function startWorkerd(
   } = {},
 ): Promise<RunningServer & { readonly miniflare: Miniflare }> {
   const workerDir = options.workerDir ?? WORKER_DIR;
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
-    workerOptions: WranglerWorkerSettings;
-  };
+  const { Miniflare, workerOptions } = await loadWorkerRuntime();
   const r2 = options.r2 ?? {};
   const worker = new Miniflare({
     modulesRoot: workerDir,
@@ -165,9 +178,7 @@ export async function startWorkerdIsolates(
   vars: Readonly<Record<string, string>> = {},
   options: { durableObjectsScript?: string } = {},
 ): Promise<{ readonly urls: readonly string[]; close(): Promise<void> }> {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml')) as {
-    workerOptions: WranglerWorkerSettings;
-  };
+  const { Miniflare, workerOptions } = await loadWorkerRuntime();
   const modules = await workerModules(WORKER_DIR);
   const names = Array.from({ length: count }, (_, i) => `isolate-${i}`);
   const owned = workerOptions.durableObjects ?? {};
@@ -281,15 +292,19 @@ export interface JsonResponse<T = unknown> {
   readonly body: T;
 }
 
-/** Sends a request and parses the JSON body (undefined for an empty one). */
+/**
+ * Sends a request and parses the JSON body (undefined for an empty one). `send` defaults to the global fetch (real
+ * HTTP); an in-process target passes the app's own (`app.request`), with a path for `url`.
+ */
 export async function request<T = unknown>(
   url: string,
   init: RequestInit & { json?: unknown } = {},
+  send: (url: string, init: RequestInit) => Promise<Response> = fetch,
 ): Promise<JsonResponse<T>> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');
-  const response = await fetch(url, {
+  const response = await send(url, {
     ...rest,
     headers,
     ...(json === undefined ? {} : { body: JSON.stringify(json), method: rest.method ?? 'POST' }),

@@ -1,4 +1,4 @@
-// Child process of memory.test.ts: warms a predictor up, then measures WASM heap, RSS and JS memory before N
+// Child process of memory.slow.test.ts: warms a predictor up, then measures WASM heap, RSS and JS memory before N
 // predictions and after each of `segments` equal parts of them.
 // Usage: node --expose-gc --import tsx test/runtime/memory-probe.ts <bundle dir> <backend> <predictions> <warm-up> <segments>
 import { createPredictor, loadBundle, readParityCases, type Predictor } from '../../runtime/node.ts';

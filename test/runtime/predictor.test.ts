@@ -1,4 +1,5 @@
 // The Node predictor on the real exported bundles and real onnxruntime: parity, batch invariance, errors, fallback.
+// news-transformer's golden parity is in predictor-transformer.slow.test.ts: on wasm it alone takes seconds.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { InferenceEngine, Platform } from '../../runtime/engine.ts';
 import { createPredictor as createPortablePredictor } from '../../runtime/predictor.ts';
@@ -8,19 +9,12 @@ import {
   hasErrorCode,
   loadBundle,
   nodePlatform,
-  readParityCases,
   type Bundle,
-  type ParityCase,
   type Predictor,
   type RunObservation,
 } from '../../runtime/node.ts';
 import { bundleDir } from '../helpers/bundle-copy.ts';
-
-const BUNDLES = ['news-bag', 'news-transformer'] as const;
-const BACKENDS = ['native', 'wasm'] as const;
-/** Golden logits come from torch in float32; the manifest's parity.atol is 1e-4 too. */
-const LOGIT_ATOL = 1e-4;
-const BATCH_INVARIANCE_ATOL = 1e-5;
+import { describeGoldenParity } from './golden-parity.ts';
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -31,68 +25,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe.each(BUNDLES)('%s', (name) => {
-  let bundle: Bundle;
-  let cases: ParityCase[];
-
-  beforeAll(async () => {
-    bundle = await loadBundle(bundleDir(name));
-    cases = await readParityCases(bundle);
-  });
-
-  describe.each(BACKENDS)('on %s', (backend) => {
-    let predictor: Predictor;
-
-    beforeAll(async () => {
-      predictor = await createPredictor(bundle, { backend, returnLogits: true });
-    });
-    afterAll(() => predictor.dispose());
-
-    it('runs on the backend it was asked for', () => {
-      expect(predictor.backend.backend).toBe(backend);
-    });
-
-    it('reproduces every golden case: labels exact, logits within 1e-4', async () => {
-      expect(cases.length).toBe(bundle.manifest.parity.cases);
-      const items = await predictor.predictBatch(cases.map((c) => c.text));
-      const failures: string[] = [];
-      items.forEach((item, i) => {
-        const golden = cases[i]!;
-        if (item.status !== 'ok') {
-          failures.push(`case ${golden.id}: ${item.error.code}`);
-          return;
-        }
-        const worst = Math.max(...golden.logits.map((value, j) => Math.abs(value - item.logits![j]!)));
-        if (item.label !== golden.label || !(worst <= LOGIT_ATOL)) {
-          failures.push(
-            `case ${golden.id}: label ${item.label} (golden ${golden.label}), max |dlogit| ${worst}`,
-          );
-        }
-      });
-      expect(failures).toEqual([]);
-    });
-
-    it('gives a text the same scores alone and inside a batch of 64 (within 1e-5)', async () => {
-      const others = cases.filter((c) => c.text.length > 0).map((c) => c.text);
-      const probes = [cases.find((c) => c.tags.includes('long'))!.text, others[3]!, ''];
-      for (const probe of probes) {
-        const alone = await predictor.predict(probe);
-        const batch = others.slice(0, 64);
-        batch[37] = probe;
-        const items = await predictor.predictBatch(batch, { batchSize: 64 });
-        const inBatch = items[37]!;
-        expect(inBatch.status).toBe('ok');
-        if (inBatch.status !== 'ok') return;
-        expect(inBatch.label).toBe(alone.label);
-        for (const label of bundle.manifest.labels) {
-          expect(Math.abs(inBatch.scores[label]! - alone.scores[label]!)).toBeLessThanOrEqual(
-            BATCH_INVARIANCE_ATOL,
-          );
-        }
-      }
-    });
-  });
-});
+describeGoldenParity('news-bag');
 
 describe('createPredictor on Node', () => {
   let bundle: Bundle;

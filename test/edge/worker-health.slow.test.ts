@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasWorkerd,
   readServableGoldenCases,
   request,
@@ -47,7 +47,7 @@ const THRESHOLDS = { SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify({ minTexts: 50 
 describe.runIf(HAS_WORKERD)('the Worker with the HEALTH Durable Object', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     server = await startWorkerd(THRESHOLDS);
   });
   afterAll(async () => {
@@ -167,7 +167,7 @@ describe.runIf(HAS_WORKERD)('the Worker with the HEALTH Durable Object', () => {
 describe.runIf(HAS_WORKERD)('the HealthAggregator across a restart', () => {
   let dir: string;
   beforeAll(() => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     dir = mkdtempSync(join(tmpdir(), 'shipshape-health-do-'));
   });
   afterAll(() => {
@@ -199,7 +199,7 @@ describe.runIf(HAS_WORKERD)('the HealthAggregator across a restart', () => {
 describe.runIf(HAS_WORKERD)('the Worker deployed without the HEALTH binding', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     server = await startWorkerd({}, { withoutDurableObjects: true });
   });
   afterAll(async () => {
@@ -246,7 +246,7 @@ describe.runIf(HAS_WORKERD)('the Worker with an aggregator that fails (a stand-i
   let isolates: Awaited<ReturnType<typeof startWorkerdIsolates>> | undefined;
   let url: string;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     isolates = await startWorkerdIsolates(1, {}, { durableObjectsScript: FAILING_AGGREGATOR });
     url = isolates.urls[0]!;
   });
@@ -304,7 +304,7 @@ describe.runIf(HAS_WORKERD)('the Worker with an aggregator that fails after merg
   let isolates: Awaited<ReturnType<typeof startWorkerdIsolates>> | undefined;
   let url: string;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     isolates = await startWorkerdIsolates(1, {}, { durableObjectsScript: MERGED_THEN_FAILING_AGGREGATOR });
     url = isolates.urls[0]!;
   });

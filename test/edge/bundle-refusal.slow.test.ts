@@ -73,7 +73,7 @@ describe.each(TAMPERINGS)('a bundle with $name', ({ code, tamper }) => {
   afterAll(() => copy?.remove());
 
   it(`is refused by inspect with ${code}`, () => {
-    // Native only: test/cli/bundle-commands.test.ts covers the run over every backend, and wasm is slow here.
+    // Native only: test/cli/bundle-commands.slow.test.ts covers the run over every backend, and wasm is slow here.
     const result = shipshape(['inspect', copy.dir, '--json', '--backend', 'native']);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ valid: false });

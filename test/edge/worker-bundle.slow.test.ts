@@ -10,7 +10,7 @@ import {
   IN_CI,
   ROOT,
   WEB_DIR,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasWorkerd,
   readLabels,
   readServableGoldenCases,
@@ -22,8 +22,6 @@ import {
 
 const HAS_WORKERD = hasWorkerd();
 const TRANSFORMER_DIR = join(ROOT, 'artifacts/news-transformer');
-/** The Worker built with `npm run build:web -- --bundle <absolute path to news-transformer>`. */
-const CUSTOM_BUILD = join(ROOT, 'dist/test-embed-news-transformer');
 
 interface V1Answer {
   readonly model: { readonly name: string; readonly version: string };
@@ -74,7 +72,7 @@ function placeInAssets(copy: BundleCopy, name: string): { vars: Record<string, s
 }
 
 describe.runIf(HAS_WORKERD)('the Worker proving its bundle at load', () => {
-  beforeAll(() => ensureEdgeBuilt());
+  beforeAll(() => requireEdgeBuild());
 
   describe('given a news-bag copy with two labels swapped in its manifest', () => {
     let copy: BundleCopy;
@@ -220,8 +218,8 @@ describe.runIf(HAS_WORKERD)(
   () => {
     let server: RunningServer;
     beforeAll(async () => {
-      ensureEdgeBuilt({ embed: TRANSFORMER_DIR, out: CUSTOM_BUILD });
-      server = await startWorkerd({}, { workerDir: join(CUSTOM_BUILD, 'worker') });
+      const { transformerBuildDir } = requireEdgeBuild();
+      server = await startWorkerd({}, { workerDir: join(transformerBuildDir, 'worker') });
     });
     afterAll(async () => {
       await server?.close();

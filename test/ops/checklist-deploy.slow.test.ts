@@ -1,9 +1,9 @@
 // `npm run deploy`'s guard (ops/checklist/deploy.ts, what the script runs after `npm run build:web`): it refuses
-// without a blessing of the bundle the Worker embeds (dist/embedded, built by ensureEdgeBuilt), with a blessing of
+// without a blessing of the bundle the Worker embeds (dist/embedded, built by the globalSetup), with a blessing of
 // another bundle, one made for Node (`--target node`, or a backend other than wasm), one older than its report or a
 // re-measurement it judged, or one with a failed item, and runs the real `wrangler deploy` with the
 // remaining arguments (`--dry-run --outdir`, so nothing is published) for a matching one. The blessings are written
-// here as data, in the schema `shipshape checklist --bless` writes (test/cli/checklist.test.ts covers that writer).
+// here as data, in the schema `shipshape checklist --bless` writes (test/cli/checklist.slow.test.ts covers that writer).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Blessing } from '../../ops/checklist/blessing.ts';
 import { ITEMS, ITEM_IDS } from '../../ops/checklist/checklist.ts';
-import { ensureEdgeBuilt } from '../edge/support.ts';
+import { requireEdgeBuild } from '../edge/support.ts';
 import { ROOT } from '../helpers/bundle-copy.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -70,7 +70,7 @@ describe('npm run deploy', () => {
   }
 
   beforeAll(() => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     scratch = mkdtempSync(join(tmpdir(), 'shipshape-deploy-'));
     report = join(scratch, 'report.json');
     sla = join(scratch, 'sla.json');

@@ -8,7 +8,7 @@ import { startNodeServer } from '../../edge/node-server.ts';
 import { copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
 import { shipshape, startServe } from '../helpers/cli.ts';
 import {
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   QUIET_VARS,
   request,
   startNode,
@@ -21,7 +21,7 @@ const PROOF_LINE =
   /news-bag 1\.0\.0 passed its parity proof on native: 256 of 278 cases, logits within 1e-4 \(max \S+\) at batch [0-9, and]+, \d+ ms/;
 
 describe('the Node server', () => {
-  beforeAll(() => ensureEdgeBuilt());
+  beforeAll(() => requireEdgeBuild());
 
   describe('under more load than its queue takes', () => {
     let server: RunningServer;
@@ -45,6 +45,8 @@ describe('the Node server', () => {
       for (const response of overloaded) {
         expect(response.body.error.code).toBe('OVERLOADED');
         expect(response.headers.get('retry-after')).toBe('1');
+        // Refused by the batcher's queue of one (not by the admission gate, whose default bounds are far larger).
+        expect(response.body.error.message).toMatch(/^The prediction queue is full \(1 items waiting\)/);
       }
       expect((await request(`${server.url}/v1/predict`, { json: { text: 'after the burst' } })).status).toBe(
         200,

@@ -9,7 +9,7 @@ import {
   CHROMIUM,
   IN_CI,
   ROOT,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasChromium,
   hasWorkerd,
   startWorkerd,
@@ -71,7 +71,7 @@ async function typeAndRead(page: Page, text: string) {
 describe.runIf(HAS_CHROMIUM && HAS_WORKERD)('the demo page (Chromium, served by the Worker)', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     server = await startWorkerd();
   });
   afterAll(async () => {

@@ -28,7 +28,7 @@ const WEBGPU_CASES = 40;
 
 if (!HAS_CHROMIUM && !IN_CI) {
   console.warn(
-    `browser.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set SHIPSHAPE_CHROMIUM). ` +
+    `browser.slow.test.ts skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set SHIPSHAPE_CHROMIUM). ` +
       'In CI (CI set) these tests fail instead.',
   );
 }

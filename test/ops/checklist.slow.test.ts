@@ -1,7 +1,7 @@
 // The deployment checklist's items against a real `shipshape serve` (its output captured to a file as a supervisor
 // would), the shipped bundles and copies of them, and the committed bench baseline as the report: a real quick
 // report of this code that passes bench/sla.json. Each failure case runs only the items it is about, so the suite
-// does not pay for `promtool test rules` (about 30 s) more than once; test/cli/checklist.test.ts runs every item.
+// does not pay for `promtool test rules` (about 30 s) more than once; test/cli/checklist.slow.test.ts runs every item.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,7 +69,7 @@ describe('the deployment checklist against a running news-bag service', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  describe('with every item but alerts (test/cli/checklist.test.ts runs alerts with the rest)', () => {
+  describe('with every item but alerts (test/cli/checklist.slow.test.ts runs alerts with the rest)', () => {
     let result: ChecklistResult;
     beforeAll(async () => {
       result = await runChecklist({ ...base, items: ITEM_IDS.filter((id) => id !== 'alerts') });

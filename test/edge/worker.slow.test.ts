@@ -8,7 +8,7 @@ import {
   BUNDLE_DIR,
   IN_CI,
   WORKER_DIR,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasWorkerd,
   readServableGoldenCases,
   request,
@@ -26,7 +26,7 @@ interface V1Answer {
 }
 
 describe.runIf(HAS_WORKERD)('the Worker', () => {
-  beforeAll(() => ensureEdgeBuilt());
+  beforeAll(() => requireEdgeBuild());
 
   it('fits the 10 MiB compressed upload limit with the embedded bundle and its parity cases', async () => {
     const size = await measureWorker(WORKER_DIR);

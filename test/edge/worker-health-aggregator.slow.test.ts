@@ -13,7 +13,7 @@ import type { HealthMonitor } from '../../runtime/monitor/types.ts';
 import {
   BUNDLE_DIR,
   IN_CI,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasWorkerd,
   startWorkerd,
   type RunningServer,
@@ -57,7 +57,7 @@ describe.runIf(HAS_WORKERD)('the HealthAggregator Durable Object', () => {
   let call: Call;
 
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     server = await startWorkerd();
     const namespace = await server.miniflare.getDurableObjectNamespace('HEALTH');
     call = caller(namespace.get(namespace.idFromName('news-bag@1.0.0')) as unknown as DurableObjectStub);
@@ -107,7 +107,7 @@ describe.runIf(HAS_WORKERD)('the HealthAggregator Durable Object', () => {
 describe.runIf(HAS_WORKERD)('the HealthAggregator across a restart', () => {
   let dir: string;
   beforeAll(() => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     dir = mkdtempSync(join(tmpdir(), 'shipshape-health-do-'));
   });
   afterAll(() => {

@@ -14,7 +14,7 @@ import {
   CHROMIUM,
   IN_CI,
   ROOT,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasChromium,
   hasWorkerd,
   request,
@@ -98,7 +98,7 @@ describe.runIf(HAS_CHROMIUM)('the health dashboard (Chromium, served by the Node
   let server: RunningServer;
   let opened: Awaited<ReturnType<typeof openDashboard>>;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     server = await startNode({
       SHIPSHAPE_TOKEN: TOKEN,
       SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify(THRESHOLDS),
@@ -204,7 +204,7 @@ describe.runIf(HAS_CHROMIUM)('the health dashboard of a failing service (Chromiu
   let server: RunningServer;
   let opened: Awaited<ReturnType<typeof openDashboard>>;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     // A p95 ceiling of 1 µs: every real request is over it, so p95_latency (critical) fails and /v1/health
     // answers 503 with the report.
     server = await startNode({
@@ -240,7 +240,7 @@ describe.runIf(HAS_CHROMIUM)('the health dashboard of a failing service (Chromiu
 describe.runIf(HAS_WORKERD)('the health dashboard on the Worker', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     server = await startWorkerd({ SHIPSHAPE_HEALTH_THRESHOLDS: JSON.stringify(THRESHOLDS) });
   });
   afterAll(async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
-  ensureEdgeBuilt,
+  requireEdgeBuild,
   hasWorkerd,
   readServableGoldenCases,
   request,
@@ -21,7 +21,7 @@ describe.runIf(HAS_WORKERD)('two isolates of the Worker', () => {
   const golden = readServableGoldenCases();
 
   beforeAll(async () => {
-    ensureEdgeBuilt();
+    requireEdgeBuild();
     isolates = await startWorkerdIsolates(2);
     urls = isolates.urls;
   });

@@ -34,7 +34,7 @@ const MEASURED = ['ok', 'unstable', 'insufficient-samples'];
 
 if (!HAS_CHROMIUM && !IN_CI) {
   console.warn(
-    `smoke.test.ts: browser scenarios skipped: no Chromium at ${CHROMIUM} (in CI they fail instead).`,
+    `smoke.slow.test.ts: browser scenarios skipped: no Chromium at ${CHROMIUM} (in CI they fail instead).`,
   );
 }
 
@@ -315,7 +315,7 @@ describe('shipshape bench and shipshape gate (the real CLI)', () => {
           openLoop: { ratesPerSecond: [100], maxRequests: 10 },
           overload: { textsPerRequest: 4, capacityConcurrency: 2, capacityMs: 300, durationMs: 600 },
           // Its verdict is a measurement the gate checks, which would make the gate tests below depend on this
-          // machine's load; capacity-scenario.test.ts runs it for real.
+          // machine's load; capacity-scenario.slow.test.ts runs it for real.
           capacity: { enabled: false },
         },
         browser: { enabled: false },

@@ -1,7 +1,7 @@
 // The edge API contract over real HTTP against the built Worker (dist/worker) running in real workerd.
 import { describe, it } from 'vitest';
-import { CONTRACT_VARS, describeApiContract } from './api-contract.ts';
-import { IN_CI, ensureEdgeBuilt, hasWorkerd, startWorkerd } from './support.ts';
+import { CONTRACT_VARS, describeApiContract, overHttp } from './api-contract.ts';
+import { IN_CI, hasWorkerd, requireEdgeBuild, startWorkerd } from './support.ts';
 
 const HAS_WORKERD = hasWorkerd();
 
@@ -9,11 +9,11 @@ describe.runIf(HAS_WORKERD)('Worker', () => {
   describeApiContract(
     'workerd (Miniflare, wrangler dry-run output)',
     async () => {
-      ensureEdgeBuilt();
-      return startWorkerd(CONTRACT_VARS);
+      requireEdgeBuild();
+      return overHttp(await startWorkerd(CONTRACT_VARS));
     },
     ['wasm'],
-    { badContentLength: 'workerd-plain-500' },
+    { transport: 'http', badContentLength: 'workerd-plain-500' },
   );
 });
 
