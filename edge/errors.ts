@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { CodedError, isShipshapeError, type CodedErrorOptions, type ErrorCode } from '../runtime/errors.ts';
+import { CodedError, isCodedErrorOf, isShipshapeError, type CodedErrorOptions, type ErrorCode } from '../runtime/errors.ts';
 import { boundMessage } from './excerpt.ts';
 import { createLog, type Log } from './log.ts';
 
@@ -59,12 +59,7 @@ export class EdgeError extends CodedError<EdgeErrorCode> {
 }
 
 export function isEdgeError(value: unknown): value is EdgeError {
-  return (
-    value instanceof EdgeError ||
-    (value instanceof Error &&
-      value.name === 'EdgeError' &&
-      typeof (value as { code?: unknown }).code === 'string')
-  );
+  return isCodedErrorOf(value, EdgeError, 'EdgeError');
 }
 
 /** Seconds a client should wait before retrying a 503. */

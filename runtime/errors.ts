@@ -81,14 +81,24 @@ export class ShipshapeError extends CodedError<ErrorCode> {
   }
 }
 
+/**
+ * True for an error of the coded subclass `type`, including one thrown by another bundled copy of its module: there
+ * `instanceof` fails, so the subclass's fixed `name` and a string `code` decide.
+ */
+export function isCodedErrorOf<E extends CodedError>(
+  value: unknown,
+  type: abstract new (...args: never[]) => E,
+  name: string,
+): value is E {
+  return (
+    value instanceof type ||
+    (value instanceof Error && value.name === name && typeof (value as { code?: unknown }).code === 'string')
+  );
+}
+
 /** True for any shipshape error, including one thrown by another bundled copy of this module. */
 export function isShipshapeError(value: unknown): value is ShipshapeError {
-  return (
-    value instanceof ShipshapeError ||
-    (value instanceof Error &&
-      value.name === 'ShipshapeError' &&
-      typeof (value as { code?: unknown }).code === 'string')
-  );
+  return isCodedErrorOf(value, ShipshapeError, 'ShipshapeError');
 }
 
 /** True when `value` is a shipshape error with this code. */

@@ -1,5 +1,5 @@
 // The errors of `shipshape plan`: a stable code per reason the plan cannot be made, and a message naming the fix.
-import { CodedError } from '../../runtime/errors.ts';
+import { CodedError, isCodedErrorOf } from '../../runtime/errors.ts';
 
 /** Every code a plan error can carry. Stable: scripts and tests branch on them. */
 export type PlanErrorCode =
@@ -27,10 +27,5 @@ export class PlanError extends CodedError<PlanErrorCode> {
 
 /** True for a plan error, including one from another bundled copy of this module. */
 export function isPlanError(value: unknown): value is PlanError {
-  return (
-    value instanceof PlanError ||
-    (value instanceof Error &&
-      value.name === 'PlanError' &&
-      typeof (value as { code?: unknown }).code === 'string')
-  );
+  return isCodedErrorOf(value, PlanError, 'PlanError');
 }
