@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveThresholds } from '../../cli/commands/serve.ts';
+import { CHECK_NAMES } from '../../runtime/monitor/index.ts';
 import { ROOT } from '../helpers/bundle-copy.ts';
 import { shipshape, startServe, type ServeProcess } from '../helpers/cli.ts';
 
@@ -45,16 +46,7 @@ describe('shipshape health', () => {
     expect(lines[0]).toMatch(/^news-bag 1\.0\.0, checked \d{4}-\d\d-\d\dT/);
     expect(lines[1]).toMatch(/^check\s+status\s+value\s+threshold\s+samples$/);
     const rows = lines.slice(3, 11).map((line) => line.split(/\s+/)[0]);
-    expect(rows).toEqual([
-      'accuracy',
-      'estimated_accuracy',
-      'p95_latency',
-      'error_rate',
-      'oov_rate',
-      'truncation_rate',
-      'label_drift',
-      'length_drift',
-    ]);
+    expect(rows).toEqual([...CHECK_NAMES]);
     // The latency threshold is bench/sla.json's http-open p95 (100 ms).
     expect(lines.find((line) => line.startsWith('p95_latency'))).toMatch(/<= 100\s/);
     expect(lines.slice(-2)).toEqual(['status: ok', 'alerts firing: none']);
