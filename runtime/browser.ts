@@ -1,11 +1,6 @@
 // The browser entry (`shipshape` under the `browser` condition, or `shipshape/browser`): the core bound to the
 // browser platform (WebGPU when an adapter exists, else WASM).
-import {
-  loadBundle as loadBundleFrom,
-  urlSource,
-  type BundleSource,
-  type LoadBundleOptions,
-} from './bundle/index.ts';
+import { loadBundleAt, type BundleSource, type LoadBundleOptions } from './bundle/index.ts';
 import { createPredictor as createPortablePredictor } from './predictor.ts';
 import { browserPlatform, createBrowserPlatform, type BrowserPlatformOptions } from './platform/browser.ts';
 import type { Bundle, Predictor, PredictorOptions } from './types.ts';
@@ -36,11 +31,7 @@ export function loadBundle(
   urlOrSource: string | URL | BundleSource,
   options: LoadBundleOptions = {},
 ): Promise<Bundle> {
-  const source =
-    typeof urlOrSource === 'string' || urlOrSource instanceof URL
-      ? urlSource(new URL(String(urlOrSource), globalThis.location?.href))
-      : urlOrSource;
-  return loadBundleFrom(source, options);
+  return loadBundleAt(urlOrSource, options, globalThis.location?.href);
 }
 
 export { browserPlatform, createBrowserPlatform, type BrowserPlatformOptions } from './platform/browser.ts';

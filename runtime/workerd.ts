@@ -1,11 +1,6 @@
 // The Cloudflare Workers entry (`shipshape` under the `workerd` condition, or `shipshape/workerd`): the core bound
 // to the workerd platform (onnxruntime-web's WASM build, one thread).
-import {
-  loadBundle as loadBundleFrom,
-  urlSource,
-  type BundleSource,
-  type LoadBundleOptions,
-} from './bundle/index.ts';
+import { loadBundleAt, type BundleSource, type LoadBundleOptions } from './bundle/index.ts';
 import { createPredictor as createPortablePredictor } from './predictor.ts';
 import { createWorkerdPlatform, workerdPlatform, type WorkerdPlatformOptions } from './platform/workerd.ts';
 import type { Bundle, Predictor, PredictorOptions } from './types.ts';
@@ -35,9 +30,7 @@ export function loadBundle(
   urlOrSource: string | URL | BundleSource,
   options: LoadBundleOptions = {},
 ): Promise<Bundle> {
-  const source =
-    typeof urlOrSource === 'string' || urlOrSource instanceof URL ? urlSource(urlOrSource) : urlOrSource;
-  return loadBundleFrom(source, options);
+  return loadBundleAt(urlOrSource, options);
 }
 
 export { workerdPlatform, createWorkerdPlatform, type WorkerdPlatformOptions } from './platform/workerd.ts';

@@ -15,7 +15,7 @@ import {
 import { checkVocabularyFitsModel } from './integrity.ts';
 import { parseJsonText } from './json-text.ts';
 import { readOnnxGraphInfo, type OnnxGraphInfo, type OnnxValueInfo } from './onnx-graph.ts';
-import { MANIFEST_MAX_BYTES, fileTooLarge, withinDeadline, type BundleSource } from './sources.ts';
+import { MANIFEST_MAX_BYTES, fileTooLarge, urlSource, withinDeadline, type BundleSource } from './sources.ts';
 
 export {
   manifestSchema,
@@ -240,6 +240,23 @@ function checkConsistency(manifest: Manifest, where: string): void {
   if (unk.id === pad.id || unk.token === pad.token) {
     fail('PREPROCESSING_MISMATCH', where, `${where}: the unk and pad special tokens must differ.`);
   }
+}
+
+/**
+ * `loadBundle` for the web entries: a base URL (resolved against `base`, e.g. the page's location, when it is
+ * relative) is read with the global `fetch`; any other `BundleSource` is read as it is.
+ * @throws as `loadBundle`; TypeError for a relative URL without a `base`.
+ */
+export function loadBundleAt(
+  urlOrSource: string | URL | BundleSource,
+  options: LoadBundleOptions = {},
+  base?: string,
+): Promise<Bundle> {
+  const source =
+    typeof urlOrSource === 'string' || urlOrSource instanceof URL
+      ? urlSource(new URL(String(urlOrSource), base))
+      : urlOrSource;
+  return loadBundle(source, options);
 }
 
 /**
