@@ -139,6 +139,78 @@ export function measurementDoubts(latency: LatencySummary, stability?: Stability
   return doubts;
 }
 
+/** Requests and items per second. */
+export interface Throughput {
+  readonly itemsPerSecond: number;
+  readonly requestsPerSecond: number;
+}
+
+/** Throughput of `requests` requests carrying `items` items over `durationMs` wall-clock ms. */
+export function throughputOf(requests: number, items: number, durationMs: number): Throughput {
+  const seconds = durationMs / 1000;
+  return { itemsPerSecond: items / seconds, requestsPerSecond: requests / seconds };
+}
+
+/** What a measurement that ran window after window (`measureUntilStable`) reports. */
+export interface StableRunSummary {
+  readonly status: 'ok' | 'unstable' | 'insufficient-samples';
+  /** Why the status is not `ok` (see `measurementDoubts`); callers may add their own. */
+  readonly reasons: string[];
+  /** Latency of the accepted windows. */
+  readonly latency: LatencySummary;
+  readonly throughput: Throughput;
+  /** The stability result without its accepted samples, as reports carry it. */
+  readonly stability: Omit<StabilityResult, 'accepted'>;
+}
+
+/**
+ * Summarizes a stability run's accepted windows: latency (`minTailSamples` and `retainSamples` as `summarizeLatency`'s
+ * `minTail` and `retain`), throughput, and the status: `unstable` when the windows never agreed, else `ok` when p95
+ * has enough samples, else `insufficient-samples`.
+ */
+export function summarizeStableRun(
+  run: StabilityResult,
+  statistics: { readonly minTailSamples: number; readonly retainSamples: number },
+): StableRunSummary {
+  const { accepted, ...stability } = run;
+  const latency = summarizeLatency(accepted.samples, {
+    minTail: statistics.minTailSamples,
+    retain: statistics.retainSamples,
+  });
+  return {
+    status: !run.stable
+      ? 'unstable'
+      : latency.percentiles.p95.status === 'ok'
+        ? 'ok'
+        : 'insufficient-samples',
+    reasons: measurementDoubts(latency, run),
+    latency,
+    throughput: throughputOf(accepted.samples.length, accepted.items, accepted.durationMs),
+    stability,
+  };
+}
+
+/** CPU use of the process doing the work, as reports carry it. */
+export interface CpuUse {
+  readonly perRequestMs: number;
+  readonly utilization: number;
+  readonly source: string;
+}
+
+/**
+ * CPU per request and utilisation from `cpuMs` CPU ms over `wallMs` wall-clock ms, as `{ cpu }` to spread into a
+ * scenario; `{}` when the CPU time is unknown or nothing was measured.
+ */
+export function cpuUse(
+  cpuMs: number | undefined,
+  requests: number,
+  wallMs: number,
+  source: string,
+): { cpu?: CpuUse } {
+  if (cpuMs === undefined || requests === 0 || wallMs <= 0) return {};
+  return { cpu: { perRequestMs: cpuMs / requests, utilization: cpuMs / wallMs, source } };
+}
+
 export function summarizeWindow(window: MeasurementWindow): WindowSummary {
   const seconds = window.durationMs / 1000;
   return {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { EffectiveConfig } from '../config.ts';
 import { erroredScenario, skippedScenario, type Scenario } from '../report.ts';
 import type { BrowserPlan, BrowserRunner } from '../run.ts';
-import { measureUntilStable, measurementDoubts, summarizeLatency, warmUntilPlateau } from '../stats.ts';
+import { cpuUse, measureUntilStable, summarizeStableRun, warmUntilPlateau } from '../stats.ts';
 import type { BenchPage, BenchPageMemory, BenchPageStart, BenchPageWindow } from '../browser/page.ts';
 import { bundleName } from './node.ts';
 import { CHROMIUM_ARGS, CONTENT_TYPES } from '../browser/chromium.ts';
@@ -263,13 +263,9 @@ export async function measureInPage(
       detail(`window ${trial}: p95 ${w.p95Ms.toFixed(2)} ms, ${w.itemsPerSecond.toFixed(0)} items/s`),
   );
   const memory: BenchPageMemory = await page.memory();
-  const { accepted, ...stabilityReport } = stability;
-  const latency = summarizeLatency(accepted.samples, {
-    minTail: config.statistics.minTailSamples,
-    retain: config.statistics.retainSamples,
-  });
-  const seconds = accepted.durationMs / 1000;
-  const reasons = measurementDoubts(latency, stability);
+  const { accepted } = stability;
+  const run = summarizeStableRun(stability, config.statistics);
+  const reasons = run.reasons;
   if (plan.backend === 'webgpu' && start.adapter?.includes('(software adapter)')) {
     reasons.push(`WebGPU on ${start.adapter}: a correctness run, not a speed figure`);
   }
@@ -277,11 +273,7 @@ export async function measureInPage(
   return {
     id: plan.id,
     kind: 'browser',
-    status: !stability.stable
-      ? 'unstable'
-      : latency.percentiles.p95.status === 'ok'
-        ? 'ok'
-        : 'insufficient-samples',
+    status: run.status,
     ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
     params: {
       ...paramsOf(plan),
@@ -296,12 +288,9 @@ export async function measureInPage(
       skipped: start.backend.skipped.map((s) => ({ ...s })),
       ...(start.backend.fallbackReason === undefined ? {} : { fallbackReason: start.backend.fallbackReason }),
     },
-    latency,
-    throughput: {
-      itemsPerSecond: accepted.items / seconds,
-      requestsPerSecond: accepted.samples.length / seconds,
-    },
-    stability: stabilityReport,
+    latency: run.latency,
+    throughput: run.throughput,
+    stability: run.stability,
     memory: {
       peakRssBytes: null,
       jsHeapBytes: memory.jsHeapBytes,
@@ -311,16 +300,12 @@ export async function measureInPage(
       source:
         'chromium: performance.measureUserAgentSpecificMemory() after the windows, performance.memory, predictor.memory()',
     },
-    ...(accepted.cpuMs === undefined
-      ? {}
-      : {
-          cpu: {
-            perRequestMs: accepted.cpuMs / accepted.samples.length,
-            utilization: accepted.cpuMs / accepted.durationMs,
-            source:
-              "Chromium's renderer processes: CDP SystemInfo.getProcessInfo cpuTime over the accepted windows",
-          },
-        }),
+    ...cpuUse(
+      accepted.cpuMs,
+      accepted.samples.length,
+      accepted.durationMs,
+      "Chromium's renderer processes: CDP SystemInfo.getProcessInfo cpuTime over the accepted windows",
+    ),
     durationMs: performance.now() - started,
   };
 }

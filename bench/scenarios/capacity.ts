@@ -10,7 +10,7 @@ import {
 } from '../capacity/model.ts';
 import { formatNumber } from '../gate/format.ts';
 import { erroredScenario, type CapacityCheck, type CapacityPoint, type Scenario } from '../report.ts';
-import { measurementDoubts, summarizeLatency, warmUntilPlateau } from '../stats.ts';
+import { measurementDoubts, summarizeLatency, throughputOf, warmUntilPlateau } from '../stats.ts';
 import { percentileSorted, sortAscending } from '../../runtime/statistics.ts';
 import {
   ErrorTally,
@@ -21,18 +21,15 @@ import {
   predictEndpoint,
   sendOnSchedule,
   serviceCpu,
+  type HttpLoadOptions,
   type PredictClient,
 } from './http.ts';
 import { SHED_CODE } from './overload.ts';
 import { machineCpuMs } from './service.ts';
 
-export interface CapacityOptions {
-  readonly id: string;
-  readonly url: string;
+export interface CapacityOptions extends HttpLoadOptions {
   /** The bundle's name, for the report (the service serves it). */
   readonly bundle: string;
-  readonly texts: readonly string[];
-  readonly textsPerRequest: number;
   /** The service's worker threads: the model's servers. */
   readonly servers: number;
   /** The admission gate's longest queue wait the service runs with, ms. */
@@ -78,12 +75,6 @@ export interface CapacityOptions {
   /** Open loop at the higher rate, ms. */
   readonly aboveDurationMs: number;
   readonly seed: number;
-  readonly requestTimeoutMs: number;
-  readonly minTailSamples: number;
-  readonly retainSamples: number;
-  readonly onProgress?: (detail: string) => void;
-  /** CPU ms the service process has used so far, when the bench started it. */
-  readonly serviceCpuMs?: () => number | undefined;
   /** The service process's peak RSS in bytes, when the bench started it. */
   readonly servicePeakRssBytes?: () => number | undefined;
 }
@@ -509,7 +500,6 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       minTail: options.minTailSamples,
       retain: options.retainSamples,
     });
-    const seconds = planned.durationMs / 1000;
     const measuredEnough = planned.point.p95Status === 'ok' && above.point.p95Status === 'ok';
     const reasons = [
       ...(busy.length > 0
@@ -534,10 +524,11 @@ export async function runCapacityScenario(options: CapacityOptions): Promise<Sce
       ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
       params,
       latency,
-      throughput: {
-        itemsPerSecond: (planned.samples.length * options.textsPerRequest) / seconds,
-        requestsPerSecond: planned.samples.length / seconds,
-      },
+      throughput: throughputOf(
+        planned.samples.length,
+        planned.samples.length * options.textsPerRequest,
+        planned.durationMs,
+      ),
       http: {
         requests: planned.point.requests,
         // As in http-open, a request shed at the planned rate is a failed request.

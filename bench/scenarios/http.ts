@@ -3,11 +3,15 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { erroredScenario, type Scenario } from '../report.ts';
 import {
+  cpuUse,
   createRng,
   exponentialDraw,
   measureUntilStable,
   measurementDoubts,
   summarizeLatency,
+  summarizeStableRun,
+  throughputOf,
+  type LatencySummary,
   type MeasurementWindow,
   type StabilityOptions,
 } from '../stats.ts';
@@ -139,21 +143,27 @@ export class ErrorTally {
   }
 }
 
-export interface ClosedLoopOptions {
+/** What every HTTP load scenario (closed, open, overload, capacity) is given. */
+export interface HttpLoadOptions {
   readonly id: string;
+  /** The service's base URL: loopback only (see `predictEndpoint`). */
   readonly url: string;
   readonly texts: readonly string[];
-  readonly concurrency: number;
   readonly textsPerRequest: number;
-  readonly windowMs: number;
-  readonly minSamplesPerWindow: number;
   readonly requestTimeoutMs: number;
-  readonly stability: StabilityOptions;
+  /** As `summarizeLatency`'s `minTail` and `retain`. */
   readonly minTailSamples: number;
   readonly retainSamples: number;
   readonly onProgress?: (detail: string) => void;
   /** CPU ms used so far by the service process, when the bench started it (see `RunningService.cpuMs`). */
   readonly serviceCpuMs?: () => number | undefined;
+}
+
+export interface ClosedLoopOptions extends HttpLoadOptions {
+  readonly concurrency: number;
+  readonly windowMs: number;
+  readonly minSamplesPerWindow: number;
+  readonly stability: StabilityOptions;
   /** Request bodies to cycle through instead of `{"texts":[...]}` of `textsPerRequest` texts (e.g. `{"text"}`). */
   readonly payloads?: readonly string[];
 }
@@ -164,14 +174,25 @@ export function serviceCpu(
   requests: number,
   wallMs: number,
 ): { cpu?: NonNullable<Scenario['cpu']> } {
-  if (cpuMs === undefined || requests === 0 || wallMs <= 0) return {};
-  return {
-    cpu: {
-      perRequestMs: cpuMs / requests,
-      utilization: cpuMs / wallMs,
-      source: 'the service process started by the bench: /proc/PID/stat utime + stime (10 ms ticks)',
-    },
-  };
+  return cpuUse(
+    cpuMs,
+    requests,
+    wallMs,
+    'the service process started by the bench: /proc/PID/stat utime + stime (10 ms ticks)',
+  );
+}
+
+/**
+ * Latency of the requests an open loop got answered.
+ * @throws Error saying what happened instead (`none`) when no request was answered: the service is likely down.
+ */
+export function answeredLatency(
+  samples: readonly number[],
+  options: HttpLoadOptions,
+  none: string,
+): LatencySummary {
+  if (samples.length === 0) throw new Error(`${none}; is the service up at ${options.url}?`);
+  return summarizeLatency(samples, { minTail: options.minTailSamples, retain: options.retainSamples });
 }
 
 export function cpuDelta(
@@ -238,29 +259,17 @@ export async function runClosedLoopScenario(options: ClosedLoopOptions): Promise
         `window ${trial}: p95 ${w.p95Ms.toFixed(2)} ms, ${w.requestsPerSecond.toFixed(0)} req/s`,
       ),
     );
-    const { accepted, ...stabilityReport } = stability;
-    const latency = summarizeLatency(accepted.samples, {
-      minTail: options.minTailSamples,
-      retain: options.retainSamples,
-    });
-    const seconds = accepted.durationMs / 1000;
-    const reasons = measurementDoubts(latency, stability);
+    const { accepted } = stability;
+    const run = summarizeStableRun(stability, options);
     return {
       id: options.id,
       kind: 'http-closed',
-      status: !stability.stable
-        ? 'unstable'
-        : latency.percentiles.p95.status === 'ok'
-          ? 'ok'
-          : 'insufficient-samples',
-      ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+      status: run.status,
+      ...(run.reasons.length > 0 ? { reason: run.reasons.join('; ') } : {}),
       params,
-      latency,
-      throughput: {
-        itemsPerSecond: accepted.items / seconds,
-        requestsPerSecond: accepted.samples.length / seconds,
-      },
-      stability: stabilityReport,
+      latency: run.latency,
+      throughput: run.throughput,
+      stability: run.stability,
       http: { requests, errors: errors.count, errorSamples: [...errors.samples] },
       ...serviceCpu(accepted.cpuMs, accepted.samples.length, accepted.durationMs),
       durationMs: performance.now() - started,
@@ -272,20 +281,11 @@ export async function runClosedLoopScenario(options: ClosedLoopOptions): Promise
   }
 }
 
-export interface OpenLoopOptions {
-  readonly id: string;
-  readonly url: string;
-  readonly texts: readonly string[];
+export interface OpenLoopOptions extends HttpLoadOptions {
   readonly ratePerSecond: number;
   readonly maxRequests: number;
   readonly maxDurationMs: number;
   readonly seed: number;
-  readonly textsPerRequest: number;
-  readonly requestTimeoutMs: number;
-  readonly minTailSamples: number;
-  readonly retainSamples: number;
-  readonly onProgress?: (detail: string) => void;
-  readonly serviceCpuMs?: () => number | undefined;
 }
 
 /** The seeded Poisson schedule: send offsets in ms, at most `maxRequests`, all before `maxDurationMs`. */
@@ -383,16 +383,12 @@ export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Sce
       },
     );
     const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
-    if (samples.length === 0) {
-      throw new Error(
-        `no request succeeded (${[...errors.samples].join('; ')}); is the service up at ${options.url}?`,
-      );
-    }
-    const latency = summarizeLatency(samples, {
-      minTail: options.minTailSamples,
-      retain: options.retainSamples,
-    });
-    const seconds = durationMs / 1000;
+    const latency = answeredLatency(
+      samples,
+      options,
+      `no request succeeded (${[...errors.samples].join('; ')})`,
+    );
+    const throughput = throughputOf(samples.length, samples.length * options.textsPerRequest, durationMs);
     const p95ok = latency.percentiles.p95.status === 'ok';
     return {
       id: options.id,
@@ -401,16 +397,13 @@ export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Sce
       ...(p95ok ? {} : { reason: measurementDoubts(latency).join('; ') }),
       params,
       latency,
-      throughput: {
-        itemsPerSecond: (samples.length * options.textsPerRequest) / seconds,
-        requestsPerSecond: samples.length / seconds,
-      },
+      throughput,
       http: {
         requests: sent,
         errors: errors.count,
         errorSamples: [...errors.samples],
         offeredRatePerSecond: options.ratePerSecond,
-        achievedRatePerSecond: samples.length / seconds,
+        achievedRatePerSecond: throughput.requestsPerSecond,
         unsent: schedule.length - sent,
       },
       ...serviceCpu(cpuMs, samples.length + errors.count, durationMs),

@@ -5,8 +5,8 @@ import type { BackendReport } from '../../runtime/types.ts';
 import type { MemoryMeasurement, Scenario } from '../report.ts';
 import {
   measureUntilStable,
-  measurementDoubts,
-  summarizeLatency,
+  cpuUse,
+  summarizeStableRun,
   warmUntilPlateau,
   type MeasurementWindow,
 } from '../stats.ts';
@@ -138,26 +138,16 @@ async function runInProcess(job: InProcessJob): Promise<void> {
         });
       },
     );
-    const { accepted, ...stabilityReport } = stability;
-    const latency = summarizeLatency(accepted.samples, {
-      minTail: job.minTailSamples,
-      retain: job.retainSamples,
-    });
-    const seconds = accepted.durationMs / 1000;
-    const reasons = measurementDoubts(latency, stability);
+    const { accepted } = stability;
+    const run = summarizeStableRun(stability, job);
     const memory = memoryOf(predictor.backend.backend, sampler.stop(), predictor.memory().wasmHeapBytes);
-    const status = !stability.stable
-      ? 'unstable'
-      : latency.percentiles.p95.status === 'ok'
-        ? 'ok'
-        : 'insufficient-samples';
     await send({
       type: 'in-process-result',
       scenario: {
         id: job.id,
         kind: 'in-process',
-        status,
-        ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+        status: run.status,
+        ...(run.reasons.length > 0 ? { reason: run.reasons.join('; ') } : {}),
         params: {
           bundle: bundle.manifest.name,
           backendRequested: job.backend,
@@ -168,23 +158,16 @@ async function runInProcess(job: InProcessJob): Promise<void> {
           warmupPlateaued: warmup.plateaued,
         },
         backend: backendReport(predictor.backend),
-        latency,
-        throughput: {
-          itemsPerSecond: accepted.items / seconds,
-          requestsPerSecond: accepted.samples.length / seconds,
-        },
-        stability: stabilityReport,
+        latency: run.latency,
+        throughput: run.throughput,
+        stability: run.stability,
         memory,
-        ...(accepted.cpuMs === undefined
-          ? {}
-          : {
-              cpu: {
-                perRequestMs: accepted.cpuMs / accepted.samples.length,
-                utilization: accepted.cpuMs / accepted.durationMs,
-                source:
-                  'process.cpuUsage() of the bench child (user + system, all threads) over the accepted windows',
-              },
-            }),
+        ...cpuUse(
+          accepted.cpuMs,
+          accepted.samples.length,
+          accepted.durationMs,
+          'process.cpuUsage() of the bench child (user + system, all threads) over the accepted windows',
+        ),
         durationMs: performance.now() - started,
       },
     });

@@ -2,9 +2,10 @@
 // that admission control keeps admitted latency bounded by shedding the excess with 503 OVERLOADED.
 import { performance } from 'node:perf_hooks';
 import { erroredScenario, type Scenario } from '../report.ts';
-import { measurementDoubts, summarizeLatency } from '../stats.ts';
+import { measurementDoubts, throughputOf } from '../stats.ts';
 import {
   ErrorTally,
+  answeredLatency,
   bodies,
   cpuDelta,
   createPredictClient,
@@ -12,13 +13,10 @@ import {
   predictEndpoint,
   serviceCpu,
   sendOnSchedule,
+  type HttpLoadOptions,
 } from './http.ts';
 
-export interface OverloadOptions {
-  readonly id: string;
-  readonly url: string;
-  readonly texts: readonly string[];
-  readonly textsPerRequest: number;
+export interface OverloadOptions extends HttpLoadOptions {
   /** Closed-loop clients for the capacity phase: enough to keep the service busy. */
   readonly capacityConcurrency: number;
   /** Length of the capacity phase, in ms. */
@@ -28,11 +26,6 @@ export interface OverloadOptions {
   /** Length of the open-loop phase, in ms. */
   readonly durationMs: number;
   readonly seed: number;
-  readonly requestTimeoutMs: number;
-  readonly minTailSamples: number;
-  readonly retainSamples: number;
-  readonly onProgress?: (detail: string) => void;
-  readonly serviceCpuMs?: () => number | undefined;
 }
 
 /** The code admission control sheds with; any other failure is an error. */
@@ -107,16 +100,12 @@ export async function runOverloadScenario(options: OverloadOptions): Promise<Sce
       },
     );
     const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
-    if (samples.length === 0) {
-      throw new Error(
-        `no request was admitted (${shed} shed; ${[...errors.samples].join('; ')}); is the service up at ${options.url}?`,
-      );
-    }
-    const latency = summarizeLatency(samples, {
-      minTail: options.minTailSamples,
-      retain: options.retainSamples,
-    });
-    const seconds = durationMs / 1000;
+    const latency = answeredLatency(
+      samples,
+      options,
+      `no request was admitted (${shed} shed; ${[...errors.samples].join('; ')})`,
+    );
+    const throughput = throughputOf(samples.length, samples.length * options.textsPerRequest, durationMs);
     const p99ok = latency.percentiles.p99.status === 'ok';
     return {
       id: options.id,
@@ -132,10 +121,7 @@ export async function runOverloadScenario(options: OverloadOptions): Promise<Sce
           }),
       params,
       latency,
-      throughput: {
-        itemsPerSecond: (samples.length * options.textsPerRequest) / seconds,
-        requestsPerSecond: samples.length / seconds,
-      },
+      throughput,
       http: {
         requests: sent,
         errors: errors.count,
@@ -143,7 +129,7 @@ export async function runOverloadScenario(options: OverloadOptions): Promise<Sce
         shed,
         capacityRatePerSecond: capacity,
         offeredRatePerSecond: rate,
-        achievedRatePerSecond: samples.length / seconds,
+        achievedRatePerSecond: throughput.requestsPerSecond,
         unsent: schedule.length - sent,
       },
       ...serviceCpu(cpuMs, sent, durationMs),
