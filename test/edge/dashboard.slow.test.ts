@@ -2,14 +2,12 @@
 // traffic, then German text the model has never seen, with a token on the service; and on the Worker in workerd,
 // where the page shows the HEALTH Durable Object's aggregate.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHARTS } from '../../edge/web/health-history.ts';
 import { CHECK_NAMES } from '../../runtime/monitor/types.ts';
-import { CHROMIUM_ARGS } from '../../bench/browser/chromium.ts';
 import {
   CHROMIUM,
   IN_CI,
@@ -22,6 +20,7 @@ import {
   startWorkerd,
   type RunningServer,
 } from './support.ts';
+import { openChromiumPage, type ChromiumPage } from '../helpers/chromium-page.ts';
 
 const HAS_CHROMIUM = hasChromium();
 const HAS_WORKERD = hasWorkerd();
@@ -74,29 +73,15 @@ async function predict(url: string, texts: readonly string[]): Promise<void> {
   }
 }
 
-async function openDashboard(
-  url: string,
-): Promise<{ context: BrowserContext; page: Page; profile: string; pageErrors: string[] }> {
-  const profile = mkdtempSync(join(tmpdir(), 'shipshape-dashboard-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...CHROMIUM_ARGS],
-    viewport: { width: 1200, height: 900 },
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const pageErrors: string[] = [];
-  // Before the page loads: the script builds the charts as it starts, and an error there is an error too.
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`${url}/dashboard`);
-  return { context, page, profile, pageErrors };
-}
+// The page's errors are collected from before it loads: the script builds the charts as it starts.
+const openDashboard = (url: string): Promise<ChromiumPage> =>
+  openChromiumPage(`${url}/dashboard`, { name: 'dashboard', viewport: { width: 1200, height: 900 } });
 
 const text = async (page: Page, selector: string) => (await page.textContent(selector))?.trim();
 
 describe.runIf(HAS_CHROMIUM)('the health dashboard (Chromium, served by the Node server)', () => {
   let server: RunningServer;
-  let opened: Awaited<ReturnType<typeof openDashboard>>;
+  let opened: ChromiumPage;
   beforeAll(async () => {
     requireEdgeBuild();
     server = await startNode({
@@ -106,8 +91,7 @@ describe.runIf(HAS_CHROMIUM)('the health dashboard (Chromium, served by the Node
     opened = await openDashboard(server.url);
   });
   afterAll(async () => {
-    await opened?.context.close();
-    if (opened) rmSync(opened.profile, { recursive: true, force: true });
+    await opened?.close();
     await server?.close();
   });
 
@@ -202,7 +186,7 @@ describe.runIf(HAS_CHROMIUM)('the health dashboard (Chromium, served by the Node
 
 describe.runIf(HAS_CHROMIUM)('the health dashboard of a failing service (Chromium, Node server)', () => {
   let server: RunningServer;
-  let opened: Awaited<ReturnType<typeof openDashboard>>;
+  let opened: ChromiumPage;
   beforeAll(async () => {
     requireEdgeBuild();
     // A p95 ceiling of 1 µs: every real request is over it, so p95_latency (critical) fails and /v1/health
@@ -216,8 +200,7 @@ describe.runIf(HAS_CHROMIUM)('the health dashboard of a failing service (Chromiu
     opened = await openDashboard(server.url);
   });
   afterAll(async () => {
-    await opened?.context.close();
-    if (opened) rmSync(opened.profile, { recursive: true, force: true });
+    await opened?.close();
     await server?.close();
   });
 
@@ -261,13 +244,12 @@ describe.runIf(HAS_WORKERD)('the health dashboard on the Worker', () => {
   });
 
   describe.runIf(HAS_CHROMIUM)('in Chromium', () => {
-    let opened: Awaited<ReturnType<typeof openDashboard>>;
+    let opened: ChromiumPage;
     beforeAll(async () => {
       opened = await openDashboard(server.url);
     });
     afterAll(async () => {
-      await opened?.context.close();
-      if (opened) rmSync(opened.profile, { recursive: true, force: true });
+      await opened?.close();
     });
 
     it('shows the aggregate of every isolate, with oov_rate bad after German texts', async () => {

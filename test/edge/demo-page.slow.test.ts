@@ -1,9 +1,7 @@
 // The demo page in real Chromium, served by the Worker in real workerd: the browser runtime on WebGPU (SwiftShader)
 // or WASM, next to the edge API.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHROMIUM,
@@ -15,7 +13,7 @@ import {
   startWorkerd,
   type RunningServer,
 } from './support.ts';
-import { CHROMIUM_ARGS } from '../../bench/browser/chromium.ts';
+import { openChromiumPage, type ChromiumPage } from '../helpers/chromium-page.ts';
 
 const HAS_CHROMIUM = hasChromium();
 const HAS_WORKERD = hasWorkerd();
@@ -23,30 +21,22 @@ const HAS_WORKERD = hasWorkerd();
 const SCREENSHOT = join(ROOT, 'dist/demo-page.png');
 const SPORTS = 'The striker scored twice and the champions won the derby in extra time';
 
-async function openPage(
-  url: string,
-  extraArgs: readonly string[],
-): Promise<{ context: BrowserContext; page: Page; profile: string }> {
-  const profile = mkdtempSync(join(tmpdir(), 'shipshape-demo-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...extraArgs],
+async function openPage(url: string, args: readonly string[]): Promise<ChromiumPage> {
+  const opened = await openChromiumPage(`${url}/`, {
+    name: 'demo',
     viewport: { width: 1100, height: 860 },
+    args,
   });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const failures: string[] = [];
-  page.on('pageerror', (error) => failures.push(error.message));
-  await page.goto(`${url}/`);
   // The page marks itself once the browser predictor started; WebGPU on SwiftShader takes a few seconds.
-  await page
+  await opened.page
     .waitForSelector('body[data-browser-ready="true"]', { timeout: 90_000 })
-    .catch((error: unknown) => {
+    .catch(async (error: unknown) => {
+      await opened.close();
       throw new Error(
-        `the demo page never got ready (page errors: ${failures.join('; ') || 'none'}): ${String(error)}`,
+        `the demo page never got ready (page errors: ${opened.pageErrors.join('; ') || 'none'}): ${String(error)}`,
       );
     });
-  return { context, page, profile };
+  return opened;
 }
 
 async function typeAndRead(page: Page, text: string) {
@@ -79,13 +69,12 @@ describe.runIf(HAS_CHROMIUM && HAS_WORKERD)('the demo page (Chromium, served by 
   });
 
   describe('with WebGPU (--enable-unsafe-webgpu: SwiftShader)', () => {
-    let opened: Awaited<ReturnType<typeof openPage>>;
+    let opened: ChromiumPage;
     beforeAll(async () => {
       opened = await openPage(server.url, ['--enable-unsafe-webgpu']);
     });
     afterAll(async () => {
-      await opened?.context.close();
-      if (opened) rmSync(opened.profile, { recursive: true, force: true });
+      await opened?.close();
     });
 
     it('classifies typed text in the browser on webgpu and shows label, scores, backend and latency', async () => {
@@ -113,13 +102,12 @@ describe.runIf(HAS_CHROMIUM && HAS_WORKERD)('the demo page (Chromium, served by 
   });
 
   describe('without WebGPU (no adapter)', () => {
-    let opened: Awaited<ReturnType<typeof openPage>>;
+    let opened: ChromiumPage;
     beforeAll(async () => {
       opened = await openPage(server.url, []);
     });
     afterAll(async () => {
-      await opened?.context.close();
-      if (opened) rmSync(opened.profile, { recursive: true, force: true });
+      await opened?.close();
     });
 
     it('falls back to wasm, says why, and still classifies typed text', async () => {
