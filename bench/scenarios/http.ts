@@ -14,6 +14,7 @@ import {
   type LatencySummary,
   type MeasurementWindow,
   type StabilityOptions,
+  type Throughput,
 } from '../stats.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -182,19 +183,6 @@ export function serviceCpu(
   );
 }
 
-/**
- * Latency of the requests an open loop got answered.
- * @throws Error saying what happened instead (`none`) when no request was answered: the service is likely down.
- */
-export function answeredLatency(
-  samples: readonly number[],
-  options: HttpLoadOptions,
-  none: string,
-): LatencySummary {
-  if (samples.length === 0) throw new Error(`${none}; is the service up at ${options.url}?`);
-  return summarizeLatency(samples, { minTail: options.minTailSamples, retain: options.retainSamples });
-}
-
 export function cpuDelta(
   read: (() => number | undefined) | undefined,
   before: number | undefined,
@@ -338,6 +326,79 @@ export async function sendOnSchedule(
   return { sent, durationMs: performance.now() - t0 };
 }
 
+/** What an open loop measured. */
+export interface OpenLoopRun {
+  readonly sent: number;
+  /** Requests answered 2xx. */
+  readonly answered: number;
+  /** Wall-clock ms from the first send to the last answer. */
+  readonly durationMs: number;
+  /** Latency of the answered (2xx) requests, each from its scheduled time. */
+  readonly latency: LatencySummary;
+  readonly throughput: Throughput;
+  /** Answers the caller counts as shed rather than as errors. */
+  readonly shed: number;
+  readonly errors: ErrorTally;
+  /** The service's CPU ms over the loop, when known. */
+  readonly cpuMs: number | undefined;
+}
+
+/**
+ * Sends `payloads` on `schedule` with `sendOnSchedule` and measures what came back: a 2xx is timed, an answer
+ * `isShed` picks out is counted as shed (none by default), any other fate is an error. Reports progress every
+ * `progressEvery` sends.
+ * @throws Error when no request was answered (the service is likely down), naming the failures.
+ */
+export async function runOpenLoop(
+  client: PredictClient,
+  payloads: readonly string[],
+  schedule: readonly number[],
+  maxDurationMs: number,
+  options: HttpLoadOptions & {
+    readonly progressEvery: number;
+    readonly isShed?: (outcome: Outcome) => boolean;
+  },
+): Promise<OpenLoopRun> {
+  const errors = new ErrorTally();
+  const samples: number[] = [];
+  let shed = 0;
+  const cpuBefore = options.serviceCpuMs?.();
+  const { sent, durationMs } = await sendOnSchedule(
+    client,
+    payloads,
+    schedule,
+    maxDurationMs,
+    (outcome) => {
+      if (outcome.ok) samples.push(outcome.ms);
+      else if (options.isShed?.(outcome) === true) shed++;
+      else errors.add(outcome.error ?? 'failed');
+    },
+    (count) => {
+      if (count % options.progressEvery === 0)
+        options.onProgress?.(`${count}/${schedule.length} requests sent`);
+    },
+  );
+  const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
+  if (samples.length === 0) {
+    const failures = [...errors.samples].join('; ');
+    const none =
+      options.isShed === undefined
+        ? `no request succeeded (${failures})`
+        : `no request was admitted (${shed} shed; ${failures})`;
+    throw new Error(`${none}; is the service up at ${options.url}?`);
+  }
+  return {
+    sent,
+    answered: samples.length,
+    durationMs,
+    latency: summarizeLatency(samples, { minTail: options.minTailSamples, retain: options.retainSamples }),
+    throughput: throughputOf(samples.length, samples.length * options.textsPerRequest, durationMs),
+    shed,
+    errors,
+    cpuMs,
+  };
+}
+
 /**
  * Open loop: requests leave on a seeded Poisson schedule whether or not earlier ones have answered, bounded by
  * `maxRequests` and `maxDurationMs`. Latency runs from each request's scheduled time, not its actual send, so a
@@ -364,31 +425,13 @@ export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Sce
     options.maxDurationMs,
     options.seed,
   );
-  const errors = new ErrorTally();
-  const samples: number[] = [];
   try {
     await client.post(payloads[0] as string);
-    const cpuBefore = options.serviceCpuMs?.();
-    const { sent, durationMs } = await sendOnSchedule(
-      client,
-      payloads,
-      schedule,
-      options.maxDurationMs,
-      (outcome) => {
-        if (outcome.ok) samples.push(outcome.ms);
-        else errors.add(outcome.error ?? 'failed');
-      },
-      (count) => {
-        if (count % 100 === 0) options.onProgress?.(`${count}/${schedule.length} requests sent`);
-      },
-    );
-    const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
-    const latency = answeredLatency(
-      samples,
-      options,
-      `no request succeeded (${[...errors.samples].join('; ')})`,
-    );
-    const throughput = throughputOf(samples.length, samples.length * options.textsPerRequest, durationMs);
+    const run = await runOpenLoop(client, payloads, schedule, options.maxDurationMs, {
+      ...options,
+      progressEvery: 100,
+    });
+    const { sent, durationMs, latency, throughput, errors } = run;
     const p95ok = latency.percentiles.p95.status === 'ok';
     return {
       id: options.id,
@@ -406,7 +449,7 @@ export async function runOpenLoopScenario(options: OpenLoopOptions): Promise<Sce
         achievedRatePerSecond: throughput.requestsPerSecond,
         unsent: schedule.length - sent,
       },
-      ...serviceCpu(cpuMs, samples.length + errors.count, durationMs),
+      ...serviceCpu(run.cpuMs, run.answered + errors.count, durationMs),
       durationMs: performance.now() - started,
     };
   } catch (error) {

@@ -2,17 +2,14 @@
 // that admission control keeps admitted latency bounded by shedding the excess with 503 OVERLOADED.
 import { performance } from 'node:perf_hooks';
 import { erroredScenario, type Scenario } from '../report.ts';
-import { measurementDoubts, throughputOf } from '../stats.ts';
+import { measurementDoubts } from '../stats.ts';
 import {
-  ErrorTally,
-  answeredLatency,
   bodies,
-  cpuDelta,
   createPredictClient,
   poissonSchedule,
   predictEndpoint,
+  runOpenLoop,
   serviceCpu,
-  sendOnSchedule,
   type HttpLoadOptions,
 } from './http.ts';
 
@@ -81,31 +78,12 @@ export async function runOverloadScenario(options: OverloadOptions): Promise<Sce
 
     // Overload.
     const schedule = poissonSchedule(rate, Number.MAX_SAFE_INTEGER, options.durationMs, options.seed);
-    const errors = new ErrorTally();
-    const samples: number[] = [];
-    let shed = 0;
-    const cpuBefore = options.serviceCpuMs?.();
-    const { sent, durationMs } = await sendOnSchedule(
-      open,
-      payloads,
-      schedule,
-      options.durationMs,
-      (outcome) => {
-        if (outcome.ok) samples.push(outcome.ms);
-        else if (outcome.status === 503 && outcome.code === SHED_CODE) shed++;
-        else errors.add(outcome.error ?? 'failed');
-      },
-      (count) => {
-        if (count % 200 === 0) options.onProgress?.(`${count}/${schedule.length} requests sent`);
-      },
-    );
-    const cpuMs = cpuDelta(options.serviceCpuMs, cpuBefore);
-    const latency = answeredLatency(
-      samples,
-      options,
-      `no request was admitted (${shed} shed; ${[...errors.samples].join('; ')})`,
-    );
-    const throughput = throughputOf(samples.length, samples.length * options.textsPerRequest, durationMs);
+    const run = await runOpenLoop(open, payloads, schedule, options.durationMs, {
+      ...options,
+      progressEvery: 200,
+      isShed: (outcome) => outcome.status === 503 && outcome.code === SHED_CODE,
+    });
+    const { sent, durationMs, latency, throughput, shed, errors } = run;
     const p99ok = latency.percentiles.p99.status === 'ok';
     return {
       id: options.id,
@@ -132,7 +110,7 @@ export async function runOverloadScenario(options: OverloadOptions): Promise<Sce
         achievedRatePerSecond: throughput.requestsPerSecond,
         unsent: schedule.length - sent,
       },
-      ...serviceCpu(cpuMs, sent, durationMs),
+      ...serviceCpu(run.cpuMs, sent, durationMs),
       durationMs: performance.now() - started,
     };
   } catch (error) {
