@@ -3,8 +3,9 @@ import type * as OrtWasm from 'onnxruntime-web/wasm';
 import type * as OrtWebGpu from 'onnxruntime-web/webgpu';
 import type { EngineOptions, InferenceEngine, Platform } from '../engine.ts';
 import { ShipshapeError } from '../errors.ts';
+import { definePlatform } from './define.ts';
 import { BACKEND_LADDERS, type BackendName } from '../backends.ts';
-import { createOrtEngine } from './ort-engine.ts';
+import { createOrtEngine, createOrtWasmEngine } from './ort-engine.ts';
 import { watchWasmMemory } from './ort-web-memory.ts';
 
 /** The WASM binary each onnxruntime-web build loads (its JS glue is embedded in the build's bundle). */
@@ -204,15 +205,7 @@ async function createWasmEngine(model: Uint8Array, options: EngineOptions, base:
   // Threads need cross-origin isolation (COOP/COEP); without it onnxruntime warns and runs one thread.
   ort.env.wasm.numThreads = options.numThreads;
   ort.env.wasm.proxy = false;
-  return createWatched('wasm', () =>
-    createOrtEngine({
-      ort,
-      backend: 'wasm',
-      model,
-      sessionOptions: { executionProviders: ['wasm'], graphOptimizationLevel: 'all' },
-      memory: memoryOf('wasm'),
-    }),
-  );
+  return createWatched('wasm', () => createOrtWasmEngine(ort, model, () => memories.wasm));
 }
 
 /**
@@ -222,30 +215,15 @@ async function createWasmEngine(model: Uint8Array, options: EngineOptions, base:
  */
 export function createBrowserPlatform(options: BrowserPlatformOptions = {}): Platform {
   const base = options.wasmBaseUrl;
-  return {
-    name: 'browser',
-    ladder: BACKEND_LADDERS.browser,
-    createEngine(
-      backend: BackendName,
-      model: Uint8Array,
-      engineOptions: EngineOptions,
-    ): Promise<InferenceEngine> {
-      switch (backend) {
-        case 'webgpu':
-          return createWebGpuEngine(model, engineOptions, base);
-        case 'wasm':
-          return createWasmEngine(model, engineOptions, base);
-        default:
-          return Promise.reject(
-            new ShipshapeError(
-              'BACKEND_UNAVAILABLE',
-              `backend "${backend}" is not available in a browser; available: ${BACKEND_LADDERS.browser.join(', ')}`,
-              { subject: backend },
-            ),
-          );
-      }
+  return definePlatform(
+    'browser',
+    {
+      webgpu: (model, engineOptions) => createWebGpuEngine(model, engineOptions, base),
+      wasm: (model, engineOptions) => createWasmEngine(model, engineOptions, base),
     },
-  };
+    (backend) =>
+      `backend "${backend}" is not available in a browser; available: ${BACKEND_LADDERS.browser.join(', ')}`,
+  );
 }
 
 /** The browser platform with onnxruntime-web's `.wasm` files next to its script. */

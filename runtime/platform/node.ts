@@ -1,7 +1,7 @@
 // The Node platform: onnxruntime-node's native CPU build first, onnxruntime-web's WASM build when that is missing.
 import type { EngineOptions, InferenceEngine, Platform } from '../engine.ts';
 import { ShipshapeError } from '../errors.ts';
-import { BACKEND_LADDERS, type BackendName } from '../backends.ts';
+import { definePlatform } from './define.ts';
 import { createOrtEngine, type OrtModule } from './ort-engine.ts';
 import { createWasmEngine } from './ort-wasm-node.ts';
 
@@ -46,28 +46,11 @@ export function createNodePlatform(options: NodePlatformOptions = {}): Platform 
     });
   }
 
-  return {
-    name: 'node',
-    ladder: BACKEND_LADDERS.node,
-    createEngine(
-      backend: BackendName,
-      model: Uint8Array,
-      engineOptions: EngineOptions,
-    ): Promise<InferenceEngine> {
-      switch (backend) {
-        case 'native':
-          return createNativeEngine(model, engineOptions);
-        case 'wasm':
-          return createWasmEngine(model, engineOptions);
-        case 'webgpu':
-          return Promise.reject(
-            new ShipshapeError('BACKEND_UNAVAILABLE', 'Node has no WebGPU backend. Use "native" or "wasm".', {
-              subject: backend,
-            }),
-          );
-      }
-    },
-  };
+  return definePlatform(
+    'node',
+    { native: createNativeEngine, wasm: createWasmEngine },
+    () => 'Node has no WebGPU backend. Use "native" or "wasm".',
+  );
 }
 
 /** The Node platform with onnxruntime-node loaded from node_modules. */

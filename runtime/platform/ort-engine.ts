@@ -94,6 +94,28 @@ export async function createOrtEngine(options: OrtEngineOptions): Promise<Infere
   };
 }
 
+/**
+ * Creates a session on onnxruntime-web's plain WASM build (in a page, in workerd or in Node) and wraps it; its
+ * memory is the byte length of the WASM linear memory `wasmMemory` gives, once the instantiation has shown it.
+ * @throws ShipshapeError BACKEND_UNAVAILABLE when onnxruntime cannot create the session.
+ */
+export function createOrtWasmEngine(
+  ort: OrtModule,
+  model: Uint8Array,
+  wasmMemory: () => WebAssembly.Memory | undefined,
+): Promise<InferenceEngine> {
+  return createOrtEngine({
+    ort,
+    backend: 'wasm',
+    model,
+    sessionOptions: { executionProviders: ['wasm'], graphOptimizationLevel: 'all' },
+    memory: () => {
+      const memory = wasmMemory();
+      return memory === undefined ? {} : { wasmHeapBytes: memory.buffer.byteLength };
+    },
+  });
+}
+
 function valueInfo(meta: OrtWeb.InferenceSession.ValueMetadata): EngineValueInfo {
   return meta.isTensor
     ? { name: meta.name, dtype: meta.type, shape: [...meta.shape] }

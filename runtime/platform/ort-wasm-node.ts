@@ -2,7 +2,7 @@
 import type * as OrtWeb from 'onnxruntime-web/wasm';
 import type { EngineOptions, InferenceEngine } from '../engine.ts';
 import { ShipshapeError } from '../errors.ts';
-import { createOrtEngine } from './ort-engine.ts';
+import { createOrtWasmEngine } from './ort-engine.ts';
 
 type OrtWebModule = typeof OrtWeb;
 
@@ -24,14 +24,7 @@ export async function createWasmEngine(model: Uint8Array, options: EngineOptions
     );
   }
   const ort = await loadOrtWeb();
-  const create = (): Promise<InferenceEngine> =>
-    createOrtEngine({
-      ort,
-      backend: 'wasm',
-      model,
-      sessionOptions: { executionProviders: ['wasm'], graphOptimizationLevel: 'all' },
-      memory: () => (wasmMemory === undefined ? {} : { wasmHeapBytes: wasmMemory.buffer.byteLength }),
-    });
+  const create = (): Promise<InferenceEngine> => createOrtWasmEngine(ort, model, () => wasmMemory);
   if (firstSession === undefined) {
     // The first session instantiates the WASM module; watch that one instantiation to find its memory.
     const restore = watchInstantiate((memory) => (wasmMemory = memory));

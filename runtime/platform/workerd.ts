@@ -1,10 +1,10 @@
 // Cloudflare Workers (workerd) platform: onnxruntime-web's plain WASM build, fed a precompiled WebAssembly.Module.
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
-import type { EngineOptions, InferenceEngine, Platform } from '../engine.ts';
-import { ShipshapeError } from '../errors.ts';
-import { BACKEND_LADDERS, type BackendName } from '../backends.ts';
-import { createOrtEngine } from './ort-engine.ts';
+import { BACKEND_LADDERS } from '../backends.ts';
+import type { Platform } from '../engine.ts';
+import { definePlatform } from './define.ts';
+import { createOrtWasmEngine } from './ort-engine.ts';
 import { findWasmMemory } from './ort-web-memory.ts';
 
 export interface WorkerdPlatformOptions {
@@ -53,14 +53,7 @@ async function withPrecompiledWasm<T>(wasmModule: WebAssembly.Module, create: ()
 }
 
 function createWasmEngine(wasmModule: WebAssembly.Module, model: Uint8Array, numThreads: number) {
-  const create = () =>
-    createOrtEngine({
-      ort,
-      backend: 'wasm',
-      model,
-      sessionOptions: { executionProviders: ['wasm'], graphOptimizationLevel: 'all' },
-      memory: () => (wasmMemory === undefined ? {} : { wasmHeapBytes: wasmMemory.buffer.byteLength }),
-    });
+  const create = () => createOrtWasmEngine(ort, model, () => wasmMemory);
   if (firstEngine === undefined) {
     // Settings read once, when the first session instantiates the WASM module.
     if (numThreads !== 1) {
@@ -78,26 +71,12 @@ function createWasmEngine(wasmModule: WebAssembly.Module, model: Uint8Array, num
 /** Builds the workerd platform. Most callers want the ready-made `workerdPlatform`. */
 export function createWorkerdPlatform(options: WorkerdPlatformOptions = {}): Platform {
   const wasmModule = options.wasmModule ?? ortWasmModule;
-  return {
-    name: 'workerd',
-    ladder: BACKEND_LADDERS.workerd,
-    createEngine(
-      backend: BackendName,
-      model: Uint8Array,
-      engineOptions: EngineOptions,
-    ): Promise<InferenceEngine> {
-      if (backend !== 'wasm') {
-        return Promise.reject(
-          new ShipshapeError(
-            'BACKEND_UNAVAILABLE',
-            `backend "${backend}" is not available on Cloudflare Workers; available: ${BACKEND_LADDERS.workerd.join(', ')}`,
-            { subject: backend },
-          ),
-        );
-      }
-      return createWasmEngine(wasmModule, model, engineOptions.numThreads);
-    },
-  };
+  return definePlatform(
+    'workerd',
+    { wasm: (model, engineOptions) => createWasmEngine(wasmModule, model, engineOptions.numThreads) },
+    (backend) =>
+      `backend "${backend}" is not available on Cloudflare Workers; available: ${BACKEND_LADDERS.workerd.join(', ')}`,
+  );
 }
 
 /** The workerd platform with onnxruntime-web's own WASM binary. */
