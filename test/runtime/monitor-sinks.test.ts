@@ -11,6 +11,7 @@ import {
   type AlertState,
 } from '../../runtime/monitor/index.ts';
 import { bundleDir } from '../helpers/bundle-copy.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const ALERT: AlertState = {
   check: 'oov_rate',
@@ -68,15 +69,6 @@ afterEach(async () => {
   }
 });
 
-async function rejection(promise: Promise<unknown> | void): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe('logSink', () => {
   it('writes one JSON line per event, warn for a firing alert and info for a resolution', async () => {
     const lines: string[] = [];
@@ -113,28 +105,30 @@ describe('webhookSink', () => {
 
   it('retries a 500 a bounded number of times, then rejects saying so', async () => {
     const hook = await receiver(500);
-    const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10, 20] }).send(FIRING));
+    const error = await rejection<Error>(
+      webhookSink(hook.url, { retries: 2, backoffMs: [10, 20] }).send(FIRING),
+    );
     expect(hook.bodies).toHaveLength(3);
     expect(error.message).toBe(`webhook ${new URL(hook.url).origin} answered 500 (3 attempts)`);
   });
 
   it('retries a 429 (a rate-limiting receiver) like a 5xx', async () => {
     const hook = await receiver(429);
-    const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
+    const error = await rejection<Error>(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
     expect(hook.bodies).toHaveLength(3);
     expect(error.message).toMatch(/answered 429 \(3 attempts\)$/);
   });
 
   it('does not retry a 4xx', async () => {
     const hook = await receiver(404);
-    const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
+    const error = await rejection<Error>(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
     expect(hook.bodies).toHaveLength(1);
     expect(error.message).toMatch(/answered 404 \(1 attempt\)$/);
   });
 
   it('gives up on a receiver that hangs past the timeout, retrying it too', async () => {
     const hook = await receiver('hang');
-    const error = await rejection(
+    const error = await rejection<Error>(
       webhookSink(hook.url, { timeoutMs: 150, retries: 1, backoffMs: [10] }).send(FIRING),
     );
     expect(hook.bodies).toHaveLength(2);

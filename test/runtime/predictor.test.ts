@@ -15,15 +15,7 @@ import {
 } from '../../runtime/node.ts';
 import { bundleDir } from '../helpers/bundle-copy.ts';
 import { describeGoldenParity } from './golden-parity.ts';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../helpers/rejection.ts';
 
 describeGoldenParity('news-bag');
 

@@ -20,18 +20,10 @@ import {
   type RunObservation,
 } from '../../runtime/node.ts';
 import { ROOT, bundleDir } from '../helpers/bundle-copy.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const SCORE_ATOL = 1e-5;
 const TRANSFORMER = bundleDir('news-transformer');
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Differences between two predictBatch answers: labels exact, scores within SCORE_ATOL, errors identical. */
 function differences(actual: readonly BatchItem[], expected: readonly BatchItem[]): string[] {
