@@ -16,6 +16,7 @@ import {
   readServableGoldenCases,
   request,
   startWorkerd,
+  type JsonResponse,
   type RunningServer,
   type WireError,
 } from './support.ts';
@@ -71,37 +72,54 @@ function placeInAssets(copy: BundleCopy, name: string): { vars: Record<string, s
   };
 }
 
+/**
+ * For the enclosing describe: a news-bag copy changed by `edit`, placed among the assets and served by the Worker with
+ * `vars` besides. Returns the running server (set once `beforeAll` has run).
+ */
+function serveEditedCopy(
+  slug: string,
+  edit: (copy: BundleCopy) => void,
+  vars: Readonly<Record<string, string>> = {},
+): () => RunningServer {
+  let copy: BundleCopy;
+  let placed: ReturnType<typeof placeInAssets>;
+  let server: RunningServer;
+  beforeAll(async () => {
+    copy = copyBundle('news-bag');
+    edit(copy);
+    placed = placeInAssets(copy, `${slug}-${process.pid}`);
+    server = await startWorkerd({ ...placed.vars, ...vars });
+  });
+  afterAll(async () => {
+    await server?.close();
+    placed?.remove();
+    copy?.remove();
+  });
+  return () => server;
+}
+
+/** Asserts a 503 MODEL_UNAVAILABLE answer whose message contains `naming`. */
+function expectUnavailable(answer: JsonResponse<WireError>, naming: string): void {
+  expect({ status: answer.status, code: answer.body.error.code }).toEqual({
+    status: 503,
+    code: 'MODEL_UNAVAILABLE',
+  });
+  expect(answer.body.error.message).toContain(naming);
+}
+
 describe.runIf(HAS_WORKERD)('the Worker proving its bundle at load', () => {
   beforeAll(() => requireEdgeBuild());
 
   describe('given a news-bag copy with two labels swapped in its manifest', () => {
-    let copy: BundleCopy;
-    let placed: ReturnType<typeof placeInAssets>;
-    let server: RunningServer;
-    beforeAll(async () => {
-      copy = copyBundle('news-bag');
-      tamper.reorderLabels(copy);
-      placed = placeInAssets(copy, `tampered-labels-${process.pid}`);
-      server = await startWorkerd(placed.vars);
-    });
-    afterAll(async () => {
-      await server?.close();
-      placed?.remove();
-      copy?.remove();
-    });
+    const served = serveEditedCopy('tampered-labels', tamper.reorderLabels);
 
     it('answers model endpoints 503 MODEL_UNAVAILABLE naming PARITY_MISMATCH', async () => {
-      const answer = await firstSettledAnswer(server.url);
-      expect({ status: answer.status, code: answer.body.error.code }).toEqual({
-        status: 503,
-        code: 'MODEL_UNAVAILABLE',
-      });
-      expect(answer.body.error.message).toContain('PARITY_MISMATCH');
+      expectUnavailable(await firstSettledAnswer(served().url), 'PARITY_MISMATCH');
     });
 
     it('answers /readyz 503 once the load was refused', async () => {
-      await firstSettledAnswer(server.url);
-      const ready = await request<WireError>(`${server.url}/readyz`);
+      await firstSettledAnswer(served().url);
+      const ready = await request<WireError>(`${served().url}/readyz`);
       expect({ status: ready.status, code: ready.body.error.code }).toEqual({
         status: 503,
         code: 'NOT_READY',
@@ -110,8 +128,8 @@ describe.runIf(HAS_WORKERD)('the Worker proving its bundle at load', () => {
     });
 
     it('never classifies a text with the refused bundle', async () => {
-      await firstSettledAnswer(server.url);
-      const answer = await request<WireError>(`${server.url}/v1/predict`, {
+      await firstSettledAnswer(served().url);
+      const answer = await request<WireError>(`${served().url}/v1/predict`, {
         json: { text: 'Stocks rallied' },
       });
       expect(answer.status).toBe(503);
@@ -143,52 +161,23 @@ describe.runIf(HAS_WORKERD)('the Worker proving its bundle at load', () => {
       edit: (copy: BundleCopy) => tamper.editModel(copy, 'baked-batch', '32'),
     },
   ])('given news-bag with $name', ({ slug, code, edit }) => {
-    let copy: BundleCopy;
-    let placed: ReturnType<typeof placeInAssets>;
-    let server: RunningServer;
-    beforeAll(async () => {
-      copy = copyBundle('news-bag');
-      edit(copy);
-      placed = placeInAssets(copy, `${slug}-${process.pid}`);
-      server = await startWorkerd(placed.vars);
-    });
-    afterAll(async () => {
-      await server?.close();
-      placed?.remove();
-      copy?.remove();
-    });
+    const served = serveEditedCopy(slug, edit);
 
     it(`answers model endpoints 503 MODEL_UNAVAILABLE naming ${code}`, async () => {
-      const answer = await firstSettledAnswer(server.url);
-      expect({ status: answer.status, code: answer.body.error.code }).toEqual({
-        status: 503,
-        code: 'MODEL_UNAVAILABLE',
-      });
-      expect(answer.body.error.message).toContain(code);
+      expectUnavailable(await firstSettledAnswer(served().url), code);
     });
   });
 
   describe('given the swapped-labels bundle and SHIPSHAPE_SKIP_PARITY = "1"', () => {
-    let copy: BundleCopy;
-    let placed: ReturnType<typeof placeInAssets>;
-    let server: RunningServer;
-    beforeAll(async () => {
-      copy = copyBundle('news-bag');
-      tamper.reorderLabels(copy);
-      placed = placeInAssets(copy, `skip-parity-${process.pid}`);
-      server = await startWorkerd({ ...placed.vars, SHIPSHAPE_SKIP_PARITY: '1' });
-    });
-    afterAll(async () => {
-      await server?.close();
-      placed?.remove();
-      copy?.remove();
-    });
+    const served = serveEditedCopy('skip-parity', tamper.reorderLabels, { SHIPSHAPE_SKIP_PARITY: '1' });
 
     it('serves it without the proof, labels swapped as its manifest says', async () => {
-      const answer = await firstSettledAnswer(server.url);
+      const answer = await firstSettledAnswer(served().url);
       expect(answer.status).toBe(200);
       const golden = readServableGoldenCases().find((c) => c.label === 'World')!;
-      const predicted = await request<V1Answer>(`${server.url}/v1/predict`, { json: { text: golden.text } });
+      const predicted = await request<V1Answer>(`${served().url}/v1/predict`, {
+        json: { text: golden.text },
+      });
       expect(predicted.body.predictions[0]!.label).toBe('Sports');
     });
   });
@@ -204,11 +193,7 @@ describe.runIf(HAS_WORKERD)('the Worker proving its bundle at load', () => {
 
     it('answers model endpoints 503 MODEL_UNAVAILABLE naming the variable', async () => {
       const answer = await request<WireError>(`${server.url}/v1/predict`, { json: { text: 'a' } });
-      expect({ status: answer.status, code: answer.body.error.code }).toEqual({
-        status: 503,
-        code: 'MODEL_UNAVAILABLE',
-      });
-      expect(answer.body.error.message).toContain('SHIPSHAPE_SKIP_PARITY');
+      expectUnavailable(answer, 'SHIPSHAPE_SKIP_PARITY');
     });
   });
 });
