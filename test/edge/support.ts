@@ -1,10 +1,11 @@
 // Shared plumbing of the edge tests: the build, real servers (workerd through Miniflare, Node), golden cases.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Miniflare } from 'miniflare';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { readConfig } from '../../edge/config.ts';
 import type { Log } from '../../edge/log.ts';
 import { startNodeServer } from '../../edge/node-server.ts';
@@ -165,6 +166,22 @@ export async function startWorkerd(
     for (const [key, bytes] of Object.entries(objects)) await bucket.put(key, bytes);
   }
   return { url: url.origin, miniflare: worker, close: () => worker.dispose() };
+}
+
+/**
+ * For the enclosing describe: the edge build, and a folder for Durable Object storage that outlives one workerd
+ * (pass it as `durableObjectsDir` to each), removed after the describe. Returns the folder once `beforeAll` ran.
+ */
+export function durableObjectStorage(): () => string {
+  let dir: string;
+  beforeAll(() => {
+    requireEdgeBuild();
+    dir = mkdtempSync(join(tmpdir(), 'shipshape-health-do-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return () => dir;
 }
 
 /**

@@ -1,7 +1,6 @@
 // The HealthAggregator Durable Object on its own, in real workerd: deltas from two monitors (standing in for two
 // isolates) merged into one view, feedback on either's ids, another model version refused.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DurableObjectStub } from '@cloudflare/workers-types/index.ts';
 import type { Miniflare } from 'miniflare';
@@ -15,6 +14,7 @@ import {
   IN_CI,
   requireEdgeBuild,
   hasWorkerd,
+  durableObjectStorage,
   startWorkerd,
   type RunningServer,
 } from './support.ts';
@@ -105,18 +105,11 @@ describe.runIf(HAS_WORKERD)('the HealthAggregator Durable Object', () => {
 });
 
 describe.runIf(HAS_WORKERD)('the HealthAggregator across a restart', () => {
-  let dir: string;
-  beforeAll(() => {
-    requireEdgeBuild();
-    dir = mkdtempSync(join(tmpdir(), 'shipshape-health-do-'));
-  });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const storage = durableObjectStorage();
 
-  /** Runs `body` against the aggregator of a fresh workerd whose Durable Objects keep their storage in `dir`. */
+  /** Runs `body` against the aggregator of a fresh workerd whose Durable Objects keep their storage in `storage()`. */
   async function withAggregator(body: (call: Call) => Promise<void>): Promise<void> {
-    const server = await startWorkerd({}, { durableObjectsDir: dir });
+    const server = await startWorkerd({}, { durableObjectsDir: storage() });
     try {
       const namespace = await server.miniflare.getDurableObjectNamespace('HEALTH');
       await body(

@@ -1,8 +1,5 @@
 // Health on the Worker in real workerd: /metrics, /v1/health and /v1/feedback answered by the HealthAggregator
 // Durable Object (wrangler.toml's HEALTH binding), its totals surviving a restart, and the per-isolate fallback.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
@@ -10,6 +7,7 @@ import {
   hasWorkerd,
   readServableGoldenCases,
   request,
+  durableObjectStorage,
   startWorkerd,
   startWorkerdIsolates,
   type RunningServer,
@@ -165,18 +163,11 @@ describe.runIf(HAS_WORKERD)('the Worker with the HEALTH Durable Object', () => {
 });
 
 describe.runIf(HAS_WORKERD)('the HealthAggregator across a restart', () => {
-  let dir: string;
-  beforeAll(() => {
-    requireEdgeBuild();
-    dir = mkdtempSync(join(tmpdir(), 'shipshape-health-do-'));
-  });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const storage = durableObjectStorage();
 
   it('keeps its counters: a new workerd on the same storage continues from the stored totals', async () => {
     const texts = readServableGoldenCases().map((c) => c.text);
-    const first = await startWorkerd({}, { durableObjectsDir: dir });
+    const first = await startWorkerd({}, { durableObjectsDir: storage() });
     try {
       expect((await predict(first.url, texts.slice(0, 7))).status).toBe(200);
       // The totals are written at most once a second: wait until the aggregate shows them, then a second more.
@@ -185,7 +176,7 @@ describe.runIf(HAS_WORKERD)('the HealthAggregator across a restart', () => {
     } finally {
       await first.close();
     }
-    const second = await startWorkerd({}, { durableObjectsDir: dir });
+    const second = await startWorkerd({}, { durableObjectsDir: storage() });
     try {
       expect((await predict(second.url, texts.slice(7, 10))).status).toBe(200);
       const metrics = await (await fetch(`${second.url}/metrics`)).text();
