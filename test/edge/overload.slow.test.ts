@@ -82,21 +82,29 @@ function expectShedAndServed(responses: Flood, sizes: readonly number[]): void {
   }
 }
 
+/**
+ * For the enclosing describe: a server from `start` with its model loaded and warm (a Worker loads it on its first
+ * request), closed after the describe. Returns the server once `beforeAll` has run.
+ */
+function warmServer(start: () => Promise<RunningServer>): () => RunningServer {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await start();
+    expect((await request(`${server.url}/v1/predict`, { json: { text: 'warm up' } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return () => server;
+}
+
 function describeOverload(name: string, start: () => Promise<RunningServer>): void {
   describe(`admission control on ${name}`, () => {
-    let server: RunningServer;
-    beforeAll(async () => {
-      server = await start();
-      // Load and warm the model first (a Worker loads it on its first request).
-      expect((await request(`${server.url}/v1/predict`, { json: { text: 'warm up' } })).status).toBe(200);
-    });
-    afterAll(async () => {
-      await server?.close();
-    });
+    const served = warmServer(start);
 
     it('answers a flood of v1 `texts` requests with 503 OVERLOADED and Retry-After past the bound, 200 below it', async () => {
       expectShedAndServed(
-        await flood((_, batch) => request(`${server.url}/v1/predict`, { json: { texts: batch } })),
+        await flood((_, batch) => request(`${served().url}/v1/predict`, { json: { texts: batch } })),
         [TEXTS_PER_REQUEST, HEAVY_TEXTS],
       );
     });
@@ -104,7 +112,7 @@ function describeOverload(name: string, start: () => Promise<RunningServer>): vo
     it('answers a flood of v2 infer requests with 503 OVERLOADED and Retry-After past the bound, 200 below it', async () => {
       expectShedAndServed(
         await flood((_, batch) =>
-          request(`${server.url}/v2/models/news-bag/infer`, {
+          request(`${served().url}/v2/models/news-bag/infer`, {
             json: { inputs: [{ name: 'text', shape: [batch.length], datatype: 'BYTES', data: batch }] },
           }),
         ),
@@ -117,7 +125,7 @@ function describeOverload(name: string, start: () => Promise<RunningServer>): vo
       expectShedAndServed(
         await flood(
           (i, batch) =>
-            request(`${server.url}/v1/predict`, {
+            request(`${served().url}/v1/predict`, {
               json: i < 0 ? { texts: batch } : { text: batch[0] },
             }),
           2 * FLOOD,
@@ -127,7 +135,7 @@ function describeOverload(name: string, start: () => Promise<RunningServer>): vo
     });
 
     it('serves normally once the flood has passed', async () => {
-      const response = await request<{ predictions: { label: string }[] }>(`${server.url}/v1/predict`, {
+      const response = await request<{ predictions: { label: string }[] }>(`${served().url}/v1/predict`, {
         json: { texts: ['The striker scored twice in the final', 'Stocks fall as oil prices surge'] },
       });
       expect(response.status).toBe(200);
@@ -143,19 +151,12 @@ function describeOverload(name: string, start: () => Promise<RunningServer>): vo
  */
 function describePacedFlood(name: string, start: () => Promise<RunningServer>): void {
   describe(`a paced flood with the default admission settings on ${name}`, () => {
-    let server: RunningServer;
-    beforeAll(async () => {
-      server = await start();
-      expect((await request(`${server.url}/v1/predict`, { json: { text: 'warm up' } })).status).toBe(200);
-    });
-    afterAll(async () => {
-      await server?.close();
-    });
+    const served = warmServer(start);
 
     it('answers every request 200 or 503 OVERLOADED, never a hung request', async () => {
       // Plain fetch: workerd's answer to a hung request is not JSON.
       const send = async (i: number): Promise<string> => {
-        const response = await fetch(`${server.url}/v1/predict`, {
+        const response = await fetch(`${served().url}/v1/predict`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ texts: texts(i, 32) }),
