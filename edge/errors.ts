@@ -2,7 +2,13 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { CodedError, isCodedErrorOf, isShipshapeError, type CodedErrorOptions, type ErrorCode } from '../runtime/errors.ts';
+import {
+  CodedError,
+  isCodedErrorOf,
+  isShipshapeError,
+  type CodedErrorOptions,
+  type ErrorCode,
+} from '../runtime/errors.ts';
 import { boundMessage } from './excerpt.ts';
 import { createLog, type Log } from './log.ts';
 
