@@ -14,10 +14,10 @@ import { readReport, writeReport } from '../../bench/report.ts';
 import { runBench, SCENARIO_GROUPS, type ScenarioGroup } from '../../bench/run.ts';
 import { readSla } from '../../bench/sla.ts';
 import { readUploadSize } from '../../bench/upload-size.ts';
+import { DEFAULT_SLA } from './defaults.ts';
 
 export const DEFAULT_CONFIG = fileURLToPath(new URL('../../bench/bench.config.json', import.meta.url));
 export const DEFAULT_REPORT = fileURLToPath(new URL('../../bench/reports/report.json', import.meta.url));
-export const DEFAULT_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
 
 interface BenchFlags {
   config: string;
