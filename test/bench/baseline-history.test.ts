@@ -12,6 +12,7 @@ import {
 } from '../../bench/baseline-history.ts';
 import { historyBound, isHistoryRegression, judgeAgainstHistory } from '../../bench/gate/history.ts';
 import { evaluateGate, type GateResult } from '../../bench/gate/index.ts';
+import { scenarioBaselineFromRuns } from '../../bench/gate/baseline.ts';
 import { baselineFromHistory, readBaseline, readBaselineFile } from '../../bench/gate/read-baseline.ts';
 import type { Report } from '../../bench/report.ts';
 import { parseSla } from '../../bench/sla.ts';
@@ -264,6 +265,19 @@ describe('readBaselineFile', () => {
     const path = join(dir, 'history.json');
     writeFileSync(path, JSON.stringify({ ...historyOf([1, 1.1, 0.9]), latest: 'old.json' }));
     expect((await readBaselineFile(path)).report).toBeUndefined();
+  });
+});
+
+describe('scenarioBaselineFromRuns', () => {
+  it('gives a scenario the same runs as the history recorded from the same reports', () => {
+    const factors = [1, 1.3, 0.8];
+    const reports = factors.map((f, i) => historyReport(f, i));
+    const runs = reports.map((r) => r.scenarios.find((s) => s.id === ID)!);
+    const fromRuns = scenarioBaselineFromRuns([runs[0]!, ...runs.slice(1)]);
+    const fromHistory = baselineFromHistory(historyOf(factors), reports[2]).scenarios.get(ID)!;
+    expect(fromRuns.runs.p95Ms).toEqual(fromHistory.runs.p95Ms);
+    expect(fromRuns.runs.cpuPerRequestMs).toEqual(fromHistory.runs.cpuPerRequestMs);
+    expect(fromRuns.latest).toBe(runs[2]);
   });
 });
 
