@@ -1,14 +1,17 @@
-// What a promise a test expects to fail rejected with, so the test can assert on the error itself.
+// The error a promise rejects with, for tests that assert on its code and message.
 
 /**
- * The reason `promise` rejected with, typed as `T` for the assertions that follow (default `unknown`).
- * @throws Error "expected a rejection" when the promise resolved instead.
+ * Awaits `promise` and returns the Error it rejects with.
+ * @throws Error when the promise resolves, or rejects with something that is not an Error (a thrown string, say).
  */
-export async function rejection<T = unknown>(promise: Promise<unknown> | void): Promise<T> {
+export async function rejection(
+  promise: Promise<unknown> | void,
+): Promise<Error & { readonly code?: unknown }> {
   try {
     await promise;
   } catch (error) {
-    return error as T;
+    if (error instanceof Error) return error;
+    throw new Error(`expected a rejection with an Error, got ${String(error)}`);
   }
   throw new Error('expected a rejection');
 }

@@ -105,30 +105,28 @@ describe('webhookSink', () => {
 
   it('retries a 500 a bounded number of times, then rejects saying so', async () => {
     const hook = await receiver(500);
-    const error = await rejection<Error>(
-      webhookSink(hook.url, { retries: 2, backoffMs: [10, 20] }).send(FIRING),
-    );
+    const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10, 20] }).send(FIRING));
     expect(hook.bodies).toHaveLength(3);
     expect(error.message).toBe(`webhook ${new URL(hook.url).origin} answered 500 (3 attempts)`);
   });
 
   it('retries a 429 (a rate-limiting receiver) like a 5xx', async () => {
     const hook = await receiver(429);
-    const error = await rejection<Error>(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
+    const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
     expect(hook.bodies).toHaveLength(3);
     expect(error.message).toMatch(/answered 429 \(3 attempts\)$/);
   });
 
   it('does not retry a 4xx', async () => {
     const hook = await receiver(404);
-    const error = await rejection<Error>(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
+    const error = await rejection(webhookSink(hook.url, { retries: 2, backoffMs: [10] }).send(FIRING));
     expect(hook.bodies).toHaveLength(1);
     expect(error.message).toMatch(/answered 404 \(1 attempt\)$/);
   });
 
   it('gives up on a receiver that hangs past the timeout, retrying it too', async () => {
     const hook = await receiver('hang');
-    const error = await rejection<Error>(
+    const error = await rejection(
       webhookSink(hook.url, { timeoutMs: 150, retries: 1, backoffMs: [10] }).send(FIRING),
     );
     expect(hook.bodies).toHaveLength(2);

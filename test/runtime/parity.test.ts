@@ -57,7 +57,7 @@ describe('proveParity', () => {
     });
 
     it('throws PARITY_MISMATCH naming case 3 with its expected and actual logits', async () => {
-      const error = await rejection<{ code?: string; message?: string }>(proveParity(predictor));
+      const error = await rejection(proveParity(predictor));
       expect(error.code).toBe('PARITY_MISMATCH');
       expect(error.message).toContain('differ on native: 1 of 256 at batch size 32;');
       expect(error.message).toMatch(
