@@ -29,35 +29,41 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
     const matched = report.scenarios.filter((s) => matchesScenario(rule.match, s.id));
     if (matched.length === 0) {
       checks.push(
-        keyed({
-          kind: 'presence',
-          scenario: rule.match,
-          metricId: 'present',
-          metric: 'present',
-          value: 'missing',
-          limit: 'measured',
-          verdict: rule.optional ? 'skipped' : 'fail',
-          detail: `no scenario in the report matches \`${rule.match}\`; run the bench with the scenario enabled${
-            rule.optional ? ' (rule is optional)' : ' or mark the rule `"optional": true`'
-          }`,
-        }),
+        keyed(
+          {
+            kind: 'presence',
+            scenario: rule.match,
+            metricId: 'present',
+            metric: 'present',
+            value: 'missing',
+            limit: 'measured',
+            verdict: rule.optional ? 'skipped' : 'fail',
+            detail: `no scenario in the report matches \`${rule.match}\`; run the bench with the scenario enabled${
+              rule.optional ? ' (rule is optional)' : ' or mark the rule `"optional": true`'
+            }`,
+          },
+          rule.match,
+        ),
       );
       continue;
     }
     for (const scenario of matched) {
       if (!isMeasured(scenario)) {
         checks.push(
-          keyed({
-            kind: 'presence',
-            scenario: scenario.id,
-            metricId: 'present',
-            metric: 'present',
-            value: scenario.status,
-            limit: 'measured',
-            // An optional rule tolerates a scenario the run chose to skip, never one that broke.
-            verdict: rule.optional && scenario.status === 'skipped' ? 'skipped' : 'fail',
-            detail: `scenario ${scenario.status}: ${scenario.reason ?? 'no reason given'}`,
-          }),
+          keyed(
+            {
+              kind: 'presence',
+              scenario: scenario.id,
+              metricId: 'present',
+              metric: 'present',
+              value: scenario.status,
+              limit: 'measured',
+              // An optional rule tolerates a scenario the run chose to skip, never one that broke.
+              verdict: rule.optional && scenario.status === 'skipped' ? 'skipped' : 'fail',
+              detail: `scenario ${scenario.status}: ${scenario.reason ?? 'no reason given'}`,
+            },
+            rule.match,
+          ),
         );
         continue;
       }
@@ -68,36 +74,42 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
         const limitText = `${metric.bound === 'max' ? '<=' : '>='} ${formatNumber(limit)} ${metric.unit}`;
         if (value === undefined) {
           checks.push(
-            keyed({
-              kind: 'sla',
-              scenario: scenario.id,
-              metricId: metric.id,
-              metric: metric.label,
-              value: 'n/a',
-              limit: limitText,
-              verdict: 'skipped',
-              detail: `this ${scenario.kind} scenario does not measure ${metric.label}`,
-              unit: metric.unit,
-              limitValue: limit,
-            }),
+            keyed(
+              {
+                kind: 'sla',
+                scenario: scenario.id,
+                metricId: metric.id,
+                metric: metric.label,
+                value: 'n/a',
+                limit: limitText,
+                verdict: 'skipped',
+                detail: `this ${scenario.kind} scenario does not measure ${metric.label}`,
+                unit: metric.unit,
+                limitValue: limit,
+              },
+              rule.match,
+            ),
           );
           continue;
         }
         const ok = metric.bound === 'max' ? value <= limit : value >= limit;
         checks.push(
-          keyed({
-            kind: 'sla',
-            scenario: scenario.id,
-            metricId: metric.id,
-            metric: metric.label,
-            value: `${formatNumber(value)} ${metric.unit}`,
-            limit: limitText,
-            verdict: ok ? 'pass' : 'fail',
-            detail: measurementCaveat(scenario, metric),
-            unit: metric.unit,
-            measured: value,
-            limitValue: limit,
-          }),
+          keyed(
+            {
+              kind: 'sla',
+              scenario: scenario.id,
+              metricId: metric.id,
+              metric: metric.label,
+              value: `${formatNumber(value)} ${metric.unit}`,
+              limit: limitText,
+              verdict: ok ? 'pass' : 'fail',
+              detail: measurementCaveat(scenario, metric),
+              unit: metric.unit,
+              measured: value,
+              limitValue: limit,
+            },
+            rule.match,
+          ),
         );
       }
     }
