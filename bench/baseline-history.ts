@@ -149,6 +149,8 @@ export function historyRunOf(report: Report, origin: { source: string; commit: s
  * names no full report, since the one it named is no longer the newest run's.
  * @throws BaselineError `BASELINE_MODE_MISMATCH` when the run's mode (quick/full) differs from the history's:
  *   quick and full runs measure differently and must not be pooled.
+ * @throws BaselineError `BASELINE_INVALID` when the history already holds a run created at the same time (the same
+ *   report recorded twice would count as two agreeing runs and narrow the bound) or a newer one.
  */
 export function appendRun(
   history: BaselineHistory | undefined,
@@ -166,6 +168,20 @@ export function appendRun(
       'BASELINE_MODE_MISMATCH',
       `${run.source} is a ${run.mode} run and the history holds ${mode} runs; record a ${mode} run ` +
         `(\`shipshape bench${mode === 'quick' ? ' --quick' : ''}\`) or start another history file with --history.`,
+    );
+  }
+  if (runs.some((r) => r.createdAt === run.createdAt)) {
+    throw new BaselineError(
+      'BASELINE_INVALID',
+      `${run.source} (created ${run.createdAt}) is already in the history; record a new bench run.`,
+    );
+  }
+  const newest = runs[runs.length - 1];
+  if (newest !== undefined && Date.parse(run.createdAt) < Date.parse(newest.createdAt)) {
+    throw new BaselineError(
+      'BASELINE_INVALID',
+      `${run.source} (created ${run.createdAt}) is older than the history's newest run (${newest.createdAt}, ` +
+        `${newest.source}); the history is recorded oldest first, so record runs in the order they ran.`,
     );
   }
   return {
