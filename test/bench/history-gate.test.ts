@@ -6,9 +6,11 @@ import {
   appendRun,
   BaselineError,
   historyRunOf,
+  metricIds,
   type BaselineHistory,
 } from '../../bench/baseline-history.ts';
 import { historyBound } from '../../bench/gate/history.ts';
+import { readMetrics, scenarioMetricIds } from '../../bench/gate/metrics.ts';
 import { evaluateGate, type GateResult } from '../../bench/gate/index.ts';
 import { baselineFromHistory } from '../../bench/gate/read-baseline.ts';
 import { confirmFailures } from '../../bench/gate/remeasure.ts';
@@ -238,5 +240,16 @@ describe('SLA check keys', () => {
     expect(() => confirmFailures(broken, [{ report: 'r1.json', scenarios: [], result: first }])).toThrow(
       `two checks share the key ${check.key}`,
     );
+  });
+});
+
+describe('what a history run records', () => {
+  it('records every metric the gate reads, by the gate own readers, plus CPU utilisation', () => {
+    const scenario = BASELINE.scenarios.find((s) => s.id === ID)!;
+    const recorded = historyRunOf(BASELINE, { source: 'b.json', commit: null }).scenarios.find(
+      (s) => s.id === ID,
+    )!;
+    expect(recorded.metrics).toEqual({ ...readMetrics(scenario), cpuUtilization: scenario.cpu?.utilization });
+    expect(scenarioMetricIds.filter((id) => !(metricIds as readonly string[]).includes(id))).toEqual([]);
   });
 });
