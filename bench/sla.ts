@@ -95,9 +95,9 @@ const regressionSchema = z
          */
         alpha: z.number().gt(0).lt(1).default(0.1),
         /**
-         * A slowdown beyond this many times the metric's threshold (default 3: p95 at 50% fails beyond +150%, a
-         * throughput at 50% below 1/2.5 of the centre) is a regression whatever the bound says; a wall-clock one
-         * still needs CPU time to corroborate it.
+         * A slowdown beyond this many times the metric's threshold (default 3: p95 at 50% fails beyond +150%; a
+         * throughput at 50%, a 2x slowdown, below a quarter of the centre, 1 + 3 x (2 - 1) = 4x slower) is a
+         * regression whatever the bound says; a wall-clock one still needs CPU time to corroborate it.
          */
         ceilingFactor: z.number().gt(1).default(3),
       })

@@ -72,8 +72,8 @@ export interface HistoryJudgement {
   /** Beyond the threshold in the good direction. */
   readonly improved: boolean;
   /**
-   * Slower than the ceiling: a slowdown factor (current / centre, or centre / current when smaller is worse) beyond
-   * 1 + ceilingFactor × threshold, which fails whatever the bound says. False without a `ceilingFactor`.
+   * Slower than the ceiling (`ceilingSlowdown`), which fails whatever the bound says. False without a
+   * `ceilingFactor`.
    */
   readonly beyondCeiling: boolean;
   readonly bound: HistoryBound;
@@ -115,7 +115,7 @@ export function judgeAgainstHistory(q: HistoryQuestion): HistoryJudgement | null
     q.thresholdOnly === true || (q.worse === 1 ? q.current > bound.high : q.current < bound.low);
   const slowdown = q.worse === 1 ? q.current / bound.centre : bound.centre / q.current;
   const beyondCeiling =
-    q.ceilingFactor !== undefined && slowdown > 1 + (q.ceilingFactor * q.thresholdPct) / 100;
+    q.ceilingFactor !== undefined && slowdown > ceilingSlowdown(q.thresholdPct, q.ceilingFactor, q.worse);
   const runs =
     `history of ${bound.n} runs` +
     (bound.dropped === 0 ? '' : ` (${bound.dropped} value${bound.dropped === 1 ? '' : 's'} <= 0 dropped)`);
@@ -251,12 +251,26 @@ export function judgeHistoryChange(change: HistoryChange): GateCheck | undefined
 }
 
 /**
- * The ceiling as a change in percent: +ceilingFactor × threshold when larger is worse; when smaller is worse, the
- * drop of the same slowdown factor, 1 − 1 / (1 + ceilingFactor × threshold).
- * @example ceilingPct(50, 3, -1) // 60: a throughput at 1/2.5 of the centre
+ * The ceiling as a slowdown factor (current / centre, or centre / current when smaller is worse): the threshold's
+ * own slowdown, 1 + threshold (p95 +50%: 1.5) or 1 / (1 − threshold) (throughput −50%: 2), with its excess over 1
+ * multiplied by `ceilingFactor`. Infinite for a drop threshold of 100% or more (no ceiling).
+ * @example ceilingSlowdown(50, 3, 1) // 2.5: p95 beyond +150%
+ * @example ceilingSlowdown(50, 3, -1) // 4: throughput below a quarter of the centre
+ */
+export function ceilingSlowdown(thresholdPct: number, ceilingFactor: number, worse: 1 | -1): number {
+  const threshold = thresholdPct / 100;
+  if (worse === -1 && threshold >= 1) return Number.POSITIVE_INFINITY;
+  const atThreshold = worse === 1 ? 1 + threshold : 1 / (1 - threshold);
+  return 1 + ceilingFactor * (atThreshold - 1);
+}
+
+/**
+ * The ceiling as a change in percent from the centre, in the bad direction (see `ceilingSlowdown`).
+ * @example ceilingPct(50, 3, 1) // 150
+ * @example ceilingPct(50, 3, -1) // 75
  */
 export function ceilingPct(thresholdPct: number, ceilingFactor: number, worse: 1 | -1): number {
-  const factor = 1 + (ceilingFactor * thresholdPct) / 100;
+  const factor = ceilingSlowdown(thresholdPct, ceilingFactor, worse);
   return worse === 1 ? (factor - 1) * 100 : (1 - 1 / factor) * 100;
 }
 
