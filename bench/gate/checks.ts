@@ -25,7 +25,12 @@ function measurementCaveat(scenario: Scenario, metric: ScenarioMetric): string {
 /** One check per SLA rule and metric it limits, for every scenario the rule matches; a presence check per gap. */
 export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[] {
   const checks: GateCheck[] = [];
+  const seen = new Map<string, number>();
   for (const rule of rules) {
+    // The rule in each check's key: its match, and `#2`, `#3`... for a later rule with the same match.
+    const count = (seen.get(rule.match) ?? 0) + 1;
+    seen.set(rule.match, count);
+    const ruleKey = count === 1 ? rule.match : `${rule.match}#${count}`;
     const matched = report.scenarios.filter((s) => matchesScenario(rule.match, s.id));
     if (matched.length === 0) {
       checks.push(
@@ -42,7 +47,7 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
               rule.optional ? ' (rule is optional)' : ' or mark the rule `"optional": true`'
             }`,
           },
-          rule.match,
+          ruleKey,
         ),
       );
       continue;
@@ -62,7 +67,7 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
               verdict: rule.optional && scenario.status === 'skipped' ? 'skipped' : 'fail',
               detail: `scenario ${scenario.status}: ${scenario.reason ?? 'no reason given'}`,
             },
-            rule.match,
+            ruleKey,
           ),
         );
         continue;
@@ -87,7 +92,7 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
                 unit: metric.unit,
                 limitValue: limit,
               },
-              rule.match,
+              ruleKey,
             ),
           );
           continue;
@@ -108,7 +113,7 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
               measured: value,
               limitValue: limit,
             },
-            rule.match,
+            ruleKey,
           ),
         );
       }

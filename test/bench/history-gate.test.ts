@@ -253,3 +253,24 @@ describe('what a history run records', () => {
     expect(scenarioMetricIds.filter((id) => !(metricIds as readonly string[]).includes(id))).toEqual([]);
   });
 });
+
+describe('SLA check keys of rules with the same match', () => {
+  it('numbers a later rule with the same match, so keys stay unique', () => {
+    const sla = parseSla(
+      {
+        schemaVersion: 1,
+        scenarios: [
+          { match: ID, maxP95Ms: 1e6 },
+          { match: ID, maxP95Ms: 0.001 },
+          { match: 'browser/none/**', maxP95Ms: 1 },
+          { match: 'browser/none/**', maxP95Ms: 2 },
+        ],
+      },
+      'same match twice',
+    );
+    const keys = evaluateGate({ report: BASELINE, sla }).checks.map((c) => c.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toContain(`${ID}|p95Ms|sla@${ID}#2`);
+    expect(keys).toContain('browser/none/**|present|presence@browser/none/**#2');
+  });
+});
