@@ -1,6 +1,7 @@
 // SVG charts of a report (vega-lite compiled to vega, rendered headless): latency, throughput, memory and capacity.
 import { Error as LOG_ERROR, parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import type { UnitSpec } from 'vega-lite/types_unstable/spec/unit.js';
 import type { Report, Scenario } from './report.ts';
 import type { SoakWindow } from './drift.ts';
 import { memoryPlanNote, plannedBytes } from './memory-plan.ts';
@@ -113,6 +114,58 @@ const batchAxis = {
   axis: { values: [1, 2, 4, 8, 16, 32, 64, 128, 256], format: 'd' },
 };
 
+/** What sets one chart against batch size apart from another: its y field and the mark shapes' meaning. */
+interface BatchLayersOf {
+  /** The value field, drawn on a log scale, and its axis title. */
+  readonly y: { readonly field: string; readonly title: string };
+  readonly pointSize: number;
+  /** A field with two values, drawn as circle (the first, the good one) and cross. */
+  readonly shape: {
+    readonly field: string;
+    readonly title: string;
+    readonly domain: readonly [string, string];
+  };
+}
+
+/**
+ * The layers of a chart against batch size, per backend: this run's and the baseline's lines (source `this run`
+ * and `baseline`), and rows of source `SLA limit` as short bars in the series' colour.
+ */
+function batchLayers(of: BatchLayersOf): UnitSpec<string>[] {
+  const x = batchAxis;
+  const y = {
+    field: of.y.field,
+    type: 'quantitative' as const,
+    title: of.y.title,
+    scale: { type: 'log' as const },
+  };
+  const color = { field: 'series', type: 'nominal' as const, title: 'runtime-backend' };
+  return [
+    {
+      transform: [{ filter: "datum.source !== 'SLA limit'" }],
+      mark: { type: 'line', point: { filled: true, size: of.pointSize } },
+      encoding: {
+        x,
+        y,
+        color,
+        strokeDash: sourceDash,
+        opacity: sourceOpacity,
+        shape: {
+          field: of.shape.field,
+          type: 'nominal',
+          title: of.shape.title,
+          scale: { domain: [...of.shape.domain], range: ['circle', 'cross'] },
+        },
+      },
+    },
+    {
+      transform: [{ filter: "datum.source === 'SLA limit'" }],
+      mark: limitMark,
+      encoding: { x, y, color },
+    },
+  ];
+}
+
 /**
  * Latency percentiles (rows p50, p95, p99) against batch size, per backend, one column per bundle; with the SLA's
  * p95 and p99 limits as bars and the baseline's percentiles as faint dashed lines when `context` has them.
@@ -147,14 +200,6 @@ export function latencySpec(report: Report, context: ChartContext = {}): TopLeve
     ...(context.baseline ? measured('baseline', batchRows(context.baseline)) : []),
     ...limits,
   ];
-  const x = batchAxis;
-  const y = {
-    field: 'ms',
-    type: 'quantitative' as const,
-    title: 'ms (log)',
-    scale: { type: 'log' as const },
-  };
-  const color = { field: 'series', type: 'nominal' as const, title: 'runtime-backend' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -170,30 +215,15 @@ export function latencySpec(report: Report, context: ChartContext = {}): TopLeve
     spec: {
       width: 300,
       height: 160,
-      layer: [
-        {
-          transform: [{ filter: "datum.source !== 'SLA limit'" }],
-          mark: { type: 'line', point: { filled: true, size: 45 } },
-          encoding: {
-            x,
-            y,
-            color,
-            strokeDash: sourceDash,
-            opacity: sourceOpacity,
-            shape: {
-              field: 'samples',
-              type: 'nominal',
-              title: 'samples for this percentile',
-              scale: { domain: ['enough', 'too few (value unreliable)'], range: ['circle', 'cross'] },
-            },
-          },
+      layer: batchLayers({
+        y: { field: 'ms', title: 'ms (log)' },
+        pointSize: 45,
+        shape: {
+          field: 'samples',
+          title: 'samples for this percentile',
+          domain: ['enough', 'too few (value unreliable)'],
         },
-        {
-          transform: [{ filter: "datum.source === 'SLA limit'" }],
-          mark: limitMark,
-          encoding: { x, y, color },
-        },
-      ],
+      }),
     },
     config: baseConfig,
   };
@@ -225,14 +255,6 @@ export function throughputSpec(report: Report, context: ChartContext = {}): TopL
     ...(context.baseline ? measured('baseline', batchRows(context.baseline)) : []),
     ...limits,
   ];
-  const x = batchAxis;
-  const y = {
-    field: 'itemsPerSecond',
-    type: 'quantitative' as const,
-    title: 'items / s (log)',
-    scale: { type: 'log' as const },
-  };
-  const color = { field: 'series', type: 'nominal' as const, title: 'runtime-backend' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -245,30 +267,15 @@ export function throughputSpec(report: Report, context: ChartContext = {}): TopL
     spec: {
       width: 300,
       height: 240,
-      layer: [
-        {
-          transform: [{ filter: "datum.source !== 'SLA limit'" }],
-          mark: { type: 'line', point: { filled: true, size: 50 } },
-          encoding: {
-            x,
-            y,
-            color,
-            strokeDash: sourceDash,
-            opacity: sourceOpacity,
-            shape: {
-              field: 'measurement',
-              type: 'nominal',
-              title: 'measurement',
-              scale: { domain: ['stable', 'unstable (windows disagreed)'], range: ['circle', 'cross'] },
-            },
-          },
+      layer: batchLayers({
+        y: { field: 'itemsPerSecond', title: 'items / s (log)' },
+        pointSize: 50,
+        shape: {
+          field: 'measurement',
+          title: 'measurement',
+          domain: ['stable', 'unstable (windows disagreed)'],
         },
-        {
-          transform: [{ filter: "datum.source === 'SLA limit'" }],
-          mark: limitMark,
-          encoding: { x, y, color },
-        },
-      ],
+      }),
     },
     config: baseConfig,
   };

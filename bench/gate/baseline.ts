@@ -35,17 +35,28 @@ export function isMeasured(scenario: Pick<Scenario, 'status'>): boolean {
 
 /** One scenario of one report as a baseline of one run. */
 export function scenarioBaselineFromRun(scenario: Scenario): ScenarioBaseline {
-  const measured = isMeasured(scenario);
-  const runs: Partial<Record<ScenarioMetricId, readonly number[]>> = {};
-  if (measured) {
-    for (const [id, value] of Object.entries(readMetrics(scenario))) runs[id as ScenarioMetricId] = [value];
+  return scenarioBaselineFromRuns([scenario]);
+}
+
+/**
+ * Several runs of one scenario, oldest first, as its baseline: one value per metric from each run that measured
+ * it, and the newest measured run as `latest` (what a history with its latest full report gives the gate).
+ */
+export function scenarioBaselineFromRuns(scenarios: readonly [Scenario, ...Scenario[]]): ScenarioBaseline {
+  const last = scenarios[scenarios.length - 1] ?? scenarios[0];
+  const measuredRuns = scenarios.filter(isMeasured);
+  const runs: Partial<Record<ScenarioMetricId, number[]>> = {};
+  for (const run of measuredRuns) {
+    for (const [id, value] of Object.entries(readMetrics(run)))
+      (runs[id as ScenarioMetricId] ??= []).push(value);
   }
+  const latest = measuredRuns[measuredRuns.length - 1];
   return {
-    id: scenario.id,
-    measured,
-    status: scenario.status,
-    ...(scenario.reason === undefined ? {} : { reason: scenario.reason }),
-    ...(measured ? { latest: scenario } : {}),
+    id: last.id,
+    measured: latest !== undefined,
+    status: last.status,
+    ...(last.reason === undefined ? {} : { reason: last.reason }),
+    ...(latest === undefined ? {} : { latest }),
     runs,
   };
 }

@@ -76,21 +76,23 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
         const limit = metric.slaKey === undefined ? undefined : rule[metric.slaKey];
         if (typeof limit !== 'number') continue;
         const value = metric.read(scenario);
-        const limitText = `${metric.bound === 'max' ? '<=' : '>='} ${formatNumber(limit)} ${metric.unit}`;
+        const base = {
+          kind: 'sla' as const,
+          scenario: scenario.id,
+          metricId: metric.id,
+          metric: metric.label,
+          limit: `${metric.bound === 'max' ? '<=' : '>='} ${formatNumber(limit)} ${metric.unit}`,
+          unit: metric.unit,
+          limitValue: limit,
+        };
         if (value === undefined) {
           checks.push(
             keyed(
               {
-                kind: 'sla',
-                scenario: scenario.id,
-                metricId: metric.id,
-                metric: metric.label,
+                ...base,
                 value: 'n/a',
-                limit: limitText,
                 verdict: 'skipped',
                 detail: `this ${scenario.kind} scenario does not measure ${metric.label}`,
-                unit: metric.unit,
-                limitValue: limit,
               },
               ruleKey,
             ),
@@ -101,17 +103,11 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
         checks.push(
           keyed(
             {
-              kind: 'sla',
-              scenario: scenario.id,
-              metricId: metric.id,
-              metric: metric.label,
+              ...base,
               value: `${formatNumber(value)} ${metric.unit}`,
-              limit: limitText,
               verdict: ok ? 'pass' : 'fail',
               detail: measurementCaveat(scenario, metric),
-              unit: metric.unit,
               measured: value,
-              limitValue: limit,
             },
             ruleKey,
           ),

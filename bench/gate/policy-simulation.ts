@@ -1,12 +1,13 @@
-// A seeded simulation of the re-measure policy's error rates: synthetic runs under a stated noise model, judged by
-// the gate's own p95 decision (`judgeChange`) and confirmed by its own policy (`failureStands`).
+// A seeded simulation of the gate's error rates: synthetic runs under a stated noise model, judged by the gate's own
+// p95 decision (`judgeChange`, against one baseline run or a history of several) and confirmed by its own
+// re-measure policy (`failureStands`).
 // Run it: `npx tsx bench/gate/policy-simulation.ts` prints the table the README quotes.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../report.ts';
 import { parseSla, policyFor, type RegressionPolicy } from '../sla.ts';
 import { createRng, summarizeLatency } from '../stats.ts';
-import { scenarioBaselineFromRun, type ScenarioBaseline } from './baseline.ts';
+import { scenarioBaselineFromRuns, type ScenarioBaseline } from './baseline.ts';
 import { judgeChange } from './regression.ts';
 import { failureStands } from './remeasure.ts';
 import type { Verdict } from './types.ts';
@@ -65,6 +66,12 @@ export interface SimulationOptions {
   readonly gates?: number;
   /** Timing checks per gate, sharing each run's machine factor. Default 60. */
   readonly checksPerGate?: number;
+  /**
+   * Runs in the baseline, each on its own machine draw like any run: 1 judges against one run (a plain report), 3
+   * or more against a history by its prediction bound (`judgeHistoryChange`, from `regression.history.minRuns`).
+   * Default 1.
+   */
+  readonly baselineRuns?: number;
   /** True p95 regressions, as fractions (+50% = 0.5). Default [0.5, 1, 2]. */
   readonly effects?: readonly number[];
   readonly seed?: number;
@@ -74,6 +81,8 @@ export interface SimulationOptions {
 }
 
 export interface PolicyRates {
+  /** Runs in the baseline each check was judged against. */
+  readonly baselineRuns: number;
   readonly remeasure: number;
   /** No change in the code: the fraction of single p95 checks that end `fail`. */
   readonly falseFailPerCheck: number;
@@ -98,8 +107,9 @@ export function projectPolicy(): RegressionPolicy {
 
 /**
  * Estimates the false-fail and false-pass rates of the p95 regression check under the re-measure policy, for each
- * number of rounds in `options.rounds`. Every estimate uses the same seeded draws, so more rounds can only clear
- * more failures. Deterministic for a given seed.
+ * number of rounds in `options.rounds`, against a baseline of `options.baselineRuns` runs. Every estimate uses the
+ * same seeded draws, so more rounds can only clear more failures. Deterministic for a given seed.
+ * @throws RangeError when `baselineRuns` is not a positive integer.
  */
 export function simulatePolicy(options: SimulationOptions): PolicyRates[] {
   const noise = options.noise ?? MEASURED_NOISE;
@@ -108,6 +118,9 @@ export function simulatePolicy(options: SimulationOptions): PolicyRates[] {
   const gates = options.gates ?? 100;
   const perGate = options.checksPerGate ?? 60;
   const effects = options.effects ?? [0.5, 1, 2];
+  const baselineRuns = options.baselineRuns ?? 1;
+  if (!Number.isInteger(baselineRuns) || baselineRuns < 1)
+    throw new RangeError(`baselineRuns must be a positive integer, got ${baselineRuns}`);
   const maxRounds = Math.max(...options.rounds);
   const rng = createRng(options.seed ?? 1);
   const normal = (): number => {
@@ -168,20 +181,25 @@ export function simulatePolicy(options: SimulationOptions): PolicyRates[] {
     return round;
   };
   const machines = (): number[] => Array.from({ length: maxRounds + 1 }, runFactor);
+  const baselineMachines = (): number[] => Array.from({ length: baselineRuns }, runFactor);
+  /** The baseline of one scenario: one unchanged run of it on each of the baseline's machines. */
+  const baselineOn = (runMachines: readonly number[]): ScenarioBaseline => {
+    const [first, ...rest] = runMachines.map((machine) => measure(machine, 0));
+    return scenarioBaselineFromRuns([first as Scenario, ...rest]);
+  };
   const single = (effect: number): number[] =>
-    Array.from({ length: trials }, () =>
-      failingRounds(scenarioBaselineFromRun(measure(runFactor(), 0)), machines(), effect),
-    );
+    Array.from({ length: trials }, () => failingRounds(baselineOn(baselineMachines()), machines(), effect));
 
   const noChange = single(0);
   const regressed = effects.map((effect) => ({ effect, outcomes: single(effect) }));
   const gateOutcomes = Array.from({ length: gates }, () => {
-    const baselineMachine = runFactor();
+    // Every check of a gate shares the baseline's runs and this run's machine factors, as scenarios do.
+    const recorded = baselineMachines();
     const runMachines = machines();
     // The worst check decides the gate: the most rounds any of its checks stayed failing.
     let worst = -1;
     for (let c = 0; c < perGate; c++) {
-      const reference = scenarioBaselineFromRun(measure(baselineMachine, 0));
+      const reference = baselineOn(recorded);
       worst = Math.max(worst, failingRounds(reference, runMachines, 0));
     }
     return worst;
@@ -189,6 +207,7 @@ export function simulatePolicy(options: SimulationOptions): PolicyRates[] {
   const rate = (outcomes: readonly number[], k: number): number =>
     outcomes.filter((rounds) => rounds >= k).length / outcomes.length;
   return options.rounds.map((k) => ({
+    baselineRuns,
     remeasure: k,
     falseFailPerCheck: rate(noChange, k),
     falseFailPerGate: rate(gateOutcomes, k),
@@ -196,23 +215,33 @@ export function simulatePolicy(options: SimulationOptions): PolicyRates[] {
   }));
 }
 
-/** The rates as a Markdown table, percentages to one decimal. */
+/** "1 run" or "history of 5". */
+function baselineLabel(runs: number): string {
+  return runs === 1 ? '1 run' : `history of ${runs}`;
+}
+
+/** The rates as a Markdown table, one row per baseline and re-measure rounds, percentages to one decimal. */
 export function renderPolicyTable(rates: readonly PolicyRates[], checksPerGate = 60): string {
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   const effects = rates[0]?.falsePass.map((f) => `false pass, p95 +${Math.round(f.effect * 100)}%`) ?? [];
   const lines = [
-    `| --remeasure | false fail, one check | false fail, gate of ${checksPerGate} | ${effects.join(' | ')} |`,
-    `|---|---|---|${effects.map(() => '---').join('|')}|`,
+    `| baseline | --remeasure | false fail, one check | false fail, gate of ${checksPerGate} | ${effects.join(' | ')} |`,
+    `|---|---|---|---|${effects.map(() => '---').join('|')}|`,
     ...rates.map(
       (r) =>
-        `| ${r.remeasure} | ${pct(r.falseFailPerCheck)} | ${pct(r.falseFailPerGate)} | ` +
+        `| ${baselineLabel(r.baselineRuns)} | ${r.remeasure} | ${pct(r.falseFailPerCheck)} | ${pct(r.falseFailPerGate)} | ` +
         `${r.falsePass.map((f) => pct(f.rate)).join(' | ')} |`,
     ),
   ];
   return lines.join('\n');
 }
 
+/** The baselines the README compares: one run (a plain report) and histories of 3 (`minRuns`) and 5 (the default). */
+export const SIMULATED_BASELINES = [1, 3, 5] as const;
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const rates = simulatePolicy({ rounds: [0, 1, 2] });
+  const rates = SIMULATED_BASELINES.flatMap((baselineRuns) =>
+    simulatePolicy({ rounds: [0, 1, 2], baselineRuns }),
+  );
   process.stdout.write(`${renderPolicyTable(rates)}\n`);
 }

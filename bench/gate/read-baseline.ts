@@ -15,6 +15,12 @@ import { parseReport, readReport, type Report } from '../report.ts';
 import { baselineFromReport, type Baseline, type ScenarioBaseline } from './baseline.ts';
 import type { ScenarioMetricId } from './metrics.ts';
 
+/** `latest` when it is the history's newest run (same `createdAt`): a report recorded since is not the baseline's. */
+function newestRunReport(history: BaselineHistory, latest: Report | undefined): Report | undefined {
+  const newest = history.runs[history.runs.length - 1];
+  return latest !== undefined && latest.createdAt === newest?.createdAt ? latest : undefined;
+}
+
 /**
  * The history as the gate's baseline: per scenario one value per run that measured it, oldest first, and
  * `latest`'s scenario (its retained samples, windows and CPU figures) for the comparisons that need a full run.
@@ -22,13 +28,13 @@ import type { ScenarioMetricId } from './metrics.ts';
  */
 export function baselineFromHistory(history: BaselineHistory, latest?: Report): Baseline {
   const newest = history.runs[history.runs.length - 1];
-  const full = latest !== undefined && latest.createdAt === newest?.createdAt ? latest : undefined;
+  const full = newestRunReport(history, latest);
   const notes =
     latest !== undefined && full === undefined
       ? [
           `The history's latest full report (created ${latest.createdAt}) is not its newest run ` +
             `(${newest?.createdAt}): it was not used; a comparison with one run has no samples to test, so its ` +
-            'threshold alone decides. Record the newest run again with `shipshape baseline record`.',
+            'threshold alone decides. `shipshape baseline record` of the next run copies its report to `latest`.',
         ]
       : [];
   const scenarios = new Map<string, ScenarioBaseline>();
@@ -66,16 +72,42 @@ export function baselineFromHistory(history: BaselineHistory, latest?: Report): 
   };
 }
 
+/** What a baseline file holds: the gate's baseline, and the full report of its newest run when there is one. */
+export interface BaselineFile {
+  readonly baseline: Baseline;
+  /**
+   * The newest run's full report (retained samples, windows, every scenario), for what needs a whole report, such
+   * as the charts' baseline marks: the report itself, or a history's `latest` while it is still the newest run.
+   * Undefined for a history without one.
+   */
+  readonly report?: Report;
+}
+
 /**
  * Reads what the gate compares with: a baseline history (told by its `tool`, with the full report it names as
  * `latest` when that is still its newest run) or a plain bench report (a history of one run).
  * @throws BaselineError `BASELINE_INVALID` for an unreadable or invalid history; ReportError for a report.
  */
 export async function readBaseline(path: string): Promise<Baseline> {
+  return (await readBaselineFile(path)).baseline;
+}
+
+/**
+ * `readBaseline`, keeping the newest run's full report too (see `BaselineFile`).
+ * @throws BaselineError `BASELINE_INVALID` for an unreadable or invalid history; ReportError for a report.
+ */
+export async function readBaselineFile(path: string): Promise<BaselineFile> {
   const json = await readJson(path);
-  if (!isBaselineHistoryJson(json)) return baselineFromReport(parseReport(json, path));
+  if (!isBaselineHistoryJson(json)) {
+    const report = parseReport(json, path);
+    return { baseline: baselineFromReport(report), report };
+  }
   const history = parseBaselineHistory(json, path);
   const latest =
     history.latest === undefined ? undefined : await readReport(resolve(dirname(path), history.latest));
-  return baselineFromHistory(history, latest);
+  const current = newestRunReport(history, latest);
+  return {
+    baseline: baselineFromHistory(history, latest),
+    ...(current === undefined ? {} : { report: current }),
+  };
 }

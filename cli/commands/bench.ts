@@ -5,19 +5,20 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { renderCharts } from '../../bench/charts.ts';
 import { loadBenchConfig } from '../../bench/config.ts';
-import { baselineFromReport, evaluateGate } from '../../bench/gate/index.ts';
+import { evaluateGate } from '../../bench/gate/index.ts';
+import { readBaselineFile } from '../../bench/gate/read-baseline.ts';
 import { createProgress } from '../../bench/progress.ts';
 import type { ReportGate } from '../../bench/report-content.ts';
 import { renderReportHtml } from '../../bench/report-html.ts';
 import { renderReportMarkdown } from '../../bench/report-markdown.ts';
-import { readReport, writeReport } from '../../bench/report.ts';
+import { writeReport } from '../../bench/report.ts';
 import { runBench, SCENARIO_GROUPS, type ScenarioGroup } from '../../bench/run.ts';
 import { readSla } from '../../bench/sla.ts';
 import { readUploadSize } from '../../bench/upload-size.ts';
+import { DEFAULT_SLA } from './defaults.ts';
 
 export const DEFAULT_CONFIG = fileURLToPath(new URL('../../bench/bench.config.json', import.meta.url));
 export const DEFAULT_REPORT = fileURLToPath(new URL('../../bench/reports/report.json', import.meta.url));
-export const DEFAULT_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
 
 interface BenchFlags {
   config: string;
@@ -96,7 +97,7 @@ export function registerBench(program: Command): void {
     )
     .option(
       '--baseline <file>',
-      'baseline report: adds the regression checks to the verdict and draws it on the charts',
+      'a baseline history (bench/baseline-history.json) or one bench report: adds the regression checks to the verdict and draws its newest full report on the charts',
     )
     .action(async (flags: BenchFlags) => {
       const quick = flags.quick === true;
@@ -104,7 +105,13 @@ export function registerBench(program: Command): void {
       const uploadSize = flags.uploadSizeFile ? await readUploadSize(flags.uploadSizeFile) : null;
       // Read before measuring: a bad SLA or baseline path should fail in a second, not after the run.
       const sla = await readSla(flags.sla);
-      const baseline = flags.baseline === undefined ? undefined : await readReport(flags.baseline);
+      const baseline = flags.baseline === undefined ? undefined : await readBaselineFile(flags.baseline);
+      if (baseline !== undefined && baseline.report === undefined && flags.charts) {
+        // The charts draw percentiles by batch size, which a history's per-run summaries do not keep.
+        process.stderr.write(
+          `bench: ${shown(flags.baseline ?? '')} names no full report of its newest run (\`latest\`): the charts draw no baseline\n`,
+        );
+      }
       const { runBrowserScenarios } = await import('../../bench/scenarios/browser.ts');
       const report = await runBench({
         config,
@@ -124,13 +131,16 @@ export function registerBench(program: Command): void {
         result: evaluateGate({
           report,
           sla,
-          ...(baseline ? { baseline: baselineFromReport(baseline) } : {}),
+          ...(baseline ? { baseline: baseline.baseline } : {}),
         }),
         sla: shown(flags.sla),
         ...(flags.baseline === undefined ? {} : { baseline: shown(flags.baseline) }),
       };
       const charts = flags.charts
-        ? await renderCharts(report, { checks: gate.result.checks, ...(baseline ? { baseline } : {}) })
+        ? await renderCharts(report, {
+            checks: gate.result.checks,
+            ...(baseline?.report ? { baseline: baseline.report } : {}),
+          })
         : {};
       await mkdir(dirname(flags.out), { recursive: true });
       for (const [name, svg] of Object.entries(charts)) {

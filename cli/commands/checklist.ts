@@ -7,7 +7,7 @@ import { runChecklist, type ChecklistOptions, type Target } from '../../ops/chec
 import { renderMarkdown, renderText } from '../../ops/checklist/render.ts';
 import type { BackendName } from '../../runtime/types.ts';
 import { DEFAULT_BUNDLE, resolveBundleDir } from '../bundle-arg.ts';
-import { DEFAULT_SLA } from './gate.ts';
+import { DEFAULT_SLA } from './defaults.ts';
 
 interface ChecklistFlags {
   bundle: string;

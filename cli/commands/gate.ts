@@ -1,7 +1,6 @@
 // `shipshape gate`: checks a bench report against the SLA and a baseline; exit 0 to release, 1 to stop.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { effectiveConfig, parseBenchConfig } from '../../bench/config.ts';
 import { confirmFailures, evaluateGate, renderGateSummary, type GateResult } from '../../bench/gate/index.ts';
@@ -13,8 +12,7 @@ import { runBench } from '../../bench/run.ts';
 import { readSla } from '../../bench/sla.ts';
 import { readUploadSize } from '../../bench/upload-size.ts';
 import { companionPaths } from './bench.ts';
-
-export const DEFAULT_SLA = fileURLToPath(new URL('../../bench/sla.json', import.meta.url));
+import { DEFAULT_SLA } from './defaults.ts';
 
 interface GateFlags {
   report: string;

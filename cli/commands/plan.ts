@@ -22,7 +22,7 @@ import {
 import { DEFAULT_PRICING, readNodePricing, readWorkersPricing } from '../../ops/plan/pricing.ts';
 import type { Plan } from '../../ops/plan/schema.ts';
 import { resolveBundleDir } from '../bundle-arg.ts';
-import { DEFAULT_SLA } from './gate.ts';
+import { DEFAULT_SLA } from './defaults.ts';
 import { messageOf } from '../../runtime/errors.ts';
 
 interface PlanFlags {

@@ -1,5 +1,7 @@
 // The baseline history: recording runs, refusing a mixed mode, and the gate's statistic against several runs.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   appendRun,
@@ -10,7 +12,8 @@ import {
 } from '../../bench/baseline-history.ts';
 import { historyBound, isHistoryRegression, judgeAgainstHistory } from '../../bench/gate/history.ts';
 import { evaluateGate, type GateResult } from '../../bench/gate/index.ts';
-import { baselineFromHistory, readBaseline } from '../../bench/gate/read-baseline.ts';
+import { scenarioBaselineFromRuns } from '../../bench/gate/baseline.ts';
+import { baselineFromHistory, readBaseline, readBaselineFile } from '../../bench/gate/read-baseline.ts';
 import type { Report } from '../../bench/report.ts';
 import { parseSla } from '../../bench/sla.ts';
 import { runChecklist } from '../../ops/checklist/checklist.ts';
@@ -231,6 +234,50 @@ describe('readBaseline', () => {
         detail: c.detail.replace(/; history of 1 run < minRuns 3: compared with the latest run alone$/, ''),
       }));
     expect(strip(fromHistory)).toEqual(strip(fromReport));
+  });
+});
+
+describe('readBaselineFile', () => {
+  it('keeps a plain report as the full report of its one run', async () => {
+    const file = await readBaselineFile('bench/baseline.json');
+    expect(file.baseline.source).toBe('report');
+    expect(file.report?.createdAt).toBe(BASELINE.createdAt);
+  });
+
+  it("keeps the committed history's latest report while it is the newest run", async () => {
+    const file = await readBaselineFile('bench/baseline-history.json');
+    expect(file.baseline.source).toBe('history');
+    expect(file.report?.createdAt).toBe(BASELINE.createdAt);
+  });
+
+  it('has no full report for a history that names no latest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-baseline-'));
+    const path = join(dir, 'history.json');
+    writeFileSync(path, JSON.stringify(historyOf([1, 1.1, 0.9])));
+    const file = await readBaselineFile(path);
+    expect(file.baseline.runs).toHaveLength(3);
+    expect(file.report).toBeUndefined();
+  });
+
+  it('has no full report when the latest it names is older than the newest run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-baseline-'));
+    writeFileSync(join(dir, 'old.json'), JSON.stringify(historyReport(1, 0)));
+    const path = join(dir, 'history.json');
+    writeFileSync(path, JSON.stringify({ ...historyOf([1, 1.1, 0.9]), latest: 'old.json' }));
+    expect((await readBaselineFile(path)).report).toBeUndefined();
+  });
+});
+
+describe('scenarioBaselineFromRuns', () => {
+  it('gives a scenario the same runs as the history recorded from the same reports', () => {
+    const factors = [1, 1.3, 0.8];
+    const reports = factors.map((f, i) => historyReport(f, i));
+    const runs = reports.map((r) => r.scenarios.find((s) => s.id === ID)!);
+    const fromRuns = scenarioBaselineFromRuns([runs[0]!, ...runs.slice(1)]);
+    const fromHistory = baselineFromHistory(historyOf(factors), reports[2]).scenarios.get(ID)!;
+    expect(fromRuns.runs.p95Ms).toEqual(fromHistory.runs.p95Ms);
+    expect(fromRuns.runs.cpuPerRequestMs).toEqual(fromHistory.runs.cpuPerRequestMs);
+    expect(fromRuns.latest).toBe(runs[2]);
   });
 });
 

@@ -1,7 +1,8 @@
-// The re-measure policy's error rates, from the seeded simulation that drives the gate's own p95 decision and its
-// own policy with synthetic runs (bench/gate/policy-simulation.ts): what the README's table claims, within bounds.
+// The gate's error rates, from the seeded simulation that drives its own p95 decision (against one baseline run and
+// against a history) and its own re-measure policy with synthetic runs (bench/gate/policy-simulation.ts): what the
+// README's table claims, within bounds.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { simulatePolicy, type PolicyRates } from '../../bench/gate/policy-simulation.ts';
+import { SIMULATED_BASELINES, simulatePolicy, type PolicyRates } from '../../bench/gate/policy-simulation.ts';
 
 describe('the re-measure policy under the measured noise model (seeded simulation)', () => {
   let rates: PolicyRates[];
@@ -45,5 +46,69 @@ describe('the re-measure policy under the measured noise model (seeded simulatio
     expect(falsePass(0, 2)).toBeLessThan(0.3);
     expect(falsePass(2, 2)).toBeGreaterThan(0.2);
     expect(falsePass(2, 0.5)).toBeGreaterThan(0.7);
+  });
+});
+
+describe('the history policy against the one-run policy under the measured noise model (seeded simulation)', () => {
+  const rounds = [0, 1, 2] as const;
+  let byRuns: Map<number, PolicyRates[]>;
+  const at = (runs: number, k: number): PolicyRates => byRuns.get(runs)?.[k] as PolicyRates;
+  const falsePass = (runs: number, k: number, effect: number): number =>
+    at(runs, k).falsePass.find((f) => f.effect === effect)?.rate ?? Number.NaN;
+
+  beforeAll(() => {
+    byRuns = new Map(
+      SIMULATED_BASELINES.map((baselineRuns) => [
+        baselineRuns,
+        simulatePolicy({ rounds: [...rounds], baselineRuns, trials: 500, gates: 30, seed: 1 }),
+      ]),
+    );
+  });
+
+  it('fails fewer unchanged gates against a history of 3 or 5 runs than against one run, at every round', () => {
+    for (const runs of [3, 5]) {
+      for (const k of rounds) {
+        expect(at(runs, k).falseFailPerGate, `history of ${runs}, --remeasure ${k}`).toBeLessThan(
+          at(1, k).falseFailPerGate,
+        );
+      }
+    }
+  });
+
+  it('fails fewer unchanged checks against a history than against one run without re-measurement', () => {
+    for (const runs of [3, 5]) expect(at(runs, 0).falseFailPerCheck).toBeLessThan(at(1, 0).falseFailPerCheck);
+  });
+
+  it('reports a false-pass rate for +50%, +100% and +200% at every baseline and round', () => {
+    for (const runs of SIMULATED_BASELINES) {
+      for (const k of rounds) {
+        expect(at(runs, k).falsePass.map((f) => f.effect)).toEqual([0.5, 1, 2]);
+        for (const f of at(runs, k).falsePass) {
+          expect(f.rate).toBeGreaterThanOrEqual(0);
+          expect(f.rate).toBeLessThanOrEqual(1);
+        }
+      }
+    }
+  });
+
+  it('catches more tripled p95s with a history of 5 runs than with one of 3', () => {
+    expect(falsePass(5, 0, 2)).toBeLessThan(falsePass(3, 0, 2));
+  });
+
+  it('lets more true regressions pass against a history than against one run (the price of fewer false fails)', () => {
+    for (const runs of [3, 5]) {
+      for (const effect of [0.5, 1, 2])
+        expect(falsePass(runs, 0, effect)).toBeGreaterThan(falsePass(1, 0, effect));
+    }
+  });
+
+  it('keeps the rates within the ranges the README states', () => {
+    // The README's figures for regression.history.alpha 0.1 and the ceiling: a CI gate (--remeasure 2) rarely fails
+    // unchanged code, and still lets many doublings of p95 pass on this noise.
+    expect(at(5, 0).falseFailPerCheck).toBeLessThan(0.08);
+    expect(at(5, 2).falseFailPerGate).toBeLessThan(0.05);
+    expect(falsePass(5, 0, 1)).toBeGreaterThan(0.4);
+    expect(falsePass(5, 0, 1)).toBeLessThan(0.7);
+    expect(falsePass(5, 2, 2)).toBeLessThan(0.6);
   });
 });

@@ -1,4 +1,4 @@
-// `shipshape baseline record/show/trend` as child processes, on real bench reports.
+// `shipshape baseline record/show/trend` and `shipshape bench --baseline` with a history, as child processes.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,5 +113,47 @@ describe('shipshape gate --baseline with a history', () => {
       '- The baseline history has 1 run, fewer than regression.history.minRuns (3): regressions are judged against its latest run alone.',
     );
     expect(result.code).toBe(result.stdout.includes('## shipshape gate: PASS') ? 0 : 1);
+  });
+});
+
+describe('shipshape bench --baseline with a history', () => {
+  // A scenario pattern nothing matches stops the command after it read the baseline and before it measures.
+  const benchWith = (baseline: string): CliResult =>
+    shipshape([
+      'bench',
+      '--quick',
+      '--baseline',
+      baseline,
+      '--scenario',
+      'no/such/scenario',
+      '--out',
+      join(dir, 'b.json'),
+    ]);
+
+  it('says once on stderr that a history without a latest report gives the charts no baseline', () => {
+    const path = join(dir, 'no-latest.json');
+    const committed = JSON.parse(readFileSync('bench/baseline-history.json', 'utf8')) as object;
+    // JSON.stringify leaves out a field whose value is undefined.
+    writeFileSync(path, JSON.stringify({ ...committed, latest: undefined }));
+    const result = benchWith(path);
+    expect(result.stderr.split('names no full report of its newest run')).toHaveLength(2);
+    expect(result.stderr).toContain('no planned scenario matches "no/such/scenario"');
+  });
+
+  it('reads the committed history with its latest report without a word about the charts', () => {
+    const result = benchWith('bench/baseline-history.json');
+    expect(result.stderr).not.toContain('names no full report');
+    expect(result.stderr).toContain('no planned scenario matches "no/such/scenario"');
+  });
+
+  it('refuses an invalid history with BASELINE_INVALID before measuring', () => {
+    const path = join(dir, 'invalid-history.json');
+    writeFileSync(
+      path,
+      JSON.stringify({ schemaVersion: 1, tool: 'shipshape-baseline-history', runs: 'none' }),
+    );
+    const result = benchWith(path);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('BASELINE_INVALID');
   });
 });

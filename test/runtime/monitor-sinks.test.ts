@@ -11,6 +11,7 @@ import {
   type AlertState,
 } from '../../runtime/monitor/index.ts';
 import { bundleDir } from '../helpers/bundle-copy.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const ALERT: AlertState = {
   check: 'oov_rate',
@@ -67,15 +68,6 @@ afterEach(async () => {
     await new Promise((resolve) => server.close(resolve));
   }
 });
-
-async function rejection(promise: Promise<unknown> | void): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('logSink', () => {
   it('writes one JSON line per event, warn for a firing alert and info for a resolution', async () => {

@@ -4,15 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPredictor, loadBundle, proveParity, type Predictor } from '../../runtime/node.ts';
 import { bundleDir, copyBundle, type BundleCopy } from '../helpers/bundle-copy.ts';
-
-async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: string; message?: string };
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../helpers/rejection.ts';
 
 describe('proveParity', () => {
   describe('on the shipped news-bag', () => {

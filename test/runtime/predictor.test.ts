@@ -15,15 +15,7 @@ import {
 } from '../../runtime/node.ts';
 import { bundleDir } from '../helpers/bundle-copy.ts';
 import { describeGoldenParity } from './golden-parity.ts';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../helpers/rejection.ts';
 
 describeGoldenParity('news-bag');
 
@@ -58,17 +50,13 @@ describe('createPredictor on Node', () => {
   it('rejects webgpu with BACKEND_UNAVAILABLE listing the backends Node has', async () => {
     const error = await rejection(createPredictor(bundle, { backend: 'webgpu' }));
     expect(hasErrorCode(error, 'BACKEND_UNAVAILABLE')).toBe(true);
-    expect((error as Error).message).toBe(
-      'Unsupported backend "webgpu" on node. Should be one of: native, wasm.',
-    );
+    expect(error.message).toBe('Unsupported backend "webgpu" on node. Should be one of: native, wasm.');
   });
 
   it('rejects a backend name that does not exist with the same message', async () => {
     const error = await rejection(createPredictor(bundle, { backend: 'cuda' as 'native' }));
     expect(hasErrorCode(error, 'BACKEND_UNAVAILABLE')).toBe(true);
-    expect((error as Error).message).toBe(
-      'Unsupported backend "cuda" on node. Should be one of: native, wasm.',
-    );
+    expect(error.message).toBe('Unsupported backend "cuda" on node. Should be one of: native, wasm.');
   });
 
   it('falls to wasm and says why when onnxruntime-node cannot be imported', async () => {
@@ -97,7 +85,7 @@ describe('createPredictor on Node', () => {
     const platform = createNodePlatform({ loadNative: () => import(missing) });
     const error = await rejection(createPortablePredictor(bundle, { platform, backend: 'native' }));
     expect(hasErrorCode(error, 'BACKEND_UNAVAILABLE')).toBe(true);
-    expect((error as Error).message).toMatch(/^onnxruntime-node is not installed/);
+    expect(error.message).toMatch(/^onnxruntime-node is not installed/);
   });
 
   it('rejects a manifest whose input name the model does not have with BUNDLE_MODEL_MISMATCH', async () => {
@@ -111,8 +99,8 @@ describe('createPredictor on Node', () => {
     };
     const error = await rejection(createPredictor(renamed));
     expect(hasErrorCode(error, 'BUNDLE_MODEL_MISMATCH')).toBe(true);
-    expect((error as Error).message).toContain('takes inputs [input_ids]');
-    expect((error as Error).message).toContain('the manifest feeds [token_ids]');
+    expect(error.message).toContain('takes inputs [input_ids]');
+    expect(error.message).toContain('the manifest feeds [token_ids]');
   });
 
   it('fails a run with BACKEND_FAILED when the model refuses the fed dtype', async () => {
@@ -128,8 +116,8 @@ describe('createPredictor on Node', () => {
     try {
       const error = await rejection(predictor.predict('a text'));
       expect(hasErrorCode(error, 'BACKEND_FAILED')).toBe(true);
-      expect((error as Error).message).toMatch(/^The native session run failed: /);
-      expect((error as Error).cause).toBeInstanceOf(Error);
+      expect(error.message).toMatch(/^The native session run failed: /);
+      expect(error.cause).toBeInstanceOf(Error);
     } finally {
       await predictor.dispose();
     }
@@ -159,15 +147,13 @@ describe('predict and predictBatch', () => {
   it('rejects a non-string with INPUT_INVALID', async () => {
     const error = await rejection(predictor.predict(42 as unknown as string));
     expect(hasErrorCode(error, 'INPUT_INVALID')).toBe(true);
-    expect((error as Error).message).toBe(
-      'The text is not a string (got number); pass each text as a string.',
-    );
+    expect(error.message).toBe('The text is not a string (got number); pass each text as a string.');
   });
 
   it('rejects a text longer than maxTextLength with INPUT_INVALID', async () => {
     const error = await rejection(predictor.predict('x'.repeat(101)));
     expect(hasErrorCode(error, 'INPUT_INVALID')).toBe(true);
-    expect((error as Error).message).toBe(
+    expect(error.message).toBe(
       'The text is 101 characters long; the limit is 100 (maxTextLength). Shorten the text or raise maxTextLength.',
     );
   });
@@ -215,7 +201,7 @@ describe('predict and predictBatch', () => {
   it('rejects a batchSize of 0 with INPUT_INVALID', async () => {
     const error = await rejection(predictor.predictBatch(['a'], { batchSize: 0 }));
     expect(hasErrorCode(error, 'INPUT_INVALID')).toBe(true);
-    expect((error as Error).message).toBe('batchSize must be an integer >= 1, got 0.');
+    expect(error.message).toBe('batchSize must be an integer >= 1, got 0.');
   });
 });
 
@@ -312,7 +298,7 @@ describe('dispose', () => {
     for (const call of [predictor.predict('late'), predictor.predictBatch(['late'])]) {
       const error = await rejection(call);
       expect(hasErrorCode(error, 'DISPOSED')).toBe(true);
-      expect((error as Error).message).toMatch(/was disposed; create a new one\.$/);
+      expect(error.message).toMatch(/was disposed; create a new one\.$/);
     }
   });
 });

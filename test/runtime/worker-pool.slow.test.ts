@@ -20,18 +20,10 @@ import {
   type RunObservation,
 } from '../../runtime/node.ts';
 import { ROOT, bundleDir } from '../helpers/bundle-copy.ts';
+import { rejection } from '../helpers/rejection.ts';
 
 const SCORE_ATOL = 1e-5;
 const TRANSFORMER = bundleDir('news-transformer');
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Differences between two predictBatch answers: labels exact, scores within SCORE_ATOL, errors identical. */
 function differences(actual: readonly BatchItem[], expected: readonly BatchItem[]): string[] {
@@ -182,7 +174,7 @@ describe('a pool of 2 native workers (news-transformer)', () => {
       rejection(inProcess.predict(long)),
     ]);
     expect(hasErrorCode(pooled, 'INPUT_INVALID')).toBe(true);
-    expect((pooled as Error).message).toBe((local as Error).message);
+    expect(pooled.message).toBe(local.message);
   });
 });
 
@@ -190,15 +182,13 @@ describe('starting a pool', () => {
   it('fails with the workers own BACKEND_UNAVAILABLE when their backend cannot start', async () => {
     const error = await rejection(createPredictorPool(TRANSFORMER, { workers: 1, backend: 'webgpu' }));
     expect(hasErrorCode(error, 'BACKEND_UNAVAILABLE')).toBe(true);
-    expect((error as Error).message).toBe(
-      'Unsupported backend "webgpu" on node. Should be one of: native, wasm.',
-    );
+    expect(error.message).toBe('Unsupported backend "webgpu" on node. Should be one of: native, wasm.');
   });
 
   it('refuses 0 workers with INPUT_INVALID', async () => {
     const error = await rejection(createPredictorPool(TRANSFORMER, { workers: 0 }));
     expect(hasErrorCode(error, 'INPUT_INVALID')).toBe(true);
-    expect((error as Error).message).toBe('workers must be an integer >= 1, got 0.');
+    expect(error.message).toBe('workers must be an integer >= 1, got 0.');
   });
 });
 
@@ -267,7 +257,7 @@ describe('a worker thread terminated mid-batch (a fault caused by the test)', ()
   let texts: string[];
   let workers: NodeWorkerPool;
   let pool: Predictor;
-  let failed: unknown;
+  let failed: Error;
   let deadThread: number;
 
   beforeAll(async () => {
@@ -286,7 +276,7 @@ describe('a worker thread terminated mid-batch (a fault caused by the test)', ()
 
   it('fails that batch with BACKEND_FAILED instead of hanging its caller', () => {
     expect(hasErrorCode(failed, 'BACKEND_FAILED')).toBe(true);
-    expect((failed as Error).message).toBe(
+    expect(failed.message).toBe(
       'A pool worker failed while running a batch of 256 texts (worker exited with code: 1); the pool starts a ' +
         'new worker in its place. Retry the call.',
     );
