@@ -4,6 +4,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { CodedError, messageOf, type CodedErrorOptions } from '../runtime/errors.ts';
+import { readMetrics, type ScenarioMetricId } from './gate/metrics.ts';
 import { formatIssues, reportSchema, type Report, type Scenario } from './report.ts';
 
 /** Bump on any change that an older reader would misread; `parseBaselineHistory` refuses other versions. */
@@ -42,10 +43,8 @@ export const metricIds = [
   'wasmHeapMiB',
   'errorPct',
   'shedPct',
-] as const;
+] as const satisfies readonly (ScenarioMetricId | 'cpuUtilization')[];
 export type HistoryMetricId = (typeof metricIds)[number];
-
-const MIB = 1024 * 1024;
 
 const metricsSchema = z.partialRecord(z.enum(metricIds), z.number().nonnegative());
 
@@ -95,30 +94,19 @@ export type BaselineHistory = z.infer<typeof baselineHistorySchema>;
 export type HistoryRun = z.infer<typeof historyRunSchema>;
 export type HistoryScenario = z.infer<typeof historyScenarioSchema>;
 
-function mib(bytes: number | null | undefined): number | undefined {
-  return typeof bytes === 'number' ? bytes / MIB : undefined;
-}
-
-/** The figures of one scenario by metric id; a metric the scenario does not measure is absent. */
-export function scenarioMetrics(scenario: Scenario): Partial<Record<HistoryMetricId, number>> {
-  const http = scenario.http;
-  const values: Partial<Record<HistoryMetricId, number | undefined>> = {
-    p95Ms: scenario.latency?.percentiles.p95.ms,
-    p99Ms: scenario.latency?.percentiles.p99.ms,
-    itemsPerSecond: scenario.throughput?.itemsPerSecond,
-    requestsPerSecond: scenario.throughput?.requestsPerSecond,
-    coldStartP50Ms: scenario.coldStart?.p50Ms,
-    cpuPerRequestMs: scenario.cpu?.perRequestMs,
-    cpuUtilization: scenario.cpu?.utilization,
-    peakRssMiB: mib(scenario.memory?.peakRssBytes),
-    isolateMiB: mib(scenario.memory?.isolateBytes),
-    wasmHeapMiB: mib(scenario.memory?.wasmHeapBytes),
-    errorPct: http && http.requests > 0 ? (100 * http.errors) / http.requests : undefined,
-    shedPct: http?.shed !== undefined && http.requests > 0 ? (100 * http.shed) / http.requests : undefined,
+/**
+ * The figures of one scenario by metric id, read by the gate's own readers (`readMetrics`), so every metric the gate
+ * judges is recorded, plus CPU utilisation (what the trend and the contention text show); a metric the scenario
+ * does not measure is absent.
+ */
+export function historyMetrics(scenario: Scenario): Partial<Record<HistoryMetricId, number>> {
+  const read: Partial<Record<HistoryMetricId, number>> = {
+    ...readMetrics(scenario),
+    ...(scenario.cpu === undefined ? {} : { cpuUtilization: scenario.cpu.utilization }),
   };
   const out: Partial<Record<HistoryMetricId, number>> = {};
   for (const id of metricIds) {
-    const value = values[id];
+    const value = read[id];
     if (value !== undefined && Number.isFinite(value)) out[id] = value;
   }
   return out;
@@ -138,7 +126,7 @@ export function historyRunOf(report: Report, origin: { source: string; commit: s
       kind: s.kind,
       status: s.status,
       ...(s.reason === undefined ? {} : { reason: s.reason }),
-      metrics: scenarioMetrics(s),
+      metrics: historyMetrics(s),
     })),
   };
 }
@@ -149,6 +137,8 @@ export function historyRunOf(report: Report, origin: { source: string; commit: s
  * names no full report, since the one it named is no longer the newest run's.
  * @throws BaselineError `BASELINE_MODE_MISMATCH` when the run's mode (quick/full) differs from the history's:
  *   quick and full runs measure differently and must not be pooled.
+ * @throws BaselineError `BASELINE_INVALID` when the history already holds a run created at the same time (the same
+ *   report recorded twice would count as two agreeing runs and narrow the bound) or a newer one.
  */
 export function appendRun(
   history: BaselineHistory | undefined,
@@ -166,6 +156,20 @@ export function appendRun(
       'BASELINE_MODE_MISMATCH',
       `${run.source} is a ${run.mode} run and the history holds ${mode} runs; record a ${mode} run ` +
         `(\`shipshape bench${mode === 'quick' ? ' --quick' : ''}\`) or start another history file with --history.`,
+    );
+  }
+  if (runs.some((r) => r.createdAt === run.createdAt)) {
+    throw new BaselineError(
+      'BASELINE_INVALID',
+      `${run.source} (created ${run.createdAt}) is already in the history; record a new bench run.`,
+    );
+  }
+  const newest = runs[runs.length - 1];
+  if (newest !== undefined && Date.parse(run.createdAt) < Date.parse(newest.createdAt)) {
+    throw new BaselineError(
+      'BASELINE_INVALID',
+      `${run.source} (created ${run.createdAt}) is older than the history's newest run (${newest.createdAt}, ` +
+        `${newest.source}); the history is recorded oldest first, so record runs in the order they ran.`,
     );
   }
   return {

@@ -86,6 +86,20 @@ const regressionSchema = z
          * alone, as with a plain report. Default 3: with 2, Student's t(0.99, 1) is 31.8 and the bound says nothing.
          */
         minRuns: z.number().int().min(2).default(3),
+        /**
+         * One-sided error rate of the history's prediction bound, apart from the sample tests' `alpha`. Default
+         * 0.1, chosen with `bench/gate/policy-simulation.ts` (README "How the gate uses it"): with `--remeasure 2`
+         * a gate of 60 checks against 5 runs fails unchanged code about 2% of the time (about 4% against 3), while
+         * a tripled p95 is caught 56% of the time instead of 35% at 0.01, where Student's t(0.99, 4) = 3.75 makes the
+         * bound about 4x wide on shared cores.
+         */
+        alpha: z.number().gt(0).lt(1).default(0.1),
+        /**
+         * A slowdown beyond this many times the metric's threshold (default 3: p95 at 50% fails beyond +150%; a
+         * throughput at 50%, a 2x slowdown, below a quarter of the centre, 1 + 3 x (2 - 1) = 4x slower) is a
+         * regression whatever the bound says; a wall-clock one still needs CPU time to corroborate it.
+         */
+        ceilingFactor: z.number().gt(1).default(3),
       })
       .strict()
       .prefault({}),

@@ -24,6 +24,8 @@ export interface Baseline {
     readonly machine: Report['machine'];
   }[];
   readonly scenarios: ReadonlyMap<string, ScenarioBaseline>;
+  /** What the reader of the verdict should know about the baseline, e.g. a full report that was not used. */
+  readonly notes?: readonly string[];
 }
 
 /** A scenario with figures: neither skipped nor errored. */

@@ -25,39 +25,50 @@ function measurementCaveat(scenario: Scenario, metric: ScenarioMetric): string {
 /** One check per SLA rule and metric it limits, for every scenario the rule matches; a presence check per gap. */
 export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[] {
   const checks: GateCheck[] = [];
+  const seen = new Map<string, number>();
   for (const rule of rules) {
+    // The rule in each check's key: its match, and `#2`, `#3`... for a later rule with the same match.
+    const count = (seen.get(rule.match) ?? 0) + 1;
+    seen.set(rule.match, count);
+    const ruleKey = count === 1 ? rule.match : `${rule.match}#${count}`;
     const matched = report.scenarios.filter((s) => matchesScenario(rule.match, s.id));
     if (matched.length === 0) {
       checks.push(
-        keyed({
-          kind: 'presence',
-          scenario: rule.match,
-          metricId: 'present',
-          metric: 'present',
-          value: 'missing',
-          limit: 'measured',
-          verdict: rule.optional ? 'skipped' : 'fail',
-          detail: `no scenario in the report matches \`${rule.match}\`; run the bench with the scenario enabled${
-            rule.optional ? ' (rule is optional)' : ' or mark the rule `"optional": true`'
-          }`,
-        }),
+        keyed(
+          {
+            kind: 'presence',
+            scenario: rule.match,
+            metricId: 'present',
+            metric: 'present',
+            value: 'missing',
+            limit: 'measured',
+            verdict: rule.optional ? 'skipped' : 'fail',
+            detail: `no scenario in the report matches \`${rule.match}\`; run the bench with the scenario enabled${
+              rule.optional ? ' (rule is optional)' : ' or mark the rule `"optional": true`'
+            }`,
+          },
+          ruleKey,
+        ),
       );
       continue;
     }
     for (const scenario of matched) {
       if (!isMeasured(scenario)) {
         checks.push(
-          keyed({
-            kind: 'presence',
-            scenario: scenario.id,
-            metricId: 'present',
-            metric: 'present',
-            value: scenario.status,
-            limit: 'measured',
-            // An optional rule tolerates a scenario the run chose to skip, never one that broke.
-            verdict: rule.optional && scenario.status === 'skipped' ? 'skipped' : 'fail',
-            detail: `scenario ${scenario.status}: ${scenario.reason ?? 'no reason given'}`,
-          }),
+          keyed(
+            {
+              kind: 'presence',
+              scenario: scenario.id,
+              metricId: 'present',
+              metric: 'present',
+              value: scenario.status,
+              limit: 'measured',
+              // An optional rule tolerates a scenario the run chose to skip, never one that broke.
+              verdict: rule.optional && scenario.status === 'skipped' ? 'skipped' : 'fail',
+              detail: `scenario ${scenario.status}: ${scenario.reason ?? 'no reason given'}`,
+            },
+            ruleKey,
+          ),
         );
         continue;
       }
@@ -76,24 +87,30 @@ export function slaChecks(report: Report, rules: readonly SlaRule[]): GateCheck[
         };
         if (value === undefined) {
           checks.push(
-            keyed({
-              ...base,
-              value: 'n/a',
-              verdict: 'skipped',
-              detail: `this ${scenario.kind} scenario does not measure ${metric.label}`,
-            }),
+            keyed(
+              {
+                ...base,
+                value: 'n/a',
+                verdict: 'skipped',
+                detail: `this ${scenario.kind} scenario does not measure ${metric.label}`,
+              },
+              ruleKey,
+            ),
           );
           continue;
         }
         const ok = metric.bound === 'max' ? value <= limit : value >= limit;
         checks.push(
-          keyed({
-            ...base,
-            value: `${formatNumber(value)} ${metric.unit}`,
-            verdict: ok ? 'pass' : 'fail',
-            detail: measurementCaveat(scenario, metric),
-            measured: value,
-          }),
+          keyed(
+            {
+              ...base,
+              value: `${formatNumber(value)} ${metric.unit}`,
+              verdict: ok ? 'pass' : 'fail',
+              detail: measurementCaveat(scenario, metric),
+              measured: value,
+            },
+            ruleKey,
+          ),
         );
       }
     }

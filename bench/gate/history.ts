@@ -15,7 +15,10 @@ export const DEFAULT_MIN_RUNS = 3;
  * shared cores is multiplicative: a burst of contention doubles a latency, it does not add 5 ms to it).
  */
 export interface HistoryBound {
+  /** Runs the bound is made of: the positive, finite values. */
   readonly n: number;
+  /** Values left out because they were not positive and finite (a log has no place for them). */
+  readonly dropped: number;
   /** The geometric mean of the runs: exp(mean of logs). Changes are stated against it. */
   readonly centre: number;
   readonly meanLog: number;
@@ -32,20 +35,23 @@ export interface HistoryBound {
  * The prediction bound of one new value from the recorded ones: mean of logs ± t(1 − alpha, n − 1) · s · sqrt(1 + 1/n).
  * A new run of the same code falls beyond it on the bad side with probability about alpha, if run-to-run noise is
  * log-normal; the sqrt(1 + 1/n) widens it for the uncertainty of the mean itself.
- * @param values the recorded runs' figures, each > 0; at least 2.
- * @param alpha one-sided error rate, e.g. `regression.alpha` (0.01).
+ * A value that is not positive (a figure recorded as 0) is left out and counted in `dropped`, so one bad run does
+ * not cost the whole series its bound.
+ * @param values the recorded runs' figures; those not > 0 are dropped.
+ * @param alpha one-sided error rate, e.g. `regression.history.alpha`.
  * @returns null with fewer than 2 positive values (no spread can be estimated).
  */
 export function historyBound(values: readonly number[], alpha: number): HistoryBound | null {
   const logs = values.filter((v) => v > 0 && Number.isFinite(v)).map(Math.log);
   const n = logs.length;
-  if (n < 2 || logs.length !== values.length) return null;
+  if (n < 2) return null;
   const meanLog = logs.reduce((a, b) => a + b, 0) / n;
   const sdLog = Math.sqrt(logs.reduce((a, b) => a + (b - meanLog) ** 2, 0) / (n - 1));
   const t = tQuantile(1 - alpha, n - 1);
   const half = t * sdLog * Math.sqrt(1 + 1 / n);
   return {
     n,
+    dropped: values.length - n,
     centre: Math.exp(meanLog),
     meanLog,
     sdLog,
@@ -65,6 +71,11 @@ export interface HistoryJudgement {
   readonly outsideBound: boolean;
   /** Beyond the threshold in the good direction. */
   readonly improved: boolean;
+  /**
+   * Slower than the ceiling (`ceilingSlowdown`), which fails whatever the bound says. False without a
+   * `ceilingFactor`.
+   */
+  readonly beyondCeiling: boolean;
   readonly bound: HistoryBound;
   /** e.g. `history of 5 runs: centre 12.1 ms, 99% prediction bound [8.30, 17.6]`. */
   readonly text: string;
@@ -80,6 +91,8 @@ export interface HistoryQuestion {
   readonly alpha: number;
   /** Judge by the threshold against the centre alone (memory: near-deterministic, no sampling noise). */
   readonly thresholdOnly?: boolean;
+  /** `regression.history.ceilingFactor`; without it no ceiling applies. */
+  readonly ceilingFactor?: number;
   /** How to print a value, e.g. with 3 significant digits. */
   readonly format?: (value: number) => string;
 }
@@ -100,21 +113,38 @@ export function judgeAgainstHistory(q: HistoryQuestion): HistoryJudgement | null
   const beyondThreshold = bad > q.thresholdPct;
   const outsideBound =
     q.thresholdOnly === true || (q.worse === 1 ? q.current > bound.high : q.current < bound.low);
+  const slowdown = q.worse === 1 ? q.current / bound.centre : bound.centre / q.current;
+  const beyondCeiling =
+    q.ceilingFactor !== undefined && slowdown > ceilingSlowdown(q.thresholdPct, q.ceilingFactor, q.worse);
+  const runs =
+    `history of ${bound.n} runs` +
+    (bound.dropped === 0 ? '' : ` (${bound.dropped} value${bound.dropped === 1 ? '' : 's'} <= 0 dropped)`);
   const text = q.thresholdOnly
-    ? `history of ${bound.n} runs: centre ${format(bound.centre)}, threshold alone decides`
-    : `history of ${bound.n} runs: centre ${format(bound.centre)}, ` +
+    ? `${runs}: centre ${format(bound.centre)}, threshold alone decides`
+    : `${runs}: centre ${format(bound.centre)}, ` +
       `${formatConfidence(q.alpha)} prediction bound [${format(bound.low)}, ${format(bound.high)}] ` +
       `(t ${bound.t.toFixed(2)}, log sd ${bound.sdLog.toFixed(3)})`;
-  return { change, beyondThreshold, outsideBound, improved: -bad > q.thresholdPct, bound, text };
+  return {
+    change,
+    beyondThreshold,
+    outsideBound,
+    improved: -bad > q.thresholdPct,
+    beyondCeiling: beyondThreshold && beyondCeiling,
+    bound,
+    text,
+  };
 }
 
 function formatConfidence(alpha: number): string {
   return `${Number(((1 - alpha) * 100).toFixed(2))}%`;
 }
 
-/** True when the judgement is a regression: beyond the threshold and outside the prediction bound. */
+/**
+ * True when the judgement is a regression: beyond the threshold and either outside the prediction bound or beyond
+ * the ceiling (a slowdown no history's spread excuses).
+ */
 export function isHistoryRegression(j: HistoryJudgement): boolean {
-  return j.beyondThreshold && j.outsideBound;
+  return j.beyondThreshold && (j.outsideBound || j.beyondCeiling);
 }
 
 /**
@@ -143,11 +173,12 @@ export interface HistoryChange {
 
 /**
  * Judges one metric against the baseline history's runs (at least `regression.history.minRuns` of them). A
- * regression fails only when it is beyond the metric's threshold against the history's centre, outside the
- * prediction bound (`historyBound`), and, for a wall-clock metric, CPU per request is a regression by the same
- * rule (the gate's CPU-explains rule, judged against the history's CPU figures): a slowdown on the clock alone is
- * a busier machine, a warning. Memory is judged by its threshold against the centre alone. CPU per request on its
- * own only warns, as against a single run.
+ * regression fails only when it is beyond the metric's threshold against the history's centre and either outside
+ * the prediction bound at `regression.history.alpha` (`historyBound`) or beyond the ceiling
+ * (`regression.history.ceilingFactor` × the threshold); and, for a wall-clock metric, only when CPU per request
+ * corroborates it: as against a single run, a wall-clock regression whose CPU per request stayed within its
+ * threshold of the CPU history's centre is a busier machine, a warning. Memory is judged by its threshold against
+ * the centre alone. CPU per request on its own only warns, as against a single run.
  * @returns undefined when the history has no usable spread (fewer than 2 positive values).
  */
 export function judgeHistoryChange(change: HistoryChange): GateCheck | undefined {
@@ -160,8 +191,9 @@ export function judgeHistoryChange(change: HistoryChange): GateCheck | undefined
     current: newValue,
     worse,
     thresholdPct,
-    alpha: policy.alpha,
+    alpha: policy.history.alpha,
     thresholdOnly,
+    ceilingFactor: policy.history.ceilingFactor,
     format: formatNumber,
   });
   if (judged === null) return undefined;
@@ -175,7 +207,10 @@ export function judgeHistoryChange(change: HistoryChange): GateCheck | undefined
     value: `${formatNumber(newValue)} ${unit} (${formatPct(judged.change)} vs ${formatNumber(bound.centre)}, ${bound.n} runs)`,
     limit:
       `${worse === 1 ? '+' : '-'}${thresholdPct}%` +
-      (thresholdOnly ? '' : ` and ${worse === 1 ? '>' : '<'} ${formatNumber(edge)} ${unit}`) +
+      (thresholdOnly
+        ? ''
+        : ` and ${worse === 1 ? '>' : '<'} ${formatNumber(edge)} ${unit}` +
+          ` (or beyond ${worse === 1 ? '+' : '-'}${Math.round(ceilingPct(thresholdPct, policy.history.ceilingFactor, worse))}%)`) +
       (metric === 'cpuPerRequestMs' ? ' (warns only)' : ''),
     unit,
     measured: newValue,
@@ -202,17 +237,48 @@ export function judgeHistoryChange(change: HistoryChange): GateCheck | undefined
     });
   }
   if (thresholdOnly) return keyed({ ...base, verdict: 'fail', detail: `regression: ${judged.text}` });
+  const why = judged.outsideBound
+    ? judged.text
+    : `beyond the ceiling of ${policy.history.ceilingFactor} x the threshold, inside the bound: ${judged.text}`;
   const cpu = cpuAgainstHistory(current, reference, policy);
   return keyed({
     ...base,
     verdict: cpu.explains ? 'warn' : 'fail',
     detail: cpu.explains
-      ? `slower on the clock but not in CPU time: ${cpu.text}: a busier machine, not slower code; ${judged.text}`
-      : `regression: ${judged.text}${cpu.text === '' ? '' : `; ${cpu.text}`}`,
+      ? `slower on the clock but not in CPU time: ${cpu.text}: a busier machine, not slower code; ${why}`
+      : `regression: ${why}${cpu.text === '' ? '' : `; ${cpu.text}`}`,
   });
 }
 
-/** Whether CPU per request, judged against the history's CPU figures like any metric, clears the code. */
+/**
+ * The ceiling as a slowdown factor (current / centre, or centre / current when smaller is worse): the threshold's
+ * own slowdown, 1 + threshold (p95 +50%: 1.5) or 1 / (1 − threshold) (throughput −50%: 2), with its excess over 1
+ * multiplied by `ceilingFactor`. Infinite for a drop threshold of 100% or more (no ceiling).
+ * @example ceilingSlowdown(50, 3, 1) // 2.5: p95 beyond +150%
+ * @example ceilingSlowdown(50, 3, -1) // 4: throughput below a quarter of the centre
+ */
+export function ceilingSlowdown(thresholdPct: number, ceilingFactor: number, worse: 1 | -1): number {
+  const threshold = thresholdPct / 100;
+  if (worse === -1 && threshold >= 1) return Number.POSITIVE_INFINITY;
+  const atThreshold = worse === 1 ? 1 + threshold : 1 / (1 - threshold);
+  return 1 + ceilingFactor * (atThreshold - 1);
+}
+
+/**
+ * The ceiling as a change in percent from the centre, in the bad direction (see `ceilingSlowdown`).
+ * @example ceilingPct(50, 3, 1) // 150
+ * @example ceilingPct(50, 3, -1) // 75
+ */
+export function ceilingPct(thresholdPct: number, ceilingFactor: number, worse: 1 | -1): number {
+  const factor = ceilingSlowdown(thresholdPct, ceilingFactor, worse);
+  return worse === 1 ? (factor - 1) * 100 : (1 - 1 / factor) * 100;
+}
+
+/**
+ * Whether CPU per request clears the code: its change against the CPU history's centre is within its threshold,
+ * as against a single run. Merely inside the CPU history's bound is not enough: a bound wide from noisy runs would
+ * excuse a real slowdown in CPU time.
+ */
 function cpuAgainstHistory(
   current: Scenario,
   reference: ScenarioBaseline,
@@ -227,11 +293,15 @@ function cpuAgainstHistory(
           current: now,
           worse: 1,
           thresholdPct: policy.thresholdsPct.cpuPerRequestMs,
-          alpha: policy.alpha,
+          alpha: policy.history.alpha,
           format: formatNumber,
         });
   // Without CPU figures on both sides (a service given by --url) nothing clears the code, as against one run.
   if (cpu === null || now === undefined) return { explains: false, text: '' };
-  const text = `CPU per request ${formatPct(cpu.change)} vs its history (${cpu.text})`;
-  return { explains: !isHistoryRegression(cpu), text };
+  const threshold = policy.thresholdsPct.cpuPerRequestMs;
+  const explains = !cpu.beyondThreshold;
+  const text =
+    `CPU per request ${formatPct(cpu.change)} vs its history (${explains ? 'within' : 'beyond'} ${threshold}%; ` +
+    `${cpu.text})`;
+  return { explains, text };
 }

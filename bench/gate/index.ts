@@ -42,10 +42,12 @@ export function baselineCaveats(report: Report, baseline: Baseline): string[] {
 /** How the regressions were judged against a history: its bound, or (too few runs) its latest run alone. */
 function historyNote(baseline: Baseline, policy: Sla['regression']): string {
   const n = baseline.runs.length;
-  const { minRuns } = policy.history;
+  const { minRuns, alpha, ceilingFactor } = policy.history;
   return n >= minRuns
     ? `Regressions are judged against the baseline history's ${n} runs: beyond the threshold from their centre and ` +
-        `outside their ${Number(((1 - policy.alpha) * 100).toFixed(2))}% prediction bound (log scale, Student's t).`
+        `either outside their ${Number(((1 - alpha) * 100).toFixed(2))}% prediction bound (log scale, Student's t) ` +
+        `or beyond ${ceilingFactor} x the threshold; a wall-clock one fails only when CPU per request moved beyond ` +
+        'its own threshold too.'
     : `The baseline history has ${n} run${n === 1 ? '' : 's'}, fewer than regression.history.minRuns (${minRuns}): ` +
         'regressions are judged against its latest run alone.';
 }
@@ -68,6 +70,7 @@ export function evaluateGate(input: GateInput): GateResult {
   if (baseline) {
     caveats = baselineCaveats(report, baseline);
     if (baseline.source === 'history') notes.push(historyNote(baseline, sla.regression));
+    notes.push(...(baseline.notes ?? []));
     checks.push(...baselineChecks(report, baseline, sla.regression));
   } else {
     notes.push('No baseline given: only the SLA was checked.');

@@ -27,12 +27,27 @@ function newestRunReport(history: BaselineHistory, latest: Report | undefined): 
  * @param latest the newest run's full report; ignored unless it is that run (same `createdAt`).
  */
 export function baselineFromHistory(history: BaselineHistory, latest?: Report): Baseline {
+  const newest = history.runs[history.runs.length - 1];
   const full = newestRunReport(history, latest);
+  const notes =
+    latest !== undefined && full === undefined
+      ? [
+          `The history's latest full report (created ${latest.createdAt}) is not its newest run ` +
+            `(${newest?.createdAt}): it was not used; a comparison with one run has no samples to test, so its ` +
+            'threshold alone decides. `shipshape baseline record` of the next run copies its report to `latest`.',
+        ]
+      : [];
   const scenarios = new Map<string, ScenarioBaseline>();
   for (const id of scenarioIds(history)) {
     const recorded = history.runs.flatMap((run) => run.scenarios.filter((s) => s.id === id));
     const last = recorded[recorded.length - 1];
-    const measured = recorded.filter((s) => isMeasuredStatus(s.status));
+    // Presence is the newest run's: a scenario it dropped or skipped is no longer required; one it errored still
+    // is, if an earlier run measured it (an error is what presence exists to catch).
+    const inNewest = newest?.scenarios.find((s) => s.id === id);
+    const measured =
+      inNewest !== undefined &&
+      inNewest.status !== 'skipped' &&
+      recorded.some((s) => isMeasuredStatus(s.status));
     const runs: Partial<Record<ScenarioMetricId, readonly number[]>> = {};
     for (const metric of metricIds) {
       if (metric === 'cpuUtilization') continue;
@@ -42,7 +57,7 @@ export function baselineFromHistory(history: BaselineHistory, latest?: Report): 
     const latestScenario = full?.scenarios.find((s) => s.id === id && isMeasuredStatus(s.status));
     scenarios.set(id, {
       id,
-      measured: measured.length > 0,
+      measured,
       ...(last === undefined ? {} : { status: last.status }),
       ...(last?.reason === undefined ? {} : { reason: last.reason }),
       ...(latestScenario === undefined ? {} : { latest: latestScenario }),
@@ -53,6 +68,7 @@ export function baselineFromHistory(history: BaselineHistory, latest?: Report): 
     source: 'history',
     runs: history.runs.map((run) => ({ createdAt: run.createdAt, mode: run.mode, machine: run.machine })),
     scenarios,
+    ...(notes.length === 0 ? {} : { notes }),
   };
 }
 

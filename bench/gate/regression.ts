@@ -74,17 +74,28 @@ export function windowSpreadPct(
  * wall-clock regression whose CPU per request stayed within the threshold is contention: a warning, never a
  * failure. Without CPU figures on both sides (a service given by --url), null.
  */
-export function cpuExplains(baseline: Scenario, current: Scenario, thresholdPct: number): string | null {
+export function cpuExplains(baseline: CpuFigures, current: CpuFigures, thresholdPct: number): string | null {
   const change = cpuChange(baseline, current);
   if (change === null || change.value * 100 > thresholdPct) return null;
-  return (
-    `CPU per request ${change.text} (within ${thresholdPct}%), ` +
-    `CPU utilisation ${current.cpu?.utilization.toFixed(2)} vs ${baseline.cpu?.utilization.toFixed(2)}: a busier machine, not slower code`
-  );
+  return `CPU per request ${change.text} (within ${thresholdPct}%)${utilisationText(baseline, current)}: a busier machine, not slower code`;
+}
+
+/** A run's CPU figures, as a scenario has them; `utilization` may be unknown (a history run without it). */
+export interface CpuFigures {
+  readonly cpu?: { readonly perRequestMs: number; readonly utilization?: number } | undefined;
+}
+
+/** `, CPU utilisation 0.52 vs 0.95`, or '' when either side lacks it (never "vs undefined"). */
+function utilisationText(baseline: CpuFigures | undefined, current: CpuFigures): string {
+  const before = baseline?.cpu?.utilization;
+  const now = current.cpu?.utilization;
+  return before === undefined || now === undefined
+    ? ''
+    : `, CPU utilisation ${now.toFixed(2)} vs ${before.toFixed(2)}`;
 }
 
 /** The change of CPU per request between two runs, or null without CPU figures on both sides. */
-export function cpuChange(baseline: Scenario, current: Scenario): { value: number; text: string } | null {
+export function cpuChange(baseline: CpuFigures, current: CpuFigures): { value: number; text: string } | null {
   const before = baseline.cpu;
   const now = current.cpu;
   if (!before || !now || !(before.perRequestMs > 0)) return null;
@@ -172,19 +183,22 @@ export interface MetricChange {
  * the bad direction fails only when it is also significant: Mann-Whitney U (and, for p95, a bootstrap interval of
  * the p95 ratio) over the baseline's latest retained samples; memory has no sampling noise, so its threshold alone
  * decides. A wall-clock failure that CPU time per request does not show (contention) is a warning, and CPU per
- * request alone only ever warns. The baseline value is its latest run's (`runs` of length 1 for a plain report);
- * a history of several runs is where a bound over `runs` would stand in for the sample tests.
+ * request alone only ever warns. With at least `regression.history.minRuns` recorded runs the history's bound stands
+ * in for the sample tests (`judgeHistoryChange`). Otherwise the baseline value and the samples come from the same
+ * run: the full report of the newest run (`latest`); when there is none (the history names no full report of the
+ * run that last measured the scenario), the last recorded value and, with no samples to test, the threshold alone.
  */
 export function judgeChange(change: MetricChange): GateCheck | undefined {
   const { metric, current, reference, policy } = change;
   const latest = reference.latest;
-  const oldValue = reference.runs[metric]?.at(-1);
+  const oldValue =
+    latest === undefined ? reference.runs[metric]?.at(-1) : scenarioMetric(metric).read(latest);
   const newValue = scenarioMetric(metric).read(current);
   if (oldValue === undefined || newValue === undefined || !(oldValue > 0)) return undefined;
   const thresholdPct = policy.thresholdsPct[thresholdFor[metric]];
   const { unit, bound } = scenarioMetric(metric);
   const worse: 1 | -1 = bound === 'max' ? 1 : -1;
-  const recorded = reference.runs[metric]?.length ?? 0;
+  const recorded = usableRuns(reference.runs[metric]);
   if (recorded >= policy.history.minRuns) {
     const judged = judgeHistoryChange({
       metric,
@@ -223,7 +237,7 @@ export function judgeChange(change: MetricChange): GateCheck | undefined {
       limitValue: thresholdPct,
       verdict: beyond ? 'warn' : 'pass',
       detail: beyond
-        ? `more CPU per request; utilisation ${current.cpu?.utilization.toFixed(2)} vs ${latest?.cpu?.utilization.toFixed(2)}`
+        ? `more CPU per request${utilisationText(latest, current).replace(', CPU utilisation', '; utilisation')}`
         : 'within threshold',
     });
   }
@@ -238,6 +252,12 @@ export function judgeChange(change: MetricChange): GateCheck | undefined {
     // Memory is near-deterministic: one value per run, no samples to test; the threshold alone decides.
     if (thresholdOnly)
       return { significant: true, text: 'memory has no sampling noise to test; threshold alone decides' };
+    // Samples of another run than the value's would test the wrong difference: without its own, no test.
+    if (latest === undefined)
+      return {
+        significant: true,
+        text: "no retained samples of the baseline's run (no full report of it): threshold alone decides",
+      };
     if (metric === 'coldStartP50Ms') return coldStartSignificance(latest, current, policy, direction);
     // Latency samples carry the evidence for throughput too: fewer items per second means slower requests.
     if (metric !== 'p95Ms')
@@ -262,8 +282,8 @@ export function judgeChange(change: MetricChange): GateCheck | undefined {
   if (badChange > 0) {
     const sig = test(worse);
     const contention =
-      sig.significant && wallClock && latest
-        ? cpuExplains(latest, current, policy.thresholdsPct.cpuPerRequestMs)
+      sig.significant && wallClock
+        ? cpuExplains(baselineCpu(reference), current, policy.thresholdsPct.cpuPerRequestMs)
         : null;
     return keyed({
       ...judged,
@@ -281,6 +301,18 @@ export function judgeChange(change: MetricChange): GateCheck | undefined {
     verdict: 'pass',
     detail: sig.significant ? `improved: ${sig.text}` : `better, not significant: ${sig.text}`,
   });
+}
+
+/** Recorded values a history bound can use: positive and finite (see `historyBound`). */
+function usableRuns(values: readonly number[] | undefined): number {
+  return (values ?? []).filter((v) => v > 0 && Number.isFinite(v)).length;
+}
+
+/** The baseline run's CPU figures: the full report's, else the last recorded CPU per request (same run as the value). */
+function baselineCpu(reference: ScenarioBaseline): CpuFigures {
+  if (reference.latest !== undefined) return reference.latest;
+  const perRequestMs = reference.runs.cpuPerRequestMs?.at(-1);
+  return perRequestMs === undefined ? {} : { cpu: { perRequestMs } };
 }
 
 /**
@@ -345,7 +377,7 @@ export function baselineChecks(report: Report, baseline: Baseline, policy: Regre
       ...(baseline.source !== 'history'
         ? judged
         : judged.map((c) => {
-            const runs = old.runs[c.metricId as ScenarioMetricId]?.length ?? 0;
+            const runs = usableRuns(old.runs[c.metricId as ScenarioMetricId]);
             return runs >= minRuns ? c : { ...c, detail: `${c.detail}; ${fallbackNote(runs, minRuns)}` };
           })),
     );

@@ -50,10 +50,11 @@ export interface Remeasurement {
  */
 export function confirmFailures(first: GateResult, remeasured: readonly Remeasurement[]): GateResult {
   if (remeasured.length === 0) return first;
+  checksByKey(first, 'the first measurement');
   const rounds = remeasured.map((r, i) => ({
     ...r,
     round: i + 1,
-    checks: new Map(r.result.checks.map((c) => [c.key, c])),
+    checks: checksByKey(r.result, `re-measurement ${i + 1}`),
   }));
   const checks = first.checks.map((check): GateCheck => {
     if (check.verdict !== 'fail' || !REMEASURABLE.has(check.kind)) return check;
@@ -87,6 +88,20 @@ export function confirmFailures(first: GateResult, remeasured: readonly Remeasur
     ),
   ];
   return { ...first, passed: checks.every((c) => c.verdict !== 'fail'), checks, notes };
+}
+
+/**
+ * A result's checks by key. Keys must be unique: with two checks on one key the last would win, and a failure
+ * could be cleared by another rule's pass.
+ * @throws Error naming the first key that two checks share (a bug in how checks are keyed).
+ */
+function checksByKey(result: GateResult, which: string): Map<string, GateCheck> {
+  const byKey = new Map<string, GateCheck>();
+  for (const check of result.checks) {
+    if (byKey.has(check.key)) throw new Error(`${which}: two checks share the key ${check.key}`);
+    byKey.set(check.key, check);
+  }
+  return byKey;
 }
 
 /** One re-measurement's report, and where it was written. */

@@ -19,7 +19,11 @@ export type CheckKind =
 
 /** One line of the gate's summary: a display part (strings) and a machine part (key, metric id, numbers). */
 export interface GateCheck {
-  /** Stable identity, `scenario|metricId|kind` (see `checkKey`): what re-measurement matches checks by. */
+  /**
+   * Stable identity, unique within one result: `scenario|metricId|kind`, and for an SLA check also the rule's match,
+   * `scenario|metricId|sla@<match>` (two rules may limit one scenario's metric); see `checkKey`. What
+   * re-measurement matches checks by.
+   */
   readonly key: string;
   readonly kind: CheckKind;
   /** The scenario id; for a presence check of an SLA rule that matched nothing, the rule's pattern. */
@@ -46,17 +50,20 @@ export interface GateCheck {
   readonly changePct?: number;
 }
 
-/** The stable key of a check: scenario, metric id and kind. */
-export function checkKey(check: Pick<GateCheck, 'scenario' | 'metricId' | 'kind'>): string {
-  return `${check.scenario}|${check.metricId}|${check.kind}`;
+/**
+ * The stable key of a check: scenario, metric id and kind, then `@rule` when one is given (an SLA rule's match).
+ * @example checkKey({ scenario: 'a', metricId: 'p95Ms', kind: 'sla' }, 'in-process/**') // 'a|p95Ms|sla@in-process/**'
+ */
+export function checkKey(check: Pick<GateCheck, 'scenario' | 'metricId' | 'kind'>, rule?: string): string {
+  return `${check.scenario}|${check.metricId}|${check.kind}${rule === undefined ? '' : `@${rule}`}`;
 }
 
 /** A check without its key, which `keyed` derives. */
 export type UnkeyedCheck = Omit<GateCheck, 'key'>;
 
-/** Adds the stable key to a check. */
-export function keyed(check: UnkeyedCheck): GateCheck {
-  return { key: checkKey(check), ...check };
+/** Adds the stable key to a check; `rule` is the SLA rule's match for an SLA check. */
+export function keyed(check: UnkeyedCheck, rule?: string): GateCheck {
+  return { key: checkKey(check, rule), ...check };
 }
 
 export interface GateResult {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { isBaselineHistoryJson } from '../../bench/baseline-history.ts';
 import { formatIssues } from '../../bench/report.ts';
 import { messageOf } from '../../runtime/errors.ts';
 import type { BackendName } from '../../runtime/types.ts';
@@ -33,6 +34,11 @@ export const blessingSchema = z
     report: hashedFile.nullable(),
     sla: hashedFile.nullable(),
     baseline: hashedFile.nullable(),
+    /**
+     * The full report a baseline history names as `latest` (the gate reads its samples too): absent when the
+     * baseline is a plain report or names none; null when it could not be read.
+     */
+    baselineLatest: hashedFile.nullable().optional(),
     /** The re-measurement reports (`shipshape gate --remeasure`) the latency item read beside the report. */
     remeasurements: z.array(hashedFile),
     /** Where the checklist was told the service deploys (`--target`), and the backend it judged. */
@@ -60,6 +66,21 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/**
+ * The `latest` report a baseline history names, as a path from the working directory; undefined for a plain report,
+ * a history that names none, or a file that cannot be read as JSON (its own hash already records that).
+ */
+async function baselineLatestPath(baseline: string | undefined): Promise<string | undefined> {
+  if (baseline === undefined) return undefined;
+  try {
+    const json = JSON.parse(await readFile(baseline, 'utf8')) as { latest?: unknown };
+    if (!isBaselineHistoryJson(json) || typeof json.latest !== 'string') return undefined;
+    return join(dirname(baseline), json.latest);
+  } catch {
+    return undefined;
+  }
+}
+
 async function hashFile(path: string | undefined): Promise<{ path: string; sha256: string } | null> {
   if (path === undefined) return null;
   try {
@@ -83,6 +104,7 @@ function shipshapeVersion(): Promise<string> {
  */
 export async function createBlessing(result: ChecklistResult, options: ChecklistOptions): Promise<Blessing> {
   const manifest = await hashFile(join(options.bundleDir, 'manifest.json'));
+  const latestPath = await baselineLatestPath(options.baseline);
   const remeasured = result.items.flatMap((item) => item.reads ?? []);
   // A report gone since the latency item read it gets a hash no file has, so no deploy accepts the blessing.
   const remeasurements = await Promise.all(
@@ -103,6 +125,7 @@ export async function createBlessing(result: ChecklistResult, options: Checklist
     report: await hashFile(options.report),
     sla: await hashFile(options.sla),
     baseline: await hashFile(options.baseline),
+    ...(latestPath === undefined ? {} : { baselineLatest: await hashFile(latestPath) }),
     remeasurements,
     target: options.target ?? 'node',
     backend: result.backend,
@@ -199,6 +222,9 @@ export async function checkBlessing(path: string, deploying: DeployTarget): Prom
     ['report', blessing.report],
     ['SLA', blessing.sla],
     ['baseline', blessing.baseline],
+    ...(blessing.baselineLatest === undefined
+      ? []
+      : ([['baseline latest report', blessing.baselineLatest]] as const)),
     ...blessing.remeasurements.map((r) => ['re-measurement', r] as const),
   ] as const) {
     if (file === null) {

@@ -103,10 +103,12 @@ describe('the history policy against the one-run policy under the measured noise
   });
 
   it('keeps the rates within the ranges the README states', () => {
-    // The README's warning: on this noise the history's bound is wide and most doublings of p95 pass.
-    expect(falsePass(5, 0, 1)).toBeGreaterThan(0.8);
-    expect(falsePass(5, 0, 2)).toBeGreaterThan(0.6);
-    expect(at(5, 0).falseFailPerCheck).toBeLessThan(0.02);
-    expect(at(5, 1).falseFailPerGate).toBeLessThan(0.1);
+    // The README's figures for regression.history.alpha 0.1 and the ceiling: a CI gate (--remeasure 2) rarely fails
+    // unchanged code, and still lets many doublings of p95 pass on this noise.
+    expect(at(5, 0).falseFailPerCheck).toBeLessThan(0.08);
+    expect(at(5, 2).falseFailPerGate).toBeLessThan(0.05);
+    expect(falsePass(5, 0, 1)).toBeGreaterThan(0.4);
+    expect(falsePass(5, 0, 1)).toBeLessThan(0.7);
+    expect(falsePass(5, 2, 2)).toBeLessThan(0.6);
   });
 });

@@ -158,7 +158,7 @@ describe('confirmFailures matches checks by key', () => {
       ['requestsPerSecond', 'pass'],
     ]);
     const confirmed = confirmFailures(first, [{ report: 'r1.json', scenarios: [A], result: again }]);
-    expect(confirmed.checks.find((c) => c.key === `${A}|itemsPerSecond|sla`)?.verdict).toBe('fail');
+    expect(confirmed.checks.find((c) => c.key === `${A}|itemsPerSecond|sla@${A}`)?.verdict).toBe('fail');
     expect(confirmed.passed).toBe(false);
   });
 });
