@@ -225,6 +225,7 @@ describe('the deployment checklist against a running news-bag service', () => {
     let impossible = '';
     let report = '';
     let remeasured = '';
+    let unstable = 0;
     beforeAll(() => {
       // The SLA's http-open line is under the report's p95; the re-measurement of http-open/r20 meets it.
       const sla = JSON.parse(readFileSync(join(ROOT, 'bench/sla.json'), 'utf8')) as { scenarios: object[] };
@@ -234,6 +235,9 @@ describe('the deployment checklist against a running news-bag service', () => {
       const baseline = readFileSync(join(ROOT, 'bench/baseline.json'), 'utf8');
       report = join(scratch, 'report.json');
       writeFileSync(report, baseline);
+      unstable = (JSON.parse(baseline) as { scenarios: { status: string }[] }).scenarios.filter(
+        (s) => s.status === 'unstable' || s.status === 'insufficient-samples',
+      ).length;
       const again = JSON.parse(baseline) as { scenarios: { id: string; latency?: any }[] };
       again.scenarios = again.scenarios.filter((s) => s.id === 'http-open/r20');
       again.scenarios[0]!.latency.percentiles.p95.ms = 0.0005;
@@ -244,9 +248,10 @@ describe('the deployment checklist against a running news-bag service', () => {
     it('passes latency when the re-measurement did not reproduce the failure, as the gate does', async () => {
       const result = await runChecklist({ ...base, report, sla: impossible, items: ['latency'] });
       expect(item(result, 'latency').verdict).toBe('pass');
-      // The cleared failure, and the two scenarios the baseline's own run marked unstable.
+      // The cleared failure, and one warning for each scenario the baseline's own run marked unstable.
+      expect(unstable).toBeGreaterThan(0);
       expect(item(result, 'latency').evidence).toContain(
-        `3 warnings (with the re-measurements ${remeasured})`,
+        `${1 + unstable} warnings (with the re-measurements ${remeasured})`,
       );
     });
 
@@ -286,16 +291,18 @@ describe('the deployment checklist against a running news-bag service', () => {
 
     it('fails batching when no batch above 1 serves more items/s than batch 1', async () => {
       const report = editedReport('no-gain.json', (r) => {
+        const b1 = r.scenarios.find((s) => s.id === 'in-process/news-bag/native/b1')?.throughput
+          ?.itemsPerSecond;
         for (const s of r.scenarios) {
           if (s.id.startsWith('in-process/news-bag/native/b') && (s.params.batchSize ?? 1) > 1) {
-            if (s.throughput !== undefined) s.throughput.itemsPerSecond = 20_000;
+            if (s.throughput !== undefined && b1 !== undefined) s.throughput.itemsPerSecond = 0.75 * b1;
           }
         }
       });
       const result = await runChecklist({ ...base, report, items: ['batching'] });
       expect(item(result, 'batching').verdict).toBe('fail');
       expect(item(result, 'batching').detail).toMatch(
-        /^No batch size serves more items\/s than batch 1 \(best: b\d+ at 0\.73x\)/,
+        /^No batch size serves more items\/s than batch 1 \(best: b\d+ at 0\.75x\)/,
       );
     });
 
