@@ -16,7 +16,7 @@ export type PlatformName = 'node' | 'browser' | 'workerd';
 export const BACKEND_LADDERS: Readonly<Record<PlatformName, readonly BackendName[]>> = Object.freeze({
   // onnxruntime-node is an optional dependency (its install can fail offline); WASM always ships.
   node: Object.freeze(['native', 'wasm'] as const),
-  // WebGPU needs an adapter (`navigator.gpu.requestAdapter()`), and its device can be lost while serving.
+  // WebGPU needs a GPU adapter from the browser, and its device can be lost while serving.
   browser: Object.freeze(['webgpu', 'wasm'] as const),
   // onnxruntime-web's WebGPU bundle instantiates in workerd and then hangs the request: Workers get WASM only.
   workerd: Object.freeze(['wasm'] as const),
