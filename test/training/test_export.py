@@ -1,6 +1,8 @@
 import hashlib
 import json
+import logging
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,6 +20,8 @@ from shipshape_train.export import (
     compute_reference,
     export_production_model,
     oov_rate,
+    run_onnx,
+    sequence_check_lengths,
     verify_bundle,
 )
 from shipshape_train.models import NewsBag, NewsTransformer
@@ -75,9 +79,12 @@ def test_manifest_matches_the_doc(bundle):
     assert manifest["model"] == {
         "file": "model.onnx",
         "opset": 17,
-        "inputs": [{"name": "input_ids", "role": "input_ids", "dtype": "int64", "shape": ["batch", 72]}],
+        "inputs": [{"name": "input_ids", "role": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]}],
         "outputs": [{"name": "logits", "role": "logits", "dtype": "float32", "shape": ["batch", 4]}],
+        "sequence": {"dynamic": True, "checkedLengths": [1, 8, 16, 33, 48, 72],
+                     "maxAbsDiff": manifest["model"]["sequence"]["maxAbsDiff"], "atol": 1e-5},
     }
+    assert 0 <= manifest["model"]["sequence"]["maxAbsDiff"] <= 1e-5
     assert manifest["preprocessing"] == {
         "tokenizer": "basic_english", "lowercase": True, "normalization": "normalization.json",
         "vocab": "vocab.txt", "maxLen": 72, "truncation": "right", "padding": "right",
@@ -210,8 +217,115 @@ def test_transformer_exports(tmp_path, small):
     torch.manual_seed(0)
     model = NewsTransformer(len(vocab), d_model=16, nhead=2, dim_feedforward=16).eval()
     manifest = export_production_model(model, vocab, {}, tmp_path / "t", **{**kwargs, "name": "tiny-transformer"})
-    assert manifest["model"]["inputs"][0]["shape"] == ["batch", 72]
+    assert manifest["model"]["inputs"][0]["shape"] == ["batch", "sequence"]
+    assert manifest["model"]["sequence"]["checkedLengths"] == [1, 8, 16, 33, 48, 72]
     verify_bundle(tmp_path / "t", model)
+
+
+# --- the sequence axis: dynamic where proven, fixed otherwise ------------------------------------
+
+
+def test_sequence_check_lengths_round_the_longest_text_up_and_stay_within_max_len():
+    assert sequence_check_lengths(72, 72) == [1, 8, 16, 33, 48, 72]
+    assert sequence_check_lengths(21, 72) == [1, 8, 16, 24, 33, 48, 72]
+    assert sequence_check_lengths(0, 72) == [1, 8, 16, 33, 48, 72]
+    assert sequence_check_lengths(5, 12) == [1, 8, 12]
+
+
+def _onnx_input_dims(path):
+    proto = onnx.load(str(path))
+    return {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in proto.graph.input}
+
+
+def _run_graph(path, ids):
+    """The bundle's graph run by onnxruntime-node on ids of any shape; its logits or the runtime's error."""
+    [result] = run_onnx(str(path), [{"input_ids": np.asarray(ids, dtype=np.int64)}])
+    return result if isinstance(result, str) else result["logits"]
+
+
+def test_a_dynamic_graph_runs_at_a_length_it_was_not_checked_at(bundle):
+    out, manifest = bundle
+    assert _onnx_input_dims(out / "model.onnx") == {"input_ids": ["batch", "sequence"]}
+    rows = [json.loads(line) for line in (out / "parity.jsonl").read_text(encoding="utf-8").splitlines()]
+    short = [r for r in rows if 0 < len(r["tokens"]) <= 21]
+    full = _run_graph(out / "model.onnx", [r["ids"] for r in short])
+    cropped = _run_graph(out / "model.onnx", [r["ids"][:21] for r in short])
+    assert full.shape == cropped.shape == (len(short), 4)
+    assert np.max(np.abs(full - cropped)) <= manifest["model"]["sequence"]["atol"]
+
+
+class _FlatLinear(torch.nn.Module):
+    """A Linear over the flattened [max_len * dim] embeddings: its graph takes max_len tokens and no other count."""
+
+    def __init__(self, vocab_size, max_len=MAX_LEN, dim=4):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab_size, dim)
+        self.head = torch.nn.Linear(max_len * dim, 4)
+
+    def forward(self, input_ids):
+        return self.head(self.embed(input_ids).flatten(1))
+
+
+class _LastRows(torch.nn.Module):
+    """Runs at any length but reads the last position, which is padding only at max_len: the lengths disagree."""
+
+    def __init__(self, vocab_size, pad_id):
+        super().__init__()
+        self.embed = torch.nn.Embedding(vocab_size, 4)
+        self.pad_id = pad_id
+        self.head = torch.nn.Linear(4, 4)
+
+    def forward(self, input_ids):
+        return self.head(self.embed(input_ids)[:, -1])
+
+
+def test_a_fixed_length_graph_falls_back_to_max_len_and_says_why(minimal, tmp_path, caplog):
+    _, vocab, validation, norm = minimal
+    torch.manual_seed(0)
+    model = _FlatLinear(len(vocab)).eval()
+    with caplog.at_level(logging.INFO, logger="shipshape_train.export"):
+        manifest = export_production_model(model, vocab, tmp_path / "flat", labels=LABELS, validation=validation,
+                                           normalization=norm)
+    assert "sequence" not in manifest["model"]
+    assert manifest["model"]["inputs"][0]["shape"] == ["batch", 72]
+    assert _onnx_input_dims(tmp_path / "flat" / "model.onnx") == {"input_ids": ["batch", 72]}
+    [line] = [r.getMessage() for r in caplog.records if "sequence axis" in r.getMessage()]
+    assert line.startswith("flat: sequence axis fixed at max_len 72: the graph does not run at length 1: ")
+    verify_bundle(tmp_path / "flat", model)
+
+
+def test_a_graph_whose_scores_change_with_the_padded_length_falls_back(minimal, tmp_path, caplog):
+    _, vocab, validation, norm = minimal
+    torch.manual_seed(0)
+    model = _LastRows(len(vocab), pad_id=1).eval()
+    with caplog.at_level(logging.INFO, logger="shipshape_train.export"):
+        manifest = export_production_model(model, vocab, tmp_path / "last", labels=LABELS, validation=validation,
+                                           normalization=norm)
+    assert "sequence" not in manifest["model"] and manifest["model"]["inputs"][0]["shape"] == ["batch", 72]
+    [line] = [r.getMessage() for r in caplog.records if "sequence axis" in r.getMessage()]
+    assert "sequence axis fixed at max_len 72: its scores at length 1 differ from the max_len run by" in line
+    verify_bundle(tmp_path / "last", model)
+
+
+def test_a_dynamic_export_logs_the_lengths_it_checked(minimal, tmp_path, caplog):
+    model, vocab, validation, norm = minimal
+    with caplog.at_level(logging.INFO, logger="shipshape_train.export"):
+        manifest = export_production_model(model, vocab, tmp_path / "dyn", labels=LABELS, validation=validation,
+                                           normalization=norm)
+    [line] = [r.getMessage() for r in caplog.records if "sequence axis" in r.getMessage()]
+    diff = manifest["model"]["sequence"]["maxAbsDiff"]
+    assert line == f"dyn: sequence axis dynamic, checked at lengths 1, 8, 16, 33, 48, 72, max |diff| {diff:.3g} (atol 1e-05)"
+
+
+def test_verify_bundle_refuses_a_proof_above_its_tolerance(bundle, tmp_path):
+    out, manifest = bundle
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    edited = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    edited["model"]["sequence"]["maxAbsDiff"] = 1.0
+    (copy / "manifest.json").write_text(json.dumps(edited), encoding="utf-8")
+    with pytest.raises(AssertionError):
+        verify_bundle(copy)
 
 
 # --- arguments are checked before anything is written ----------------------------------------------

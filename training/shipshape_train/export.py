@@ -20,9 +20,11 @@ parameter, int64 ``attention_mask`` [batch, max_len], 1 for tokens and 0 for pad
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import hashlib
 import inspect
 import json
+import logging
 import math
 import os
 import random
@@ -65,6 +67,17 @@ MAX_OPSET = int(getattr(getattr(torch.onnx, "_constants", None), "ONNX_MAX_OPSET
 # The batch size the graph is traced with; the exported graph is then run at the others.
 DUMMY_BATCH = 2
 CHECK_BATCHES = (1, DUMMY_BATCH, 5)
+# The dim_param of axis 1 of every sequence input when the graph takes any length from 1 to max_len.
+SEQUENCE_AXIS = "sequence"
+# Padded lengths the dynamic graph is checked at, besides the longest text's length rounded up to SEQUENCE_ROUND
+# and max_len (the runtime pads a run to its longest text rounded up to a multiple of 8). 33 is off that grid on
+# purpose: the graph must take any length, not only multiples of 8.
+SEQUENCE_CHECK_LENGTHS = (1, 8, 16, 33, 48)
+SEQUENCE_ROUND = 8
+# Logits at a shorter padded length may differ from the max_len run only by float32 summation order (padding is
+# masked out), so they must agree within a tenth of the parity atol: length changes may use at most a tenth of the
+# budget the runtime has against torch.
+SEQUENCE_ATOL_SHARE = 0.1
 ONNX_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_run.mjs")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SEMVER_RE = re.compile(
@@ -85,6 +98,9 @@ PACKED_SEQUENCE_HINT = (
     "padding instead (masked mean/max pooling, or gather each row's output at its last real token); keep shapes "
     "symbolic: x.size(0) without int(), x.new_zeros(...), torch.zeros_like, expand_as."
 )
+
+
+_log = logging.getLogger(__name__)
 
 
 class ExportError(ValueError):
@@ -492,8 +508,10 @@ def output_role(rows: Sequence[Sequence[float]]) -> str:
 
 def _export_onnx(
     model: torch.nn.Module, path: str, max_len: int, opset: int, specials: _Specials, uses_mask: bool,
-    output_name: str,
+    output_name: str, dynamic_sequence: bool = False,
 ) -> None:
+    """Traces the model at [DUMMY_BATCH, max_len] with a dynamic batch axis and, with ``dynamic_sequence``, a
+    dynamic axis 1 (``SEQUENCE_AXIS``) on every sequence input."""
     dummy = torch.full((DUMMY_BATCH, max_len), specials.pad_id, dtype=torch.long)
     head = [specials.unk_id, 0, 1, 2][: max_len]
     dummy[:, : len(head)] = torch.tensor(head)
@@ -502,7 +520,10 @@ def _export_onnx(
     if uses_mask:
         args = (dummy, {"attention_mask": _masks([len(head)] * DUMMY_BATCH, max_len)})
         names.append("attention_mask")
-    dynamic = {name: {0: "batch"} for name in names + [output_name]}
+    dynamic: Dict[str, Dict[int, str]] = {
+        name: ({0: "batch", 1: SEQUENCE_AXIS} if dynamic_sequence else {0: "batch"}) for name in names
+    }
+    dynamic[output_name] = {0: "batch"}
     # Grad stays enabled while tracing: in eval mode under no_grad, nn.TransformerEncoderLayer takes
     # its fused fast path (aten::_transformer_encoder_layer_fwd), which has no ONNX export.
     try:
@@ -538,7 +559,11 @@ def _describe_values(values, roles: Mapping[str, str], what: str) -> List[Dict[s
     return out
 
 
-def _read_model_io(path: str, max_len: int, num_labels: int) -> Tuple[int, List[dict], List[dict]]:
+def _read_model_io(
+    path: str, max_len: int, num_labels: int, dynamic_sequence: bool = False,
+) -> Tuple[int, List[dict], List[dict]]:
+    """The graph's opset, inputs and outputs as the manifest records them; axis 1 of each input must be max_len, or
+    ``SEQUENCE_AXIS`` with ``dynamic_sequence``."""
     try:
         proto = onnx.load(path)
         onnx.checker.check_model(proto, full_check=True)
@@ -557,8 +582,12 @@ def _read_model_io(path: str, max_len: int, num_labels: int) -> Tuple[int, List[
     if len(ids) != 1 or ids[0]["dtype"] != "int64" or len(ids[0]["shape"]) != 2 or not isinstance(ids[0]["shape"][0], str):
         raise ExportError(f"model.onnx must take int64 input_ids [batch, {max_len}], got {inputs}")
     for value in inputs:
-        if value["shape"][1:] != [max_len]:
-            raise ExportError(f"max_len {max_len} does not match the model's input {value['name']} {value['shape']}")
+        if value["shape"][1:] != [SEQUENCE_AXIS if dynamic_sequence else max_len]:
+            raise ExportError(
+                f"max_len {max_len} does not match the model's input {value['name']} {value['shape']}"
+                if not dynamic_sequence else
+                f"the model's input {value['name']} {value['shape']} has no dynamic axis 1 named {SEQUENCE_AXIS!r}"
+            )
     if len(outputs) != 1 or outputs[0]["dtype"] != "float32" or len(outputs[0]["shape"]) != 2:
         raise ExportError(f"model.onnx must return float32 scores [batch, {num_labels}], got {outputs}")
     if outputs[0]["shape"][1] != num_labels or not isinstance(outputs[0]["shape"][0], str):
@@ -638,6 +667,80 @@ def _verify_graph(
             )
         worst = max(worst, diff)
     return {"batchSizes": list(CHECK_BATCHES), "maxAbsDiff": worst}
+
+
+def sequence_check_lengths(longest: int, max_len: int) -> List[int]:
+    """The padded lengths the dynamic graph is checked at: SEQUENCE_CHECK_LENGTHS, the longest text's length
+    rounded up to SEQUENCE_ROUND and max_len, each from 1 to max_len, ascending."""
+    rounded = -(-max(1, longest) // SEQUENCE_ROUND) * SEQUENCE_ROUND
+    wanted = set(SEQUENCE_CHECK_LENGTHS) | {rounded, max_len}
+    return sorted(n for n in wanted if 1 <= n <= max_len)
+
+
+def _prove_dynamic_sequence(
+    path: str, rows: Sequence[Mapping[str, Any]], output_name: str, uses_mask: bool, max_len: int, atol: float,
+) -> Union[Dict[str, Any], str]:
+    """Runs the graph on the parity texts padded to each of :func:`sequence_check_lengths` (a text longer than a
+    length is left out at that length) and compares the logits with the run of the same texts at max_len.
+
+    Returns the manifest's ``model.sequence`` section, or why the graph is not proven to take any length."""
+    lengths = [min(len(r["tokens"]), max_len) for r in rows]
+    checks = [(n, [i for i, k in enumerate(lengths) if k <= n])
+              for n in sequence_check_lengths(max(lengths, default=1), max_len)]
+    checks = [(n, chosen) for n, chosen in checks if chosen]
+    if not any(n < max_len for n, _ in checks):
+        return f"no text is short enough to run the graph at a length below max_len {max_len}"
+
+    def feed(chosen: Sequence[int], n: int) -> Dict[str, np.ndarray]:
+        out = {"input_ids": np.asarray([rows[i]["ids"][:n] for i in chosen], dtype=np.int64)}
+        if uses_mask:
+            out["attention_mask"] = _masks([lengths[i] for i in chosen], n).numpy().astype(np.int64)
+        return out
+
+    everything = list(range(len(rows)))
+    results = run_onnx(path, [feed(everything, max_len)] + [feed(chosen, n) for n, chosen in checks])
+    fixed = results[0]
+    if isinstance(fixed, str):
+        return f"the graph does not run at max_len {max_len}: {fixed[:200]}"
+    worst = 0.0
+    for (n, chosen), result in zip(checks, results[1:]):
+        if isinstance(result, str):
+            return f"the graph does not run at length {n}: {result[:200]}"
+        got, want = result[output_name], fixed[output_name][chosen]
+        diff = float(np.max(np.abs(got - want))) if got.shape == want.shape else math.inf
+        if not diff <= atol:
+            return (f"its scores at length {n} differ from the max_len run by {diff:.3g} (atol {atol:.3g}; shape "
+                    f"{list(got.shape)}, expected {list(want.shape)})")
+        worst = max(worst, diff)
+    return {"dynamic": True, "checkedLengths": [n for n, _ in checks], "maxAbsDiff": float(f"{worst:.3g}"),
+            "atol": float(f"{atol:.3g}")}
+
+
+def _export_dynamic_sequence(
+    model: torch.nn.Module, path: str, config: PreprocessingConfig, opset: int, specials: _Specials, uses_mask: bool,
+    role: str, num_labels: int, parity: Sequence[Mapping[str, Any]], atol: float,
+) -> Union[Tuple[int, List[dict], List[dict], Dict[str, Any]], str]:
+    """Exports the graph with a dynamic sequence axis, runs the batch checks at max_len and proves the other lengths.
+
+    Returns the opset, inputs, outputs and ``model.sequence`` section, or why the model needs a fixed-length graph."""
+    try:
+        _export_onnx(model, path, config.max_len, opset, specials, uses_mask, role, dynamic_sequence=True)
+        model_opset, inputs, outputs = _read_model_io(path, config.max_len, num_labels, dynamic_sequence=True)
+        _verify_graph(path, parity, role, uses_mask, config.max_len, atol)
+    except ExportError as exc:
+        reason = str(exc)[:300]
+    else:
+        reason = None
+    if reason is not None:
+        # A failed torch.onnx.export leaves its JIT graph in reference cycles (through the traceback); with two of
+        # them alive, torch 1.13's next export fails in _jit_pass_lint ("Unable to cast from non-held to held
+        # instance"). Free this one before the fixed-length export.
+        gc.collect()
+        return reason
+    proof = _prove_dynamic_sequence(path, parity, role, uses_mask, config.max_len, atol * SEQUENCE_ATOL_SHARE)
+    if isinstance(proof, str):
+        return proof
+    return model_opset, inputs, outputs, proof
 
 
 def compute_parity(
@@ -848,11 +951,26 @@ def export_production_model(
                 }
         with tempfile.TemporaryDirectory(prefix="shipshape-export-") as scratch:
             onnx_path = os.path.join(scratch, "model.onnx")
-            _export_onnx(model, onnx_path, config.max_len, opset, specials, uses_mask, role)
-            model_opset, inputs, outputs = _read_model_io(onnx_path, config.max_len, len(labels))
-            if not _skip_graph_check:
-                _verify_graph(onnx_path, parity, role, any(i["role"] == "attention_mask" for i in inputs),
-                              config.max_len, atol)
+            # A dynamic sequence axis only where the run at shorter lengths is proven; otherwise the fixed-length
+            # graph, exported and checked exactly as without one.
+            dynamic = (
+                "the graph checks are skipped" if _skip_graph_check else
+                _export_dynamic_sequence(model, onnx_path, config, opset, specials, uses_mask, role, len(labels),
+                                         parity, atol)
+            )
+            if isinstance(dynamic, tuple):
+                model_opset, inputs, outputs, sequence_doc = dynamic
+                _log.info("%s: sequence axis dynamic, checked at lengths %s, max |diff| %.3g (atol %.3g)", name,
+                          ", ".join(map(str, sequence_doc["checkedLengths"])), sequence_doc["maxAbsDiff"],
+                          sequence_doc["atol"])
+            else:
+                sequence_doc = None
+                _log.info("%s: sequence axis fixed at max_len %d: %s", name, config.max_len, dynamic)
+                _export_onnx(model, onnx_path, config.max_len, opset, specials, uses_mask, role)
+                model_opset, inputs, outputs = _read_model_io(onnx_path, config.max_len, len(labels))
+                if not _skip_graph_check:
+                    _verify_graph(onnx_path, parity, role, any(i["role"] == "attention_mask" for i in inputs),
+                                  config.max_len, atol)
             try:
                 os.makedirs(out, exist_ok=True)
             except OSError as exc:
@@ -886,7 +1004,8 @@ def export_production_model(
         "createdAt": created,
         "task": TASK,
         "files": {f: {"sha256": _sha256(paths[f]), "size": os.path.getsize(paths[f])} for f in BUNDLE_FILES},
-        "model": {"file": "model.onnx", "opset": model_opset, "inputs": inputs, "outputs": outputs},
+        "model": {"file": "model.onnx", "opset": model_opset, "inputs": inputs, "outputs": outputs,
+                  **({"sequence": sequence_doc} if sequence_doc is not None else {})},
         "preprocessing": {
             "tokenizer": config.tokenizer,
             "lowercase": True,
@@ -937,8 +1056,17 @@ def verify_bundle(bundle_dir: Union[str, os.PathLike], model: torch.nn.Module | 
     pre = manifest["preprocessing"]
     max_len = pre["maxLen"]
     labels = manifest["labels"]
-    opset, inputs, outputs = _read_model_io(os.path.join(bundle, "model.onnx"), max_len, len(labels))
-    assert manifest["model"] == {"file": "model.onnx", "opset": opset, "inputs": inputs, "outputs": outputs}
+    sequence = manifest["model"].get("sequence")
+    dynamic = isinstance(sequence, dict) and sequence.get("dynamic") is True
+    opset, inputs, outputs = _read_model_io(os.path.join(bundle, "model.onnx"), max_len, len(labels), dynamic)
+    expected_model = {"file": "model.onnx", "opset": opset, "inputs": inputs, "outputs": outputs}
+    if sequence is not None:
+        assert set(sequence) == {"dynamic", "checkedLengths", "maxAbsDiff", "atol"}, sequence
+        lengths = sequence["checkedLengths"]
+        assert lengths == sorted(set(lengths)) and all(1 <= n <= max_len for n in lengths), lengths
+        assert 0 <= sequence["maxAbsDiff"] <= sequence["atol"], sequence
+        expected_model["sequence"] = sequence
+    assert manifest["model"] == expected_model
     tokens = read_vocab(os.path.join(bundle, pre["vocab"]))
     special = pre["specialTokens"]
     config = PreprocessingConfig(pre["tokenizer"], max_len, special["unk"]["token"], special["pad"]["token"])

@@ -17,6 +17,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import copy
 import json
+import logging
 import random
 import sys
 import time
@@ -188,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (fixed for determinism)")
     args = parser.parse_args(argv)
     started = time.time()
+    # The exporter logs whether each graph got a dynamic sequence axis, and why not.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     seed_everything(args.seed, args.threads)
     blas = blas_library()
     print(f"torch {torch.__version__}, {args.threads} threads, BLAS: {blas}", flush=True)
