@@ -173,6 +173,19 @@ function verdict(parity: ParityCheck, backends: readonly BackendProof[]): string
   return `INVALID: ${problems.join('; ')}`;
 }
 
+/** The sequence axis: dynamic with the exporter's proof, or fixed at maxLen (every run padded to it). */
+export function describeSequence(manifest: Bundle['manifest']): string {
+  const sequence = manifest.model.sequence;
+  if (sequence?.dynamic !== true) {
+    return `fixed at max_len ${manifest.preprocessing.maxLen} (every run is padded to it)`;
+  }
+  const short = (value: number) => (value === 0 ? '0' : value.toExponential(1).replace(/\.0e/, 'e'));
+  return (
+    `dynamic, checked at ${sequence.checkedLengths.join(', ')} ` +
+    `(max |diff| ${short(sequence.maxAbsDiff)} vs the max_len run, atol ${short(sequence.atol)})`
+  );
+}
+
 export function describeBundle(
   bundle: Bundle,
   parity: ParityCheck,
@@ -191,6 +204,7 @@ export function describeBundle(
     `${m.name} ${m.version}  (${m.task}, created ${m.createdAt})`,
     `  model      ${m.model.file}, opset ${m.model.opset}`,
     `  inputs     ${m.model.inputs.map(io).join('; ')}`,
+    `  sequence   ${describeSequence(m)}`,
     `  outputs    ${m.model.outputs.map(io).join('; ')}`,
     `  labels     ${m.labels.join(', ')}`,
     `  tokenizer  ${p.tokenizer}, max_len ${p.maxLen}, truncation ${p.truncation}, padding ${p.padding}, ` +

@@ -31,7 +31,10 @@ describe('shipshape inspect', () => {
     const { code, stdout } = inspectNewsBag();
     expect(code).toBe(0);
     expect(stdout).toMatch(/^news-bag 1\.0\.0 {2}\(text-classification/);
-    expect(stdout).toContain('inputs     input_ids int64 [batch, 72]');
+    expect(stdout).toContain('inputs     input_ids int64 [batch, sequence]');
+    expect(stdout).toMatch(
+      /\n {2}sequence {3}dynamic, checked at 1, 8, 16, 33, 48, 72 \(max \|diff\| [0-9.e-]+ vs the max_len run, atol 1e-5\)\n/,
+    );
     expect(stdout).toContain('labels     World, Sports, Business, Sci/Tech');
     expect(stdout).toMatch(
       /valid: every file matches its sha256 and size; ONNX signature matches; tokenizer parity (\d+)\/\1/,
