@@ -40,8 +40,11 @@ describe.each(BUNDLES)('the shipped bundle %s', (name) => {
 
   it('declares the ONNX graph signature the model really has', async () => {
     const bundle = await loadBundle(directorySource(bundleDir(name)));
+    const { manifest } = bundle;
     const graph = readOnnxGraphInfo(bundle.modelBytes);
-    expect(graph.inputs.map((i) => [i.name, i.dtype, i.shape[1]])).toEqual([['input_ids', 'int64', 72]]);
+    // A graph proven to take any length declares axis 1 by its name; a fixed-length one declares maxLen.
+    const axis = manifest.model.sequence?.dynamic === true ? 'sequence' : manifest.preprocessing.maxLen;
+    expect(graph.inputs.map((i) => [i.name, i.dtype, i.shape[1]])).toEqual([['input_ids', 'int64', axis]]);
     expect(graph.outputs.map((o) => [o.name, o.dtype, o.shape[1]])).toEqual([['logits', 'float32', 4]]);
     expect(typeof graph.inputs[0]!.shape[0]).toBe('string');
     expect(graph.opset).toBeGreaterThanOrEqual(17);
@@ -139,7 +142,11 @@ describe('a bundle whose manifest is wrong', () => {
     ],
     [
       'gives a max_len the model does not take',
-      (m) => (m.preprocessing.maxLen = 64),
+      (m) => {
+        delete m.model.sequence;
+        m.model.inputs[0].shape = ['batch', 72];
+        m.preprocessing.maxLen = 64;
+      },
       'PREPROCESSING_MISMATCH',
       'max_len mismatch: preprocessing.maxLen is 64',
     ],
@@ -156,7 +163,7 @@ describe('a bundle whose manifest is wrong', () => {
       'misnames the model input',
       (m) => (m.model.inputs[0].name = 'tokens'),
       'BUNDLE_MODEL_MISMATCH',
-      'input tokens is tokens int64 [batch, 72] in manifest.json but absent in',
+      'input tokens is tokens int64 [batch, sequence] in manifest.json but absent in',
     ],
     [
       'declares a float input',
@@ -192,6 +199,83 @@ describe('a bundle whose manifest is wrong', () => {
       const error = await loadError(copy.dir);
       expect(error.code).toBe('BUNDLE_INVALID');
       expect(error.message).toContain('manifest.json is not valid JSON');
+    } finally {
+      copy.remove();
+    }
+  });
+});
+
+describe('a bundle with a dynamic sequence axis', () => {
+  it('news-bag is proven at lengths from 1 to maxLen and says so', async () => {
+    const { model, preprocessing } = (await loadBundle(directorySource(bundleDir('news-bag')))).manifest;
+    expect(model.inputs.map((input) => input.shape)).toEqual([['batch', 'sequence']]);
+    if (model.sequence?.dynamic !== true) throw new Error('news-bag has no dynamic sequence axis');
+    expect(model.sequence.checkedLengths[0]).toBe(1);
+    expect(model.sequence.checkedLengths.at(-1)).toBe(preprocessing.maxLen);
+    expect(model.sequence.maxAbsDiff).toBeLessThanOrEqual(model.sequence.atol);
+  });
+
+  const cases: [string, (m: Record<string, any>) => void, ErrorCode, string][] = [
+    [
+      'has a dynamic axis in its inputs but no model.sequence',
+      (m) => delete m.model.sequence,
+      'PREPROCESSING_MISMATCH',
+      'input input_ids has a dynamic sequence axis [batch, sequence] in',
+    ],
+    [
+      'has a dynamic axis in its inputs and model.sequence.dynamic false',
+      (m) => (m.model.sequence = { dynamic: false }),
+      'PREPROCESSING_MISMATCH',
+      'but model.sequence does not say dynamic: true, so it was never proven',
+    ],
+    [
+      'says dynamic but declares a fixed input length',
+      (m) => (m.model.inputs[0].shape = ['batch', 72]),
+      'PREPROCESSING_MISMATCH',
+      'model.sequence.dynamic is true but input input_ids has shape [batch, 72]',
+    ],
+    [
+      'declares a fixed length the graph does not have',
+      (m) => {
+        delete m.model.sequence;
+        m.model.inputs[0].shape = ['batch', 72];
+      },
+      'BUNDLE_MODEL_MISMATCH',
+      'input input_ids is input_ids int64 [batch, 72] in manifest.json but input_ids int64 [batch, sequence] in',
+    ],
+    [
+      'records a difference above its tolerance',
+      (m) => (m.model.sequence.maxAbsDiff = 2 * m.model.sequence.atol),
+      'BUNDLE_INVALID',
+      'model.sequence.maxAbsDiff: maxAbsDiff exceeds atol: the dynamic graph was not proven',
+    ],
+    [
+      'records checked lengths out of order',
+      (m) => (m.model.sequence.checkedLengths as number[]).reverse(),
+      'BUNDLE_INVALID',
+      'model.sequence.checkedLengths: checkedLengths must be strictly ascending',
+    ],
+    [
+      'records a checked length above maxLen',
+      (m) => (m.model.sequence.checkedLengths as number[]).push(80),
+      'BUNDLE_INVALID',
+      'model.sequence.checkedLengths has 80, above preprocessing.maxLen 72',
+    ],
+    [
+      'says dynamic without the proof',
+      (m) => (m.model.sequence = { dynamic: true }),
+      'BUNDLE_INVALID',
+      'model.sequence.checkedLengths',
+    ],
+  ];
+
+  it.each(cases)('is refused when its manifest %s', async (_what, edit, code, message) => {
+    const copy = copyBundle('news-bag');
+    try {
+      copy.editManifest(edit);
+      const error = await loadError(copy.dir);
+      expect(error.code).toBe(code);
+      expect(error.message).toContain(message);
     } finally {
       copy.remove();
     }
