@@ -53,9 +53,21 @@ export const tamper = {
       manifest.labels = [second, first, ...rest];
     });
   },
-  /** Another model of the same signature (int64 [batch, 72] -> float32 [batch, 4]) in its place, rehashed. */
+  /**
+   * Another model (int64 ids -> float32 [batch, 4]) in its place, rehashed, with its input shapes and sequence axis
+   * declared as its own bundle declares them (a fixed [batch, 72] or a dynamic [batch, sequence]), so only running
+   * it tells.
+   */
   swapModel: (copy: BundleCopy, from = 'news-transformer'): void => {
     copy.replaceFile('model.onnx', readFileSync(join(bundleDir(from), 'model.onnx')));
+    const source = JSON.parse(readFileSync(join(bundleDir(from), 'manifest.json'), 'utf8')) as {
+      model: { inputs: unknown; sequence?: unknown };
+    };
+    copy.editManifest((manifest) => {
+      manifest.model.inputs = source.model.inputs;
+      if (source.model.sequence === undefined) delete manifest.model.sequence;
+      else manifest.model.sequence = source.model.sequence;
+    });
   },
   /** The unk and pad ids exchanged in the manifest only. */
   swapSpecialIds: (copy: BundleCopy): void => {
