@@ -3,6 +3,7 @@ import { ShipshapeError, isShipshapeError, messageOf, type ErrorCode } from '../
 import { createTokenizer, parseVocab } from '../tokenizer/index.ts';
 import type { Bundle } from '../types.ts';
 import {
+  SEQUENCE_AXIS,
   SUPPORTED_SCHEMA_VERSIONS,
   describeIssues,
   manifestSchema,
@@ -19,6 +20,7 @@ import { MANIFEST_MAX_BYTES, fileTooLarge, urlSource, withinDeadline, type Bundl
 
 export {
   manifestSchema,
+  SEQUENCE_AXIS,
   SUPPORTED_SCHEMA_VERSIONS,
   SUPPORTED_TOKENIZERS,
   type Manifest,
@@ -219,12 +221,30 @@ function checkConsistency(manifest: Manifest, where: string): void {
   }
   const ids = model.inputs.find((input) => input.role === 'input_ids');
   if (ids === undefined) fail('BUNDLE_INVALID', where, `${where} has no model input with role "input_ids".`);
-  if (ids.shape.length !== 2 || ids.shape[1] !== preprocessing.maxLen) {
+  const dynamic = model.sequence?.dynamic === true;
+  for (const input of model.inputs) {
+    const axis = input.shape[1];
+    if (input.shape.length === 2 && axis === (dynamic ? SEQUENCE_AXIS : preprocessing.maxLen)) continue;
     fail(
       'PREPROCESSING_MISMATCH',
       where,
-      `max_len mismatch: preprocessing.maxLen is ${preprocessing.maxLen} but input ${ids.name} has shape ` +
-        `[${ids.shape.join(', ')}] in ${where}. Export with the model's sequence length.`,
+      dynamic
+        ? `model.sequence.dynamic is true but input ${input.name} has shape [${input.shape.join(', ')}] in ` +
+            `${where}; a dynamic sequence axis is ["batch", "${SEQUENCE_AXIS}"]. Re-export the bundle.`
+        : typeof axis === 'string'
+          ? `input ${input.name} has a dynamic sequence axis [${input.shape.join(', ')}] in ${where}, but ` +
+            `model.sequence does not say dynamic: true, so it was never proven. Re-export the bundle.`
+          : `max_len mismatch: preprocessing.maxLen is ${preprocessing.maxLen} but input ${input.name} has shape ` +
+            `[${input.shape.join(', ')}] in ${where}. Export with the model's sequence length.`,
+    );
+  }
+  const checked = model.sequence?.dynamic === true ? model.sequence.checkedLengths : [];
+  const beyond = checked.find((length) => length > preprocessing.maxLen);
+  if (beyond !== undefined) {
+    fail(
+      'BUNDLE_INVALID',
+      where,
+      `${where}: model.sequence.checkedLengths has ${beyond}, above preprocessing.maxLen ${preprocessing.maxLen}.`,
     );
   }
   const logits = model.outputs[0]!;

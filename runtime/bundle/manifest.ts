@@ -43,6 +43,33 @@ function byLabel<T extends z.ZodType>(value: T) {
 
 const specialToken = z.strictObject({ token: z.string().min(1), id: z.number().int().nonnegative() });
 
+/** The dim_param of axis 1 of every sequence input in a graph that takes any length from 1 to maxLen. */
+export const SEQUENCE_AXIS = 'sequence';
+
+/**
+ * `model.sequence` (optional; bundles without it have a fixed-length graph): whether the graph takes any padded length
+ * from 1 to `preprocessing.maxLen`, and the exporter's proof of it: the lengths it ran the graph at, the largest
+ * difference from the maxLen run of the same texts, and the tolerance that difference had to meet.
+ */
+const sequence = z.discriminatedUnion('dynamic', [
+  z
+    .strictObject({
+      dynamic: z.literal(true),
+      checkedLengths: z.array(z.number().int().positive()).min(1),
+      maxAbsDiff: z.number().nonnegative(),
+      atol: z.number().positive(),
+    })
+    .refine((s) => s.checkedLengths.every((n, i) => i === 0 || n > (s.checkedLengths[i - 1] as number)), {
+      message: 'checkedLengths must be strictly ascending',
+      path: ['checkedLengths'],
+    })
+    .refine((s) => s.maxAbsDiff <= s.atol, {
+      message: 'maxAbsDiff exceeds atol: the dynamic graph was not proven',
+      path: ['maxAbsDiff'],
+    }),
+  z.strictObject({ dynamic: z.literal(false) }),
+]);
+
 export const manifestSchema = z.strictObject({
   schemaVersion: z.literal(1),
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes'),
@@ -56,6 +83,7 @@ export const manifestSchema = z.strictObject({
     inputs: z.array(valueInfo.extend({ role: z.enum(['input_ids', 'attention_mask']) })).min(1),
     // 'probabilities': the model ends in softmax (or similar), so the runtime serves its outputs as they are.
     outputs: z.array(valueInfo.extend({ role: z.enum(['logits', 'probabilities']) })).length(1),
+    sequence: sequence.optional(),
   }),
   preprocessing: z.strictObject({
     tokenizer: z.string().min(1),
