@@ -100,6 +100,14 @@ export interface PredictorOptions {
   readonly numThreads?: number;
   /** Also return each prediction's raw `logits` (for parity checks and calibration). Default false. */
   readonly returnLogits?: boolean;
+  /**
+   * Length-aware batching, for bundles whose manifest says `model.sequence.dynamic`: each session run is padded to
+   * its longest text (rounded up to a multiple of 8) instead of `maxLen`, and `predictBatch` and the micro-batcher
+   * group texts of similar length into runs (answers keep the caller's order). Default true; `false` pads every run
+   * to `maxLen` and keeps the caller's order in runs, as for a fixed-length bundle (for comparisons). No effect on
+   * fixed-length bundles.
+   */
+  readonly lengthAware?: boolean;
 }
 
 export interface Predictor {
