@@ -18,6 +18,8 @@ export interface BatchRunOptions {
   /** Also return each prediction's raw logits. */
   readonly returnLogits: boolean;
   readonly observers: RunObservers;
+  /** The per-run cost in token rows that `grouped` assumes when it splits texts into runs. */
+  readonly overheadTokens: number;
 }
 
 /** Runs batches of valid texts on one session. */
@@ -39,7 +41,7 @@ export interface BatchRun {
 
 /** Makes the batch runs of one predictor. */
 export function createBatchRun(options: BatchRunOptions): BatchRun {
-  const { session, tokenizer, io, labels, returnLogits, observers } = options;
+  const { session, tokenizer, io, labels, returnLogits, observers, overheadTokens } = options;
 
   /** One session run of already tokenized texts; `encodeMs` is their share of the tokenizing time. */
   async function runEncoded(encodings: readonly Encoding[], encodeMs: number): Promise<Prediction[]> {
@@ -92,7 +94,7 @@ export function createBatchRun(options: BatchRunOptions): BatchRun {
       const encodeMs = performance.now() - started;
       const groups = groupByLength(
         encodings.map((encoding) => encoding.tokenCount),
-        { maxRows, maxLen: tokenizer.maxLen },
+        { maxRows, maxLen: tokenizer.maxLen, overheadTokens },
       );
       const predictions = new Array<Prediction>(texts.length);
       await Promise.all(

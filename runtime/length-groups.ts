@@ -9,8 +9,10 @@
 export const RUN_LENGTH_MULTIPLE = 8;
 
 /**
- * The per-run overhead in token rows (one row of one token): what a session run costs beyond its padded tokens,
- * measured on news-transformer (see `bench/experiments/runtime/length-aware.ts` and the README's experiments table).
+ * The per-run overhead in token rows (one row of one token) that the split assumes. Chosen by measurement: batch 32 of
+ * news-transformer's test-split texts on its dynamic-length export, each value against fixed padding (`npx tsx
+ * bench/experiments/runtime/length-aware.ts --overheads 0,64,256,1024 --time 12000`): 0 (about 8 runs per batch), 64
+ * (4), 256 (2) and 1024 (1) gave 1.17x, 1.42x, 1.10x and 1.01x on native, 1.25x, 1.45x, 1.24x and 1.06x on wasm.
  */
 export const DEFAULT_OVERHEAD_TOKENS = 64;
 

@@ -5,6 +5,7 @@ import { createBatcher, type Batcher } from './batcher.ts';
 import { startEngineSession } from './engine-session.ts';
 import type { EngineMemory, Platform } from './engine.ts';
 import { ShipshapeError } from './errors.ts';
+import { DEFAULT_OVERHEAD_TOKENS } from './length-groups.ts';
 import { resolveModelIo } from './model-io.ts';
 import {
   createRunObservers,
@@ -36,6 +37,17 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
   const manifestIo = resolveModelIo(bundle.manifest);
   // `lengthAware: false` runs a dynamic-length bundle exactly as a fixed-length one: every run padded to maxLen.
   const lengthAware = manifestIo.dynamicLength && options.lengthAware !== false;
+  const overheadTokens =
+    typeof options.lengthAware === 'object' && options.lengthAware !== null
+      ? options.lengthAware.overheadTokens
+      : DEFAULT_OVERHEAD_TOKENS;
+  if (!(Number.isFinite(overheadTokens) && overheadTokens >= 0)) {
+    throw new ShipshapeError(
+      'INPUT_INVALID',
+      `lengthAware.overheadTokens must be a finite number >= 0, got ${String(overheadTokens)}.`,
+      { subject: 'lengthAware.overheadTokens' },
+    );
+  }
   const io = lengthAware ? manifestIo : { ...manifestIo, dynamicLength: false };
   const session = await startEngineSession({
     platform: options.platform,
@@ -53,6 +65,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
     labels: bundle.manifest.labels,
     returnLogits: settings.returnLogits,
     observers,
+    overheadTokens,
   });
   const disposedError = (): ShipshapeError =>
     new ShipshapeError('DISPOSED', `The predictor for ${bundle.source} was disposed; create a new one.`);

@@ -3,7 +3,7 @@
 // bundle, at batch 1, batch 32 and 32 concurrent callers through the micro-batcher, native and wasm side by side.
 // Texts: the bundle's test-split parity cases (real news, lengths like the test split), shuffled with a fixed seed.
 // Run: npx tsx bench/experiments/runtime/length-aware.ts [--bundle artifacts/news-transformer] [--time 6000]
-//        [--backends native,wasm] [--overhead]
+//        [--backends native,wasm] [--overheads 0,64,256,1024 (first compares the split rule's overheadTokens)]
 import { parseArgs } from 'node:util';
 import { runLength } from '../../../runtime/length-groups.ts';
 import {
@@ -13,14 +13,14 @@ import {
   type Predictor,
   type RunObservation,
 } from '../../../runtime/node.ts';
-import { ms, sideBySide, type TaskTiming } from './side-by-side.ts';
+import { sideBySide, type TaskTiming } from './side-by-side.ts';
 
 const { values } = parseArgs({
   options: {
     bundle: { type: 'string', default: 'artifacts/news-transformer' },
     time: { type: 'string', default: '6000' },
     backends: { type: 'string', default: 'native,wasm' },
-    overhead: { type: 'boolean', default: false },
+    overheads: { type: 'string' },
   },
 });
 const TIME_MS = Number(values.time);
@@ -112,7 +112,7 @@ for (const backend of BACKENDS) {
   sides.set(`${backend} aware`, await side(backend, true));
 }
 
-if (values.overhead) await measureOverhead();
+if (values.overheads !== undefined) await compareOverheads(values.overheads);
 
 console.log(
   `length-aware vs fixed padding, ${values.bundle} (maxLen ${maxLen}), ${texts.length} test-split texts, ` +
@@ -153,42 +153,41 @@ for (const [scenario, { items, task }] of Object.entries(SCENARIOS) as [
 for (const s of sides.values()) await s.predictor.dispose();
 
 /**
- * The cost model behind `groupByLength`: ms per run at 1 and 32 rows and padded lengths 8..maxLen on each backend,
- * fitted as `overhead + rows * length * perToken`; prints the per-run overhead in token rows.
+ * The split rule's one parameter: batch 32 through predictBatch with `lengthAware: { overheadTokens }` for each value
+ * of `--overheads`, against fixed padding, interleaved; prints items/s, the ratio and session runs per call.
  */
-async function measureOverhead(): Promise<void> {
-  console.log('cost per session run (median ms), fixed-order runs of texts padded to the given length');
+async function compareOverheads(list: string): Promise<void> {
+  const values = list.split(',').map(Number);
   for (const backend of BACKENDS) {
-    const predictor = sides.get(`${backend} aware`)!.predictor;
-    const byLength = new Map<number, string[]>();
-    for (const text of texts) {
-      const length = runLength(bundle.tokenizer.encode(text).tokenCount, maxLen);
-      byLength.set(length, [...(byLength.get(length) ?? []), text]);
+    const predictors: [string, Predictor][] = [
+      ['fixed', await createPredictor(bundle, { backend, lengthAware: false, batching: false })],
+    ];
+    for (const overheadTokens of values) {
+      predictors.push([
+        `overheadTokens ${overheadTokens}`,
+        await createPredictor(bundle, { backend, lengthAware: { overheadTokens }, batching: false }),
+      ]);
     }
-    const points: { rows: number; length: number; ms: number }[] = [];
-    for (const [length, group] of [...byLength].sort((a, b) => a[0] - b[0])) {
-      for (const rows of [1, BATCH]) {
-        const batch = Array.from({ length: rows }, (_, i) => group[i % group.length]!);
-        const [timing] = await sideBySide(
-          { run: () => predictor.predictBatch(batch, { batchSize: rows }) },
-          { warmup: 2, timeMs: 300, minSamples: 10 },
-        );
-        points.push({ rows, length, ms: timing!.median });
-        console.log(
-          `  ${backend.padEnd(7)} rows ${String(rows).padStart(2)} length ${String(length).padStart(2)}: ${ms(timing!.median)}`,
-        );
-      }
+    const runs = new Map<string, number>();
+    const tasks: Record<string, () => Promise<unknown>> = {};
+    for (const [name, predictor] of predictors) {
+      const draw = drawer();
+      runs.set(name, 0);
+      predictor.observe(() => runs.set(name, runs.get(name)! + 1));
+      tasks[name] = () => predictor.predictBatch(draw(BATCH), { batchSize: BATCH });
     }
-    // Least squares of ms = a + b * (rows * length).
-    const xs = points.map((p) => p.rows * p.length);
-    const ys = points.map((p) => p.ms);
-    const mx = xs.reduce((a, x) => a + x, 0) / xs.length;
-    const my = ys.reduce((a, y) => a + y, 0) / ys.length;
-    const b =
-      xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-    const a = my - b * mx;
+    const timings = await sideBySide(tasks, { warmup: 2, timeMs: TIME_MS, minSamples: 10 });
+    const fixed = timings[0]!.median;
     console.log(
-      `  ${backend}: overhead ${ms(a)} per run, ${ms(b)} per token row: overhead = ${(a / b).toFixed(0)} token rows`,
+      `split rule at batch ${BATCH} on ${backend} (medians of ${timings[0]!.samples} interleaved rounds)`,
     );
+    for (const timing of timings) {
+      console.log(
+        `  ${timing.name.padEnd(22)}${((BATCH / timing.median) * 1000).toFixed(0).padStart(7)} items/s` +
+          `${`${(fixed / timing.median).toFixed(2)}x`.padStart(8)}` +
+          `  ${(runs.get(timing.name)! / (timing.samples + 2)).toFixed(1)} runs per call`,
+      );
+    }
+    for (const [, predictor] of predictors) await predictor.dispose();
   }
 }
