@@ -215,7 +215,12 @@ describe('observe', () => {
   let predictor: Predictor;
 
   beforeAll(async () => {
-    predictor = await createPredictor(await loadBundle(bundleDir('news-bag')), { batching: false });
+    // Runs in the caller's order even on a dynamic-length export, so each run's texts are known below
+    // (test/runtime/length-aware.slow.test.ts observes grouped runs).
+    predictor = await createPredictor(await loadBundle(bundleDir('news-bag')), {
+      batching: false,
+      lengthAware: false,
+    });
   });
   afterAll(() => predictor.dispose());
 
