@@ -5,7 +5,6 @@ import { runLength } from '../../runtime/length-groups.ts';
 import {
   createPredictor,
   createPredictorPool,
-  hasErrorCode,
   loadBundle,
   readParityCases,
   type Bundle,
@@ -13,7 +12,7 @@ import {
   type Predictor,
   type RunObservation,
 } from '../../runtime/node.ts';
-import { bundleDir, copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
+import { copyBundle, tamper, type BundleCopy } from '../helpers/bundle-copy.ts';
 
 /** The golden logits were computed at maxLen; the manifest's parity atol. */
 const LOGIT_ATOL = 1e-4;
@@ -145,39 +144,36 @@ describe('length-aware batching on news-transformer with a dynamic sequence axis
       await pool.dispose();
     }
   });
-
-  it('refuses a manifest that says dynamic over a fixed input shape', async () => {
-    const wrong = copyBundle('news-transformer');
-    try {
-      wrong.editManifest((manifest) => {
-        manifest.model.sequence = { dynamic: true, checkedLengths: [8], maxAbsDiff: 0, atol: 1e-5 };
-      });
-      const error = await loadBundle(wrong.dir).then(
-        () => undefined,
-        (caught: unknown) => caught,
-      );
-      expect(hasErrorCode(error, 'PREPROCESSING_MISMATCH')).toBe(true);
-      expect((error as Error).message).toContain('model.sequence.dynamic');
-    } finally {
-      wrong.remove();
-    }
-  });
 });
 
 describe('a fixed-length bundle', () => {
   it('runs in the caller order, one run per batchSize, whatever lengthAware says', async () => {
-    const bundle = await loadBundle(bundleDir('news-bag'));
-    const predictor = await createPredictor(bundle, { backend: 'native', batching: false });
+    const copy = copyBundle('news-bag');
     try {
-      const texts = (await readParityCases(bundle)).map((c) => c.text).slice(0, 40);
-      const runs = recorder(predictor);
-      await predictor.predictBatch(texts, { batchSize: 16 });
-      expect(runs.map((run) => run.batchSize)).toEqual([16, 16, 8]);
-      expect(runs.flatMap((run) => run.lengths)).toEqual(
-        texts.map((text) => bundle.tokenizer.encode(text).tokenCount),
-      );
+      tamper.editModel(copy, 'fixed-sequence', String(copy.manifest().preprocessing.maxLen));
+      copy.editManifest((manifest) => {
+        for (const input of manifest.model.inputs) input.shape[1] = manifest.preprocessing.maxLen;
+        delete manifest.model.sequence;
+      });
+      const bundle = await loadBundle(copy.dir);
+      const predictor = await createPredictor(bundle, {
+        backend: 'native',
+        batching: false,
+        lengthAware: true,
+      });
+      try {
+        const texts = (await readParityCases(bundle)).map((c) => c.text).slice(0, 40);
+        const runs = recorder(predictor);
+        await predictor.predictBatch(texts, { batchSize: 16 });
+        expect(runs.map((run) => run.batchSize)).toEqual([16, 16, 8]);
+        expect(runs.flatMap((run) => run.lengths)).toEqual(
+          texts.map((text) => bundle.tokenizer.encode(text).tokenCount),
+        );
+      } finally {
+        await predictor.dispose();
+      }
     } finally {
-      await predictor.dispose();
+      copy.remove();
     }
   });
 });
