@@ -150,9 +150,10 @@ describe('a fixed-length bundle', () => {
   it('runs in the caller order, one run per batchSize, whatever lengthAware says', async () => {
     const copy = copyBundle('news-bag');
     try {
-      tamper.editModel(copy, 'fixed-sequence', String(copy.manifest().preprocessing.maxLen));
+      const { maxLen } = copy.manifest().preprocessing as { maxLen: number };
+      tamper.editModel(copy, 'fixed-sequence', String(maxLen));
       copy.editManifest((manifest) => {
-        for (const input of manifest.model.inputs) input.shape[1] = manifest.preprocessing.maxLen;
+        for (const input of manifest.model.inputs) input.shape[1] = maxLen;
         delete manifest.model.sequence;
       });
       const bundle = await loadBundle(copy.dir);
