@@ -2,6 +2,7 @@
 // packing encodings into the session's feeds.
 import type { InferenceEngine, PlainTensor } from './engine.ts';
 import { ShipshapeError } from './errors.ts';
+import { runLength } from './length-groups.ts';
 import type { Encoding, Manifest } from './types.ts';
 
 /** The model's ids, mask and logits as the manifest names them, and how its outputs and padding are to be read. */
@@ -12,6 +13,11 @@ export interface ModelIo {
   /** The manifest's output role is 'probabilities': the model applied softmax itself, so scores are its outputs. */
   readonly outputsAreProbabilities: boolean;
   readonly padLeft: boolean;
+  /**
+   * The graph accepts any sequence length up to maxLen (the manifest's `model.sequence.dynamic`): each run is padded
+   * to its longest text, rounded up to a multiple of 8, instead of maxLen.
+   */
+  readonly dynamicLength: boolean;
 }
 
 /**
@@ -48,6 +54,7 @@ export function resolveModelIo(manifest: Manifest): ModelIo {
     logits: logits.name,
     outputsAreProbabilities: logits.role === 'probabilities',
     padLeft: manifest.preprocessing.padding === 'left',
+    dynamicLength: manifest.model.sequence?.dynamic === true,
   };
 }
 
@@ -72,59 +79,87 @@ export function checkEngineIo(engine: InferenceEngine, io: ModelIo, source: stri
   }
 }
 
-/** The feeds of one batch: ids, plus the attention mask when the model takes one. */
+/**
+ * The feeds of one batch: ids, plus the attention mask when the model takes one, `[rows, width]` each. The width is
+ * `maxLen` for a fixed-length graph; for a dynamic one (`io.dynamicLength`) it is the run's longest token count
+ * (capped at maxLen) rounded up to a multiple of 8 (see `runLength`), padded on the manifest's side.
+ */
 export function feedsFor(
   io: ModelIo,
   encodings: readonly Encoding[],
   maxLen: number,
 ): Record<string, PlainTensor> {
-  const feeds: Record<string, PlainTensor> = { [io.ids.name]: packIds(encodings, maxLen, io.ids.dtype) };
-  if (io.mask !== undefined) feeds[io.mask.name] = packMask(encodings, maxLen, io.mask.dtype, io.padLeft);
+  const width = io.dynamicLength ? runLength(longestTokenCount(encodings), maxLen) : maxLen;
+  const rows = { encodings, maxLen, width, padLeft: io.padLeft };
+  const feeds: Record<string, PlainTensor> = { [io.ids.name]: packIds(rows, io.ids.dtype) };
+  if (io.mask !== undefined) feeds[io.mask.name] = packMask(rows, io.mask.dtype);
   return feeds;
+}
+
+function longestTokenCount(encodings: readonly Encoding[]): number {
+  let longest = 0;
+  for (const encoding of encodings) longest = Math.max(longest, encoding.tokenCount);
+  return longest;
+}
+
+/** The rows of one run: each encoding holds maxLen ids, of which the `width` on the padded side's far end are fed. */
+interface Rows {
+  readonly encodings: readonly Encoding[];
+  readonly maxLen: number;
+  readonly width: number;
+  readonly padLeft: boolean;
+}
+
+/** The ids of one row that a run of `width` keeps: every kept token is among them, since width >= kept tokens. */
+function rowIds(encoding: Encoding, rows: Rows): Int32Array {
+  if (rows.width === rows.maxLen) return encoding.ids;
+  // Right padding puts the tokens first; left padding puts them last.
+  return rows.padLeft
+    ? encoding.ids.subarray(rows.maxLen - rows.width)
+    : encoding.ids.subarray(0, rows.width);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Packs ids row by row into the manifest's dtype; int64 is written as two int32 words (ids are never negative). */
-function packIds(encodings: readonly Encoding[], maxLen: number, dtype: 'int64' | 'int32'): PlainTensor {
-  const dims = [encodings.length, maxLen];
+function packIds(rows: Rows, dtype: 'int64' | 'int32'): PlainTensor {
+  const { encodings, width } = rows;
+  const dims = [encodings.length, width];
   if (dtype === 'int32') {
-    const data = new Int32Array(encodings.length * maxLen);
-    for (let row = 0; row < encodings.length; row++) data.set((encodings[row] as Encoding).ids, row * maxLen);
+    const data = new Int32Array(encodings.length * width);
+    for (let row = 0; row < encodings.length; row++) {
+      data.set(rowIds(encodings[row] as Encoding, rows), row * width);
+    }
     return { dtype, data, dims };
   }
-  const data = new BigInt64Array(encodings.length * maxLen);
+  const data = new BigInt64Array(encodings.length * width);
   if (LITTLE_ENDIAN) {
     const words = new Int32Array(data.buffer);
     for (let row = 0; row < encodings.length; row++) {
-      const ids = (encodings[row] as Encoding).ids;
-      const base = row * maxLen * 2;
+      const ids = rowIds(encodings[row] as Encoding, rows);
+      const base = row * width * 2;
       for (let i = 0; i < ids.length; i++) words[base + i * 2] = ids[i] as number;
     }
   } else {
     for (let row = 0; row < encodings.length; row++) {
-      const ids = (encodings[row] as Encoding).ids;
-      for (let i = 0; i < ids.length; i++) data[row * maxLen + i] = BigInt(ids[i] as number);
+      const ids = rowIds(encodings[row] as Encoding, rows);
+      for (let i = 0; i < ids.length; i++) data[row * width + i] = BigInt(ids[i] as number);
     }
   }
   return { dtype, data, dims };
 }
 
 /** 1 for each kept token, 0 for padding, on the side the manifest pads. */
-function packMask(
-  encodings: readonly Encoding[],
-  maxLen: number,
-  dtype: 'int64' | 'int32',
-  padLeft: boolean,
-): PlainTensor {
-  const dims = [encodings.length, maxLen];
+function packMask(rows: Rows, dtype: 'int64' | 'int32'): PlainTensor {
+  const { encodings, maxLen, width, padLeft } = rows;
+  const dims = [encodings.length, width];
   const data =
     dtype === 'int64'
-      ? new BigInt64Array(encodings.length * maxLen)
-      : new Int32Array(encodings.length * maxLen);
+      ? new BigInt64Array(encodings.length * width)
+      : new Int32Array(encodings.length * width);
   encodings.forEach((encoding, row) => {
     const kept = Math.min(encoding.tokenCount, maxLen);
-    const start = row * maxLen + (padLeft ? maxLen - kept : 0);
+    const start = row * width + (padLeft ? width - kept : 0);
     if (data instanceof BigInt64Array) data.fill(1n, start, start + kept);
     else data.fill(1, start, start + kept);
   });

@@ -83,7 +83,9 @@ export function textError(text: unknown, maxTextLength: number): ShipshapeError 
 /**
  * `predictBatch` over any way of running a batch: checks every item (an invalid one gets its own INPUT_INVALID and
  * the rest go on), splits the valid ones into runs of `batchSize` (default 32), starts every run at once through
- * `runBatch` (which queues them as its sessions allow) and answers in input order.
+ * `runBatch` (which queues them as its sessions allow) and answers in input order. With `runAll`, every valid text
+ * goes to it in one call with `batchSize` as its limit of texts per run, and it splits them itself (length-aware
+ * batching); it answers in the order it was given.
  * @throws ShipshapeError INPUT_INVALID when `texts` is not an array or `batchSize` is not an integer >= 1; whatever
  *   a run rejects with (BACKEND_FAILED, DISPOSED...).
  */
@@ -92,6 +94,7 @@ export async function predictInBatches(
   batchSize: number | undefined,
   maxTextLength: number,
   runBatch: (texts: readonly string[]) => Promise<readonly Prediction[]>,
+  runAll?: (texts: readonly string[], batchSize: number) => Promise<readonly Prediction[]>,
 ): Promise<BatchItem[]> {
   if (!Array.isArray(texts)) {
     throw new ShipshapeError(
@@ -115,6 +118,15 @@ export async function predictInBatches(
         error: { code: 'INPUT_INVALID', message: `Item ${index} ${invalid}.` },
       };
   });
+  if (runAll !== undefined) {
+    if (valid.length === 0) return items as BatchItem[];
+    const predictions = await runAll(
+      valid.map((index) => texts[index] as string),
+      size,
+    );
+    valid.forEach((index, i) => (items[index] = { status: 'ok', ...(predictions[i] as Prediction) }));
+    return items as BatchItem[];
+  }
   const runs: Promise<void>[] = [];
   for (let start = 0; start < valid.length; start += size) {
     const indices = valid.slice(start, start + size);

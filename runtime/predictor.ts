@@ -5,6 +5,7 @@ import { createBatcher, type Batcher } from './batcher.ts';
 import { startEngineSession } from './engine-session.ts';
 import type { EngineMemory, Platform } from './engine.ts';
 import { ShipshapeError } from './errors.ts';
+import { DEFAULT_OVERHEAD_TOKENS } from './length-groups.ts';
 import { resolveModelIo } from './model-io.ts';
 import {
   createRunObservers,
@@ -33,7 +34,21 @@ export interface PortablePredictorOptions extends PredictorOptions {
  */
 export async function createPredictor(bundle: Bundle, options: PortablePredictorOptions): Promise<Predictor> {
   const settings = resolvePredictorSettings(options);
-  const io = resolveModelIo(bundle.manifest);
+  const manifestIo = resolveModelIo(bundle.manifest);
+  // `lengthAware: false` runs a dynamic-length bundle exactly as a fixed-length one: every run padded to maxLen.
+  const lengthAware = manifestIo.dynamicLength && options.lengthAware !== false;
+  const overheadTokens =
+    typeof options.lengthAware === 'object' && options.lengthAware !== null
+      ? options.lengthAware.overheadTokens
+      : DEFAULT_OVERHEAD_TOKENS;
+  if (!(Number.isFinite(overheadTokens) && overheadTokens >= 0)) {
+    throw new ShipshapeError(
+      'INPUT_INVALID',
+      `lengthAware.overheadTokens must be a finite number >= 0, got ${String(overheadTokens)}.`,
+      { subject: 'lengthAware.overheadTokens' },
+    );
+  }
+  const io = lengthAware ? manifestIo : { ...manifestIo, dynamicLength: false };
   const session = await startEngineSession({
     platform: options.platform,
     model: bundle.modelBytes,
@@ -50,6 +65,7 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
     labels: bundle.manifest.labels,
     returnLogits: settings.returnLogits,
     observers,
+    overheadTokens,
   });
   const disposedError = (): ShipshapeError =>
     new ShipshapeError('DISPOSED', `The predictor for ${bundle.source} was disposed; create a new one.`);
@@ -59,7 +75,11 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
       ? undefined
       : createBatcher<string, Prediction>({
           ...settings.batching,
-          run: (texts) => session.exclusive(() => runBatch(texts)),
+          // A window holds at most maxBatchSize texts, so its runs stay within the limit.
+          run: (texts) =>
+            lengthAware
+              ? runBatch.grouped(texts, texts.length)
+              : session.exclusive(() => runBatch.one(texts)),
         });
 
   let disposing: Promise<void> | undefined;
@@ -73,15 +93,21 @@ export async function createPredictor(bundle: Bundle, options: PortablePredictor
       const invalid = textError(text, settings.maxTextLength);
       if (invalid !== undefined) return Promise.reject(invalid);
       if (batcher !== undefined) return batcher.submit(text);
-      return session.exclusive(() => runBatch([text])).then((predictions) => predictions[0] as Prediction);
+      return session
+        .exclusive(() => runBatch.one([text]))
+        .then((predictions) => predictions[0] as Prediction);
     },
     async predictBatch(
       texts: readonly unknown[],
       batchOptions: { batchSize?: number } = {},
     ): Promise<BatchItem[]> {
       if (disposing !== undefined) throw disposedError();
-      return predictInBatches(texts, batchOptions.batchSize, settings.maxTextLength, (chunk) =>
-        session.exclusive(() => runBatch(chunk)),
+      return predictInBatches(
+        texts,
+        batchOptions.batchSize,
+        settings.maxTextLength,
+        (chunk) => session.exclusive(() => runBatch.one(chunk)),
+        lengthAware ? (valid, batchSize) => runBatch.grouped(valid, batchSize) : undefined,
       );
     },
     observe: (listener) => observers.observe(listener),

@@ -100,6 +100,15 @@ export interface PredictorOptions {
   readonly numThreads?: number;
   /** Also return each prediction's raw `logits` (for parity checks and calibration). Default false. */
   readonly returnLogits?: boolean;
+  /**
+   * Length-aware batching, for bundles whose manifest says `model.sequence.dynamic`: each session run is padded to
+   * its longest text (rounded up to a multiple of 8) instead of `maxLen`, and `predictBatch` and the micro-batcher
+   * group texts of similar length into runs (answers keep the caller's order). Default true; `false` pads every run
+   * to `maxLen` and keeps the caller's order in runs, as for a fixed-length bundle (for comparisons). No effect on
+   * fixed-length bundles. `{ overheadTokens }` sets the per-run cost, in token rows, that the split into runs
+   * assumes (default `DEFAULT_OVERHEAD_TOKENS` in length-groups.ts), for measuring the split.
+   */
+  readonly lengthAware?: boolean | { readonly overheadTokens: number };
 }
 
 export interface Predictor {

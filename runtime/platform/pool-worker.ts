@@ -82,8 +82,9 @@ export async function runPoolTask(task: PoolTask): Promise<PoolReply> {
     return failed(error, true);
   }
   if (task.kind === 'start') return { status: 'started', backend: predictor.backend, worker: threadId };
-  let observation: RunObservation | undefined;
-  const stop = predictor.observe((seen) => (observation = seen));
+  // A dynamic-length bundle splits the batch into runs of similar length: one observation per run.
+  const observations: RunObservation[] = [];
+  const stop = predictor.observe((seen) => observations.push(seen));
   try {
     const items = await predictor.predictBatch(task.texts, { batchSize: Math.max(1, task.texts.length) });
     const predictions: Prediction[] = [];
@@ -96,6 +97,7 @@ export async function runPoolTask(task: PoolTask): Promise<PoolReply> {
           : { label: item.label, scores: item.scores, logits: item.logits },
       );
     }
+    const observation = mergeObservations(observations);
     if (observation === undefined) throw new Error('the predictor reported no run for the batch');
     return {
       status: 'ran',
@@ -108,6 +110,24 @@ export async function runPoolTask(task: PoolTask): Promise<PoolReply> {
   } finally {
     stop();
   }
+}
+
+/** The runs of one batch as one observation of the batch (the pool's unit): counts and times summed, lists joined. */
+function mergeObservations(runs: readonly RunObservation[]): RunObservation | undefined {
+  if (runs.length <= 1) return runs[0];
+  const sum = (pick: (run: RunObservation) => number) => runs.reduce((total, run) => total + pick(run), 0);
+  return {
+    backend: (runs[runs.length - 1] as RunObservation).backend,
+    batchSize: sum((run) => run.batchSize),
+    runMs: sum((run) => run.runMs),
+    totalMs: sum((run) => run.totalMs),
+    tokens: sum((run) => run.tokens),
+    unknownTokens: sum((run) => run.unknownTokens),
+    truncations: sum((run) => run.truncations),
+    labels: runs.flatMap((run) => run.labels),
+    confidences: runs.flatMap((run) => run.confidences),
+    lengths: runs.flatMap((run) => run.lengths),
+  };
 }
 
 function failed(error: unknown, starting: boolean): PoolReply {

@@ -53,6 +53,12 @@ describe('createPredictor on Node', () => {
     expect(error.message).toBe('Unsupported backend "webgpu" on node. Should be one of: native, wasm.');
   });
 
+  it('rejects a negative lengthAware.overheadTokens with INPUT_INVALID naming it', async () => {
+    const error = await rejection(createPredictor(bundle, { lengthAware: { overheadTokens: -1 } }));
+    expect(hasErrorCode(error, 'INPUT_INVALID')).toBe(true);
+    expect(error.message).toBe('lengthAware.overheadTokens must be a finite number >= 0, got -1.');
+  });
+
   it('rejects a backend name that does not exist with the same message', async () => {
     const error = await rejection(createPredictor(bundle, { backend: 'cuda' as 'native' }));
     expect(hasErrorCode(error, 'BACKEND_UNAVAILABLE')).toBe(true);
@@ -209,7 +215,12 @@ describe('observe', () => {
   let predictor: Predictor;
 
   beforeAll(async () => {
-    predictor = await createPredictor(await loadBundle(bundleDir('news-bag')), { batching: false });
+    // Runs in the caller's order even on a dynamic-length export, so each run's texts are known below
+    // (test/runtime/length-aware.slow.test.ts observes grouped runs).
+    predictor = await createPredictor(await loadBundle(bundleDir('news-bag')), {
+      batching: false,
+      lengthAware: false,
+    });
   });
   afterAll(() => predictor.dispose());
 

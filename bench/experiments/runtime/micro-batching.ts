@@ -1,6 +1,9 @@
 // Micro-batching: 32 concurrent single-text callers (each awaiting its own predict in a loop) against one caller
-// making sequential single-text calls; news-transformer (the target), then news-bag for contrast.
-// Run: npx tsx bench/experiments/runtime/micro-batching.ts [native|wasm]
+// making sequential single-text calls; news-transformer (the target), then news-bag for contrast, or only the bundle
+// given with --bundle (e.g. a dynamic-length export).
+// Run: npx tsx bench/experiments/runtime/micro-batching.ts [native|wasm] [--bundle DIR]
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createPredictor, loadBundle } from '../../../runtime/node.ts';
 import { makeBatches, readBenchTexts } from '../../texts.ts';
 import { ms, sideBySide } from './side-by-side.ts';
@@ -8,10 +11,16 @@ import { ms, sideBySide } from './side-by-side.ts';
 const CALLERS = 32;
 const PER_CALLER = 8;
 const SEQUENTIAL = 64;
-const backend = (process.argv[2] ?? 'native') as 'native' | 'wasm';
+const { values, positionals } = parseArgs({
+  options: { bundle: { type: 'string' } },
+  allowPositionals: true,
+});
+const backend = (positionals[0] ?? 'native') as 'native' | 'wasm';
+const dirs =
+  values.bundle === undefined ? ['artifacts/news-transformer', 'artifacts/news-bag'] : [values.bundle];
 
-for (const name of ['news-transformer', 'news-bag'] as const) {
-  const dir = `artifacts/${name}`;
+for (const dir of dirs) {
+  const name = basename(dir);
   const bundle = await loadBundle(dir);
   const texts = await readBenchTexts(dir);
   // The baseline gets no batching at all, so a lone call never waits maxDelayMs for company.
@@ -39,7 +48,7 @@ for (const name of ['news-transformer', 'news-bag'] as const) {
       batch1: () => unbatched.predictBatch(one!),
       batch32: () => unbatched.predictBatch(thirtyTwo!),
     },
-    { warmup: 2, timeMs: name === 'news-transformer' ? 20_000 : 5_000, minSamples: 10 },
+    { warmup: 2, timeMs: name === 'news-bag' ? 5_000 : 20_000, minSamples: 10 },
   );
   const seqRate = (SEQUENTIAL / sequential!.median) * 1000;
   const conRate = ((CALLERS * PER_CALLER) / concurrent!.median) * 1000;
