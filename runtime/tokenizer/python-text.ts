@@ -47,6 +47,17 @@ export interface PythonText {
   lower(text: string): string;
   /** `chr(cp).isspace()`, which is also what `str.split()` and `re`'s `\\s` split on. */
   isSpace(cp: number): boolean;
+  /**
+   * `str.lower()` of each UTF-16 code unit on its own, for scanners that lower as they go: the one code unit it
+   * lowers to, or -1 where that is not context-free and one unit (surrogates, U+03A3, lowercase of several units).
+   * Read-only; built on first access.
+   */
+  readonly unitLower: Int32Array;
+  /**
+   * What `str.lower()` turns the code point at UTF-16 index `i` of `text` into (U+03A3 judged in its context), or
+   * undefined when it stays as it is. Agrees with `lower(text)` code point for code point.
+   */
+  lowerAt(text: string, i: number): string | undefined;
   /** The interpreter the record came from, e.g. "CPython 3.11.2 (Unicode 14.0.0)". */
   readonly source: string;
 }
@@ -126,8 +137,32 @@ export function compilePythonText(record: NormalizationRecord): PythonText {
     return from === 0 ? text : out + text.slice(from);
   }
 
+  function lowerAt(text: string, i: number): string | undefined {
+    const cp = codePointAt(text, i);
+    if (!mapped.has(cp)) return undefined;
+    return cp === CAPITAL_SIGMA ? sigmaAt(text, i) : lowerMap.get(cp)!;
+  }
+
+  let unitLower: Int32Array | undefined;
+  function buildUnitLower(): Int32Array {
+    const table = new Int32Array(0x10000);
+    for (let unit = 0; unit < 0x10000; unit++) {
+      if ((unit >= 0xd800 && unit <= 0xdfff) || unit === CAPITAL_SIGMA) table[unit] = -1;
+      else {
+        const lowered = lowerMap.get(unit);
+        if (lowered === undefined) table[unit] = unit;
+        else table[unit] = lowered.length === 1 ? lowered.charCodeAt(0) : -1;
+      }
+    }
+    return table;
+  }
+
   return {
     lower,
+    lowerAt,
+    get unitLower() {
+      return (unitLower ??= buildUnitLower());
+    },
     isSpace: (cp) => spaces.has(cp),
     source: `${record.source} (Unicode ${record.unicodeVersion})`,
   };
