@@ -1,6 +1,8 @@
-// Tokenizer throughput: the TypeScript tokenizer against the Python training side on the same corpora, one run.
+// Tokenizer throughput: the TypeScript tokenizer's fast and slow paths against the Python training side on the same
+// corpora, one run.
 // Run: npx tsx bench/experiments/tokenizer/throughput.ts [--rounds N]
-// Rounds alternate Python and TypeScript passes, so load from other processes on a shared machine hits both alike.
+// Each round runs a Python pass, a fast-path pass and a slow-path pass, so load from other processes on a shared
+// machine hits all three alike.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,7 +10,10 @@ import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
 import { adversarialStrings } from '../../adversarial-texts.ts';
 import { loadBundle } from '../../../runtime/bundle/index.ts';
+import type { NormalizationRecord } from '../../../runtime/bundle/manifest.ts';
 import { directorySource } from '../../../runtime/platform/node-files.ts';
+import { createTokenizer, parseVocab } from '../../../runtime/tokenizer/index.ts';
+import type { Tokenizer } from '../../../runtime/types.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BUNDLE = join(ROOT, 'artifacts/news-bag');
@@ -48,6 +53,18 @@ function pythonPassMs(texts: readonly string[]): number {
 }
 
 const bundle = await loadBundle(directorySource(BUNDLE));
+const { preprocessing } = bundle.manifest;
+const slow = createTokenizer(
+  {
+    preprocessing,
+    vocab: parseVocab(readFileSync(join(BUNDLE, preprocessing.vocab), 'utf8')),
+    normalization: JSON.parse(
+      readFileSync(join(BUNDLE, preprocessing.normalization), 'utf8'),
+    ) as NormalizationRecord,
+  },
+  { path: 'slow' },
+);
+const fast = bundle.tokenizer;
 const parityTexts = readFileSync(join(BUNDLE, 'parity.jsonl'), 'utf8')
   .trim()
   .split('\n')
@@ -57,26 +74,39 @@ const corpora: Record<string, string[]> = {
   'news texts (parity cases x 40)': Array.from({ length: 40 }, () => parityTexts).flat(),
 };
 
+/** One timed pass of `tokenizer` over `texts`, in ms. */
+function passMs(tokenizer: Tokenizer, texts: readonly string[]): number {
+  const t0 = performance.now();
+  for (const text of texts) tokenizer.encode(text);
+  return performance.now() - t0;
+}
+
 console.log(`tokenizer throughput, ${rounds} rounds per side, median ms per corpus pass`);
-console.log(`node ${process.version}; ${bundle.tokenizer.name}, vocab ${bundle.tokenizer.vocabSize}\n`);
+console.log(`node ${process.version}; ${fast.name}, vocab ${fast.vocabSize}\n`);
 console.log(
-  '| corpus | lines | TypeScript ms | Python ms | TypeScript lines/s | Python lines/s | speed-up |',
+  '| corpus | lines | fast path ms | slow path ms | Python ms | fast lines/s | Python lines/s | fast vs Python | slow vs Python | fast vs slow |',
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, texts] of Object.entries(corpora)) {
-  for (const text of texts.slice(0, 200)) bundle.tokenizer.encode(text);
+  for (const text of texts.slice(0, 200)) {
+    fast.encode(text);
+    slow.encode(text);
+  }
   const pythonMs: number[] = [];
-  const tsMs: number[] = [];
+  const fastMs: number[] = [];
+  const slowMs: number[] = [];
   for (let round = 0; round < rounds; round++) {
     pythonMs.push(pythonPassMs(texts));
-    const t0 = performance.now();
-    for (const text of texts) bundle.tokenizer.encode(text);
-    tsMs.push(performance.now() - t0);
+    fastMs.push(passMs(fast, texts));
+    slowMs.push(passMs(slow, texts));
   }
   const python = median(pythonMs);
-  const ts = median(tsMs);
+  const f = median(fastMs);
+  const s = median(slowMs);
   const rate = (ms: number) => Math.round((texts.length / ms) * 1000).toLocaleString('en-US');
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   console.log(
-    `| ${name} | ${texts.length} | ${ts.toFixed(1)} | ${python.toFixed(1)} | ${rate(ts)} | ${rate(python)} | ${(python / ts).toFixed(2)}x |`,
+    `| ${name} | ${texts.length} | ${f.toFixed(1)} | ${s.toFixed(1)} | ${python.toFixed(1)} | ${rate(f)} | ${rate(python)} | ` +
+      `${ratio(python, f)} | ${ratio(python, s)} | ${ratio(s, f)} |`,
   );
 }
