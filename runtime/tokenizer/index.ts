@@ -3,7 +3,7 @@ import type { Manifest, NormalizationRecord } from '../bundle/manifest.ts';
 import { SUPPORTED_TOKENIZERS } from '../bundle/manifest.ts';
 import { ShipshapeError } from '../errors.ts';
 import type { Encoding, Tokenizer } from '../types.ts';
-import { compilePythonText, type PythonText } from './python-text.ts';
+import { ASTRAL_LOWERS, ASTRAL_SPACE, compilePythonText, type PythonText } from './python-text.ts';
 
 export { compilePythonText, type PythonText } from './python-text.ts';
 
@@ -212,6 +212,7 @@ const DROPPED = -2;
  */
 function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): (text: string) => ScannedIds {
   const lowered = Int32Array.from(python.unitLower);
+  const { astralBlocks } = python;
   lowered['"'.charCodeAt(0)] = DROPPED;
   const kinds = new Uint8Array(0x10000);
   for (let unit = 0; unit < 0x10000; unit++) if (python.isSpace(unit)) kinds[unit] = SEPARATOR;
@@ -237,6 +238,16 @@ function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): 
       const low = lowered[unit]!;
       if (low >= 0) buffer[n++] = low;
       else if (low === -1) {
+        if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
+          // A surrogate pair none of whose block lowers (emoji, most scripts) passes unchanged.
+          const next = text.charCodeAt(i + 1);
+          if ((next & 0xfc00) === 0xdc00 && (astralBlocks[unit - 0xd800]! & ASTRAL_LOWERS) === 0) {
+            buffer[n++] = unit;
+            buffer[n++] = next;
+            i++;
+            continue;
+          }
+        }
         const wide =
           unit >= 0xd800 && unit <= 0xdbff && i + 1 < length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
         const replaced = python.lowerAt(text, i);
@@ -306,7 +317,11 @@ function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): 
           const next = buffer[i + 1]!;
           if ((next & 0xfc00) === 0xdc00) {
             width = 2;
-            if (python.isSpace(((unit - 0xd800) << 10) + (next - 0xdc00) + 0x10000)) kind = SEPARATOR;
+            if (
+              (astralBlocks[unit - 0xd800]! & ASTRAL_SPACE) !== 0 &&
+              python.isSpace(((unit - 0xd800) << 10) + (next - 0xdc00) + 0x10000)
+            )
+              kind = SEPARATOR;
           }
         } else if (python.isSpace(unit)) kind = SEPARATOR;
       }

@@ -10,6 +10,10 @@ const CAPITAL_SIGMA = 0x3a3;
 const SMALL_SIGMA = 'σ';
 const FINAL_SIGMA = 'ς';
 
+/** Bits of `PythonText.astralBlocks`. */
+export const ASTRAL_LOWERS = 1;
+export const ASTRAL_SPACE = 2;
+
 type Ranges = readonly (readonly [number, number])[];
 
 /** Membership in sorted inclusive ranges: a bitmap below 0x10000, binary search above. */
@@ -58,6 +62,11 @@ export interface PythonText {
    * undefined when it stays as it is. Agrees with `lower(text)` code point for code point.
    */
   lowerAt(text: string, i: number): string | undefined;
+  /**
+   * What the 1,024 code points behind each high surrogate (index `unit - 0xD800`) hold: bit `ASTRAL_LOWERS` when
+   * `str.lower()` changes one of them, bit `ASTRAL_SPACE` when one is whitespace. Lets a scanner pass an emoji by.
+   */
+  readonly astralBlocks: Uint8Array;
   /** The interpreter the record came from, e.g. "CPython 3.11.2 (Unicode 14.0.0)". */
   readonly source: string;
 }
@@ -143,6 +152,14 @@ export function compilePythonText(record: NormalizationRecord): PythonText {
     return cp === CAPITAL_SIGMA ? sigmaAt(text, i) : lowerMap.get(cp)!;
   }
 
+  const astralBlocks = new Uint8Array(0x400);
+  for (const [cp] of record.lower) if (cp > 0xffff) astralBlocks[(cp - 0x10000) >> 10]! |= ASTRAL_LOWERS;
+  for (const [start, end] of record.whitespace) {
+    for (let cp = Math.max(start, 0x10000); cp <= end; cp += 0x400)
+      astralBlocks[(cp - 0x10000) >> 10]! |= ASTRAL_SPACE;
+    if (end > 0xffff) astralBlocks[(end - 0x10000) >> 10]! |= ASTRAL_SPACE;
+  }
+
   let unitLower: Int32Array | undefined;
   function buildUnitLower(): Int32Array {
     const table = new Int32Array(0x10000);
@@ -160,6 +177,7 @@ export function compilePythonText(record: NormalizationRecord): PythonText {
   return {
     lower,
     lowerAt,
+    astralBlocks,
     get unitLower() {
       return (unitLower ??= buildUnitLower());
     },
