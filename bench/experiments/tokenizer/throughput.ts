@@ -2,7 +2,9 @@
 // corpora, one run.
 // Run: npx tsx bench/experiments/tokenizer/throughput.ts [--rounds N]
 // Each round runs a Python pass, a fast-path pass and a slow-path pass, so load from other processes on a shared
-// machine hits all three alike.
+// machine hits all three alike. Each pass is timed twice: wall clock, and the process's CPU time (Python's
+// process_time, Node's process.cpuUsage, both counting every thread of the process), which waiting for a core on a
+// loaded machine does not inflate.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -20,7 +22,7 @@ const BUNDLE = join(ROOT, 'artifacts/news-bag');
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' } } });
 const rounds = Number(values.rounds);
 
-// The Python side times its own loop (perf_counter) so that process start-up and pipes are not counted.
+// The Python side times its own loop so that process start-up and pipes are not counted.
 const PYTHON_TIMER = `
 import json, sys, time
 from shipshape_train.tokenizer import basic_english, encode, vocab_index
@@ -33,14 +35,20 @@ unk, pad, max_len = p["specialTokens"]["unk"]["id"], p["specialTokens"]["pad"]["
 texts = [json.loads(line) for line in sys.stdin]
 for text in texts[:200]:
     encode(basic_english(text), vocab, max_len, unk, pad)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for text in texts:
     encode(basic_english(text), vocab, max_len, unk, pad)
-print((time.perf_counter() - t0) * 1000)
+print((time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000)
 `;
 
-/** One timed Python pass over `texts` (after a short warm-up), in ms. */
-function pythonPassMs(texts: readonly string[]): number {
+/** Wall-clock and CPU milliseconds of one pass. */
+interface PassTime {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+/** One timed Python pass over `texts` (after a short warm-up). */
+function pythonPass(texts: readonly string[]): PassTime {
   const result = spawnSync('/usr/bin/python3', ['-c', PYTHON_TIMER, BUNDLE], {
     cwd: ROOT,
     env: { ...process.env, PYTHONPATH: 'training' },
@@ -49,7 +57,8 @@ function pythonPassMs(texts: readonly string[]): number {
     maxBuffer: 1 << 26,
   });
   if (result.status !== 0) throw new Error(`python timer failed: ${result.stderr}`);
-  return Number(result.stdout);
+  const [wall, cpu] = result.stdout.trim().split(' ').map(Number) as [number, number];
+  return { wall, cpu };
 }
 
 const bundle = await loadBundle(directorySource(BUNDLE));
@@ -74,39 +83,51 @@ const corpora: Record<string, string[]> = {
   'news texts (parity cases x 40)': Array.from({ length: 40 }, () => parityTexts).flat(),
 };
 
-/** One timed pass of `tokenizer` over `texts`, in ms. */
-function passMs(tokenizer: Tokenizer, texts: readonly string[]): number {
+/** One timed pass of `tokenizer` over `texts`. */
+function pass(tokenizer: Tokenizer, texts: readonly string[]): PassTime {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (const text of texts) tokenizer.encode(text);
-  return performance.now() - t0;
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
 }
 
-console.log(`tokenizer throughput, ${rounds} rounds per side, median ms per corpus pass`);
-console.log(`node ${process.version}; ${fast.name}, vocab ${fast.vocabSize}\n`);
-console.log(
-  '| corpus | lines | fast path ms | slow path ms | Python ms | fast lines/s | Python lines/s | fast vs Python | slow vs Python | fast vs slow |',
-);
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const rows: Record<'wall' | 'cpu', string[]> = { wall: [], cpu: [] };
 for (const [name, texts] of Object.entries(corpora)) {
   for (const text of texts.slice(0, 200)) {
     fast.encode(text);
     slow.encode(text);
   }
-  const pythonMs: number[] = [];
-  const fastMs: number[] = [];
-  const slowMs: number[] = [];
+  const times: Record<'python' | 'fast' | 'slow', PassTime[]> = { python: [], fast: [], slow: [] };
   for (let round = 0; round < rounds; round++) {
-    pythonMs.push(pythonPassMs(texts));
-    fastMs.push(passMs(fast, texts));
-    slowMs.push(passMs(slow, texts));
+    times.python.push(pythonPass(texts));
+    times.fast.push(pass(fast, texts));
+    times.slow.push(pass(slow, texts));
   }
-  const python = median(pythonMs);
-  const f = median(fastMs);
-  const s = median(slowMs);
-  const rate = (ms: number) => Math.round((texts.length / ms) * 1000).toLocaleString('en-US');
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  for (const clock of ['wall', 'cpu'] as const) {
+    const [p, f, s] = (['python', 'fast', 'slow'] as const).map((side) =>
+      median(times[side].map((t) => t[clock])),
+    );
+    const rate = (ms: number) => Math.round((texts.length / ms) * 1000).toLocaleString('en-US');
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+    rows[clock].push(
+      `| ${name} | ${texts.length} | ${f!.toFixed(1)} | ${s!.toFixed(1)} | ${p!.toFixed(1)} | ${rate(f!)} | ${rate(p!)} | ` +
+        `${ratio(p!, f!)} | ${ratio(p!, s!)} | ${ratio(s!, f!)} |`,
+    );
+  }
+}
+
+console.log(`tokenizer throughput, ${rounds} rounds per side, median ms per corpus pass`);
+console.log(`node ${process.version}; ${fast.name}, vocab ${fast.vocabSize}`);
+for (const [clock, title] of [
+  ['wall', 'wall clock'],
+  ['cpu', 'CPU time of the process'],
+] as const) {
+  console.log(`\n${title}\n`);
   console.log(
-    `| ${name} | ${texts.length} | ${f.toFixed(1)} | ${s.toFixed(1)} | ${python.toFixed(1)} | ${rate(f)} | ${rate(python)} | ` +
-      `${ratio(python, f)} | ${ratio(python, s)} | ${ratio(s, f)} |`,
+    '| corpus | lines | fast path ms | slow path ms | Python ms | fast lines/s | Python lines/s | fast vs Python | slow vs Python | fast vs slow |',
   );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of rows[clock]) console.log(row);
 }
