@@ -211,7 +211,7 @@ const DROPPED = -2;
  * in test/runtime/tokenizer-paths.test.ts and against Python in test/runtime/tokenizer.slow.test.ts).
  */
 function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): (text: string) => ScannedIds {
-  const lowered = Int32Array.from(python.unitLower);
+  const lowered = python.unitLower.slice();
   const { astralBlocks } = python;
   lowered['"'.charCodeAt(0)] = DROPPED;
   const kinds = new Uint8Array(0x10000);
@@ -229,13 +229,15 @@ function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): 
   /** Lowers `text` into `units` without `"`; returns how many units it wrote. */
   function lowerInto(text: string): number {
     const length = text.length;
-    // str.lower() of one code point is at most 3 code points (6 units) long; grow once, before the loop.
+    // The table and an unchanged pair write no more units than they read; only lowerAt's replacements can be longer,
+    // and that branch grows the buffer.
     if (units.length < length) units = new Uint16Array(length * 2);
     let buffer = units;
+    const table = lowered;
     let n = 0;
     for (let i = 0; i < length; i++) {
       const unit = text.charCodeAt(i);
-      const low = lowered[unit]!;
+      const low = table[unit]!;
       if (low >= 0) buffer[n++] = low;
       else if (low === -1) {
         if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
@@ -273,31 +275,21 @@ function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): 
     return n;
   }
 
-  let count = 0;
-  let unknown = 0;
-  let ids = result.ids;
-
-  function emit(buffer: Uint16Array, start: number, end: number, hash: number): void {
-    let id = index.find(buffer, start, end, hash);
-    if (id < 0) {
-      unknown++;
-      id = unkId;
-    }
-    ids[count++] = id;
-  }
-
   return function scanIds(text: string): ScannedIds {
     const n = lowerInto(text);
     const buffer = units;
     // A text of n code units has at most n tokens.
-    if (ids.length < n) result.ids = ids = new Int32Array(n);
-    count = 0;
-    unknown = 0;
+    if (result.ids.length < n) result.ids = new Int32Array(n);
+    const ids = result.ids;
+    const table = kinds;
+    let count = 0;
+    let unknown = 0;
+    let id = 0;
     let start = -1;
     let hash = 0;
     for (let i = 0; i < n; i++) {
       const unit = buffer[i]!;
-      let kind = kinds[unit]!;
+      let kind = table[unit]!;
       let width = 1;
       if (kind === BR_START) {
         if (
@@ -336,13 +328,20 @@ function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): 
         continue;
       }
       if (start >= 0) {
-        emit(buffer, start, i, hash);
+        id = index.find(buffer, start, i, hash);
+        ids[count++] = id < 0 ? (unknown++, unkId) : id;
         start = -1;
       }
-      if (kind === OWN_TOKEN) emit(buffer, i, i + 1, Math.imul(FNV_BASIS ^ unit, FNV_PRIME));
+      if (kind === OWN_TOKEN) {
+        id = index.find(buffer, i, i + 1, Math.imul(FNV_BASIS ^ unit, FNV_PRIME));
+        ids[count++] = id < 0 ? (unknown++, unkId) : id;
+      }
       i += width - 1;
     }
-    if (start >= 0) emit(buffer, start, n, hash);
+    if (start >= 0) {
+      id = index.find(buffer, start, n, hash);
+      ids[count++] = id < 0 ? (unknown++, unkId) : id;
+    }
     result.count = count;
     result.unknown = unknown;
     return result;
@@ -499,9 +498,9 @@ export function createTokenizer(
     return encoding(text, place(slowIds, count), count, unknown);
   }
 
-  const scanIds = createIdScanner(python, index, unkId);
+  const scanIds = options.path === 'slow' ? undefined : createIdScanner(python, index, unkId);
   function encodeFast(text: string): Encoding {
-    const { ids, count, unknown } = scanIds(text);
+    const { ids, count, unknown } = scanIds!(text);
     return encoding(text, place(ids, count), count, unknown);
   }
 

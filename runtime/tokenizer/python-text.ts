@@ -163,14 +163,12 @@ export function compilePythonText(record: NormalizationRecord): PythonText {
   let unitLower: Int32Array | undefined;
   function buildUnitLower(): Int32Array {
     const table = new Int32Array(0x10000);
-    for (let unit = 0; unit < 0x10000; unit++) {
-      if ((unit >= 0xd800 && unit <= 0xdfff) || unit === CAPITAL_SIGMA) table[unit] = -1;
-      else {
-        const lowered = lowerMap.get(unit);
-        if (lowered === undefined) table[unit] = unit;
-        else table[unit] = lowered.length === 1 ? lowered.charCodeAt(0) : -1;
-      }
+    for (let unit = 0; unit < 0x10000; unit++) table[unit] = unit;
+    for (const [cp, lowered] of record.lower) {
+      if (cp <= 0xffff) table[cp] = lowered.length === 1 ? lowered.charCodeAt(0) : -1;
     }
+    table.fill(-1, 0xd800, 0xe000);
+    table[CAPITAL_SIGMA] = -1;
     return table;
   }
 
