@@ -5,9 +5,10 @@
 // machine hits all three alike. Each pass is timed twice: wall clock, and the process's CPU time (Python's
 // process_time, Node's process.cpuUsage, both counting every thread of the process), which waiting for a core on a
 // loaded machine does not inflate.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { median } from 'simple-statistics';
 import { adversarialStrings } from '../../adversarial-texts.ts';
@@ -22,7 +23,9 @@ const BUNDLE = join(ROOT, 'artifacts/news-bag');
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' } } });
 const rounds = Number(values.rounds);
 
-// The Python side times its own loop so that process start-up and pipes are not counted.
+// One Python process per corpus times its own passes, one per "run" line on stdin, so that neither process start-up
+// nor pipes are counted, and so that the Node process does not fork between its passes: a fork write-protects its
+// pages, and the page faults that follow slowed the next TypeScript pass about 2x in this bench.
 const PYTHON_TIMER = `
 import json, sys, time
 from shipshape_train.tokenizer import basic_english, encode, vocab_index
@@ -32,13 +35,15 @@ p = manifest["preprocessing"]
 with open(bundle + "/vocab.txt", encoding="utf-8", newline="\\n") as f:
     vocab = vocab_index(f.read().split("\\n")[:-1])
 unk, pad, max_len = p["specialTokens"]["unk"]["id"], p["specialTokens"]["pad"]["id"], p["maxLen"]
-texts = [json.loads(line) for line in sys.stdin]
+count = int(sys.stdin.readline())
+texts = [json.loads(sys.stdin.readline()) for _ in range(count)]
 for text in texts[:200]:
     encode(basic_english(text), vocab, max_len, unk, pad)
-t0, c0 = time.perf_counter(), time.process_time()
-for text in texts:
-    encode(basic_english(text), vocab, max_len, unk, pad)
-print((time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000)
+for _ in sys.stdin:
+    t0, c0 = time.perf_counter(), time.process_time()
+    for text in texts:
+        encode(basic_english(text), vocab, max_len, unk, pad)
+    print((time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000, flush=True)
 `;
 
 /** Wall-clock and CPU milliseconds of one pass. */
@@ -47,18 +52,25 @@ interface PassTime {
   readonly cpu: number;
 }
 
-/** One timed Python pass over the texts of `input`, one JSON string a line (after a short warm-up). */
-function pythonPass(input: string): PassTime {
-  const result = spawnSync('/usr/bin/python3', ['-c', PYTHON_TIMER, BUNDLE], {
+/** A Python process holding `texts`, which times one pass over them per call of `pass`. */
+function startPython(texts: readonly string[]): { pass(): Promise<PassTime>; close(): void } {
+  const child = spawn('/usr/bin/python3', ['-c', PYTHON_TIMER, BUNDLE], {
     cwd: ROOT,
     env: { ...process.env, PYTHONPATH: 'training' },
-    input,
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  if (result.status !== 0) throw new Error(`python timer failed: ${result.stderr}`);
-  const [wall, cpu] = result.stdout.trim().split(' ').map(Number) as [number, number];
-  return { wall, cpu };
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  child.stdin.write(`${texts.length}\n${texts.map((t) => JSON.stringify(t)).join('\n')}\n`);
+  return {
+    async pass() {
+      child.stdin.write('run\n');
+      const line = await lines.next();
+      if (line.done === true) throw new Error(`the Python timer exited with ${child.exitCode}`);
+      const [wall, cpu] = line.value.trim().split(' ').map(Number) as [number, number];
+      return { wall, cpu };
+    },
+    close: () => child.stdin.end(),
+  };
 }
 
 const bundle = await loadBundle(directorySource(BUNDLE));
@@ -99,14 +111,14 @@ for (const [name, texts] of Object.entries(corpora)) {
     fast.encode(text);
     slow.encode(text);
   }
-  // Made once, so that no garbage of the Python side's input is left for a TypeScript pass to collect.
-  const input = texts.map((t) => JSON.stringify(t)).join('\n') + '\n';
+  const python = startPython(texts);
   const times: Record<'python' | 'fast' | 'slow', PassTime[]> = { python: [], fast: [], slow: [] };
   for (let round = 0; round < rounds; round++) {
-    times.python.push(pythonPass(input));
+    times.python.push(await python.pass());
     times.fast.push(pass(fast, texts));
     times.slow.push(pass(slow, texts));
   }
+  python.close();
   for (const clock of ['wall', 'cpu'] as const) {
     const [p, f, s] = (['python', 'fast', 'slow'] as const).map((side) =>
       median(times[side].map((t) => t[clock])),
