@@ -10,6 +10,10 @@ const CAPITAL_SIGMA = 0x3a3;
 const SMALL_SIGMA = 'σ';
 const FINAL_SIGMA = 'ς';
 
+/** Bits of `PythonText.astralBlocks`. */
+export const ASTRAL_LOWERS = 1;
+export const ASTRAL_SPACE = 2;
+
 type Ranges = readonly (readonly [number, number])[];
 
 /** Membership in sorted inclusive ranges: a bitmap below 0x10000, binary search above. */
@@ -47,6 +51,22 @@ export interface PythonText {
   lower(text: string): string;
   /** `chr(cp).isspace()`, which is also what `str.split()` and `re`'s `\\s` split on. */
   isSpace(cp: number): boolean;
+  /**
+   * `str.lower()` of each UTF-16 code unit on its own, for scanners that lower as they go: the one code unit it
+   * lowers to, or -1 where that is not context-free and one unit (surrogates, U+03A3, lowercase of several units).
+   * Read-only; built on first access.
+   */
+  readonly unitLower: Int32Array;
+  /**
+   * What `str.lower()` turns the code point at UTF-16 index `i` of `text` into (U+03A3 judged in its context), or
+   * undefined when it stays as it is. Agrees with `lower(text)` code point for code point.
+   */
+  lowerAt(text: string, i: number): string | undefined;
+  /**
+   * What the 1,024 code points behind each high surrogate (index `unit - 0xD800`) hold: bit `ASTRAL_LOWERS` when
+   * `str.lower()` changes one of them, bit `ASTRAL_SPACE` when one is whitespace. Lets a scanner pass an emoji by.
+   */
+  readonly astralBlocks: Uint8Array;
   /** The interpreter the record came from, e.g. "CPython 3.11.2 (Unicode 14.0.0)". */
   readonly source: string;
 }
@@ -126,8 +146,39 @@ export function compilePythonText(record: NormalizationRecord): PythonText {
     return from === 0 ? text : out + text.slice(from);
   }
 
+  function lowerAt(text: string, i: number): string | undefined {
+    const cp = codePointAt(text, i);
+    if (!mapped.has(cp)) return undefined;
+    return cp === CAPITAL_SIGMA ? sigmaAt(text, i) : lowerMap.get(cp)!;
+  }
+
+  const astralBlocks = new Uint8Array(0x400);
+  for (const [cp] of record.lower) if (cp > 0xffff) astralBlocks[(cp - 0x10000) >> 10]! |= ASTRAL_LOWERS;
+  for (const [start, end] of record.whitespace) {
+    for (let cp = Math.max(start, 0x10000); cp <= end; cp += 0x400)
+      astralBlocks[(cp - 0x10000) >> 10]! |= ASTRAL_SPACE;
+    if (end > 0xffff) astralBlocks[(end - 0x10000) >> 10]! |= ASTRAL_SPACE;
+  }
+
+  let unitLower: Int32Array | undefined;
+  function buildUnitLower(): Int32Array {
+    const table = new Int32Array(0x10000);
+    for (let unit = 0; unit < 0x10000; unit++) table[unit] = unit;
+    for (const [cp, lowered] of record.lower) {
+      if (cp <= 0xffff) table[cp] = lowered.length === 1 ? lowered.charCodeAt(0) : -1;
+    }
+    table.fill(-1, 0xd800, 0xe000);
+    table[CAPITAL_SIGMA] = -1;
+    return table;
+  }
+
   return {
     lower,
+    lowerAt,
+    astralBlocks,
+    get unitLower() {
+      return (unitLower ??= buildUnitLower());
+    },
     isSpace: (cp) => spaces.has(cp),
     source: `${record.source} (Unicode ${record.unicodeVersion})`,
   };

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Manifest, NormalizationRecord } from '../../runtime/bundle/manifest.ts';
+import {
+  compilePythonText,
+  createTokenizer,
+  parseVocab,
+  type TokenizerSpec,
+} from '../../runtime/tokenizer/index.ts';
+import type { Encoding, Tokenizer } from '../../runtime/types.ts';
+import { bundleDir } from '../helpers/bundle-copy.ts';
+
+const dir = bundleDir('news-bag');
+const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+const normalization = JSON.parse(
+  readFileSync(join(dir, manifest.preprocessing.normalization), 'utf8'),
+) as NormalizationRecord;
+const spec: TokenizerSpec = {
+  preprocessing: manifest.preprocessing,
+  vocab: parseVocab(readFileSync(join(dir, manifest.preprocessing.vocab), 'utf8')),
+  normalization,
+};
+const fast = createTokenizer(spec);
+const slow = createTokenizer(spec, { path: 'slow' });
+
+const plain = (e: Encoding) => ({
+  ids: Array.from(e.ids),
+  tokenCount: e.tokenCount,
+  unknown: e.unknown,
+  truncated: e.truncated,
+});
+
+/** Asserts that both paths give the same encoding, with the text in the message when they do not. */
+function expectSamePaths(text: string, a: Tokenizer = fast, b: Tokenizer = slow): void {
+  expect({ text, ...plain(a.encode(text)) }).toEqual({ text, ...plain(b.encode(text)) });
+}
+
+// Words from the vocabulary (so that lookups hit), their capitalised forms, and the characters the rules treat
+// specially, joined without separators as often as with them.
+const vocabWords = spec.vocab.slice(2, 400);
+const asciiPiece = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...vocabWords) },
+  { weight: 2, arbitrary: fc.constantFrom(...vocabWords).map((w) => w.toUpperCase()) },
+  { weight: 3, arbitrary: fc.constantFrom(...` \t\n'".,()!?;:<>/-$%0123456789`.split('')) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('<br />', '<BR />', '<br/>', '<b"r />', '<br "/>', '"<br />"', '<<br />'),
+  },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 6 }) },
+);
+const asciiText = fc.array(asciiPiece, { maxLength: 120 }).map((parts) => parts.join(''));
+
+describe('the fast and slow encoding paths', () => {
+  it('agree on ASCII-heavy text built from vocabulary words and the characters the rules treat specially', () => {
+    fc.assert(
+      fc.property(asciiText, (text) => expectSamePaths(text)),
+      { seed: 12, numRuns: 1500 },
+    );
+  });
+
+  it('agree on mixed text: vocabulary words between graphemes of any script', () => {
+    const mixed = fc
+      .array(fc.oneof(asciiPiece, fc.string({ unit: 'grapheme', maxLength: 4 })), { maxLength: 60 })
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(mixed, (text) => expectSamePaths(text)),
+      { seed: 14, numRuns: 1000 },
+    );
+  });
+
+  it('agree with left truncation and left padding, on texts longer and shorter than max_len', () => {
+    for (const truncation of ['left', 'right'] as const) {
+      for (const padding of ['left', 'right'] as const) {
+        const preprocessing = { ...spec.preprocessing, truncation, padding };
+        const a = createTokenizer({ ...spec, preprocessing });
+        const b = createTokenizer({ ...spec, preprocessing }, { path: 'slow' });
+        fc.assert(
+          fc.property(
+            fc.array(asciiPiece, { maxLength: 300 }).map((parts) => parts.join(' ')),
+            (text) => expectSamePaths(text, a, b),
+          ),
+          { seed: 15, numRuns: 150 },
+        );
+      }
+    }
+  });
+
+  it('keep each encoding intact when later encodings are made', () => {
+    const first = fast.encode('Stocks rallied');
+    const before = Array.from(first.ids);
+    for (let i = 0; i < 500; i++) fast.encode(`the ${i} world , again`);
+    expect(Array.from(first.ids)).toEqual(before);
+    expect(first.ids.length).toBe(spec.preprocessing.maxLen);
+  });
+
+  it('give the same tokens, made on first access', () => {
+    const text = 'ΟΔΟΣ İstanbul, "quoted"<br />end.';
+    expect(fast.encode(text).tokens).toEqual(slow.encode(text).tokens);
+    expect(fast.encode(text).tokens).toEqual(['οδος', 'i̇stanbul', ',', 'quoted', 'end', '.']);
+  });
+});
+
+describe('the per-code-unit lowercase table', () => {
+  it('matches str.lower() of every BMP code unit it covers, and covers every unit that lowers to one unit', () => {
+    const python = compilePythonText(normalization);
+    const table = python.unitLower;
+    const wrong: number[] = [];
+    for (let unit = 0; unit < 0x10000; unit++) {
+      const isSurrogate = unit >= 0xd800 && unit <= 0xdfff;
+      const lowered = isSurrogate ? undefined : python.lower(String.fromCharCode(unit));
+      const expected =
+        unit === 0x3a3 || lowered === undefined || lowered.length !== 1 ? -1 : lowered.charCodeAt(0);
+      if (table[unit] !== expected) wrong.push(unit);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
