@@ -40,7 +40,7 @@ describe('resolveBundleDir', () => {
     expect(hasErrorCode(caught, 'BUNDLE_FILE_MISSING')).toBe(true);
     expect((caught as Error).message).toBe(
       `No bundle "news-gru": tried ${join(cwd, 'news-gru')} (not found) and ${join(ARTIFACTS, 'news-gru')} ` +
-        `(not found). Bundles under ${ARTIFACTS}: news-bag, news-transformer. Give a bundle folder (one with a ` +
+        `(not found). Bundles under ${ARTIFACTS}: news-bag, news-transformer, news-transformer-int8. Give a bundle folder (one with a ` +
         'manifest.json) or one of those names.',
     );
   });

@@ -237,7 +237,7 @@ describe('npm run build:web', () => {
     expect(code).toBe(1);
     expect(stderr).toBe(
       'build-web: BUNDLE_FILE_MISSING: No bundle "/no/such": tried /no/such (not found). Bundles under ' +
-        `${join(ROOT, 'artifacts')}: news-bag, news-transformer. Give a bundle folder (one with a manifest.json) ` +
+        `${join(ROOT, 'artifacts')}: news-bag, news-transformer, news-transformer-int8. Give a bundle folder (one with a manifest.json) ` +
         'or one of those names.\n',
     );
   });
