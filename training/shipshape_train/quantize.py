@@ -93,9 +93,9 @@ def quantize_graph(
 ) -> Tuple[onnx.ModelProto, List[str]]:
     """Returns a copy of ``model`` with every MatMul/Gemm on a 2-D float initializer weight dynamically quantized,
     and the names of the nodes it replaced. ``activation_levels`` and ``weight_levels`` (default 127) are the largest
-    quantized magnitudes (63 gives 7-bit values, for kernels that saturate 8-bit products). Gemm is taken only in its plain form (alpha = beta = 1, no transA);
-    a transB weight is stored transposed. Raises :class:`QuantizeError` (``NOTHING_TO_QUANTIZE``) when no node
-    qualifies."""
+    quantized magnitudes (63 gives 7-bit values, for kernels that saturate 8-bit products). Gemm is taken only in
+    its plain form (alpha = beta = 1, no transA); a transB weight is stored transposed. Raises :class:`QuantizeError`
+    (``NOTHING_TO_QUANTIZE``) when no node qualifies."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
     graph = out.graph
@@ -131,7 +131,8 @@ def quantize_graph(
         ]
         magnitude, peak, floored = f"{prefix}/input_abs", f"{prefix}/input_peak", f"{prefix}/input_peak_floored"
         a_scale = f"{prefix}/input_scale"
-        a_scaled, a_rounded, a_shifted, a_q = (f"{prefix}/input_{step}" for step in ("scaled", "rounded", "shifted", "quantized"))
+        a_scaled, a_rounded, a_shifted, a_q = (
+            f"{prefix}/input_{step}" for step in ("scaled", "rounded", "shifted", "quantized"))
         product, as_float, rescaled = f"{prefix}/product", f"{prefix}/product_float", f"{prefix}/product_rescaled"
         result = node.output[0]
         scaled = f"{prefix}/scaled" if node.op_type == "Gemm" and len(node.input) > 2 else result
@@ -144,7 +145,8 @@ def quantize_graph(
             helper.make_node("Round", [a_scaled], [a_rounded], name=f"{prefix}/round"),
             helper.make_node("Add", [a_rounded, ROW_OFFSET], [a_shifted], name=f"{prefix}/shift"),
             helper.make_node("Cast", [a_shifted], [a_q], to=TensorProto.UINT8, name=f"{prefix}/to_uint8"),
-            helper.make_node("MatMulInteger", [a_q, q_name, ROW_ZERO_POINT, zp_name], [product], name=f"{prefix}/matmul"),
+            helper.make_node("MatMulInteger", [a_q, q_name, ROW_ZERO_POINT, zp_name], [product],
+                             name=f"{prefix}/matmul"),
             helper.make_node("Cast", [product], [as_float], to=TensorProto.FLOAT, name=f"{prefix}/cast"),
             helper.make_node("Mul", [as_float, a_scale], [rescaled], name=f"{prefix}/row_rescale"),
             helper.make_node("Mul", [rescaled, s_name], [scaled], name=f"{prefix}/column_rescale"),
@@ -249,7 +251,8 @@ def quantize_bundle(
     except CalibrationError as exc:
         raise QuantizeError("GRAPH_FAILED", str(exc)) from exc
     metrics = manifest["metrics"]
-    if metrics["split"] == "test" and int(float_outcome.correct.sum()) != round(metrics["accuracy"] * metrics["examples"]):
+    expected = round(metrics["accuracy"] * metrics["examples"])
+    if metrics["split"] == "test" and int(float_outcome.correct.sum()) != expected:
         raise QuantizeError(
             "CORPUS_MISMATCH",
             f"the float model scores {float_outcome.accuracy:.4f} on the rebuilt test split, but its manifest says "
