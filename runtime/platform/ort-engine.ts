@@ -94,21 +94,36 @@ export async function createOrtEngine(options: OrtEngineOptions): Promise<Infere
   };
 }
 
+/** The session options a WASM engine may be tuned with; the execution provider and log level stay fixed. */
+export type WasmSessionTuning = Pick<
+  OrtWeb.InferenceSession.SessionOptions,
+  'graphOptimizationLevel' | 'enableCpuMemArena' | 'enableMemPattern' | 'executionMode'
+>;
+
+/**
+ * The WASM engine's session options. Measured on news-transformer (bench/experiments/runtime/native-vs-wasm.ts
+ * `--tuning`): optimisation 'disabled'/'basic'/'extended', an offline-optimised graph, no memory arena, no memory
+ * pattern and parallel execution all ran within noise of these, so they stay as they were.
+ */
+export const DEFAULT_WASM_TUNING: WasmSessionTuning = Object.freeze({ graphOptimizationLevel: 'all' });
+
 /**
  * Creates a session on onnxruntime-web's plain WASM build (in a page, in workerd or in Node) and wraps it; its
  * memory is the byte length of the WASM linear memory `wasmMemory` gives, once the instantiation has shown it.
+ * `tuning` defaults to `DEFAULT_WASM_TUNING`.
  * @throws ShipshapeError BACKEND_UNAVAILABLE when onnxruntime cannot create the session.
  */
 export function createOrtWasmEngine(
   ort: OrtModule,
   model: Uint8Array,
   wasmMemory: () => WebAssembly.Memory | undefined,
+  tuning: WasmSessionTuning = DEFAULT_WASM_TUNING,
 ): Promise<InferenceEngine> {
   return createOrtEngine({
     ort,
     backend: 'wasm',
     model,
-    sessionOptions: { executionProviders: ['wasm'], graphOptimizationLevel: 'all' },
+    sessionOptions: { ...tuning, executionProviders: ['wasm'] },
     memory: () => {
       const memory = wasmMemory();
       return memory === undefined ? {} : { wasmHeapBytes: memory.buffer.byteLength };

@@ -2,7 +2,7 @@
 import type * as OrtWeb from 'onnxruntime-web/wasm';
 import type { EngineOptions, InferenceEngine } from '../engine.ts';
 import { ShipshapeError } from '../errors.ts';
-import { createOrtWasmEngine } from './ort-engine.ts';
+import { createOrtWasmEngine, DEFAULT_WASM_TUNING, type WasmSessionTuning } from './ort-engine.ts';
 
 type OrtWebModule = typeof OrtWeb;
 
@@ -14,9 +14,14 @@ let warnedThreads = false;
 /**
  * Starts an engine on onnxruntime-web's WASM build, on one thread: the multi-threaded WASM build needs a worker per
  * thread and shared memory set up for Node, which this runtime does not do; `numThreads` applies to `native` only.
+ * `tuning`: the session options (default `DEFAULT_WASM_TUNING`).
  * @throws ShipshapeError BACKEND_UNAVAILABLE when the package cannot load or the session cannot be created.
  */
-export async function createWasmEngine(model: Uint8Array, options: EngineOptions): Promise<InferenceEngine> {
+export async function createWasmEngine(
+  model: Uint8Array,
+  options: EngineOptions,
+  tuning: WasmSessionTuning = DEFAULT_WASM_TUNING,
+): Promise<InferenceEngine> {
   if (options.numThreads !== 1 && !warnedThreads) {
     warnedThreads = true;
     console.warn(
@@ -24,7 +29,7 @@ export async function createWasmEngine(model: Uint8Array, options: EngineOptions
     );
   }
   const ort = await loadOrtWeb();
-  const create = (): Promise<InferenceEngine> => createOrtWasmEngine(ort, model, () => wasmMemory);
+  const create = (): Promise<InferenceEngine> => createOrtWasmEngine(ort, model, () => wasmMemory, tuning);
   if (firstSession === undefined) {
     // The first session instantiates the WASM module; watch that one instantiation to find its memory.
     const restore = watchInstantiate((memory) => (wasmMemory = memory));
