@@ -1,5 +1,5 @@
 // The Cloudflare Workers entry: the edge app over the embedded bundle (or one from static assets or R2), which must
-// pass its parity proof before it serves.
+// pass its parity proof before it serves. The embedded bundle is loaded and proven at start-up, in the global scope.
 import type {
   DurableObjectNamespace,
   ExecutionContext,
@@ -7,6 +7,7 @@ import type {
   Fetcher,
   R2Bucket,
 } from '@cloudflare/workers-types/index.ts';
+import { env as startupEnv } from 'cloudflare:workers';
 import {
   createPredictor,
   fileTooLarge,
@@ -119,7 +120,12 @@ export function modelSource(env: Env): BundleSource {
  * @throws ShipshapeError with the bundle's code (PARITY_MISMATCH, BUNDLE_*...): the slot refuses to serve it.
  */
 async function loadProven(env: Env, config: EdgeConfig, log: Log): Promise<Predictor> {
-  const bundle = await loadBundle(modelSource(env), { verify: 'serving' });
+  // The embedded bundle is in memory: no deadline, whose timer the global scope (start-up) would refuse.
+  const embedded = (env.SHIPSHAPE_MODEL_SOURCE ?? 'embedded') === 'embedded';
+  const bundle = await loadBundle(modelSource(env), {
+    verify: 'serving',
+    ...(embedded ? { timeoutMs: Number.POSITIVE_INFINITY } : {}),
+  });
   // No micro-batching on Workers: a batch mixes several requests' items, and workerd cancels promise
   // continuations that cross request contexts once the creating request ends ("A promise was resolved or
   // rejected from a different request context..."), stranding the other requests' texts. Measured both with
@@ -163,6 +169,32 @@ function edgeFor(env: Env): EdgeApp {
   });
   return edge;
 }
+
+/**
+ * Starts the model in the global scope when nothing it needs is I/O (the embedded bundle): the ORT WASM instance,
+ * the session, the parity proof and the warm-up then run while the isolate starts, before its first request, inside
+ * Cloudflare's start-up CPU limit (1 s; `npm run check:startup` measures it). Workers forbid I/O in the global scope
+ * but allow instantiating a precompiled WASM module and computing; the load is not awaited (no top-level await), so
+ * a failure never fails the script: it leaves the slot 'failed' and requests get MODEL_UNAVAILABLE with its code,
+ * and `/readyz` NOT_READY, until a later request's retry succeeds. Bundles from assets or R2 load on the first
+ * request, as reading them is I/O.
+ */
+function startAtStartup(env: Env): void {
+  if ((env.SHIPSHAPE_MODEL_SOURCE ?? 'embedded') !== 'embedded') return;
+  let app: EdgeApp;
+  try {
+    app = edgeFor(env);
+  } catch (error) {
+    // The first request builds the app again and reports what fails.
+    edge = undefined;
+    console.error(`shipshape: the edge app could not start in the global scope: ${messageOf(error)}`);
+    return;
+  }
+  // The slot keeps and logs the failure, and answers requests with it.
+  app.warmUp().catch(() => undefined);
+}
+
+startAtStartup(startupEnv as Env);
 
 export default {
   fetch(request, env, ctx: ExecutionContext) {

@@ -35,11 +35,16 @@ let wasmMemory: WebAssembly.Memory | undefined;
 async function withPrecompiledWasm<T>(wasmModule: WebAssembly.Module, create: () => Promise<T>): Promise<T> {
   const marker = new ArrayBuffer(0);
   const original: Instantiate = WebAssembly.instantiate;
-  const precompiled = async function (this: unknown, ...args: Parameters<Instantiate>): Promise<unknown> {
+  const precompiled = async function instantiatePrecompiled(
+    this: unknown,
+    ...args: Parameters<Instantiate>
+  ): Promise<unknown> {
     const [source, imports] = args;
     const isMarker = source instanceof Uint8Array && source.buffer === marker;
     if (!isMarker) return Reflect.apply(original, this, args);
-    const instance = await original(wasmModule, imports);
+    // Synchronous instantiation: the promise API may settle on a later task, which an isolate still starting (the
+    // global scope) does not run until its first request arrives; `new WebAssembly.Instance` finishes now.
+    const instance = new WebAssembly.Instance(wasmModule, imports);
     wasmMemory = findWasmMemory(imports, instance);
     return { instance, module: wasmModule };
   } as Instantiate;
