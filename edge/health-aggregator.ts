@@ -287,6 +287,12 @@ export interface DurableHealthStoreOptions {
   readonly flushIntervalMs?: number;
   /** ...and as soon as this many texts are pending. Default 256. */
   readonly flushTexts?: number;
+  /**
+   * How long one call to the aggregator may take, its answer's body included, ms. Default 10,000. Past it a read
+   * answers 503 HEALTH_UNAVAILABLE and a flush gives up. The call's delta is not sent again (the object may have
+   * merged it before it stalled): its counts may be lost, never counted twice.
+   */
+  readonly callTimeoutMs?: number;
   /** Clock, epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Where failed flushes and the missing binding are reported. Default `createLog()`. */
@@ -309,14 +315,19 @@ export const PER_ISOLATE_METRICS_COMMENT =
  * aggregator, so an answer includes the request before it on this isolate. A delta the aggregator did not take
  * (unreachable, 5xx) is merged back into the local monitor and travels with the next call.
  *
+ * Every call has a deadline (`callTimeoutMs`): an aggregator that never answers, or never finishes an answer, makes a
+ * read answer 503, never hang.
+ *
  * Without the binding, every read answers from the isolate's own monitor and says so (`"scope": "isolate"`,
  * `PER_ISOLATE_METRICS_COMMENT`); the first such read logs a warning.
- * @throws EdgeError HEALTH_UNAVAILABLE (503) from a read when the aggregator cannot be reached or refuses the call.
+ * @throws EdgeError HEALTH_UNAVAILABLE (503) from a read when the aggregator cannot be reached, refuses the call or
+ *   does not answer within `callTimeoutMs`.
  */
 export function createDurableHealthStore(options: DurableHealthStoreOptions): HealthStore {
   const { namespace } = options;
   const flushIntervalMs = options.flushIntervalMs ?? 2_000;
   const flushTexts = options.flushTexts ?? 256;
+  const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog();
   let lastFlushAt = Number.NEGATIVE_INFINITY;
@@ -325,13 +336,16 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
   let timerArmed = false;
   let warnedMissing = false;
 
-  /** One call with the isolate's pending delta; on failure the delta goes back into `local`. */
+  /**
+   * One call with the isolate's pending delta: the answer's JSON body (undefined for an empty one). On a failure the
+   * object did not merge, the delta goes back into `local`.
+   */
   async function call(
     local: HealthMonitor,
     ns: DurableObjectNamespace,
     op: AggregatorOp,
     extra: { items?: readonly FeedbackItem[] } = {},
-  ): Promise<Response> {
+  ): Promise<unknown> {
     const delta = local.takeDelta();
     lastFlushAt = now();
     textsAtFlush = local.totals().texts;
@@ -339,37 +353,72 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
     // A stub per call: a stub is an I/O object of the request that made it.
     const stub = ns.get(ns.idFromName(aggregatorName(local.manifest)));
     const body: AggregatorCall = { manifest: local.manifest, delta, ...extra };
-    let response: Response;
-    try {
-      response = (await stub.fetch(`https://health-aggregator/${op}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
-      })) as unknown as Response;
-    } catch (cause) {
-      local.mergeDelta(delta);
-      throw new EdgeError('HEALTH_UNAVAILABLE', 'The health aggregate cannot be reached; retry shortly.', {
-        cause,
+    // Once the deadline passed, a late failure must not merge the delta back: the object may have merged it.
+    let late = false;
+    const exchange = async (): Promise<unknown> => {
+      let response: Response;
+      try {
+        response = (await stub.fetch(`https://health-aggregator/${op}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        })) as unknown as Response;
+      } catch (cause) {
+        if (!late) local.mergeDelta(delta);
+        throw new EdgeError('HEALTH_UNAVAILABLE', 'The health aggregate cannot be reached; retry shortly.', {
+          cause,
+        });
+      }
+      // The body is read under the same deadline: an answer whose headers came can still stall.
+      const text = await response.text();
+      if (response.ok) return text === '' ? undefined : (JSON.parse(text) as unknown);
+      // A 4xx (another model version under this name) cannot succeed later: the delta is dropped, not retried. A 5xx
+      // given after the merge (DELTA_MERGED_HEADER) counted it already.
+      const merged = response.headers.get(DELTA_MERGED_HEADER) !== null;
+      if (response.status >= 500 && !merged && !late) local.mergeDelta(delta);
+      log.error('the health aggregator refused a call', {
+        op,
+        status: response.status,
+        merged,
+        detail: text,
       });
+      throw new EdgeError(
+        'HEALTH_UNAVAILABLE',
+        `The health aggregate answered ${response.status}; retry shortly. The server log has the details.`,
+      );
+    };
+    // Timer and call belong to this request: nothing here waits on another request's promise.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        late = true;
+        log.error(
+          'the health aggregator did not answer in time; the counts of this call are not sent again',
+          {
+            op,
+            timeoutMs: callTimeoutMs,
+          },
+        );
+        reject(
+          new EdgeError(
+            'HEALTH_UNAVAILABLE',
+            `The health aggregate did not answer within ${callTimeoutMs} ms; retry shortly.`,
+          ),
+        );
+      }, callTimeoutMs);
+    });
+    try {
+      return await Promise.race([exchange(), deadline]);
+    } finally {
+      clearTimeout(timer);
     }
-    if (response.ok) return response;
-    const detail = await response.text();
-    // A 4xx (another model version under this name) cannot succeed later: the delta is dropped, not retried. A 5xx
-    // given after the merge (DELTA_MERGED_HEADER) counted it already.
-    const merged = response.headers.get(DELTA_MERGED_HEADER) !== null;
-    if (response.status >= 500 && !merged) local.mergeDelta(delta);
-    log.error('the health aggregator refused a call', { op, status: response.status, merged, detail });
-    throw new EdgeError(
-      'HEALTH_UNAVAILABLE',
-      `The health aggregate answered ${response.status}; retry shortly. The server log has the details.`,
-    );
   }
 
   function flush(local: HealthMonitor, ns: DurableObjectNamespace): Promise<void> {
     return call(local, ns, 'ingest').then(
       () => undefined,
       (error: unknown) =>
-        log.warn('health flush failed; counts the aggregator did not take go with the next one', {
+        log.warn('health flush failed; counts the aggregator surely did not take go with the next one', {
           error: messageOf(error),
         }),
     );
@@ -389,7 +438,7 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
         noteMissing();
         return { ...local.checkHealth(), scope: 'isolate' } satisfies ScopedHealthReport;
       }
-      const report = (await (await call(local, namespace, 'report')).json()) as HealthReport;
+      const report = (await call(local, namespace, 'report')) as HealthReport;
       return { ...report, scope: 'service' } satisfies ScopedHealthReport;
     },
 
@@ -398,9 +447,7 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
         noteMissing();
         return `${PER_ISOLATE_METRICS_COMMENT}\n${renderMonitorMetrics(local.totals(), local.checkHealth())}`;
       }
-      const { totals, report } = (await (
-        await call(local, namespace, 'snapshot')
-      ).json()) as AggregateSnapshot;
+      const { totals, report } = (await call(local, namespace, 'snapshot')) as AggregateSnapshot;
       // The aggregator's monitor never ran the model: the backend is the isolates'.
       return renderMonitorMetrics({ ...totals, backend: local.totals().backend }, report);
     },
@@ -411,11 +458,9 @@ export function createDurableHealthStore(options: DurableHealthStoreOptions): He
         return items.map(({ id, label }) => local.feedback(id, label));
       }
       // The whole list in one call: one round trip, not one per item.
-      const results = (await (
-        await call(local, namespace, 'feedback-list', {
-          items: items.map(({ id, label }) => ({ id, label })),
-        })
-      ).json()) as FeedbackResult[];
+      const results = (await call(local, namespace, 'feedback-list', {
+        items: items.map(({ id, label }) => ({ id, label })),
+      })) as FeedbackResult[];
       if (!Array.isArray(results) || results.length !== items.length) {
         throw new EdgeError(
           'HEALTH_UNAVAILABLE',

@@ -1,5 +1,6 @@
 // Two isolates of the Worker in one real workerd (two Workers of the same built script, each with its own globals
 // and model), both bound to one HealthAggregator: /metrics, /v1/health and /v1/feedback see them as one service.
+// And an isolate whose aggregator never answers: its reads answer 503 in bounded time instead of hanging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   IN_CI,
@@ -8,6 +9,7 @@ import {
   readServableGoldenCases,
   request,
   startWorkerdIsolates,
+  type WireError,
 } from './support.ts';
 import { metricValue, predict, waitForMetric, type HealthAnswer } from './worker-health-support.ts';
 
@@ -81,6 +83,65 @@ describe.runIf(HAS_WORKERD)('two isolates of the Worker', () => {
     const [a, b] = await Promise.all(urls.map((url) => request<HealthAnswer>(`${url}/v1/health`)));
     expect([a!.body.scope, b!.body.scope]).toEqual(['service', 'service']);
     expect(a!.body.checks.oov_rate.samples).toBe(b!.body.checks.oov_rate.samples);
+  });
+});
+
+/**
+ * A HealthAggregator that never finishes an answer (a real one cannot be made to): `snapshot` sends its headers and a
+ * body that never ends, every other call never answers. Its timers keep each call pending, so workerd sees no hung
+ * request to cancel.
+ */
+const STALLED_AGGREGATOR = `
+export class HealthAggregator {
+  async fetch(request) {
+    await request.text();
+    if (new URL(request.url).pathname === '/snapshot') {
+      const { readable, writable } = new TransformStream();
+      const writer = writable.getWriter();
+      void writer.write(new TextEncoder().encode('{"totals":'));
+      setTimeout(() => void writer.close(), 600_000);
+      return new Response(readable, { headers: { 'Content-Type': 'application/json' } });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 600_000));
+    return new Response(null, { status: 204 });
+  }
+}
+export default { fetch: () => new Response('') };
+`;
+
+/** The isolates' deadline on one aggregator call (createDurableHealthStore's default `callTimeoutMs`). */
+const CALL_TIMEOUT_MS = 10_000;
+
+describe.runIf(HAS_WORKERD)('the Worker with an aggregator that never answers (a stand-in)', () => {
+  let isolates: Awaited<ReturnType<typeof startWorkerdIsolates>> | undefined;
+  let url: string;
+  beforeAll(async () => {
+    requireEdgeBuild();
+    isolates = await startWorkerdIsolates(1, {}, { durableObjectsScript: STALLED_AGGREGATOR });
+    url = isolates.urls[0]!;
+  });
+  afterAll(async () => {
+    await isolates?.close();
+  });
+
+  it('still answers predictions 200', async () => {
+    expect((await predict(url, ['Stocks rallied after the earnings report'])).status).toBe(200);
+  });
+
+  it('answers /v1/health and /metrics 503 HEALTH_UNAVAILABLE once the deadline passes, not never', async () => {
+    const started = Date.now();
+    const [health, metrics] = await Promise.all([
+      request<WireError>(`${url}/v1/health`),
+      request<WireError>(`${url}/metrics`),
+    ]);
+    const elapsedMs = Date.now() - started;
+    expect([health, metrics].map((r) => ({ status: r.status, code: r.body.error.code }))).toEqual([
+      { status: 503, code: 'HEALTH_UNAVAILABLE' },
+      { status: 503, code: 'HEALTH_UNAVAILABLE' },
+    ]);
+    // Not before the deadline (the stand-in never answers), and well before the test's own timeout.
+    expect(elapsedMs).toBeGreaterThanOrEqual(CALL_TIMEOUT_MS - 50);
+    expect(elapsedMs).toBeLessThan(CALL_TIMEOUT_MS + 20_000);
   });
 });
 
