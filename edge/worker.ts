@@ -1,5 +1,5 @@
 // The Cloudflare Workers entry: the edge app over the embedded bundle (or one from static assets or R2), which must
-// pass its parity proof before it serves. The embedded bundle is loaded and proven at start-up, in the global scope.
+// pass its parity proof before it serves. The embedded bundle's predictor is started at start-up, in the global scope.
 import type {
   DurableObjectNamespace,
   ExecutionContext,
@@ -120,6 +120,15 @@ export function modelSource(env: Env): BundleSource {
  * @throws ShipshapeError with the bundle's code (PARITY_MISMATCH, BUNDLE_*...): the slot refuses to serve it.
  */
 async function loadProven(env: Env, config: EdgeConfig, log: Log): Promise<Predictor> {
+  // The predictor started in the global scope serves the first load; a later load (a retry) starts its own.
+  const early = started;
+  started = undefined;
+  const predictor = (await early?.catch(() => undefined)) ?? (await startPredictor(env, config));
+  return proveBeforeServing(predictor, { batchSize: config.batchSize, skip: config.skipParity, log });
+}
+
+/** Loads the bundle (`verify: 'serving'`) and starts its predictor: the ORT WASM instance and the session. */
+async function startPredictor(env: Env, config: EdgeConfig): Promise<Predictor> {
   // The embedded bundle is in memory: no deadline, whose timer the global scope (start-up) would refuse.
   const embedded = (env.SHIPSHAPE_MODEL_SOURCE ?? 'embedded') === 'embedded';
   const bundle = await loadBundle(modelSource(env), {
@@ -131,13 +140,15 @@ async function loadProven(env: Env, config: EdgeConfig, log: Log): Promise<Predi
   // rejected from a different request context..."), stranding the other requests' texts. Measured both with
   // the timer armed at submit and with queued items dispatched right after a run. Runs still queue one at a
   // time on the predictor. Logits cost one small copy per text; they let the proof compare logits, not scores.
-  const predictor = await createPredictor(bundle, {
+  return createPredictor(bundle, {
     batching: false,
     maxTextLength: config.maxTextLength,
     returnLogits: true,
   });
-  return proveBeforeServing(predictor, { batchSize: config.batchSize, skip: config.skipParity, log });
 }
+
+/** The embedded bundle's predictor, started in the global scope and not yet proven; taken by the first load. */
+let started: Promise<Predictor> | undefined;
 
 let edge: EdgeApp | undefined;
 
@@ -171,27 +182,27 @@ function edgeFor(env: Env): EdgeApp {
 }
 
 /**
- * Starts the model in the global scope when nothing it needs is I/O (the embedded bundle): the ORT WASM instance,
- * the session, the parity proof and the warm-up then run while the isolate starts, before its first request, inside
- * Cloudflare's start-up CPU limit (1 s; `npm run check:startup` measures it). Workers forbid I/O in the global scope
- * but allow instantiating a precompiled WASM module and computing; the load is not awaited (no top-level await), so
- * a failure never fails the script: it leaves the slot 'failed' and requests get MODEL_UNAVAILABLE with its code,
- * and `/readyz` NOT_READY, until a later request's retry succeeds. Bundles from assets or R2 load on the first
- * request, as reading them is I/O.
+ * Starts the predictor in the global scope when nothing it needs is I/O (the embedded bundle): the bundle's
+ * verification, the ORT WASM instance and the session, the largest part of a cold start, run while the isolate
+ * starts, inside Cloudflare's start-up CPU limit (1 s; `npm run check:startup` measures it). Workers forbid I/O in
+ * the global scope but allow instantiating a precompiled WASM module and computing. The parity proof and the warm-up
+ * stay with the first load (the first request, or `/readyz`), which takes this predictor: they would add about a
+ * third to the start-up CPU, too close to the limit. Nothing is awaited at the top level, so a failure never fails
+ * the script: the first load starts the predictor again and reports the error with its code (MODEL_UNAVAILABLE).
+ * Bundles from assets or R2 load on the first request, as reading them is I/O.
  */
 function startAtStartup(env: Env): void {
   if ((env.SHIPSHAPE_MODEL_SOURCE ?? 'embedded') !== 'embedded') return;
-  let app: EdgeApp;
+  let config: EdgeConfig;
   try {
-    app = edgeFor(env);
-  } catch (error) {
-    // The first request builds the app again and reports what fails.
-    edge = undefined;
-    console.error(`shipshape: the edge app could not start in the global scope: ${messageOf(error)}`);
-    return;
+    config = readConfig(env as unknown as Record<string, unknown>);
+  } catch {
+    return; // The first request reports the bad setting.
   }
-  // The slot keeps and logs the failure, and answers requests with it.
-  app.warmUp().catch(() => undefined);
+  started = startPredictor(env, config);
+  started.catch((error: unknown) => {
+    console.error(`shipshape: the predictor could not start in the global scope: ${messageOf(error)}`);
+  });
 }
 
 startAtStartup(startupEnv as Env);

@@ -53,14 +53,20 @@ describe.runIf(HAS_WORKERD)('the Worker', () => {
       await server?.close();
     });
 
-    it('answers /readyz 200 on its first request: the model was loaded, proven and warmed up at start-up', async () => {
-      const first = await request<{ status: string; model: { name: string }; backend: string }>(
-        `${server.url}/readyz`,
-      );
-      expect({ status: first.status, body: first.body }).toEqual({
-        status: 200,
-        body: { status: 'ready', model: { name: 'news-bag', version: '1.0.0' }, backend: 'wasm' },
+    it('answers /readyz 503 NOT_READY with Retry-After on its first request, then 200 once warmed up', async () => {
+      const first = await request<WireError>(`${server.url}/readyz`);
+      expect({ status: first.status, code: first.body.error.code }).toEqual({
+        status: 503,
+        code: 'NOT_READY',
       });
+      expect(first.headers.get('retry-after')).toBe('1');
+      const deadline = Date.now() + 30_000;
+      let status = first.status;
+      while (status !== 200 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await request(`${server.url}/readyz`)).status;
+      }
+      expect(status).toBe(200);
     });
 
     it('leaves the API open when no token is set', async () => {
@@ -166,7 +172,7 @@ describe.runIf(HAS_WORKERD)('the Worker', () => {
     });
   });
 
-  describe('with the embedded bundle and a setting that fails its start-up load', () => {
+  describe('with the embedded bundle and a setting its load refuses', () => {
     let server: RunningServer;
     beforeAll(async () => {
       server = await startWorkerd({ SHIPSHAPE_MAX_TEXTS: 'many' });
