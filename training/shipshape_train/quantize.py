@@ -292,8 +292,9 @@ def quantize_bundle(
                            label=manifest["labels"][int(np.argmax(values))])
                 fh.write(_json_line(row) + "\n")
 
+        dynamic = bool(manifest["model"].get("sequence", {}).get("dynamic"))
         opset, inputs, outputs = _read_model_io(paths["model.onnx"], manifest["preprocessing"]["maxLen"],
-                                                len(manifest["labels"]))
+                                                len(manifest["labels"]), dynamic)
         model_doc: Dict[str, Any] = {"file": "model.onnx", "opset": opset, "inputs": inputs, "outputs": outputs}
         if "sequence" in manifest["model"]:
             model_doc["sequence"] = _sequence_section(paths["model.onnx"], manifest, rows)
