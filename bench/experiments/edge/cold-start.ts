@@ -186,8 +186,8 @@ console.log(
 );
 console.log(
   'ms. "first prediction": from the client, the first POST /v1/predict on a fresh isolate (for "assets": model ' +
-    'load, WASM instantiation, session creation, the parity proof, warm-up, the prediction; for "embedded" all ' +
-    'but the prediction ran at start-up). "workerd start": process start to listening, ' +
+    'load, WASM instantiation, session creation, the parity proof, warm-up, the prediction; for "embedded" the ' +
+    'bundle load, WASM instance and session ran at start-up, the proof and warm-up in this request). "workerd start": process start to listening, ' +
     'which includes compiling the 14 MB WASM module (Cloudflare does that at deploy time). "workerd CPU": CPU ' +
     'time of the workerd processes during the first request, all threads (on a busy machine the wall time ' +
     `grows, this does not). Load average at the end: ${loadavg()
