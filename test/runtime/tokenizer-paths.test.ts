@@ -1,41 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Manifest, NormalizationRecord } from '../../runtime/bundle/manifest.ts';
-import {
-  compilePythonText,
-  createTokenizer,
-  parseVocab,
-  type TokenizerSpec,
-} from '../../runtime/tokenizer/index.ts';
-import type { Encoding, Tokenizer } from '../../runtime/types.ts';
-import { bundleDir } from '../helpers/bundle-copy.ts';
-
-const dir = bundleDir('news-bag');
-const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-const normalization = JSON.parse(
-  readFileSync(join(dir, manifest.preprocessing.normalization), 'utf8'),
-) as NormalizationRecord;
-const spec: TokenizerSpec = {
-  preprocessing: manifest.preprocessing,
-  vocab: parseVocab(readFileSync(join(dir, manifest.preprocessing.vocab), 'utf8')),
-  normalization,
-};
-const fast = createTokenizer(spec);
-const slow = createTokenizer(spec, { path: 'slow' });
-
-const plain = (e: Encoding) => ({
-  ids: Array.from(e.ids),
-  tokenCount: e.tokenCount,
-  unknown: e.unknown,
-  truncated: e.truncated,
-});
-
-/** Asserts that both paths give the same encoding, with the text in the message when they do not. */
-function expectSamePaths(text: string, a: Tokenizer = fast, b: Tokenizer = slow): void {
-  expect({ text, ...plain(a.encode(text)) }).toEqual({ text, ...plain(b.encode(text)) });
-}
+import { compilePythonText, createTokenizer } from '../../runtime/tokenizer/index.ts';
+import { expectSamePaths, fast, slow, spec } from '../helpers/tokenizer-paths.ts';
 
 // Words from the vocabulary (so that lookups hit), their capitalised forms, and the characters the rules treat
 // specially, joined without separators as often as with them.
@@ -104,7 +70,7 @@ describe('the fast and slow encoding paths', () => {
 
 describe('the per-code-unit lowercase table', () => {
   it('matches str.lower() of every BMP code unit it covers, and covers every unit that lowers to one unit', () => {
-    const python = compilePythonText(normalization);
+    const python = compilePythonText(spec.normalization);
     const table = python.unitLower;
     const wrong: number[] = [];
     for (let unit = 0; unit < 0x10000; unit++) {
