@@ -26,6 +26,23 @@ async function loadError(
   throw new Error(`expected ${dir} to be refused`);
 }
 
+/** Edits a copy of news-bag's manifest and expects the loader to refuse it with `code` and `message`. */
+async function expectManifestRefused(
+  edit: (m: Record<string, any>) => void,
+  code: ErrorCode,
+  message: string,
+): Promise<void> {
+  const copy = copyBundle('news-bag');
+  try {
+    copy.editManifest(edit);
+    const error = await loadError(copy.dir);
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(message);
+  } finally {
+    copy.remove();
+  }
+}
+
 describe.each(BUNDLES)('the shipped bundle %s', (name) => {
   it('loads, with a manifest, model bytes and a tokenizer that agree', async () => {
     const bundle = await loadBundle(directorySource(bundleDir(name)));
@@ -181,15 +198,7 @@ describe('a bundle whose manifest is wrong', () => {
   ];
 
   it.each(cases)('is refused when it %s', async (_what, edit, code, message) => {
-    const copy = copyBundle('news-bag');
-    try {
-      copy.editManifest(edit);
-      const error = await loadError(copy.dir);
-      expect(error.code).toBe(code);
-      expect(error.message).toContain(message);
-    } finally {
-      copy.remove();
-    }
+    await expectManifestRefused(edit, code, message);
   });
 
   it('is refused with BUNDLE_INVALID when manifest.json is not JSON', async () => {
@@ -270,15 +279,7 @@ describe('a bundle with a dynamic sequence axis', () => {
   ];
 
   it.each(cases)('is refused when its manifest %s', async (_what, edit, code, message) => {
-    const copy = copyBundle('news-bag');
-    try {
-      copy.editManifest(edit);
-      const error = await loadError(copy.dir);
-      expect(error.code).toBe(code);
-      expect(error.message).toContain(message);
-    } finally {
-      copy.remove();
-    }
+    await expectManifestRefused(edit, code, message);
   });
 });
 
