@@ -105,6 +105,12 @@ export async function proveParity(
     ...new Set([Math.min(size, count), count % size || size]),
   ];
 
+  /** A dynamic-length bundle's texts are grouped by length: a call's session runs then hold up to `size` rows. */
+  const grouped = (size: number) =>
+    manifest.model.sequence?.dynamic === true && size > 1
+      ? ` (in session runs of up to ${size} texts of similar length)`
+      : '';
+
   async function run(golden: typeof cases, size: number): Promise<BatchItem[]> {
     try {
       return await predictor.predictBatch(
@@ -116,7 +122,7 @@ export async function proveParity(
       throw new ShipshapeError(
         'PARITY_MISMATCH',
         `The model of ${predictor.bundle.source} fails to run at batch size ` +
-          `${runSizes(golden.length, size).join(' or ')} on ${backend()}: ` +
+          `${runSizes(golden.length, size).join(' or ')} on ${backend()}${grouped(size)}: ` +
           `${messageOf(error)}. The graph probably has a batch size baked in (a packed sequence, or a Reshape or ` +
           "Expand to the dummy input's batch at export); export it with a dynamic batch axis and check it at " +
           'batch 1 and at another batch size.',
