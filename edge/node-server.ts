@@ -237,6 +237,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   let completed = 0;
+  let deadlinePassed = false;
   let drained: (() => void) | undefined;
   server.on('request', (_request, response: ServerResponse) => {
     inFlight.add(response);
@@ -244,7 +245,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     response.once('close', () => {
       inFlight.delete(response);
       if (draining) {
-        if (response.writableFinished) completed += 1;
+        if (response.writableFinished && !deadlinePassed) completed += 1;
         // A connection whose response had its headers out before the drain began is idle now: close it too.
         server.closeIdleConnections();
         if (inFlight.size === 0) drained?.();
@@ -270,8 +271,17 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
         timer = setTimeout(() => resolveDrain(false), deadlineMs);
       });
       clearTimeout(timer);
-      const cut = inTime ? 0 : inFlight.size;
-      if (!inTime) server.closeAllConnections();
+      let cut = 0;
+      if (!inTime) {
+        // A response whose last bytes were handed to the socket before the deadline reached its client complete,
+        // though its 'close' has not come yet: it is completed, not cut. The count is settled here, once.
+        deadlinePassed = true;
+        const left = [...inFlight];
+        const finished = left.filter((response) => response.writableFinished).length;
+        completed += finished;
+        cut = left.length - finished;
+        server.closeAllConnections();
+      }
       await closed;
       try {
         await edge.dispose();
