@@ -102,8 +102,8 @@ export type WasmSessionTuning = Pick<
 
 /**
  * The WASM engine's session options. Measured on news-transformer (bench/experiments/runtime/native-vs-wasm.ts
- * `--tuning`): optimisation 'disabled'/'basic'/'extended', an offline-optimised graph, no memory arena, no memory
- * pattern and parallel execution all ran within noise of these, so they stay as they were.
+ * `--tuning`): optimisation 'disabled' or 'basic', no memory arena and parallel execution ran within noise of these
+ * or slower ('basic' at batch 32), so they stay as they were.
  */
 export const DEFAULT_WASM_TUNING: WasmSessionTuning = Object.freeze({ graphOptimizationLevel: 'all' });
 
