@@ -26,6 +26,11 @@ export const CONTRACT_VARS: Readonly<Record<string, string>> = {
   SHIPSHAPE_CORS_ORIGINS: `${ALLOWED_ORIGIN}, https://other.example`,
   SHIPSHAPE_MAX_BODY_BYTES: String(MAX_BODY_BYTES),
   SHIPSHAPE_MAX_TEXTS: '256',
+  // The contract's burst sends 100 requests at once to one process or isolate, and expects every one answered. The
+  // last of them waits for the 99 before it; on a loaded machine that passed the default 100 ms queue deadline and
+  // was shed (503 OVERLOADED), which is the admission gate working, not a contract breach. The deadline has its own
+  // tests (admission.test.ts, overload.slow.test.ts), so the contract runs with one no burst here can reach.
+  SHIPSHAPE_MAX_QUEUE_WAIT_MS: '30000',
 };
 
 const SCORE_ATOL = 1e-4;

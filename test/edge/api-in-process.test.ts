@@ -12,14 +12,7 @@ describe('the app in-process', () => {
   describeApiContract(
     'the app in-process (app.request)',
     async () => {
-      const config = readConfig({
-        ...QUIET_VARS,
-        ...CONTRACT_VARS,
-        // In-process, a burst's 100 requests reach the admission gate in one tick, with no socket to spread them,
-        // and on a loaded machine the last ones would wait past the default 100 ms deadline and be shed. The
-        // deadline has its own tests (admission.test.ts, overload.slow.test.ts).
-        SHIPSHAPE_MAX_QUEUE_WAIT_MS: '30000',
-      });
+      const config = readConfig({ ...QUIET_VARS, ...CONTRACT_VARS });
       // As the Node entry loads it, without the parity proof (test/runtime/parity.test.ts covers that).
       const edge = createApp({
         config,
