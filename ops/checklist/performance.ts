@@ -125,6 +125,18 @@ export function checkMemory(context: ChecklistContext): Finding {
         `batch within it is ${plan.maxBatchSizeWithinBudget ?? 'none'}. Set SHIPSHAPE_BATCH_SIZE to it or lower.`,
     );
   }
+  const vouched = plan.maxBatchSizeWithinBudget;
+  if (vouched !== null && batch > vouched) {
+    // The line fits, but the plan stops at its cap (memory.maxBatchSizeCap): past it, nothing was promised, and a
+    // plan whose memory did not grow with the batch (slope 0) says nothing of a batch 20 times the largest measured.
+    const largest = Math.max(0, ...plan.points.map((p) => p.batchSize));
+    return fail(
+      evidence,
+      `At batch ${batch} the plan cannot promise the peak within the ${mib(plan.budgetBytes)} budget: the largest ` +
+        `batch it vouches for is ${vouched} (memory.maxBatchSizeCap; measured up to b=${largest}). Set ` +
+        'SHIPSHAPE_BATCH_SIZE to it or lower, or measure larger batches and raise the cap.',
+    );
+  }
   return pass(evidence, plan.detail);
 }
 
