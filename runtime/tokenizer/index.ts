@@ -198,7 +198,7 @@ interface ScannedIds {
 }
 
 const HIGH_SURROGATE = 4;
-/** `unitLower` entry of a code unit the fast scan drops (`"`, which basic_english removes). */
+/** What the scanner's lowering table gives a code unit the fast scan drops (`"`, which basic_english removes). */
 const DROPPED = -2;
 
 /**
@@ -211,11 +211,15 @@ const DROPPED = -2;
  * in test/runtime/tokenizer-paths.test.ts and against Python in test/runtime/tokenizer.slow.test.ts).
  */
 function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): (text: string) => ScannedIds {
-  const lowered = python.unitLower.slice();
+  // `unit + lowered[unit]`: the unit it lowers to, -1 (see lowerAt) or DROPPED.
+  const lowered = python.unitLowerDelta;
   const { astralBlocks } = python;
-  lowered['"'.charCodeAt(0)] = DROPPED;
+  const QUOTE = '"'.charCodeAt(0);
+  lowered[QUOTE] = DROPPED - QUOTE;
   const kinds = new Uint8Array(0x10000);
-  for (let unit = 0; unit < 0x10000; unit++) if (python.isSpace(unit)) kinds[unit] = SEPARATOR;
+  for (const [start, end] of python.spaceRanges) {
+    if (start <= 0xffff) kinds.fill(SEPARATOR, start, Math.min(end, 0xffff) + 1);
+  }
   for (const c of "'.,()!?") kinds[c.charCodeAt(0)] = OWN_TOKEN;
   for (const c of ';:') kinds[c.charCodeAt(0)] = SEPARATOR;
   kinds['<'.charCodeAt(0)] = BR_START;
@@ -237,7 +241,7 @@ function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): 
     let n = 0;
     for (let i = 0; i < length; i++) {
       const unit = text.charCodeAt(i);
-      const low = table[unit]!;
+      const low = unit + table[unit]!;
       if (low >= 0) buffer[n++] = low;
       else if (low === -1) {
         if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
@@ -266,7 +270,7 @@ function createIdScanner(python: PythonText, index: VocabIndex, unkId: number): 
         } else {
           for (let k = 0; k < replaced.length; k++) {
             const c = replaced.charCodeAt(k);
-            if (lowered[c] !== DROPPED) buffer[n++] = c;
+            if (c + lowered[c]! !== DROPPED) buffer[n++] = c;
           }
         }
         i += width - 1;

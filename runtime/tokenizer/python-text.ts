@@ -14,7 +14,7 @@ const FINAL_SIGMA = 'ς';
 export const ASTRAL_LOWERS = 1;
 export const ASTRAL_SPACE = 2;
 
-type Ranges = readonly (readonly [number, number])[];
+export type Ranges = readonly (readonly [number, number])[];
 
 /** Membership in sorted inclusive ranges: a bitmap below 0x10000, binary search above. */
 class CodePointSet {
@@ -51,12 +51,16 @@ export interface PythonText {
   lower(text: string): string;
   /** `chr(cp).isspace()`, which is also what `str.split()` and `re`'s `\\s` split on. */
   isSpace(cp: number): boolean;
+  /** The code points `isSpace` holds, as sorted inclusive ranges: filling a table from them beats asking per unit. */
+  readonly spaceRanges: Ranges;
   /**
-   * `str.lower()` of each UTF-16 code unit on its own, for scanners that lower as they go: the one code unit it
-   * lowers to, or -1 where that is not context-free and one unit (surrogates, U+03A3, lowercase of several units).
-   * Read-only; built on first access.
+   * `str.lower()` of each UTF-16 code unit on its own, for scanners that lower as they go, as an offset: `unit +
+   * unitLowerDelta[unit]` is the one code unit it lowers to, or -1 where that is not context-free and one unit
+   * (surrogates, U+03A3, lowercase of several units). Offsets, so that the units `str.lower()` leaves alone (nearly
+   * all) are the zeros a fresh table starts with, and building it costs no pass over 65,536 entries. Built on first
+   * access; each access returns a new copy the caller may change.
    */
-  readonly unitLower: Int32Array;
+  readonly unitLowerDelta: Int32Array;
   /**
    * What `str.lower()` turns the code point at UTF-16 index `i` of `text` into (U+03A3 judged in its context), or
    * undefined when it stays as it is. Agrees with `lower(text)` code point for code point.
@@ -160,15 +164,14 @@ export function compilePythonText(record: NormalizationRecord): PythonText {
     if (end > 0xffff) astralBlocks[(end - 0x10000) >> 10]! |= ASTRAL_SPACE;
   }
 
-  let unitLower: Int32Array | undefined;
-  function buildUnitLower(): Int32Array {
+  function buildUnitLowerDelta(): Int32Array {
     const table = new Int32Array(0x10000);
-    for (let unit = 0; unit < 0x10000; unit++) table[unit] = unit;
+    const notOneUnit = (unit: number): number => -1 - unit;
     for (const [cp, lowered] of record.lower) {
-      if (cp <= 0xffff) table[cp] = lowered.length === 1 ? lowered.charCodeAt(0) : -1;
+      if (cp <= 0xffff) table[cp] = lowered.length === 1 ? lowered.charCodeAt(0) - cp : notOneUnit(cp);
     }
-    table.fill(-1, 0xd800, 0xe000);
-    table[CAPITAL_SIGMA] = -1;
+    for (let unit = 0xd800; unit < 0xe000; unit++) table[unit] = notOneUnit(unit);
+    table[CAPITAL_SIGMA] = notOneUnit(CAPITAL_SIGMA);
     return table;
   }
 
@@ -176,10 +179,11 @@ export function compilePythonText(record: NormalizationRecord): PythonText {
     lower,
     lowerAt,
     astralBlocks,
-    get unitLower() {
-      return (unitLower ??= buildUnitLower());
+    get unitLowerDelta() {
+      return buildUnitLowerDelta();
     },
     isSpace: (cp) => spaces.has(cp),
+    spaceRanges: [...record.whitespace].sort((a, b) => a[0] - b[0]),
     source: `${record.source} (Unicode ${record.unicodeVersion})`,
   };
 }
