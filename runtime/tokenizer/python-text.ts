@@ -57,8 +57,8 @@ export interface PythonText {
    * `str.lower()` of each UTF-16 code unit on its own, for scanners that lower as they go, as an offset: `unit +
    * unitLowerDelta[unit]` is the one code unit it lowers to, or -1 where that is not context-free and one unit
    * (surrogates, U+03A3, lowercase of several units). Offsets, so that the units `str.lower()` leaves alone (nearly
-   * all) are the zeros a fresh table starts with, and building it costs no pass over 65,536 entries. Built on first
-   * access; each access returns a new copy the caller may change.
+   * all) are the zeros a fresh table starts with, and building it costs no pass over 65,536 entries. Each read builds
+   * a new table, which the caller owns and may change (the id scanner marks `"` in its own).
    */
   readonly unitLowerDelta: Int32Array;
   /**
